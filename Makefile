@@ -1,0 +1,35 @@
+# ganforge: `make demo` and `make test` are the two commands a fresh clone needs.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+TORCH_VERSION := 2.13.0
+STAMP  := $(VENV)/.setup-stamp
+
+.PHONY: setup demo test bench lint clean
+
+setup: $(STAMP)
+
+# Re-run only when the project's dependency list changes; torch's CPU build goes in first so
+# that no dependency pulls a multi-GB CUDA build.
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PY) -c "import torch" 2>/dev/null || $(PIP) install --quiet torch==$(TORCH_VERSION)
+	$(PIP) install --quiet -e ".[test]"
+	touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/ganforge demo
+
+test: setup
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) benchmarks/train_throughput.py
+
+lint: setup
+	$(VENV)/bin/ruff check src tests benchmarks
+
+clean:
+	rm -rf $(VENV) build *.egg-info

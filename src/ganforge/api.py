@@ -1,0 +1,125 @@
+"""The Python API, mirrored by the CLI: `ganforge.train(...)` and `ganforge.load(path)`."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ganforge.config import TrainConfig
+from ganforge.errors import CheckpointError, ConfigError
+
+# Options that may change when a run is resumed: budgets and bookkeeping, never the model or data.
+RESUME_OVERRIDABLE = {
+    "kimg", "minutes", "tick_kimg", "sample_every_kimg", "checkpoint_every_kimg", "keep_checkpoints", "precision",
+    "compile", "grid_size",
+}
+
+
+def resolve_resume_config(run_dir: Path, overrides: dict[str, Any]) -> TrainConfig:
+    """The saved config of `run_dir` with allowed overrides; other changes are errors."""
+    path = Path(run_dir) / "config.json"
+    if not path.is_file():
+        raise CheckpointError(f"cannot resume: {run_dir} is not a run directory (no config.json)")
+    saved = TrainConfig.load(path)
+    values = saved.to_dict()
+    for key, value in overrides.items():
+        if value is None or values.get(key) == value or key in ("out", "name"):
+            continue
+        if key not in RESUME_OVERRIDABLE:
+            raise ConfigError(
+                f"cannot change {key} when resuming (run has {values.get(key)!r}, asked for {value!r}); "
+                f"only {', '.join(sorted(RESUME_OVERRIDABLE))} may change"
+            )
+        values[key] = value
+    return TrainConfig.from_dict(values)
+
+
+def unique_run_dir(config: TrainConfig) -> Path:
+    """`<out>/<name>`, where the default name says what is trained and never reuses a folder."""
+    root = Path(config.out)
+    if config.name:
+        return root / config.name
+    data_name = Path(config.data).name if ("/" in config.data or "\\" in config.data) else config.data
+    base = f"{config.task}-{config.model}-{data_name}-{config.resolution}".replace(":", "-")
+    candidate, i = root / base, 2
+    while candidate.exists():
+        candidate, i = root / f"{base}-{i}", i + 1
+    return candidate
+
+
+def train(
+    config: TrainConfig | None = None,
+    *,
+    resume: str | Path | None = None,
+    on_progress: Callable[[Any], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    on_data_progress: Callable[[int, int], None] | None = None,
+    dry_run: bool = False,
+    **overrides: Any,
+):
+    """Train a model; returns a TrainResult. Keyword overrides are TrainConfig fields.
+
+    With `resume`, the run directory's saved config is used and only budgets may change.
+    """
+    from accelerate import Accelerator
+    from accelerate.utils import broadcast_object_list
+
+    from ganforge.data import resolve_dataset
+    from ganforge.engine.trainer import Trainer
+    from ganforge.tasks import DataInfo  # registers tasks, models, losses
+
+    if resume is not None:
+        run_dir = Path(resume)
+        if (run_dir / "state.json").is_file():  # a checkpoint folder: its run is two levels up
+            run_dir = run_dir.parent.parent
+        cfg = resolve_resume_config(run_dir, overrides)  # `config` is ignored: the run's own is used
+    else:
+        base = config.to_dict() if config is not None else {}
+        base.update({k: v for k, v in overrides.items() if v is not None})
+        cfg = TrainConfig.from_dict(base)
+        run_dir = None
+    cfg.validate()
+
+    accelerator = Accelerator(mixed_precision="no")
+    dataset = resolve_dataset(cfg.data, cfg.resolution, strict=cfg.strict, progress=on_data_progress)
+    info = DataInfo(
+        name=str(dataset.meta.get("name", cfg.data)), resolution=dataset.resolution, channels=dataset.channels,
+        count=len(dataset), class_names=list(dataset.class_names),
+    )
+    if info.resolution != cfg.resolution:
+        raise ConfigError(f"dataset {cfg.data} is {info.resolution} px but --resolution is {cfg.resolution}")
+    if run_dir is None:
+        holder = [str(unique_run_dir(cfg)) if accelerator.is_main_process else None]
+        if accelerator.num_processes > 1:
+            broadcast_object_list(holder)
+        run_dir = Path(holder[0])  # type: ignore[arg-type]
+    if dry_run:
+        return {"run_dir": str(run_dir), "config": cfg.to_dict(), "data": dataclasses.asdict(info)}
+
+    from ganforge.tasks.base import Task  # noqa: F401  (type only)
+
+    if accelerator.is_main_process:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        cfg.save(run_dir / "config.json")
+        (run_dir / "data.json").write_text(json.dumps(dataclasses.asdict(info), indent=2) + "\n")
+    accelerator.wait_for_everyone()
+    trainer = Trainer(
+        cfg, dataset.images, dataset.labels if cfg.cond else None, info, run_dir, resume=resume is not None,
+        on_progress=on_progress, should_stop=should_stop, accelerator=accelerator,
+    )
+    if accelerator.is_main_process:
+        from ganforge.engine.atomic import atomic_write_text
+
+        atomic_write_text(run_dir / "model.json", json.dumps(trainer.task.export_spec(), indent=2) + "\n")
+    return trainer.fit()
+
+
+def load(path: str | Path, device: str | None = None):
+    """A ready pipeline from a run directory, a checkpoint folder or an exported model directory."""
+    from ganforge.pipelines import load_pipeline
+
+    pipe = load_pipeline(Path(path))
+    return pipe.to(device) if device else pipe

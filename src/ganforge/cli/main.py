@@ -1,0 +1,76 @@
+"""The `ganforge` command: one Typer app; each command only parses, validates and calls the API."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from ganforge.cli.demo import demo_command
+from ganforge.cli.export import export_command
+from ganforge.cli.sample import sample_command
+from ganforge.cli.train import train_command
+from ganforge.errors import GanforgeError
+
+app = typer.Typer(
+    name="ganforge",
+    help="Train, evaluate and use GANs for image and video generation.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["--help", "-h"]},
+)
+
+
+def _register() -> None:
+    from ganforge.cli.data import data_app
+
+    app.add_typer(data_app, name="data", help="Built-in datasets and prepared datasets.")
+    app.command("train")(train_command)
+    app.command("sample")(sample_command)
+    app.command("export")(export_command)
+    app.command("demo")(demo_command)
+
+
+_register()
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    ctx: typer.Context,
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+) -> None:
+    if ctx.invoked_subcommand is None and not version:
+        typer.echo(ctx.get_help())
+        raise typer.Exit()
+    if version:
+        from ganforge import __version__
+
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: user errors become one line on stderr and a non-zero exit code."""
+    logging.basicConfig(level=logging.WARNING, format="warning: %(message)s")
+    try:
+        app(args=argv, prog_name="ganforge")
+    except SystemExit as exc:  # click's own exit (help, usage errors, typer.Exit)
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except GanforgeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,77 @@
+"""`ganforge train TASK --data DATA ...`: builds a TrainConfig, validates it, runs the trainer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from ganforge.cli.progress import DataProgress, TrainingProgress, err_console
+from ganforge.config import field_default as d
+
+
+def _h(text: str, name: str) -> str:
+    return f"{text} [default: {d(name)}]"
+
+
+def train_command(
+    task: str = typer.Argument(..., help="What to train: image (more tasks arrive with later releases)."),
+    data: str | None = typer.Option(None, "--data", help=_h("Built-in name (mnist, emoji, emoji-twitter, photos, digits), prepared dataset dir, or folder/zip of images.", "data")),
+    model: str | None = typer.Option(None, "--model", help=_h("Network family.", "model")),
+    resolution: int | None = typer.Option(None, "--resolution", help=_h("Image side in pixels.", "resolution")),
+    batch: int | None = typer.Option(None, "--batch", help=_h("Global batch size.", "batch")),
+    kimg: float | None = typer.Option(None, "--kimg", help="Budget in thousands of real images shown [default: 100 when no --minutes]."),
+    minutes: float | None = typer.Option(None, "--minutes", help="Budget in wall-clock minutes (the first budget reached ends the run)."),
+    out: str | None = typer.Option(None, "--out", help=_h("Parent folder of run directories.", "out")),
+    name: str | None = typer.Option(None, "--name", help="Run directory name [default: <task>-<model>-<data>-<res>, numbered]."),
+    resume: Path | None = typer.Option(None, "--resume", help="Continue a run directory (or checkpoint) exactly; only budgets may change."),
+    seed: int | None = typer.Option(None, "--seed", help=_h("Seed for weights, data order and noise.", "seed")),
+    cond: bool | None = typer.Option(None, "--cond/--no-cond", help="Class-conditional (needs labels). [default: no-cond]"),
+    loss: str | None = typer.Option(None, "--loss", help=_h("Adversarial loss: ns | hinge | lsgan | wgan-gp.", "loss")),
+    r1_gamma: float | None = typer.Option(None, "--r1-gamma", help=_h("R1 penalty weight (0 = off).", "r1_gamma")),
+    lr_g: float | None = typer.Option(None, "--lr-g", help=_h("Generator learning rate.", "lr_g")),
+    lr_d: float | None = typer.Option(None, "--lr-d", help=_h("Discriminator learning rate.", "lr_d")),
+    z_dim: int | None = typer.Option(None, "--z-dim", help=_h("Latent size.", "z_dim")),
+    width: int | None = typer.Option(None, "--width", help=_h("Channel width of the outer layers.", "width")),
+    d_norm: str | None = typer.Option(None, "--d-norm", help=_h("Discriminator normalisation: auto | batch | none.", "d_norm")),
+    ema_kimg: float | None = typer.Option(None, "--ema-kimg", help=_h("Generator EMA half-life in kimg (0 = off).", "ema_kimg")),
+    sample_every: float | None = typer.Option(None, "--sample-every", help=_h("Sample grid every N kimg.", "sample_every_kimg")),
+    checkpoint_every: float | None = typer.Option(None, "--checkpoint-every", help=_h("Checkpoint every N kimg.", "checkpoint_every_kimg")),
+    keep: int | None = typer.Option(None, "--keep", help=_h("Checkpoints kept.", "keep_checkpoints")),
+    tick: float | None = typer.Option(None, "--tick", help=_h("Log statistics every N kimg.", "tick_kimg")),
+    precision: str | None = typer.Option(None, "--precision", help=_h("auto | fp32 | bf16 | fp16 (GPU only).", "precision")),
+    compile: bool | None = typer.Option(None, "--compile/--no-compile", help="torch.compile the networks. [default: no-compile]"),
+    strict: bool | None = typer.Option(None, "--strict/--no-strict", help="Bad image files are errors, not skipped. [default: no-strict]"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Validate, resolve the data and print the config; train nothing."),
+) -> None:
+    """Train a GAN. Writes config.json, checkpoints/, samples/, metrics.jsonl and report.html into the run dir."""
+    from ganforge.api import train
+
+    overrides = dict(
+        task=task, data=data, model=model, resolution=resolution, batch=batch, kimg=kimg, minutes=minutes, out=out,
+        name=name, seed=seed, cond=cond, loss=loss, r1_gamma=r1_gamma, lr_g=lr_g, lr_d=lr_d, z_dim=z_dim,
+        width=width, d_norm=d_norm, ema_kimg=ema_kimg, sample_every_kimg=sample_every,
+        checkpoint_every_kimg=checkpoint_every, keep_checkpoints=keep, tick_kimg=tick, precision=precision,
+        compile=compile, strict=strict,
+    )
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if resume is not None:
+        overrides.pop("task")
+    total = kimg if kimg is not None else (None if minutes is not None else 100.0)
+    # Resolve (fetch, prepare, cache) the data first under its own bar; the real run then loads it at once.
+    with DataProgress("preparing data") as data_bar:
+        plan = train(resume=resume, dry_run=True, on_data_progress=data_bar, **overrides)
+    if dry_run:
+        typer.echo(json.dumps(plan, indent=2))
+        return
+    with TrainingProgress(total, minutes) as bar:
+        result = train(resume=resume, on_progress=bar.update, on_data_progress=None, **overrides)
+    summary = (
+        f"{result.status}: {result.kimg:.3f} kimg in {result.wall_sec:.0f} s ({result.images_per_sec:.0f} img/s); "
+        f"run {result.run_dir}; checkpoint {result.checkpoint}; report {result.run_dir / 'report.html'}"
+    )
+    err_console.print(summary, highlight=False, soft_wrap=True)
+    if result.status == "interrupted":
+        err_console.print(f"resume with: ganforge train {task} --resume {result.run_dir}", highlight=False)
+        raise typer.Exit(130)

@@ -1,0 +1,122 @@
+"""Declarative training configuration: every default lives here, unknown keys are errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ganforge.errors import ConfigError
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+@dataclass
+class TrainConfig:
+    """One training run. The CLI fills it, validates it, and writes it to `config.json`."""
+
+    task: str = "image"  # what is learned: image | ... (registry TASKS)
+    model: str = "dcgan"  # network family for the task (registry MODELS)
+    data: str = "emoji"  # built-in name, prepared dataset dir, or raw folder/zip
+    resolution: int = 32  # square image side in pixels
+    batch: int = 64  # global batch size (split across processes)
+    kimg: float | None = None  # budget: thousands of real images shown to D; None with no minutes -> 100
+    minutes: float | None = None  # budget: wall-clock minutes (whichever budget ends first)
+    out: str = "runs"  # parent folder of run directories
+    name: str | None = None  # run directory name; None -> numbered <task>-<model>-<data>
+    seed: int = 0  # seeds weights, data order and noise
+    cond: bool = False  # class-conditional (needs a labelled dataset)
+    loss: str = "ns"  # adversarial loss: ns | hinge | lsgan | wgan-gp
+    r1_gamma: float = 0.0  # R1 penalty weight on real images (0 = off)
+    r1_interval: int = 16  # lazy regularisation: apply R1 every N steps, scaled by N
+    gp_weight: float = 10.0  # WGAN-GP gradient penalty weight
+    lr_g: float = 2e-4  # generator Adam learning rate
+    lr_d: float = 2e-4  # discriminator Adam learning rate
+    beta1: float = 0.5  # Adam beta1 (Radford et al.)
+    beta2: float = 0.999  # Adam beta2
+    z_dim: int = 100  # latent size
+    width: int = 64  # channel width of the outermost layers (ngf/ndf)
+    d_norm: str = "auto"  # discriminator normalisation: auto | batch | none (auto: none for wgan-gp)
+    ema_kimg: float = 10.0  # half-life of the generator EMA in kimg (0 = no EMA)
+    ema_rampup: float = 0.05  # EMA half-life at most this fraction of images shown so far
+    tick_kimg: float = 1.0  # statistics are averaged and logged every tick
+    sample_every_kimg: float = 10.0  # sample grid from fixed latents every N kimg
+    checkpoint_every_kimg: float = 50.0  # checkpoint every N kimg (and at the end, Ctrl-C, SIGTERM)
+    keep_checkpoints: int = 3  # keep the last K checkpoints
+    grid_size: int = 64  # images in each sample grid
+    precision: str = "auto"  # auto | fp32 | bf16 | fp16 (auto: bf16 on a GPU that has it, else fp32)
+    compile: bool = False  # torch.compile the networks (GPU; slow first steps)
+    channels_last: bool = True  # NHWC memory format for conv networks
+    strict: bool = False  # bad image files in a raw folder are errors rather than skipped
+    extra: dict[str, Any] = field(default_factory=dict)  # task-specific options, validated by the task
+
+    @property
+    def kimg_budget(self) -> float | None:
+        """The kimg budget in force: explicit, else 100 when no time budget is given."""
+        if self.kimg is None and self.minutes is None:
+            return 100.0
+        return self.kimg
+
+    def validate(self) -> TrainConfig:
+        """Reject impossible values before any work starts."""
+        checks: list[tuple[bool, str]] = [
+            (self.resolution >= 4, f"--resolution must be at least 4, got {self.resolution}"),
+            (self.batch >= 1, f"--batch must be positive, got {self.batch}"),
+            (self.kimg is None or self.kimg > 0, f"--kimg must be positive, got {self.kimg}"),
+            (self.minutes is None or self.minutes > 0, f"--minutes must be positive, got {self.minutes}"),
+            (self.r1_gamma >= 0, f"--r1-gamma must be >= 0, got {self.r1_gamma}"),
+            (self.r1_interval >= 1, f"--r1-interval must be >= 1, got {self.r1_interval}"),
+            (self.lr_g > 0 and self.lr_d > 0, "learning rates must be positive"),
+            (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "Adam betas must lie in [0, 1)"),
+            (self.z_dim >= 1, f"--z-dim must be positive, got {self.z_dim}"),
+            (self.width >= 1, f"--width must be positive, got {self.width}"),
+            (self.d_norm in ("auto", "batch", "none"), f"--d-norm must be auto, batch or none, got {self.d_norm!r}"),
+            (self.ema_kimg >= 0, f"--ema-kimg must be >= 0, got {self.ema_kimg}"),
+            (self.tick_kimg > 0, f"--tick-kimg must be positive, got {self.tick_kimg}"),
+            (self.sample_every_kimg > 0, f"--sample-every must be positive, got {self.sample_every_kimg}"),
+            (self.checkpoint_every_kimg > 0, f"--checkpoint-every must be positive, got {self.checkpoint_every_kimg}"),
+            (self.keep_checkpoints >= 1, f"--keep must be at least 1, got {self.keep_checkpoints}"),
+            (self.grid_size >= 1, f"--grid-size must be positive, got {self.grid_size}"),
+            (self.precision in PRECISIONS, f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+        if self.loss == "wgan-gp" and self.d_norm == "batch":
+            raise ConfigError("--loss wgan-gp needs a discriminator without batch norm: use --d-norm none")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """Build from a dict; unknown keys are an error that names them."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown config keys: {', '.join(unknown)}; known keys: {', '.join(sorted(known))}")
+        return cls(**values)
+
+    def save(self, path: Path) -> None:
+        from ganforge.engine.atomic import atomic_write_text
+
+        atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> TrainConfig:
+        try:
+            values = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"cannot read config {path}: {exc}") from exc
+        return cls.from_dict(values)
+
+
+def field_default(name: str) -> Any:
+    """The default of one TrainConfig field, for help texts."""
+    for f in dataclasses.fields(TrainConfig):
+        if f.name == name:
+            return f.default
+    raise KeyError(name)

@@ -1,0 +1,141 @@
+"""Training checkpoints and exports, never pickles.
+
+A checkpoint is a folder `checkpoints/kimg-00012.288/` holding one safetensors file per network,
+`state.safetensors` (optimizer, scaler and RNG tensors) and `state.json` (everything else). It is
+written into a hidden temp folder, each file fsynced, then renamed into place: a reader (or a
+resume after SIGKILL) sees complete checkpoints only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from ganforge.engine.atomic import atomic_write_text, fsync_dir, fsync_file
+from ganforge.engine.serialize import join_tensors, split_tensors
+from ganforge.errors import CheckpointError
+
+CHECKPOINT_PREFIX = "kimg-"
+STATE_JSON = "state.json"
+
+
+def checkpoint_name(images_shown: int) -> str:
+    return f"{CHECKPOINT_PREFIX}{images_shown / 1000:09.3f}"
+
+
+def module_state(module: nn.Module) -> dict[str, torch.Tensor]:
+    """Contiguous CPU tensors of a module's state dict (safetensors needs both)."""
+    return {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+
+
+def save_checkpoint(
+    ckpt_root: Path,
+    images_shown: int,
+    networks: dict[str, nn.Module],
+    state: dict[str, Any],
+    keep: int,
+) -> Path:
+    """Write one checkpoint atomically and prune all but the newest `keep`; returns its folder."""
+    ckpt_root.mkdir(parents=True, exist_ok=True)
+    final = ckpt_root / checkpoint_name(images_shown)
+    tmp = ckpt_root / f".tmp-{final.name}-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    for name, module in networks.items():
+        path = tmp / f"{name}.safetensors"
+        save_file(module_state(module), str(path), metadata={"network": name})
+        fsync_file(path)
+    tensors: dict[str, torch.Tensor] = {}
+    json_state = split_tensors(state, tensors)
+    if tensors:
+        save_file(tensors, str(tmp / "state.safetensors"))
+        fsync_file(tmp / "state.safetensors")
+    (tmp / STATE_JSON).write_text(json.dumps(json_state, indent=1) + "\n")
+    fsync_file(tmp / STATE_JSON)
+    fsync_dir(tmp)
+    if final.exists():  # the same kimg saved twice (e.g. end of run right after a periodic save)
+        trash = ckpt_root / f".old-{final.name}-{os.getpid()}"
+        os.replace(final, trash)
+        os.replace(tmp, final)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        os.replace(tmp, final)
+    fsync_dir(ckpt_root)
+    prune_checkpoints(ckpt_root, keep)
+    return final
+
+
+def list_checkpoints(ckpt_root: Path) -> list[Path]:
+    """Complete checkpoints, oldest first (temp folders from interrupted saves are ignored)."""
+    if not ckpt_root.is_dir():
+        return []
+    found = [p for p in ckpt_root.iterdir() if p.name.startswith(CHECKPOINT_PREFIX) and (p / STATE_JSON).is_file()]
+    return sorted(found, key=lambda p: float(p.name[len(CHECKPOINT_PREFIX) :]))
+
+
+def prune_checkpoints(ckpt_root: Path, keep: int) -> None:
+    """Keep the newest `keep` checkpoints; clear leftovers of interrupted saves older than a minute."""
+    for old in list_checkpoints(ckpt_root)[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    for leftover in ckpt_root.glob(".tmp-*"):
+        if time.time() - leftover.stat().st_mtime > 60:
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def latest_checkpoint(run_or_ckpt: Path) -> Path:
+    """The newest complete checkpoint in a run directory, or the checkpoint folder itself."""
+    path = Path(run_or_ckpt)
+    if (path / STATE_JSON).is_file():
+        return path
+    found = list_checkpoints(path / "checkpoints")
+    if not found:
+        raise CheckpointError(f"no complete checkpoint in {path}: expected {path}/checkpoints/{CHECKPOINT_PREFIX}*/")
+    return found[-1]
+
+
+def load_checkpoint(ckpt: Path) -> tuple[dict[str, dict[str, torch.Tensor]], dict[str, Any]]:
+    """Network state dicts by name, and the training state with its tensors restored."""
+    try:
+        json_state = json.loads((ckpt / STATE_JSON).read_text())
+        tensors = load_file(str(ckpt / "state.safetensors")) if (ckpt / "state.safetensors").exists() else {}
+        weights = {p.stem: load_file(str(p)) for p in ckpt.glob("*.safetensors") if p.name != "state.safetensors"}
+    except (OSError, ValueError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"checkpoint {ckpt} is unreadable: {exc}") from exc
+    return weights, join_tensors(json_state, tensors)
+
+
+def export_model(out_dir: Path, config: dict[str, Any], weights: dict[str, dict[str, torch.Tensor]]) -> Path:
+    """A diffusers-like export: `config.json` and one `model.safetensors` with keys `<component>.<name>`."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    flat = {f"{component}.{k}": v.detach().cpu().contiguous() for component, state in weights.items() for k, v in state.items()}
+    tmp = out_dir / ".model.safetensors.tmp"
+    save_file(flat, str(tmp), metadata={"format": "ganforge", "components": ",".join(weights)})
+    fsync_file(tmp)
+    os.replace(tmp, out_dir / "model.safetensors")
+    atomic_write_text(out_dir / "config.json", json.dumps(config, indent=2, sort_keys=True) + "\n")
+    return out_dir
+
+
+def load_export(model_dir: Path) -> tuple[dict[str, Any], dict[str, dict[str, torch.Tensor]]]:
+    """Read an export back: its config and the state dict of each component."""
+    model_dir = Path(model_dir)
+    try:
+        config = json.loads((model_dir / "config.json").read_text())
+        flat = load_file(str(model_dir / "model.safetensors"))
+    except (OSError, ValueError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{model_dir} is not a readable ganforge export: {exc}") from exc
+    weights: dict[str, dict[str, torch.Tensor]] = {}
+    for key, value in flat.items():
+        component, _, name = key.partition(".")
+        weights.setdefault(component, {})[name] = value
+    return config, weights

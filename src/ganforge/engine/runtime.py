@@ -1,0 +1,88 @@
+"""What the trainer hands a task: device, autocast, backward and optimizer steps across processes.
+
+Gradients are all-reduced by hand (as StyleGAN2-ADA does) rather than through a DDP wrapper,
+because a GAN step runs several forward passes and freezes networks between phases.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import torch
+import torch.distributed as dist
+from accelerate import Accelerator
+from torch import nn
+
+
+class Runtime:
+    """Device, precision and process facts for one training run."""
+
+    def __init__(self, accelerator: Accelerator, precision: str) -> None:
+        self.accelerator = accelerator
+        self.device = accelerator.device
+        self.precision = precision  # fp32 | bf16 | fp16
+        self.world_size = accelerator.num_processes
+        self.rank = accelerator.process_index
+        self.is_main = accelerator.is_main_process
+        self.scalers: dict[str, torch.amp.GradScaler] = {}  # fp16 loss scaling, one per optimizer
+        self._names: dict[int, str] = {}
+
+    def register_optimizers(self, optimizers: dict[str, torch.optim.Optimizer]) -> None:
+        """Name the task's optimizers so their loss scalers can be checkpointed by name."""
+        self._names = {id(opt): name for name, opt in optimizers.items()}
+        if self.precision == "fp16":
+            self.scalers = {name: torch.amp.GradScaler(self.device.type) for name in optimizers}
+
+    @contextlib.contextmanager
+    def autocast(self) -> Iterator[None]:
+        """Mixed precision for the forward passes when asked for; a no-op in fp32."""
+        if self.precision == "fp32":
+            yield
+            return
+        dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
+        with torch.autocast(device_type=self.device.type, dtype=dtype):
+            yield
+
+    def _scaler(self, optimizer: torch.optim.Optimizer) -> torch.amp.GradScaler | None:
+        if self.precision != "fp16":
+            return None
+        return self.scalers[self._names[id(optimizer)]]
+
+    def backward(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+        """Backward pass, loss-scaled per optimizer in fp16."""
+        scaler = self._scaler(optimizer)
+        (scaler.scale(loss) if scaler is not None else loss).backward()
+
+    def step(self, optimizer: torch.optim.Optimizer, module: nn.Module) -> None:
+        """Average gradients over processes, step, and clear the gradients."""
+        if self.world_size > 1:
+            grads = [p.grad for p in module.parameters() if p.grad is not None]
+            if grads:
+                flat = torch.cat([g.flatten() for g in grads])
+                dist.all_reduce(flat)
+                flat /= self.world_size
+                offset = 0
+                for g in grads:
+                    g.copy_(flat[offset : offset + g.numel()].view_as(g))
+                    offset += g.numel()
+        scaler = self._scaler(optimizer)
+        if scaler is not None:
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    def sync_buffers(self, module: nn.Module) -> None:
+        """Average floating buffers (batch-norm statistics) so every process holds the same model."""
+        if self.world_size <= 1:
+            return
+        for buf in module.buffers():
+            if buf.is_floating_point():
+                dist.all_reduce(buf)
+                buf /= self.world_size
+
+    def to_memory_format(self, x: torch.Tensor, channels_last: bool) -> torch.Tensor:
+        x = x.to(self.device, non_blocking=True)
+        return x.contiguous(memory_format=torch.channels_last) if channels_last and x.ndim == 4 else x

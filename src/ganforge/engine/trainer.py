@@ -1,0 +1,471 @@
+"""The one training loop for every task.
+
+It counts images shown (kimg), owns devices and processes (Accelerate), precision, the generator
+EMA, ticks of statistics, sample grids, checkpoints, budgets, signals and callbacks. Tasks own only
+their networks, losses and step.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+
+from ganforge import __version__
+from ganforge.config import TrainConfig
+from ganforge.engine.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from ganforge.engine.ema import EMA
+from ganforge.engine.runtime import Runtime
+from ganforge.engine.stats import Stats, truncate_metrics
+from ganforge.errors import CheckpointError, TrainingError
+from ganforge.imaging import make_grid, save_image, tensor_to_uint8
+from ganforge.registry import TASKS
+from ganforge.tasks.base import DataInfo, Task
+
+GRID_SEED = 123456789  # fixed latents for sample grids, identical across resumes
+
+
+@dataclass
+class Progress:
+    """What callbacks and progress bars see at each tick."""
+
+    kimg: float
+    total_kimg: float | None
+    images_per_sec: float
+    elapsed_sec: float
+    eta_sec: float | None
+    losses: dict[str, float]
+    step: int
+
+
+@dataclass
+class TrainResult:
+    """How a run ended and where its outputs are."""
+
+    run_dir: Path
+    kimg: float
+    steps: int
+    status: str  # "finished" | "interrupted" | "stopped"
+    checkpoint: Path | None
+    last_grid: Path | None
+    wall_sec: float
+    images_per_sec: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def cpu_has_native_bf16() -> bool:
+    """True on CPUs with AMX or AVX512-BF16, where bf16 autocast runs convolutions much faster."""
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        return False
+    return " amx_bf16" in flags or " avx512_bf16" in flags
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """auto -> bf16 on a GPU that supports it, else fp32; fp16 needs a GPU."""
+    from ganforge.errors import ConfigError
+
+    if device.type == "cuda":
+        if precision == "auto":
+            return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+        return precision
+    if precision == "fp16":
+        raise ConfigError("--precision fp16 needs a GPU; on a CPU use bf16 (fast on CPUs with AMX) or fp32")
+    return "fp32" if precision == "auto" else precision
+
+
+class BatchStream:
+    """Endless batches from an in-memory dataset: a seeded permutation per epoch.
+
+    The position is a function of the step, so resuming at step s replays exactly the same data.
+    Each process takes its own slice of the global batch.
+    """
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor | None, global_batch: int, seed: int, rank: int,
+                 world_size: int) -> None:
+        self.images = images  # uint8 [N, C, H, W]
+        self.labels = labels  # int64 [N] or None
+        self.n = images.shape[0]
+        self.global_batch = global_batch
+        self.seed = seed
+        self.rank, self.world_size = rank, world_size
+        self._perm_epoch = -1
+        self._perm: torch.Tensor | None = None
+
+    def _permutation(self, epoch: int) -> torch.Tensor:
+        if epoch != self._perm_epoch:
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            self._perm = torch.randperm(self.n, generator=g)
+            self._perm_epoch = epoch
+        assert self._perm is not None
+        return self._perm
+
+    def indices(self, step: int) -> torch.Tensor:
+        start = step * self.global_batch
+        out = []
+        for i in range(start + self.rank, start + self.global_batch, self.world_size):
+            epoch, pos = divmod(i, self.n)
+            out.append(self._permutation(epoch)[pos])
+        return torch.stack(out)
+
+    def batch(self, step: int, device: torch.device, channels_last: bool) -> dict[str, torch.Tensor]:
+        idx = self.indices(step).to(self.images.device)
+        x = self.images.index_select(0, idx).to(device, non_blocking=True).float().div_(127.5).sub_(1.0)
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        batch = {"image": x}  # [N, C, H, W] in [-1, 1]
+        if self.labels is not None:
+            batch["label"] = self.labels.index_select(0, idx.to(self.labels.device)).to(device)
+        return batch
+
+
+class _SignalStop:
+    """Turns the first Ctrl-C or SIGTERM into a polite stop; a second Ctrl-C interrupts at once."""
+
+    def __init__(self) -> None:
+        self.requested: str | None = None
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self) -> _SignalStop:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = signal.Signals(signum).name
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+
+
+class Trainer:
+    """Runs a task on a dataset into a run directory, resuming exactly from its latest checkpoint."""
+
+    def __init__(
+        self,
+        config: TrainConfig,  # validated configuration
+        images: np.ndarray,  # uint8 [N, H, W, C] training images
+        labels: np.ndarray | None,  # int64 [N] class labels, or None
+        data_info: DataInfo,  # name, resolution, channels, classes
+        run_dir: Path,  # where config, checkpoints, samples and logs go
+        resume: bool = False,  # continue from the latest checkpoint in run_dir
+        on_progress: Callable[[Progress], None] | None = None,  # called at each tick (rank 0)
+        should_stop: Callable[[], bool] | None = None,  # polled each step; True ends the run cleanly
+        accelerator: Accelerator | None = None,  # share one across runs in a process (tests)
+    ) -> None:
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.on_progress = on_progress
+        self.should_stop = should_stop
+        self.accelerator = accelerator or Accelerator(mixed_precision="no")
+        device = self.accelerator.device
+        self.runtime = Runtime(self.accelerator, resolve_precision(config.precision, device))
+        self.is_main = self.runtime.is_main
+
+        # Same initial weights on every process: seed before building, then per-process noise.
+        _seed_everything(config.seed)
+        task_cls = TASKS.get(config.task)
+        self.task: Task = task_cls(config, data_info)
+        memory_format = torch.channels_last if config.channels_last else torch.preserve_format
+        for net in self.task.networks.values():
+            net.to(device=device, memory_format=memory_format)
+        self.ema = (
+            EMA(self.task.networks[self.task.ema_network], config.ema_kimg, config.ema_rampup)
+            if self.task.ema_network and config.ema_kimg > 0
+            else None
+        )
+        self.task.attach(self.runtime)
+        self.runtime.register_optimizers(self.task.optimizers)
+        if config.compile:
+            for net in self.task.networks.values():
+                net.compile()
+        _seed_everything(config.seed + 7919 * (self.runtime.rank + 1))
+
+        # Data: held in memory as uint8; on a GPU the whole set lives on the device when it fits.
+        tensor_images = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).contiguous()
+        if device.type == "cuda" and tensor_images.numel() < 2**31:
+            tensor_images = tensor_images.to(device)
+        tensor_labels = torch.from_numpy(np.asarray(labels, dtype=np.int64)) if labels is not None else None
+        if config.batch % self.runtime.world_size:
+            raise TrainingError(
+                f"--batch {config.batch} must be divisible by the number of processes ({self.runtime.world_size})"
+            )
+        self.stream = BatchStream(tensor_images, tensor_labels, config.batch, config.seed, self.runtime.rank,
+                                  self.runtime.world_size)
+
+        self.images_shown = 0
+        self.step = 0
+        self.fixed = self.task.fixed_inputs(min(config.grid_size, 256), GRID_SEED)
+        if resume:
+            self._restore(latest_checkpoint(self.run_dir))
+
+    # ------------------------------------------------------------------------------ checkpoints
+    def _networks_to_save(self) -> dict[str, torch.nn.Module]:
+        nets = dict(self.task.networks)
+        if self.ema is not None:
+            nets[f"{self.task.ema_network}_ema"] = self.ema.shadow
+        return nets
+
+    def _state(self) -> dict[str, Any]:
+        return {
+            "images_shown": self.images_shown,
+            "kimg": self.images_shown / 1000,
+            "step": self.step,
+            "optimizers": {name: opt.state_dict() for name, opt in self.task.optimizers.items()},
+            "scalers": {name: s.state_dict() for name, s in self.runtime.scalers.items()},
+            "rng": {
+                "torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+                "numpy": _numpy_state_to_json(np.random.get_state()),
+                "python": _python_state_to_json(random.getstate()),
+            },
+            "config": self.config.to_dict(),
+            "task_state": getattr(self.task, "extra_state", lambda: {})(),
+            "ganforge_version": __version__,
+            "world_size": self.runtime.world_size,
+        }
+
+    def save_checkpoint(self) -> Path | None:
+        """Checkpoint on rank 0 (all ranks hold the same weights)."""
+        if not self.is_main:
+            return None
+        return save_checkpoint(self.run_dir / "checkpoints", self.images_shown, self._networks_to_save(),
+                               self._state(), self.config.keep_checkpoints)
+
+    def _restore(self, ckpt: Path) -> None:
+        weights, state = load_checkpoint(ckpt)
+        for name, module in self._networks_to_save().items():
+            if name not in weights:
+                raise CheckpointError(f"checkpoint {ckpt} has no weights for network {name!r}")
+            module.load_state_dict(weights[name])
+        for name, opt in self.task.optimizers.items():
+            opt.load_state_dict(state["optimizers"][name])
+            _match_state_layout(opt)
+        for name, scaler in self.runtime.scalers.items():
+            if name in state.get("scalers", {}):
+                scaler.load_state_dict(state["scalers"][name])
+        rng = state["rng"]
+        if state.get("world_size", 1) == self.runtime.world_size and self.runtime.world_size == 1:
+            torch.set_rng_state(rng["torch"])
+            if torch.cuda.is_available() and rng["cuda"]:
+                torch.cuda.set_rng_state_all(rng["cuda"])
+            np.random.set_state(_numpy_state_from_json(rng["numpy"]))
+            random.setstate(_python_state_from_json(rng["python"]))
+        else:  # other processes cannot share rank 0's noise stream: reseed deterministically by step
+            _seed_everything(self.config.seed + 7919 * (self.runtime.rank + 1) + state["step"])
+        if hasattr(self.task, "load_extra_state"):
+            self.task.load_extra_state(state.get("task_state", {}))
+        self.images_shown = int(state["images_shown"])
+        self.step = int(state["step"])
+        if self.is_main:
+            truncate_metrics(self.run_dir / "metrics.jsonl", self.images_shown / 1000)
+
+    # ------------------------------------------------------------------------------------ grids
+    @torch.no_grad()
+    def save_grid(self, tag: str | None = None) -> Path | None:
+        """A grid from the fixed latents with the EMA generator, eval mode, without touching RNG."""
+        if not self.is_main:
+            return None
+        nets = dict(self.task.networks)
+        if self.ema is not None:
+            nets[f"{self.task.ema_network}_ema"] = self.ema.shadow
+        was_training = {name: n.training for name, n in nets.items()}
+        for n in nets.values():
+            n.eval()
+        try:
+            with self.runtime.autocast():
+                images = self.task.visuals(nets, self.fixed)
+        finally:
+            for name, n in nets.items():
+                n.train(was_training[name])
+        grid = make_grid(tensor_to_uint8(images.float()), nrow=int(math.ceil(math.sqrt(images.shape[0]))))
+        name = tag or f"fakes-{self.images_shown / 1000:09.3f}"
+        return save_image(grid, self.run_dir / "samples" / f"{name}.png")
+
+    def save_reals(self) -> None:
+        if not self.is_main or (self.run_dir / "samples" / "reals.png").exists():
+            return
+        n = min(self.config.grid_size, self.stream.n)
+        g = torch.Generator().manual_seed(GRID_SEED)
+        idx = torch.randperm(self.stream.n, generator=g)[:n].to(self.stream.images.device)
+        reals = self.stream.images.index_select(0, idx).permute(0, 2, 3, 1).cpu().numpy()
+        save_image(make_grid(reals), self.run_dir / "samples" / "reals.png")
+
+    # ------------------------------------------------------------------------------------- loop
+    def fit(self) -> TrainResult:
+        """Train until the kimg or minutes budget, a stop request or a signal; always checkpoint."""
+        cfg = self.config
+        total_images = int(cfg.kimg_budget * 1000) if cfg.kimg_budget is not None else None
+        deadline = time.monotonic() + cfg.minutes * 60 if cfg.minutes is not None else None
+        stats = Stats(self.run_dir if self.is_main else None)
+        device = self.runtime.device
+        tick_images = max(1, int(cfg.tick_kimg * 1000))
+        sample_images = max(1, int(cfg.sample_every_kimg * 1000))
+        ckpt_images = max(1, int(cfg.checkpoint_every_kimg * 1000))
+        start_time = time.monotonic()
+        start_images = self.images_shown
+        tick_start_time, tick_start_images = start_time, self.images_shown
+        last_ckpt: Path | None = None
+        last_grid: Path | None = None
+        status = "finished"
+
+        self.save_reals()
+        if self.images_shown == 0:
+            last_grid = self.save_grid()
+
+        def crossed(before: int, after: int, every: int) -> bool:
+            return before // every != after // every
+
+        with _SignalStop() as signals:
+            while True:
+                if total_images is not None and self.images_shown >= total_images:
+                    break
+                stop_reason = self._stop_reason(signals, deadline)
+                if stop_reason:
+                    status = "interrupted" if stop_reason.startswith("SIG") else "stopped"
+                    break
+                batch = self.stream.batch(self.step, device, cfg.channels_last)
+                losses = self.task.train_step(batch, self.step)
+                before = self.images_shown
+                self.images_shown += cfg.batch
+                if self.ema is not None:
+                    self.ema.update(cfg.batch, self.images_shown)
+                for name, value in losses.items():
+                    stats.report(name, value, self.step)
+                self.step += 1
+
+                done = total_images is not None and self.images_shown >= total_images
+                tick = crossed(before, self.images_shown, tick_images) or done
+                sample = crossed(before, self.images_shown, sample_images)
+                ckpt = crossed(before, self.images_shown, ckpt_images)
+                if tick or sample or ckpt:
+                    self._check_finite(stats)
+                if tick:
+                    now = time.monotonic()
+                    ips = (self.images_shown - tick_start_images) / max(now - tick_start_time, 1e-9)
+                    line = stats.flush({
+                        "kimg": round(self.images_shown / 1000, 3), "step": self.step,
+                        "time_sec": round(now - start_time, 3), "images_per_sec": round(ips, 2),
+                    })
+                    tick_start_time, tick_start_images = now, self.images_shown
+                    self._emit_progress(line, total_images, start_time, start_images, deadline)
+                if sample:
+                    last_grid = self.save_grid() or last_grid
+                if ckpt:
+                    last_ckpt = self.save_checkpoint() or last_ckpt
+
+        self._check_finite(stats)
+        if stats._pending:
+            now = time.monotonic()
+            stats.flush({"kimg": round(self.images_shown / 1000, 3), "step": self.step,
+                         "time_sec": round(now - start_time, 3)})
+        stats.close()
+        if self.images_shown > 0 and (last_ckpt is None or not last_ckpt.name.endswith(f"{self.images_shown / 1000:09.3f}")):
+            last_ckpt = self.save_checkpoint() or last_ckpt
+        if last_grid is None or not last_grid.name.endswith(f"{self.images_shown / 1000:09.3f}.png"):
+            last_grid = self.save_grid() or last_grid
+        wall = time.monotonic() - start_time
+        self.accelerator.wait_for_everyone()
+        if self.is_main:
+            from ganforge.engine.report import write_report
+
+            write_report(self.run_dir)
+        return TrainResult(
+            run_dir=self.run_dir, kimg=self.images_shown / 1000, steps=self.step, status=status,
+            checkpoint=last_ckpt, last_grid=last_grid, wall_sec=wall,
+            images_per_sec=(self.images_shown - start_images) / max(wall, 1e-9),
+        )
+
+    def _stop_reason(self, signals: _SignalStop, deadline: float | None) -> str | None:
+        reason = signals.requested
+        if reason is None and deadline is not None and time.monotonic() >= deadline:
+            reason = "time budget"
+        if reason is None and self.should_stop is not None and self.should_stop():
+            reason = "requested"
+        if self.runtime.world_size > 1:  # every process must stop at the same step
+            flag = torch.tensor([1.0 if reason else 0.0], device=self.runtime.device)
+            torch.distributed.all_reduce(flag)
+            if flag.item() > 0 and reason is None:
+                reason = "another process stopped"
+        return reason
+
+    def _check_finite(self, stats: Stats) -> None:
+        bad = stats.first_non_finite()
+        if bad is not None:
+            name, step, value = bad
+            raise TrainingError(
+                f"non-finite loss {name} = {value} at step {step} (kimg {step * self.config.batch / 1000:.3f}); "
+                f"stopped without saving: the last good checkpoint in {self.run_dir / 'checkpoints'} is intact. "
+                "Try a lower learning rate (--lr-g/--lr-d), R1 (--r1-gamma) or --precision fp32"
+            )
+
+    def _emit_progress(self, line: dict[str, Any], total_images: int | None, start_time: float, start_images: int,
+                       deadline: float | None) -> None:
+        if self.on_progress is None or not self.is_main:
+            return
+        elapsed = time.monotonic() - start_time
+        rate = (self.images_shown - start_images) / max(elapsed, 1e-9)
+        eta = None
+        if total_images is not None and rate > 0:
+            eta = (total_images - self.images_shown) / rate
+        if deadline is not None:
+            left = max(0.0, deadline - time.monotonic())
+            eta = left if eta is None else min(eta, left)
+        losses = {k: v for k, v in line.items() if "/" in k}
+        self.on_progress(Progress(
+            kimg=self.images_shown / 1000, total_kimg=total_images / 1000 if total_images else None,
+            images_per_sec=line.get("images_per_sec", rate), elapsed_sec=elapsed, eta_sec=eta, losses=losses,
+            step=self.step,
+        ))
+
+
+def _match_state_layout(optimizer: torch.optim.Optimizer) -> None:
+    """Give per-parameter optimizer state its parameter's memory layout (channels_last) after a load.
+
+    Checkpoints store contiguous tensors; fused kernels walk raw memory, so layouts must agree.
+    """
+    for param, state in optimizer.state.items():
+        for key, value in state.items():
+            if isinstance(value, torch.Tensor) and value.shape == param.shape and value.stride() != param.stride():
+                state[key] = torch.empty_like(param, dtype=value.dtype).copy_(value)
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _numpy_state_to_json(state: tuple) -> list:
+    kind, keys, pos, has_gauss, cached = state
+    return [kind, keys.tolist(), int(pos), int(has_gauss), float(cached)]
+
+
+def _numpy_state_from_json(values: list) -> tuple:
+    kind, keys, pos, has_gauss, cached = values
+    return kind, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached
+
+
+def _python_state_to_json(state: tuple) -> list:
+    version, internal, gauss = state
+    return [version, list(internal), gauss]
+
+
+def _python_state_from_json(values: list) -> tuple:
+    version, internal, gauss = values
+    return version, tuple(internal), gauss

@@ -1,0 +1,85 @@
+"""Image helpers shared by data, training and pipelines: tensor <-> uint8, grids, GIF/MP4 writing."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+
+def make_grid(images: np.ndarray, nrow: int | None = None, pad: int = 2) -> np.ndarray:
+    """Tile uint8 images [N, H, W, C] into one [H', W', C] image with white padding."""
+    if images.ndim != 4:
+        raise ValueError(f"make_grid expects [N, H, W, C], got shape {images.shape}")
+    n, h, w, c = images.shape
+    nrow = nrow or max(1, math.ceil(math.sqrt(n)))
+    ncol_rows = math.ceil(n / nrow)
+    grid = np.full((pad + ncol_rows * (h + pad), pad + nrow * (w + pad), c), 255, dtype=np.uint8)
+    for i in range(n):
+        r, col = divmod(i, nrow)
+        y, x = pad + r * (h + pad), pad + col * (w + pad)
+        grid[y : y + h, x : x + w] = images[i]
+    return grid
+
+
+def to_pil(array: np.ndarray) -> Image.Image:
+    """A uint8 [H, W, C] (C = 1 or 3) or [H, W] array as a PIL image."""
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    return Image.fromarray(np.ascontiguousarray(array))
+
+
+def save_image(array: np.ndarray, path: str | Path) -> Path:
+    """Save a uint8 [H, W, C] array, creating the parent folder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    to_pil(array).save(path)
+    return path
+
+
+def tensor_to_uint8(images: torch.Tensor) -> np.ndarray:
+    """Generator output in [-1, 1], [N, C, H, W] -> uint8 [N, H, W, C]."""
+    assert images.ndim == 4, images.shape  # [N, C, H, W]
+    x = (images.detach().float().clamp(-1, 1) + 1) * 127.5
+    return x.round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+
+
+def uint8_to_tensor(images: np.ndarray) -> torch.Tensor:
+    """uint8 [N, H, W, C] -> float [N, C, H, W] in [-1, 1], the training range."""
+    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float()
+    return x / 127.5 - 1.0
+
+
+def save_animation(frames: Sequence[np.ndarray], path: str | Path, fps: int = 20) -> Path:
+    """Write uint8 [H, W, C] frames as a GIF (Pillow) or an MP4 (needs the `video` extra)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = path.suffix.lower()
+    if suffix == ".gif":
+        pil = [to_pil(f).convert("RGB") for f in frames]
+        pil[0].save(path, save_all=True, append_images=pil[1:], duration=max(1, round(1000 / fps)), loop=0)
+        return path
+    if suffix in (".mp4", ".webm"):
+        try:
+            import imageio.v3 as iio
+        except ImportError as exc:  # pragma: no cover - depends on the extra
+            from ganforge.errors import GanforgeError
+
+            raise GanforgeError(
+                f"writing {suffix} needs the video extra: pip install 'ganforge[video]' (or write a .gif)"
+            ) from exc
+        rgb = [f if f.shape[2] == 3 else np.repeat(f, 3, axis=2) for f in frames]
+        # H.264 wants even sizes; pad by one white pixel where needed.
+        h, w = rgb[0].shape[:2]
+        ph, pw = h % 2, w % 2
+        if ph or pw:
+            rgb = [np.pad(f, ((0, ph), (0, pw), (0, 0)), constant_values=255) for f in rgb]
+        iio.imwrite(path, np.stack(rgb), fps=fps, codec="libx264" if suffix == ".mp4" else "libvpx-vp9")
+        return path
+    from ganforge.errors import GanforgeError
+
+    raise GanforgeError(f"unsupported animation format {suffix!r} for {path}: use .gif or .mp4")

@@ -1,0 +1,66 @@
+"""Adversarial losses as small objects the task composes: D's loss on (real, fake) logits, G's on fake."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ganforge.registry import LOSSES
+
+
+class AdversarialLoss:
+    """Base: `d_loss(real_logits, fake_logits)` and `g_loss(fake_logits)`, both scalar means."""
+
+    needs_gradient_penalty = False
+
+    def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+
+@LOSSES.register("ns")
+class NonSaturatingLoss(AdversarialLoss):
+    """Goodfellow et al.'s non-saturating loss: softplus(-D(x)) + softplus(D(G(z))); G: softplus(-D(G(z)))."""
+
+    def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        return F.softplus(-real).mean() + F.softplus(fake).mean()
+
+    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+        return F.softplus(-fake).mean()
+
+
+@LOSSES.register("hinge")
+class HingeLoss(AdversarialLoss):
+    """Hinge loss (Lim & Ye; SAGAN, BigGAN)."""
+
+    def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
+
+    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+        return -fake.mean()
+
+
+@LOSSES.register("lsgan")
+class LeastSquaresLoss(AdversarialLoss):
+    """Least-squares GAN (Mao et al.) with targets 1 for real and 0 for fake."""
+
+    def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        return 0.5 * ((real - 1.0) ** 2).mean() + 0.5 * (fake**2).mean()
+
+    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+        return 0.5 * ((fake - 1.0) ** 2).mean()
+
+
+@LOSSES.register("wgan-gp")
+class WassersteinLoss(AdversarialLoss):
+    """WGAN critic loss (Arjovsky et al.); pair with the gradient penalty (Gulrajani et al.)."""
+
+    needs_gradient_penalty = True
+
+    def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        return fake.mean() - real.mean()
+
+    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+        return -fake.mean()

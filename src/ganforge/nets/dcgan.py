@@ -1,0 +1,107 @@
+"""DCGAN (Radford et al., 2016): transposed-conv generator, strided-conv discriminator.
+
+Sized by resolution (a power of two, 16 to 128) and a channel width; class-conditional through
+conditional batch norm in G and a projection discriminator (Miyato & Koyama, 2018).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ganforge.errors import ConfigError
+from ganforge.nets.layers import Norm2d
+from ganforge.registry import NETWORKS
+
+
+def _check_resolution(resolution: int) -> int:
+    if resolution < 16 or resolution > 128 or resolution & (resolution - 1):
+        raise ConfigError(f"dcgan needs --resolution 16, 32, 64 or 128, got {resolution}")
+    return int(math.log2(resolution))
+
+
+def _init_weights(module: nn.Module) -> None:
+    """N(0, 0.02) for convs, N(1, 0.02) for batch-norm scales, as in the paper."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d) and m.affine:
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
+@NETWORKS.register("dcgan.generator")
+class DCGANGenerator(nn.Module):
+    """z [N, z_dim] (+ labels [N]) -> image [N, C, R, R] in [-1, 1]."""
+
+    def __init__(
+        self,
+        resolution: int = 32,  # output side, power of two in 16..128
+        channels: int = 3,  # output image channels
+        z_dim: int = 100,  # latent size
+        width: int = 64,  # channels of the last hidden layer (ngf)
+        num_classes: int = 0,  # >0: conditional batch norm per class
+        max_channels: int = 512,  # cap on the widest layer
+    ) -> None:
+        super().__init__()
+        log_res = _check_resolution(resolution)
+        self.resolution, self.channels, self.z_dim, self.num_classes = resolution, channels, z_dim, num_classes
+        n_up = log_res - 2  # 4x4 -> R
+        chans = [min(width * 2 ** (n_up - 1 - i), max_channels) for i in range(n_up)]  # 4x4 .. R/2
+        self.stem = nn.ConvTranspose2d(z_dim, chans[0], 4, 1, 0, bias=False)
+        self.stem_norm = Norm2d("batch", chans[0], num_classes)
+        self.ups = nn.ModuleList()
+        self.norms = nn.ModuleList()
+        for cin, cout in zip(chans[:-1], chans[1:]):
+            self.ups.append(nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False))
+            self.norms.append(Norm2d("batch", cout, num_classes))
+        self.to_rgb = nn.ConvTranspose2d(chans[-1], channels, 4, 2, 1)
+        self.act = nn.ReLU(inplace=True)
+        _init_weights(self)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        assert z.ndim == 2 and z.shape[1] == self.z_dim, z.shape  # [N, z_dim]
+        h = self.act(self.stem_norm(self.stem(z[:, :, None, None]), labels))
+        for up, norm in zip(self.ups, self.norms):
+            h = self.act(norm(up(h), labels))
+        return torch.tanh(self.to_rgb(h))  # [N, C, R, R]
+
+
+@NETWORKS.register("dcgan.discriminator")
+class DCGANDiscriminator(nn.Module):
+    """image [N, C, R, R] (+ labels [N]) -> logits [N]; projection term when conditional."""
+
+    def __init__(
+        self,
+        resolution: int = 32,  # input side, power of two in 16..128
+        channels: int = 3,  # input image channels
+        width: int = 64,  # channels of the first layer (ndf)
+        num_classes: int = 0,  # >0: projection discriminator
+        norm: str = "batch",  # batch | none (WGAN-GP needs none)
+        max_channels: int = 512,  # cap on the widest layer
+    ) -> None:
+        super().__init__()
+        log_res = _check_resolution(resolution)
+        self.resolution, self.channels, self.num_classes = resolution, channels, num_classes
+        n_down = log_res - 2  # R -> 4x4
+        chans = [min(width * 2**i, max_channels) for i in range(n_down)]
+        layers: list[nn.Module] = [nn.Conv2d(channels, chans[0], 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
+        for cin, cout in zip(chans[:-1], chans[1:]):
+            layers += [nn.Conv2d(cin, cout, 4, 2, 1, bias=norm == "none"), Norm2d(norm, cout), nn.LeakyReLU(0.2, inplace=True)]
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Conv2d(chans[-1], 1, 4, 1, 0)
+        self.embed = nn.Embedding(num_classes, chans[-1]) if num_classes > 0 else None
+        _init_weights(self)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        assert x.ndim == 4 and x.shape[1:] == (self.channels, self.resolution, self.resolution), x.shape
+        h = self.features(x)  # [N, C', 4, 4]
+        logits = self.head(h).flatten(1).squeeze(1)  # [N]
+        if self.embed is not None:
+            assert labels is not None, "a conditional discriminator needs labels"
+            logits = logits + (self.embed(labels) * h.sum(dim=(2, 3))).sum(dim=1)
+        return logits

@@ -1,0 +1,50 @@
+"""Building blocks shared by network families."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class ConditionalBatchNorm2d(nn.Module):
+    """Batch norm whose scale and shift are looked up per class (de Vries et al.; used by BigGAN)."""
+
+    def __init__(
+        self,
+        num_features: int,  # channels
+        num_classes: int,  # number of labels
+    ) -> None:
+        super().__init__()
+        self.bn = nn.BatchNorm2d(num_features, affine=False)
+        self.gain = nn.Embedding(num_classes, num_features)
+        self.bias = nn.Embedding(num_classes, num_features)
+        nn.init.ones_(self.gain.weight)
+        nn.init.zeros_(self.bias.weight)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        # x: [N, C, H, W]; labels: [N] int64
+        h = self.bn(x)
+        return h * self.gain(labels)[:, :, None, None] + self.bias(labels)[:, :, None, None]
+
+
+class Norm2d(nn.Module):
+    """Batch norm, conditional batch norm or nothing, behind one call signature."""
+
+    def __init__(self, kind: str, num_features: int, num_classes: int = 0) -> None:
+        super().__init__()
+        self.kind = kind
+        if kind == "batch" and num_classes > 0:
+            self.norm: nn.Module = ConditionalBatchNorm2d(num_features, num_classes)
+        elif kind == "batch":
+            self.norm = nn.BatchNorm2d(num_features)
+        elif kind == "none":
+            self.norm = nn.Identity()
+        else:
+            raise ValueError(f"unknown normalisation {kind!r}")
+        self.conditional = kind == "batch" and num_classes > 0
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        if self.conditional:
+            assert labels is not None, "conditional normalisation needs labels"
+            return self.norm(x, labels)
+        return self.norm(x)

@@ -1,0 +1,118 @@
+"""Pipelines: what users call on a trained model. `ganforge.load(path)` returns one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ganforge.engine.checkpoint import export_model, latest_checkpoint, load_checkpoint, load_export
+from ganforge.errors import CheckpointError, GanforgeError
+from ganforge.imaging import tensor_to_uint8, to_pil
+from ganforge.registry import NETWORKS, Registry
+
+PIPELINES: Registry = Registry("pipeline")
+OUTPUT_TYPES = ("pil", "np", "pt")
+
+
+def build_component(spec: dict[str, Any], state: dict[str, torch.Tensor]) -> torch.nn.Module:
+    """Rebuild a network from its registry name and constructor arguments, then load its weights."""
+    import ganforge.nets  # noqa: F401  (registers network classes)
+
+    module = NETWORKS.get(spec["class"])(**spec["kwargs"])
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as exc:
+        raise CheckpointError(f"weights do not fit network {spec['class']}: {exc}") from exc
+    return module.eval().requires_grad_(False)
+
+
+class Pipeline:
+    """Base: holds named components on one device and the export config that rebuilds them."""
+
+    def __init__(self, components: dict[str, torch.nn.Module], config: dict[str, Any]) -> None:
+        self.components = components
+        self.config = config
+        self.device = torch.device("cpu")
+
+    def to(self, device: str | torch.device) -> Pipeline:
+        self.device = torch.device(device)
+        for module in self.components.values():
+            module.to(self.device)
+        return self
+
+    @classmethod
+    def from_components(cls, config: dict[str, Any], weights: dict[str, dict[str, torch.Tensor]]) -> Pipeline:
+        specs = config["components"]
+        missing = sorted(set(specs) - set(weights))
+        if missing:
+            raise CheckpointError(f"model weights lack components: {', '.join(missing)}")
+        return cls({name: build_component(spec, weights[name]) for name, spec in specs.items()}, config)
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path) -> Pipeline:
+        return load_pipeline(Path(path), expected=cls)
+
+    def save_pretrained(self, out_dir: str | Path) -> Path:
+        """Write `config.json` + `model.safetensors`, loadable by `ganforge.load`."""
+        weights = {name: m.state_dict() for name, m in self.components.items()}
+        return export_model(Path(out_dir), self.config, weights)
+
+    @staticmethod
+    def format_output(images: torch.Tensor, output_type: str) -> Any:
+        """[N, C, H, W] in [-1, 1] -> list of PIL images, uint8 NHWC array, or the tensor itself."""
+        if output_type == "pt":
+            return images
+        array = tensor_to_uint8(images)
+        if output_type == "np":
+            return array
+        if output_type == "pil":
+            return [to_pil(a) for a in array]
+        raise GanforgeError(f"output_type must be one of {', '.join(OUTPUT_TYPES)}, got {output_type!r}")
+
+
+def _weights_from_run(path: Path) -> tuple[dict[str, Any], dict[str, dict[str, torch.Tensor]]]:
+    run_dir = path.parent.parent if (path / "state.json").is_file() else path
+    spec_path = run_dir / "model.json"
+    if not spec_path.is_file():
+        raise CheckpointError(f"{run_dir} has no model.json: is it a ganforge run directory?")
+    config = json.loads(spec_path.read_text())
+    ckpt = latest_checkpoint(path)
+    nets, _ = load_checkpoint(ckpt)
+    weights = {}
+    for name, spec in config["components"].items():
+        candidates = [spec.get("network", "G") + "_ema", spec.get("network", "G")]
+        found = next((c for c in candidates if c in nets), None)
+        if found is None:
+            raise CheckpointError(f"checkpoint {ckpt} has none of {candidates} for component {name!r}")
+        weights[name] = nets[found]
+    config = dict(config, source={"run": str(run_dir), "checkpoint": ckpt.name})
+    return config, weights
+
+
+def read_model(path: Path) -> tuple[dict[str, Any], dict[str, dict[str, torch.Tensor]]]:
+    """Config and component weights from an export dir, a run dir or a checkpoint dir."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"model path {path} does not exist: give a run directory or an exported model")
+    if (path / "model.safetensors").is_file() and (path / "config.json").is_file():
+        return load_export(path)
+    return _weights_from_run(path)
+
+
+def load_pipeline(path: Path, expected: type | None = None) -> Pipeline:
+    import ganforge.pipelines  # noqa: F401  (registers pipeline classes)
+
+    config, weights = read_model(path)
+    cls = PIPELINES.get(config.get("pipeline", "?"))
+    if expected is not None and expected is not Pipeline and not issubclass(cls, expected):
+        raise GanforgeError(f"{path} holds a {config.get('pipeline')} model, not a {expected.__name__}")
+    return cls.from_components(config, weights)
+
+
+def pil_from_array(array: np.ndarray) -> Image.Image:
+    return to_pil(array)

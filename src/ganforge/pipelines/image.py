@@ -1,0 +1,110 @@
+"""Image generation pipeline: seeds (and classes) in, images out; batch-size independent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from ganforge.errors import GanforgeError
+from ganforge.imaging import tensor_to_uint8
+from ganforge.pipelines.base import PIPELINES, Pipeline
+
+
+def latent_for_seed(seed: int, z_dim: int) -> torch.Tensor:
+    """The latent of one seed, the same whatever the batch it is drawn in."""
+    return torch.randn(z_dim, generator=torch.Generator().manual_seed(int(seed)))
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    """Spherical interpolation, which keeps Gaussian latents at a typical norm along the walk."""
+    an, bn = a / a.norm(), b / b.norm()
+    omega = torch.arccos((an * bn).sum().clamp(-1 + 1e-7, 1 - 1e-7))
+    so = torch.sin(omega)
+    if so.abs() < 1e-6:
+        return (1 - t) * a + t * b
+    return torch.sin((1 - t) * omega) / so * a + torch.sin(t * omega) / so * b
+
+
+@PIPELINES.register("image")
+class ImageGenerationPipeline(Pipeline):
+    """`pipe(n=16, seed=0)` or `pipe(seeds=[...])`, optional `class_label`; eval mode, no grad."""
+
+    @property
+    def generator(self) -> torch.nn.Module:
+        return self.components["generator"]
+
+    @property
+    def z_dim(self) -> int:
+        return int(self.config["z_dim"])
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.config.get("class_names", []))
+
+    def _labels(self, class_label: int | str | Sequence[int] | None, n: int) -> torch.Tensor | None:
+        names = self.class_names
+        if not names:
+            if class_label is not None:
+                raise GanforgeError("this model is unconditional: it takes no class label")
+            return None
+        if class_label is None:  # cycle through the classes
+            return torch.arange(n) % len(names)
+        if isinstance(class_label, str):
+            if class_label not in names:
+                raise GanforgeError(f"unknown class {class_label!r}; classes: {', '.join(names)}")
+            class_label = names.index(class_label)
+        labels = torch.as_tensor(class_label, dtype=torch.long).flatten()
+        if labels.numel() == 1:
+            labels = labels.repeat(n)
+        if labels.numel() != n or labels.min() < 0 or labels.max() >= len(names):
+            raise GanforgeError(f"class must lie in 0..{len(names) - 1} (one per image), got {class_label!r}")
+        return labels
+
+    @torch.no_grad()
+    def generate(self, latents: torch.Tensor, labels: torch.Tensor | None, batch_size: int = 64) -> torch.Tensor:
+        """Images [N, C, H, W] in [-1, 1] for latents [N, z_dim], in batches."""
+        outs = []
+        for i in range(0, latents.shape[0], batch_size):
+            z = latents[i : i + batch_size].to(self.device)
+            y = labels[i : i + batch_size].to(self.device) if labels is not None else None
+            outs.append(self.generator(z, y).float().cpu())
+        return torch.cat(outs)
+
+    def __call__(
+        self,
+        n: int | None = None,
+        seed: int = 0,
+        seeds: Sequence[int] | None = None,
+        class_label: int | str | Sequence[int] | None = None,
+        output_type: str = "pil",
+        batch_size: int = 64,
+    ) -> Any:
+        if seeds is None:
+            if n is None or n < 1:
+                raise GanforgeError(f"give n >= 1 or a list of seeds, got n={n!r}")
+            seeds = list(range(seed, seed + n))
+        seeds = list(seeds)
+        latents = torch.stack([latent_for_seed(s, self.z_dim) for s in seeds])
+        images = self.generate(latents, self._labels(class_label, len(seeds)), batch_size)
+        return self.format_output(images, output_type)
+
+    def latent_walk(self, seeds: Sequence[int], frames: int = 60,
+                    class_label: int | str | None = None) -> list[np.ndarray]:
+        """A looping walk through the latents of `seeds` (slerp), as uint8 [H, W, C] frames."""
+        if frames < 2:
+            raise GanforgeError(f"--frames must be at least 2, got {frames}")
+        keys = [latent_for_seed(s, self.z_dim) for s in seeds]
+        if len(keys) < 2:
+            raise GanforgeError("a latent walk needs at least two seeds")
+        path = []
+        for f in range(frames):
+            pos = f / frames * len(keys)
+            i, t = int(pos), pos - int(pos)
+            path.append(slerp(keys[i], keys[(i + 1) % len(keys)], t))
+        latents = torch.stack(path)
+        labels = self._labels(class_label, frames) if self.class_names and class_label is not None else (
+            torch.zeros(frames, dtype=torch.long) if self.class_names else None)
+        return list(tensor_to_uint8(self.generate(latents, labels)))

@@ -1,0 +1,162 @@
+"""Task `image`: unconditional or class-conditional image generation from noise."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from ganforge.config import TrainConfig
+from ganforge.errors import ConfigError
+from ganforge.losses.adversarial import AdversarialLoss
+from ganforge.losses.regularizers import gradient_penalty, r1_penalty
+from ganforge.nets.dcgan import DCGANDiscriminator, DCGANGenerator
+from ganforge.registry import LOSSES, MODELS, TASKS
+from ganforge.tasks.base import DataInfo, Task
+
+
+@dataclass
+class NetworkPair:
+    """A generator, a discriminator, and how to rebuild the generator for inference."""
+
+    G: nn.Module
+    D: nn.Module
+    generator_spec: dict[str, Any]  # {"class": registry name, "kwargs": constructor arguments}
+    z_dim: int
+
+
+@MODELS.register("dcgan")
+def build_dcgan(config: TrainConfig, data: DataInfo) -> NetworkPair:
+    """Radford et al.'s DCGAN sized by the config; projection D and conditional BN when --cond."""
+    num_classes = data.num_classes if config.cond else 0
+    d_norm = config.d_norm if config.d_norm != "auto" else ("none" if config.loss == "wgan-gp" else "batch")
+    g_kwargs = dict(
+        resolution=config.resolution, channels=data.channels, z_dim=config.z_dim, width=config.width,
+        num_classes=num_classes,
+    )
+    G = DCGANGenerator(**g_kwargs)
+    D = DCGANDiscriminator(
+        resolution=config.resolution, channels=data.channels, width=config.width, num_classes=num_classes, norm=d_norm
+    )
+    return NetworkPair(G=G, D=D, generator_spec={"class": "dcgan.generator", "kwargs": g_kwargs, "network": "G"}, z_dim=config.z_dim)
+
+
+def make_adam(params: Any, lr: float, betas: tuple[float, float], device: torch.device) -> torch.optim.Optimizer:
+    """Adam with the fused kernel where the device has one, else the multi-tensor one."""
+    try:
+        return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
+    except (RuntimeError, TypeError):  # pragma: no cover - older builds without a fused kernel
+        return torch.optim.Adam(params, lr=lr, betas=betas, foreach=True)
+
+
+@TASKS.register("image")
+class ImageTask(Task):
+    """Generator vs discriminator on real images; losses and regularisers are composed objects."""
+
+    name = "image"
+    loss_names = ("Loss/D/adv", "Loss/G/adv", "Loss/D/r1", "Loss/D/gp", "D/real", "D/fake")
+
+    def __init__(self, config: TrainConfig, data: DataInfo) -> None:
+        super().__init__(config, data)
+        if config.cond and data.num_classes < 2:
+            raise ConfigError(
+                f"--cond needs a labelled dataset (class subfolders or a labelled built-in); {data.name!r} has "
+                f"{data.num_classes} classes"
+            )
+        builder: Callable[[TrainConfig, DataInfo], NetworkPair] = MODELS.get(config.model)
+        pair = builder(config, data)
+        self.G, self.D = pair.G, pair.D
+        self.generator_spec = pair.generator_spec
+        self.z_dim = pair.z_dim
+        self.conditional = config.cond
+        self.loss: AdversarialLoss = LOSSES.get(config.loss)()
+        self.networks = {"G": self.G, "D": self.D}
+        betas = (config.beta1, config.beta2)
+        self.optimizers = {
+            "G": make_adam(self.G.parameters(), config.lr_g, betas, torch.device("cpu")),
+            "D": make_adam(self.D.parameters(), config.lr_d, betas, torch.device("cpu")),
+        }
+
+    # ----------------------------------------------------------------------------------- training
+    def _latents(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.z_dim, device=self.runtime.device)
+
+    def _fake_labels(self, real_labels: torch.Tensor | None) -> torch.Tensor | None:
+        if not self.conditional:
+            return None
+        # Fake labels drawn from the data's label distribution: a shuffle of the real batch's labels.
+        return real_labels[torch.randperm(real_labels.shape[0], device=real_labels.device)]
+
+    def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
+        rt, cfg = self.runtime, self.config
+        real = batch["image"]  # [N, C, H, W] in [-1, 1]
+        real_labels = batch.get("label") if self.conditional else None
+        fake_labels = self._fake_labels(real_labels)
+        stats: dict[str, torch.Tensor] = {}
+
+        # Generate once; D sees a detached copy, G's phase reuses the graph (as the DCGAN paper's code).
+        with rt.autocast():
+            fake = self.G(self._latents(real.shape[0]), fake_labels)
+
+        # Discriminator phase.
+        with rt.autocast():
+            d_real = self.D(real, real_labels)
+            d_fake = self.D(fake.detach(), fake_labels)
+            loss_d = self.loss.d_loss(d_real.float(), d_fake.float())
+        total_d = loss_d
+        if self.loss.needs_gradient_penalty:
+            gp = gradient_penalty(lambda x: self.D(x, real_labels).float(), real, fake)
+            total_d = total_d + cfg.gp_weight * gp
+            stats["Loss/D/gp"] = gp.detach()
+        rt.backward(total_d, self.optimizers["D"])
+        rt.step(self.optimizers["D"], self.D)
+
+        # Lazy R1 on real images, scaled by the interval (StyleGAN2's lazy regularisation).
+        if cfg.r1_gamma > 0 and step % cfg.r1_interval == 0:
+            r1 = r1_penalty(lambda x: self.D(x, real_labels).float(), real)
+            rt.backward(r1 * (cfg.r1_gamma / 2) * cfg.r1_interval, self.optimizers["D"])
+            rt.step(self.optimizers["D"], self.D)
+            stats["Loss/D/r1"] = r1.detach()
+
+        # Generator phase: D frozen so no weight gradients are computed for it.
+        self.D.requires_grad_(False)
+        with rt.autocast():
+            loss_g = self.loss.g_loss(self.D(fake, fake_labels).float())
+        rt.backward(loss_g, self.optimizers["G"])
+        rt.step(self.optimizers["G"], self.G)
+        self.D.requires_grad_(True)
+        rt.sync_buffers(self.G)
+        rt.sync_buffers(self.D)
+
+        stats["Loss/D/adv"] = loss_d.detach()
+        stats["Loss/G/adv"] = loss_g.detach()
+        stats["D/real"] = d_real.detach().float().mean()
+        stats["D/fake"] = d_fake.detach().float().mean()
+        return stats
+
+    # ----------------------------------------------------------------------------------- sampling
+    def fixed_inputs(self, n: int, seed: int) -> dict[str, torch.Tensor]:
+        g = torch.Generator().manual_seed(seed)
+        inputs = {"z": torch.randn(n, self.z_dim, generator=g)}
+        if self.conditional:
+            inputs["label"] = torch.arange(n) % self.data.num_classes  # each row walks the classes
+        return inputs
+
+    def visuals(self, networks: dict[str, nn.Module], inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        G = networks.get("G_ema", networks["G"])
+        device = next(G.parameters()).device
+        labels = inputs.get("label")
+        return G(inputs["z"].to(device), labels.to(device) if labels is not None else None)
+
+    def export_spec(self) -> dict[str, Any]:
+        return {
+            "pipeline": "image",
+            "components": {"generator": self.generator_spec},
+            "z_dim": self.z_dim,
+            "class_names": self.data.class_names if self.conditional else [],
+            "resolution": self.data.resolution,
+            "channels": self.data.channels,
+        }
