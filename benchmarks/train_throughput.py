@@ -80,20 +80,26 @@ class PlainLoop:
 class GanforgeLoop:
     """ganforge's ImageTask step with the trainer's settings (channels_last, fused Adam, EMA)."""
 
-    def __init__(self, resolution: int, device: torch.device, batch: int) -> None:
+    def __init__(self, resolution: int, device: torch.device, batch: int, precision: str = "fp32",
+                 compile: bool = False) -> None:
         torch.manual_seed(0)
         cfg = TrainConfig(resolution=resolution, batch=batch).validate()
         self.task = ImageTask(cfg, DataInfo("bench", resolution, 3, 1000))
+        self.channels_last = not compile  # as the trainer: compile picks its own layouts
         for net in self.task.networks.values():
-            net.to(device=device, memory_format=torch.channels_last)
-        self.runtime = Runtime(Accelerator(cpu=device.type == "cpu"), "fp32")
+            net.to(device=device, memory_format=torch.channels_last if self.channels_last else torch.preserve_format)
+        self.runtime = Runtime(Accelerator(cpu=device.type == "cpu"), precision)
+        if compile:
+            for net in self.task.networks.values():
+                net.compile()
         self.task.attach(self.runtime)
         self.runtime.register_optimizers(self.task.optimizers)
         self.ema = EMA(self.task.G, cfg.ema_kimg, cfg.ema_rampup)
         self.i = 0
 
     def step(self, real: torch.Tensor) -> None:
-        real = real.contiguous(memory_format=torch.channels_last)
+        if self.channels_last:
+            real = real.contiguous(memory_format=torch.channels_last)
         self.task.train_step({"image": real}, self.i)
         self.i += 1
         self.ema.update(real.shape[0], self.i * real.shape[0])
@@ -128,6 +134,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="measurement time per loop and resolution")
     parser.add_argument("--rounds", type=int, default=2, help="alternate the two loops this many times")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--precisions", nargs="+", default=["fp32"], help="ganforge loops to run: fp32 bf16 fp16")
+    parser.add_argument("--compile", action="store_true", help="also run the ganforge loop under torch.compile")
     args = parser.parse_args()
     device = torch.device(args.device)
     result = {
@@ -137,8 +145,15 @@ def main() -> None:
     }
     for res in args.resolutions:
         real = torch.rand(args.batch, 3, res, res, device=device) * 2 - 1
-        loops = {"plain": PlainLoop(res, device), "ganforge": GanforgeLoop(res, device, args.batch)}
-        flops = {name: step_flops(loop, real) for name, loop in loops.items()}
+        loops = {"plain": PlainLoop(res, device)}
+        for precision in args.precisions:
+            suffix = "" if precision == "fp32" else f"_{precision}"
+            loops[f"ganforge{suffix}"] = GanforgeLoop(res, device, args.batch, precision)
+            if args.compile:
+                loops[f"ganforge{suffix}_compile"] = GanforgeLoop(res, device, args.batch, precision, compile=True)
+        flops: dict[str, int] = {}
+        for name, loop in loops.items():  # compiled loops do the same work as their eager twin
+            flops[name] = flops[name.removesuffix("_compile")] if name.endswith("_compile") else step_flops(loop, real)
         rates: dict[str, list[float]] = {name: [] for name in loops}
         for _ in range(args.rounds):  # interleave so machine noise hits both alike
             for name, loop in loops.items():
@@ -151,7 +166,10 @@ def main() -> None:
                 "gflop_per_step": round(flops[name] / 1e9, 3),
                 "achieved_gflops": round(flops[name] / args.batch * ips / 1e9, 1),
             }
-        entry["speedup"] = round(entry["ganforge"]["images_per_sec"] / entry["plain"]["images_per_sec"], 3)
+        entry["speedup_vs_plain"] = {
+            name: round(entry[name]["images_per_sec"] / entry["plain"]["images_per_sec"], 3)
+            for name in loops if name != "plain"
+        }
         result["resolutions"][str(res)] = entry
     print(json.dumps(result, indent=2))
 

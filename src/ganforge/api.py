@@ -64,10 +64,10 @@ def train(
 
     With `resume`, the run directory's saved config is used and only budgets may change.
     """
-    from accelerate import Accelerator
     from accelerate.utils import broadcast_object_list
 
     from ganforge.data import resolve_dataset
+    from ganforge.engine.runtime import make_accelerator
     from ganforge.engine.trainer import Trainer
     from ganforge.tasks import DataInfo  # registers tasks, models, losses
 
@@ -83,7 +83,7 @@ def train(
         run_dir = None
     cfg.validate()
 
-    accelerator = Accelerator(mixed_precision="no")
+    accelerator = make_accelerator()
     dataset = resolve_dataset(cfg.data, cfg.resolution, strict=cfg.strict, progress=on_data_progress)
     info = DataInfo(
         name=str(dataset.meta.get("name", cfg.data)), resolution=dataset.resolution, channels=dataset.channels,
@@ -97,6 +97,9 @@ def train(
             broadcast_object_list(holder)
         run_dir = Path(holder[0])  # type: ignore[arg-type]
     if dry_run:
+        from ganforge.registry import TASKS
+
+        TASKS.get(cfg.task)(cfg, info)  # builds the networks: bad model/size combinations fail here
         return {"run_dir": str(run_dir), "config": cfg.to_dict(), "data": dataclasses.asdict(info)}
 
     from ganforge.tasks.base import Task  # noqa: F401  (type only)

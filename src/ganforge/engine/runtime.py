@@ -15,6 +15,14 @@ from accelerate import Accelerator
 from torch import nn
 
 
+def make_accelerator() -> Accelerator:
+    """One Accelerator for the process: GPU when there is one, else CPU (multi-process over gloo).
+
+    Accelerate only treats a torchrun launch on a machine without GPUs as multi-CPU when told `cpu=True`.
+    """
+    return Accelerator(cpu=not torch.cuda.is_available(), mixed_precision="no")
+
+
 class Runtime:
     """Device, precision and process facts for one training run."""
 

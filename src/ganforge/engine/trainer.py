@@ -19,13 +19,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from accelerate import Accelerator
+from accelerate import Accelerator  # noqa: F401  (type of the accelerator argument)
 
 from ganforge import __version__
 from ganforge.config import TrainConfig
 from ganforge.engine.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from ganforge.engine.ema import EMA
-from ganforge.engine.runtime import Runtime
+from ganforge.engine.runtime import Runtime, make_accelerator
 from ganforge.engine.stats import Stats, truncate_metrics
 from ganforge.errors import CheckpointError, TrainingError
 from ganforge.imaging import make_grid, save_image, tensor_to_uint8
@@ -61,6 +61,7 @@ class TrainResult:
     wall_sec: float
     images_per_sec: float
     extra: dict[str, Any] = field(default_factory=dict)
+    task: Any = field(default=None, repr=False)  # the trained Task, networks in memory (API users)
 
 
 def cpu_has_native_bf16() -> bool:
@@ -172,7 +173,7 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.on_progress = on_progress
         self.should_stop = should_stop
-        self.accelerator = accelerator or Accelerator(mixed_precision="no")
+        self.accelerator = accelerator or make_accelerator()
         device = self.accelerator.device
         self.runtime = Runtime(self.accelerator, resolve_precision(config.precision, device))
         self.is_main = self.runtime.is_main
@@ -181,7 +182,9 @@ class Trainer:
         _seed_everything(config.seed)
         task_cls = TASKS.get(config.task)
         self.task: Task = task_cls(config, data_info)
-        memory_format = torch.channels_last if config.channels_last else torch.preserve_format
+        # torch.compile chooses layouts itself, and (torch 2.11) trips over channels_last ConvTranspose weights.
+        self.channels_last = config.channels_last and not config.compile
+        memory_format = torch.channels_last if self.channels_last else torch.preserve_format
         for net in self.task.networks.values():
             net.to(device=device, memory_format=memory_format)
         self.ema = (
@@ -339,7 +342,7 @@ class Trainer:
                 if stop_reason:
                     status = "interrupted" if stop_reason.startswith("SIG") else "stopped"
                     break
-                batch = self.stream.batch(self.step, device, cfg.channels_last)
+                batch = self.stream.batch(self.step, device, self.channels_last)
                 losses = self.task.train_step(batch, self.step)
                 before = self.images_shown
                 self.images_shown += cfg.batch
@@ -388,7 +391,7 @@ class Trainer:
         return TrainResult(
             run_dir=self.run_dir, kimg=self.images_shown / 1000, steps=self.step, status=status,
             checkpoint=last_ckpt, last_grid=last_grid, wall_sec=wall,
-            images_per_sec=(self.images_shown - start_images) / max(wall, 1e-9),
+            images_per_sec=(self.images_shown - start_images) / max(wall, 1e-9), task=self.task,
         )
 
     def _stop_reason(self, signals: _SignalStop, deadline: float | None) -> str | None:

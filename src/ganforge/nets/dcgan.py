@@ -46,13 +46,16 @@ class DCGANGenerator(nn.Module):
         width: int = 64,  # channels of the last hidden layer (ngf)
         num_classes: int = 0,  # >0: conditional batch norm per class
         max_channels: int = 512,  # cap on the widest layer
+        embed_dim: int = 32,  # size of the label embedding joined to z when conditional
     ) -> None:
         super().__init__()
         log_res = _check_resolution(resolution)
         self.resolution, self.channels, self.z_dim, self.num_classes = resolution, channels, z_dim, num_classes
         n_up = log_res - 2  # 4x4 -> R
         chans = [min(width * 2 ** (n_up - 1 - i), max_channels) for i in range(n_up)]  # 4x4 .. R/2
-        self.stem = nn.ConvTranspose2d(z_dim, chans[0], 4, 1, 0, bias=False)
+        # Conditional: a label embedding joins z at the input (cGAN) and conditional BN modulates each layer.
+        self.label_embed = nn.Embedding(num_classes, embed_dim) if num_classes > 0 else None
+        self.stem = nn.ConvTranspose2d(z_dim + (embed_dim if num_classes else 0), chans[0], 4, 1, 0, bias=False)
         self.stem_norm = Norm2d("batch", chans[0], num_classes)
         self.ups = nn.ModuleList()
         self.norms = nn.ModuleList()
@@ -65,6 +68,9 @@ class DCGANGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         assert z.ndim == 2 and z.shape[1] == self.z_dim, z.shape  # [N, z_dim]
+        if self.label_embed is not None:
+            assert labels is not None, "a conditional generator needs labels"
+            z = torch.cat([z, self.label_embed(labels)], dim=1)
         h = self.act(self.stem_norm(self.stem(z[:, :, None, None]), labels))
         for up, norm in zip(self.ups, self.norms):
             h = self.act(norm(up(h), labels))
@@ -96,6 +102,8 @@ class DCGANDiscriminator(nn.Module):
         self.head = nn.Conv2d(chans[-1], 1, 4, 1, 0)
         self.embed = nn.Embedding(num_classes, chans[-1]) if num_classes > 0 else None
         _init_weights(self)
+        if self.embed is not None:  # the projection term starts at the scale of the head, not N(0, 1)
+            nn.init.normal_(self.embed.weight, 0.0, 0.02)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         assert x.ndim == 4 and x.shape[1:] == (self.channels, self.resolution, self.resolution), x.shape

@@ -44,7 +44,7 @@ def build_dcgan(config: TrainConfig, data: DataInfo) -> NetworkPair:
     return NetworkPair(G=G, D=D, generator_spec={"class": "dcgan.generator", "kwargs": g_kwargs, "network": "G"}, z_dim=config.z_dim)
 
 
-def make_adam(params: Any, lr: float, betas: tuple[float, float], device: torch.device) -> torch.optim.Optimizer:
+def make_adam(params: Any, lr: float, betas: tuple[float, float], device: torch.device | None = None) -> torch.optim.Optimizer:
     """Adam with the fused kernel where the device has one, else the multi-tensor one."""
     try:
         return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)

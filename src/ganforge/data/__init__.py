@@ -1,0 +1,35 @@
+"""The data layer: folders, zips and built-in datasets become prepared uint8 arrays.
+
+resolve_dataset("emoji", 64)          # built-in, fetched and resized once
+resolve_dataset("~/faces.zip", 128)   # raw folder or zip, prepared on the fly and cached
+prepare_folder(src, out, 256)         # what `ganforge data prepare` runs
+"""
+
+from __future__ import annotations
+
+from ganforge.data.builtin import BUILTINS, BuiltinDataset, builtin_names, get_builtin, parse_builtin
+from ganforge.data.dataset import ImageDataset, is_prepared, load_prepared, save_prepared
+from ganforge.data.folder import ScanResult, load_image, scan_images
+from ganforge.data.prepare import folder_fingerprint, prepare_folder
+from ganforge.data.resize import check_resolution, resize_dataset
+from ganforge.data.resolve import resolve_dataset
+
+__all__ = [
+    "BUILTINS",
+    "BuiltinDataset",
+    "ImageDataset",
+    "ScanResult",
+    "builtin_names",
+    "check_resolution",
+    "folder_fingerprint",
+    "get_builtin",
+    "is_prepared",
+    "load_image",
+    "load_prepared",
+    "parse_builtin",
+    "prepare_folder",
+    "resize_dataset",
+    "resolve_dataset",
+    "save_prepared",
+    "scan_images",
+]

@@ -1,0 +1,96 @@
+"""The command-line contract: help, one-line errors with non-zero exits, and each command's outputs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PIL import Image
+
+from ganforge.cli.main import main
+
+TRAIN = ["train", "image", "--data", "digits", "--resolution", "16", "--batch", "32", "--width", "8", "--z-dim", "16"]
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("command", [[], ["train"], ["sample"], ["export"], ["demo"], ["data"], ["data", "prepare"]])
+def test_help(capsys, command):
+    code, out, _ = run(capsys, *command, "--help")
+    assert code == 0 and "Usage" in out
+
+
+def test_version(capsys):
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and out.strip() == "0.1.0"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--data", "no-such-data"], "is neither a built-in dataset"),
+        (["--batch", "0"], "--batch must be positive, got 0"),
+        (["--resolution", "24"], "dcgan needs --resolution 16, 32, 64 or 128, got 24"),
+        (["--loss", "bogus"], "unknown loss 'bogus'; choose one of: hinge, lsgan, ns, wgan-gp"),
+        (["--model", "bogus"], "unknown model 'bogus'"),
+        (["--precision", "fp8"], "--precision must be one of"),
+        (["--loss", "wgan-gp", "--d-norm", "batch"], "--loss wgan-gp needs a discriminator without batch norm"),
+    ],
+)
+def test_train_errors_are_one_line(capsys, args, message):
+    code, _, err = run(capsys, *TRAIN, *args, "--dry-run")
+    assert code == 2
+    assert message in err and err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_cond_on_unlabelled_folder_is_an_error(capsys, tmp_path):
+    for i in range(3):
+        Image.new("RGB", (20, 20), (i * 50, 0, 0)).save(tmp_path / f"{i}.png")
+    code, _, err = run(capsys, "train", "image", "--data", str(tmp_path), "--resolution", "16", "--cond", "--dry-run")
+    assert code == 2 and "--cond needs a labelled dataset" in err
+
+
+def test_dry_run_prints_the_resolved_config(capsys, tmp_path):
+    code, out, _ = run(capsys, *TRAIN, "--out", str(tmp_path), "--dry-run")
+    plan = json.loads(out)
+    assert code == 0 and plan["config"]["width"] == 8 and plan["data"]["count"] == 1797
+    assert not any(tmp_path.iterdir())  # nothing written
+
+
+def test_train_sample_export_round_trip(capsys, tmp_path):
+    code, _, err = run(capsys, *TRAIN, "--kimg", "0.5", "--cond", "--out", str(tmp_path), "--name", "r")
+    assert code == 0 and "finished" in err
+    run_dir = tmp_path / "r"
+    code, out, _ = run(capsys, "sample", str(run_dir), "--n", "12", "--out", str(tmp_path / "grid.png"), "--class", "7")
+    assert code == 0 and Image.open(tmp_path / "grid.png").size == (2 + 4 * 18, 2 + 3 * 18)
+    code, out, _ = run(capsys, "sample", str(run_dir), "--seeds", "3-5,9", "--out", str(tmp_path / "each") + "/")
+    assert code == 0 and sorted(p.name for p in (tmp_path / "each").iterdir()) == [
+        "seed000003.png", "seed000004.png", "seed000005.png", "seed000009.png"]
+    code, out, _ = run(capsys, "sample", str(run_dir), "--interpolate", "--frames", "8", "--out", str(tmp_path / "w.gif"))
+    gif = Image.open(tmp_path / "w.gif")
+    assert code == 0 and gif.n_frames == 8
+    code, out, _ = run(capsys, "export", str(run_dir), "--out", str(tmp_path / "exp"))
+    assert code == 0 and {p.name for p in (tmp_path / "exp").iterdir()} == {"config.json", "model.safetensors"}
+    code, _, _ = run(capsys, "sample", str(tmp_path / "exp"), "--n", "2", "--out", str(tmp_path / "e.png"))
+    assert code == 0 and (tmp_path / "e.png").is_file()
+    # bad input to sample
+    code, _, err = run(capsys, "sample", str(run_dir), "--seeds", "9-3", "--out", str(tmp_path / "x.png"))
+    assert code == 2 and "--seeds must look like" in err
+    code, _, err = run(capsys, "sample", str(run_dir), "--out", str(tmp_path / "x.txt"))
+    assert code == 2 and "--out must be an image file" in err
+    code, _, err = run(capsys, "sample", str(run_dir), "--class", "11", "--out", str(tmp_path / "x.png"))
+    assert code == 2 and "class must lie in 0..9" in err
+    code, _, err = run(capsys, "sample", str(tmp_path / "missing"), "--out", str(tmp_path / "x.png"))
+    assert code == 2 and "does not exist" in err
+
+
+def test_demo_runs_briefly(capsys, tmp_path):
+    code, out, _ = run(capsys, "demo", "--data", "digits", "--minutes", "0.05", "--out", str(tmp_path))
+    assert code == 0
+    assert "samples:" in out and "walk:" in out and "report:" in out
+    run_dir = next(tmp_path.iterdir())
+    assert (run_dir / "demo-grid.png").is_file() and (run_dir / "demo-walk.gif").is_file()
