@@ -46,7 +46,7 @@ class TrainConfig:
     checkpoint_every_kimg: float = 50.0  # checkpoint every N kimg (and at the end, Ctrl-C, SIGTERM)
     keep_checkpoints: int = 3  # keep the last K checkpoints
     grid_size: int = 64  # images in each sample grid
-    precision: str = "auto"  # auto | fp32 | bf16 | fp16 (auto: bf16 on a GPU that has it, else fp32)
+    precision: str = "auto"  # auto | fp32 | bf16 | fp16 (auto: bf16 on a GPU or an AMX/AVX512-BF16 CPU, else fp32)
     compile: bool = False  # torch.compile the networks (GPU; slow first steps)
     channels_last: bool = True  # NHWC memory format for conv networks
     strict: bool = False  # bad image files in a raw folder are errors rather than skipped

@@ -6,13 +6,17 @@ import os
 from pathlib import Path
 
 
-def fsync_dir(path: Path) -> None:
-    """Make a rename inside `path` durable."""
+def fsync_path(path: Path) -> None:
+    """Flush a written file, or make a rename inside a folder durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+fsync_dir = fsync_path
+fsync_file = fsync_path
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -30,12 +34,3 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def fsync_file(path: Path) -> None:
-    """Flush one already-written file to disk."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

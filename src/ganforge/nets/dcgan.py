@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ganforge.errors import ConfigError
@@ -46,31 +47,35 @@ class DCGANGenerator(nn.Module):
         width: int = 64,  # channels of the last hidden layer (ngf)
         num_classes: int = 0,  # >0: conditional batch norm per class
         max_channels: int = 512,  # cap on the widest layer
-        embed_dim: int = 32,  # size of the label embedding joined to z when conditional
+        label_input: bool = True,  # when conditional, join the one-hot label to z
+        cond_norm: bool = True,  # conditional batch norm when conditional
     ) -> None:
         super().__init__()
         log_res = _check_resolution(resolution)
         self.resolution, self.channels, self.z_dim, self.num_classes = resolution, channels, z_dim, num_classes
         n_up = log_res - 2  # 4x4 -> R
         chans = [min(width * 2 ** (n_up - 1 - i), max_channels) for i in range(n_up)]  # 4x4 .. R/2
-        # Conditional: a label embedding joins z at the input (cGAN) and conditional BN modulates each layer.
-        self.label_embed = nn.Embedding(num_classes, embed_dim) if num_classes > 0 else None
-        self.stem = nn.ConvTranspose2d(z_dim + (embed_dim if num_classes else 0), chans[0], 4, 1, 0, bias=False)
-        self.stem_norm = Norm2d("batch", chans[0], num_classes)
+        # Conditional: the one-hot label joins z at the input (Mirza & Osindero) and conditional batch
+        # norm modulates every layer. A learned N(0, 1) embedding at the input made G ignore z within
+        # a class (intra-class collapse on MNIST); the one-hot code keeps z dominant.
+        self.label_input = num_classes if (num_classes > 0 and label_input) else 0
+        self.stem = nn.ConvTranspose2d(z_dim + self.label_input, chans[0], 4, 1, 0, bias=False)
+        norm_classes = num_classes if cond_norm else 0
+        self.stem_norm = Norm2d("batch", chans[0], norm_classes)
         self.ups = nn.ModuleList()
         self.norms = nn.ModuleList()
         for cin, cout in zip(chans[:-1], chans[1:]):
             self.ups.append(nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False))
-            self.norms.append(Norm2d("batch", cout, num_classes))
+            self.norms.append(Norm2d("batch", cout, norm_classes))
         self.to_rgb = nn.ConvTranspose2d(chans[-1], channels, 4, 2, 1)
         self.act = nn.ReLU(inplace=True)
         _init_weights(self)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         assert z.ndim == 2 and z.shape[1] == self.z_dim, z.shape  # [N, z_dim]
-        if self.label_embed is not None:
+        if self.label_input:
             assert labels is not None, "a conditional generator needs labels"
-            z = torch.cat([z, self.label_embed(labels)], dim=1)
+            z = torch.cat([z, F.one_hot(labels, self.label_input).to(z.dtype)], dim=1)
         h = self.act(self.stem_norm(self.stem(z[:, :, None, None]), labels))
         for up, norm in zip(self.ups, self.norms):
             h = self.act(norm(up(h), labels))
