@@ -28,9 +28,10 @@ from ganforge.tasks import DataInfo
 from ganforge.tasks.image import ImageTask
 
 
-def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 10) -> float:
-    a = torch.randn(n, n, device=device)
-    b = torch.randn(n, n, device=device)
+def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 10, dtype: torch.dtype = torch.float32) -> float:
+    """The machine's dense matrix-multiply rate: the ceiling to compare achieved GFLOP/s with."""
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
     for _ in range(2):
         a @ b
     times = []
@@ -141,7 +142,8 @@ def main() -> None:
     result = {
         "benchmark": "train_throughput", "device": str(device), "torch": torch.__version__,
         "threads": torch.get_num_threads(), "cpu": platform.processor() or platform.machine(),
-        "batch": args.batch, "matmul_fp32_gflops": round(matmul_gflops(device), 1), "resolutions": {},
+        "batch": args.batch, "matmul_fp32_gflops": round(matmul_gflops(device), 1),
+        "matmul_bf16_gflops": round(matmul_gflops(device, dtype=torch.bfloat16), 1), "resolutions": {},
     }
     for res in args.resolutions:
         real = torch.rand(args.batch, 3, res, res, device=device) * 2 - 1

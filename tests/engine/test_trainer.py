@@ -117,3 +117,23 @@ def test_template_task_trains_and_samples(tmp_path, tiny):
     result = ganforge.train(**dict(tiny, task="template"), kimg=0.5, out=str(tmp_path), name="tpl")
     pipe = ganforge.load(result.run_dir)
     assert pipe(n=3, output_type="np").shape == (3, 16, 16, 1)
+
+
+def test_precision_resolution_on_cpu(monkeypatch):
+    import ganforge.engine.trainer as trainer
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(trainer, "cpu_has_native_bf16", lambda: True)
+    assert trainer.resolve_precision("auto", cpu) == "bf16"
+    monkeypatch.setattr(trainer, "cpu_has_native_bf16", lambda: False)
+    assert trainer.resolve_precision("auto", cpu) == "fp32"
+    assert trainer.resolve_precision("fp32", cpu) == "fp32"
+    assert trainer.resolve_precision("bf16", cpu) == "bf16"
+    with pytest.raises(ConfigError, match="--precision fp16 needs a GPU"):
+        trainer.resolve_precision("fp16", cpu)
+
+
+def test_fp32_and_bf16_runs_both_train(tmp_path, tiny):
+    for precision in ("fp32", "bf16"):
+        result = ganforge.train(**tiny, kimg=0.5, precision=precision, out=str(tmp_path), name=precision)
+        assert all(torch.isfinite(v).all() for v in _weights(result.checkpoint).values())
