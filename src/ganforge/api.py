@@ -68,13 +68,12 @@ def train(
 
     from ganforge.data import resolve_dataset
     from ganforge.engine.runtime import make_accelerator
-    from ganforge.engine.trainer import Trainer
+    from ganforge.engine.trainer import Trainer, resolve_precision
     from ganforge.tasks import DataInfo  # registers tasks, models, losses
 
+    resume_from: Path | None = None
     if resume is not None:
-        run_dir = Path(resume)
-        if (run_dir / "state.json").is_file():  # a checkpoint folder: its run is two levels up
-            run_dir = run_dir.parent.parent
+        run_dir, resume_from = resolve_resume_target(Path(resume))
         cfg = resolve_resume_config(run_dir, overrides)  # `config` is ignored: the run's own is used
     else:
         base = config.to_dict() if config is not None else {}
@@ -84,6 +83,9 @@ def train(
     cfg.validate()
 
     accelerator = make_accelerator()
+    resolve_precision(cfg.precision, accelerator.device)  # fp16 on a CPU fails here, before any work
+    if cfg.batch % accelerator.num_processes:
+        raise ConfigError(f"--batch {cfg.batch} must be divisible by the number of processes ({accelerator.num_processes})")
     dataset = resolve_dataset(cfg.data, cfg.resolution, strict=cfg.strict, progress=on_data_progress)
     info = DataInfo(
         name=str(dataset.meta.get("name", cfg.data)), resolution=dataset.resolution, channels=dataset.channels,
@@ -96,28 +98,51 @@ def train(
         if accelerator.num_processes > 1:
             broadcast_object_list(holder)
         run_dir = Path(holder[0])  # type: ignore[arg-type]
+        if (run_dir / "config.json").exists() or (run_dir / "checkpoints").exists():
+            raise ConfigError(f"run directory {run_dir} already holds a run: continue it with --resume {run_dir} "
+                              "or choose another --name")
     if dry_run:
         from ganforge.registry import TASKS
 
         TASKS.get(cfg.task)(cfg, info)  # builds the networks: bad model/size combinations fail here
         return {"run_dir": str(run_dir), "config": cfg.to_dict(), "data": dataclasses.asdict(info)}
 
-    from ganforge.tasks.base import Task  # noqa: F401  (type only)
-
-    if accelerator.is_main_process:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        cfg.save(run_dir / "config.json")
-        (run_dir / "data.json").write_text(json.dumps(dataclasses.asdict(info), indent=2) + "\n")
-    accelerator.wait_for_everyone()
+    # Build everything before writing anything, so a failure leaves no half-made run directory.
     trainer = Trainer(
-        cfg, dataset.images, dataset.labels if cfg.cond else None, info, run_dir, resume=resume is not None,
+        cfg, dataset.images, dataset.labels if cfg.cond else None, info, run_dir, resume_from=resume_from,
         on_progress=on_progress, should_stop=should_stop, accelerator=accelerator,
     )
     if accelerator.is_main_process:
         from ganforge.engine.atomic import atomic_write_text
 
+        run_dir.mkdir(parents=True, exist_ok=True)
+        cfg.save(run_dir / "config.json")
+        atomic_write_text(run_dir / "data.json", json.dumps(dataclasses.asdict(info), indent=2) + "\n")
         atomic_write_text(run_dir / "model.json", json.dumps(trainer.task.export_spec(), indent=2) + "\n")
+    accelerator.wait_for_everyone()
     return trainer.fit()
+
+
+def resolve_resume_target(path: Path) -> tuple[Path, Path]:
+    """(run directory, checkpoint to restore) for `--resume RUN` or `--resume RUN/checkpoints/kimg-...`.
+
+    A named checkpoint must be the newest: resuming an older one would let pruning delete the
+    newer ones (they sort after it), so the user moves them away first.
+    """
+    from ganforge.engine.checkpoint import STATE_JSON, latest_checkpoint, list_checkpoints
+
+    if (path / STATE_JSON).is_file():
+        run_dir = path.parent.parent
+        newer = [p.name for p in list_checkpoints(path.parent) if p.name > path.name]
+        if newer:
+            raise ConfigError(
+                f"{path.name} is not the newest checkpoint of {run_dir} (newer: {', '.join(newer)}); to roll back, "
+                f"move the newer ones out of {path.parent} first"
+            )
+        return run_dir, path
+    if not (path / "config.json").is_file():
+        raise CheckpointError(f"cannot resume: {path} is neither a run directory nor a checkpoint folder")
+    return path, latest_checkpoint(path)
 
 
 def load(path: str | Path, device: str | None = None):

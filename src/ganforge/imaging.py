@@ -65,8 +65,9 @@ def save_animation(frames: Sequence[np.ndarray], path: str | Path, fps: int = 20
         return path
     if suffix in (".mp4", ".webm"):
         try:
+            import av  # noqa: F401  (imageio writes MP4/WebM through PyAV)
             import imageio.v3 as iio
-        except ImportError as exc:  # pragma: no cover - depends on the extra
+        except ImportError as exc:
             from ganforge.errors import GanforgeError
 
             raise GanforgeError(
@@ -78,7 +79,7 @@ def save_animation(frames: Sequence[np.ndarray], path: str | Path, fps: int = 20
         ph, pw = h % 2, w % 2
         if ph or pw:
             rgb = [np.pad(f, ((0, ph), (0, pw), (0, 0)), constant_values=255) for f in rgb]
-        iio.imwrite(path, np.stack(rgb), fps=fps, codec="libx264" if suffix == ".mp4" else "libvpx-vp9")
+        iio.imwrite(path, np.stack(rgb), plugin="pyav", fps=fps, codec="libx264" if suffix == ".mp4" else "libvpx-vp9")
         return path
     from ganforge.errors import GanforgeError
 

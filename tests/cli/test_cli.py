@@ -94,3 +94,47 @@ def test_demo_runs_briefly(capsys, tmp_path):
     assert "samples:" in out and "walk:" in out and "report:" in out
     run_dir = next(tmp_path.iterdir())
     assert (run_dir / "demo-grid.png").is_file() and (run_dir / "demo-walk.gif").is_file()
+
+
+def test_run_directory_guards(capsys, tmp_path):
+    base = [*TRAIN, "--kimg", "0.5", "--out", str(tmp_path), "--name", "g"]
+    assert run(capsys, *base)[0] == 0
+    code, _, err = run(capsys, *base)
+    assert code == 2 and "already holds a run: continue it with --resume" in err
+    code, _, err = run(capsys, "export", str(tmp_path / "g"), "--out", str(tmp_path / "g"))
+    assert code == 2 and "is a run directory: export into another folder" in err
+    code, _, err = run(capsys, *TRAIN, "--precision", "fp16", "--out", str(tmp_path), "--name", "h")
+    assert code == 2 and "--precision fp16 needs a GPU" in err and not (tmp_path / "h").exists()
+
+
+def test_resume_from_a_named_checkpoint(capsys, tmp_path):
+    assert run(capsys, *TRAIN, "--kimg", "2", "--checkpoint-every", "1", "--out", str(tmp_path), "--name", "c")[0] == 0
+    ckpts = sorted((tmp_path / "c" / "checkpoints").iterdir())
+    code, _, err = run(capsys, "train", "image", "--resume", str(ckpts[0]), "--kimg", "3")
+    assert code == 2 and "is not the newest checkpoint" in err
+    code, _, err = run(capsys, "train", "image", "--resume", str(ckpts[-1]), "--kimg", "2.5")
+    assert code == 0 and "finished: 2.528 kimg" in err
+
+
+def test_mp4_without_the_video_extra_is_a_clear_error(capsys, tmp_path, monkeypatch):
+    import sys
+
+    assert run(capsys, *TRAIN, "--kimg", "0.2", "--out", str(tmp_path), "--name", "v")[0] == 0
+    monkeypatch.setitem(sys.modules, "av", None)  # as if PyAV were not installed
+    code, _, err = run(capsys, "sample", str(tmp_path / "v"), "--interpolate", "--out", str(tmp_path / "w.mp4"))
+    assert code == 2 and "needs the video extra: pip install 'ganforge[video]'" in err
+
+
+def test_sample_option_errors(capsys, tmp_path):
+    assert run(capsys, *TRAIN, "--kimg", "0.2", "--out", str(tmp_path), "--name", "s")[0] == 0
+    run_dir = str(tmp_path / "s")
+    cases = [
+        (["--device", "cuda:7"], "--device cuda:7"),
+        (["--device", "toaster"], "is not a device"),
+        (["--interpolate", "--fps", "0", "--out", str(tmp_path / "w.gif")], "--fps must be at least 1"),
+        (["--seeds", "99999999999999999999999"], "--seeds must lie below 2**63"),
+    ]
+    for extra, message in cases:
+        args = ["sample", run_dir, *extra] if "--out" in extra else ["sample", run_dir, *extra, "--out", str(tmp_path / "x.png")]
+        code, _, err = run(capsys, *args)
+        assert code == 2 and message in err and "Traceback" not in err, (extra, err)

@@ -17,14 +17,32 @@ def parse_seeds(text: str) -> list[int]:
         match = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
         if not match or (match.group(2) and int(match.group(2)) < int(match.group(1))):
             raise GanforgeError(f"--seeds must look like 0-63 or 1,5,9, got {text!r}")
-        lo = int(match.group(1))
-        seeds.extend(range(lo, int(match.group(2) or lo) + 1))
+        lo, hi = int(match.group(1)), int(match.group(2) or match.group(1))
+        if hi >= 2**63 or hi - lo >= 1_000_000:
+            raise GanforgeError(f"--seeds must lie below 2**63 and span at most a million, got {part!r}")
+        seeds.extend(range(lo, hi + 1))
     return seeds
 
 
-def _class_arg(value: str | None) -> int | str | None:
-    if value is None:
-        return None
+def check_device(device: str) -> str:
+    """A device string torch understands and this machine has, or a one-line error."""
+    import torch
+
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise GanforgeError(f"--device {device!r} is not a device: use cpu, cuda or cuda:N") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise GanforgeError(f"--device {device} asked for, but this machine has no CUDA GPU: use --device cpu")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise GanforgeError(f"--device {device}: only {torch.cuda.device_count()} GPU(s) here")
+    return device
+
+
+def _class_arg(value: str | None, class_names: list[str]) -> int | str | None:
+    """A class name if the model has one by that text (folders named '2021'), else an index."""
+    if value is None or value in class_names:
+        return value
     return int(value) if value.lstrip("-").isdigit() else value
 
 
@@ -48,11 +66,15 @@ def sample_command(
 
     if n < 1:
         raise GanforgeError(f"--n must be at least 1, got {n}")
-    pipe = load(run, device=device)
+    if fps < 1 or frames < 2:
+        raise GanforgeError(f"--fps must be at least 1 and --frames at least 2, got {fps} and {frames}")
+    if nrow is not None and nrow < 1:
+        raise GanforgeError(f"--nrow must be at least 1, got {nrow}")
+    pipe = load(run, device=check_device(device))
     if not isinstance(pipe, ImageGenerationPipeline):
         raise GanforgeError(f"{run} is not an image generator")
     seed_list = parse_seeds(seeds) if seeds else list(range(seed, seed + n))
-    label = _class_arg(class_)
+    label = _class_arg(class_, pipe.class_names)
     if interpolate:
         if out.suffix.lower() not in (".gif", ".mp4", ".webm"):
             raise GanforgeError(f"--interpolate writes an animation: give --out walk.gif or walk.mp4, got {out}")

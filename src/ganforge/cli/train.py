@@ -58,13 +58,15 @@ def train_command(
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if resume is not None:
         overrides.pop("task")
-    total = kimg if kimg is not None else (None if minutes is not None else 100.0)
     # Resolve (fetch, prepare, cache) the data first under its own bar; the real run then loads it at once.
     with DataProgress("preparing data") as data_bar:
         plan = train(resume=resume, dry_run=True, on_data_progress=data_bar, **overrides)
     if dry_run:
         typer.echo(json.dumps(plan, indent=2))
         return
+    resolved = plan["config"]  # budgets as the run will use them (a resumed run's own included)
+    total = resolved["kimg"] if resolved["kimg"] is not None else (None if resolved["minutes"] else 100.0)
+    minutes = resolved["minutes"]
     with TrainingProgress(total, minutes) as bar:
         result = train(resume=resume, on_progress=bar.update, on_data_progress=None, **overrides)
     summary = (

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from ganforge.engine.atomic import atomic_write_text, fsync_dir, fsync_file
+from ganforge.engine.atomic import fsync_dir, fsync_file
 from ganforge.engine.serialize import join_tensors, split_tensors
 from ganforge.errors import CheckpointError
 
@@ -85,10 +86,14 @@ def list_checkpoints(ckpt_root: Path) -> list[Path]:
 def prune_checkpoints(ckpt_root: Path, keep: int) -> None:
     """Keep the newest `keep` checkpoints; clear leftovers of interrupted saves older than a minute."""
     for old in list_checkpoints(ckpt_root)[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
-    for leftover in ckpt_root.glob(".tmp-*"):
-        if time.time() - leftover.stat().st_mtime > 60:
-            shutil.rmtree(leftover, ignore_errors=True)
+        # Rename first: a crash mid-delete must not leave a folder that still looks complete.
+        trash = ckpt_root / f".trash-{old.name}-{os.getpid()}"
+        os.replace(old, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+    for pattern in (".tmp-*", ".old-*", ".trash-*"):
+        for leftover in ckpt_root.glob(pattern):
+            if time.time() - leftover.stat().st_mtime > 60:
+                shutil.rmtree(leftover, ignore_errors=True)
 
 
 def latest_checkpoint(run_or_ckpt: Path) -> Path:
@@ -108,21 +113,35 @@ def load_checkpoint(ckpt: Path) -> tuple[dict[str, dict[str, torch.Tensor]], dic
         json_state = json.loads((ckpt / STATE_JSON).read_text())
         tensors = load_file(str(ckpt / "state.safetensors")) if (ckpt / "state.safetensors").exists() else {}
         weights = {p.stem: load_file(str(p)) for p in ckpt.glob("*.safetensors") if p.name != "state.safetensors"}
-    except (OSError, ValueError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError, json.JSONDecodeError, SafetensorError) as exc:
         raise CheckpointError(f"checkpoint {ckpt} is unreadable: {exc}") from exc
     return weights, join_tensors(json_state, tensors)
 
 
 def export_model(out_dir: Path, config: dict[str, Any], weights: dict[str, dict[str, torch.Tensor]]) -> Path:
-    """A diffusers-like export: `config.json` and one `model.safetensors` with keys `<component>.<name>`."""
+    """A diffusers-like export: `config.json` and one `model.safetensors` with keys `<component>.<name>`.
+
+    Both files are written into a temp folder first, so a crash never pairs new weights with an old config.
+    """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if (out_dir / "checkpoints").exists() or (out_dir / "model.json").exists():
+        raise CheckpointError(f"{out_dir} is a run directory: export into another folder")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
     flat = {f"{component}.{k}": v.detach().cpu().contiguous() for component, state in weights.items() for k, v in state.items()}
-    tmp = out_dir / ".model.safetensors.tmp"
-    save_file(flat, str(tmp), metadata={"format": "ganforge", "components": ",".join(weights)})
-    fsync_file(tmp)
-    os.replace(tmp, out_dir / "model.safetensors")
-    atomic_write_text(out_dir / "config.json", json.dumps(config, indent=2, sort_keys=True) + "\n")
+    save_file(flat, str(tmp / "model.safetensors"), metadata={"format": "ganforge", "components": ",".join(weights)})
+    fsync_file(tmp / "model.safetensors")
+    (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    fsync_file(tmp / "config.json")
+    if out_dir.exists():  # re-export: swap the folder's two files, config last
+        os.replace(tmp / "model.safetensors", out_dir / "model.safetensors")
+        os.replace(tmp / "config.json", out_dir / "config.json")
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        os.replace(tmp, out_dir)
+    fsync_dir(out_dir.parent)
     return out_dir
 
 
@@ -132,7 +151,7 @@ def load_export(model_dir: Path) -> tuple[dict[str, Any], dict[str, dict[str, to
     try:
         config = json.loads((model_dir / "config.json").read_text())
         flat = load_file(str(model_dir / "model.safetensors"))
-    except (OSError, ValueError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError, json.JSONDecodeError, SafetensorError) as exc:
         raise CheckpointError(f"{model_dir} is not a readable ganforge export: {exc}") from exc
     weights: dict[str, dict[str, torch.Tensor]] = {}
     for key, value in flat.items():

@@ -7,6 +7,7 @@ their networks, losses and step.
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import signal
@@ -23,7 +24,7 @@ from accelerate import Accelerator  # noqa: F401  (type of the accelerator argum
 
 from ganforge import __version__
 from ganforge.config import TrainConfig
-from ganforge.engine.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from ganforge.engine.checkpoint import checkpoint_name, load_checkpoint, save_checkpoint
 from ganforge.engine.ema import EMA
 from ganforge.engine.runtime import Runtime, make_accelerator
 from ganforge.engine.stats import Stats, truncate_metrics
@@ -33,6 +34,7 @@ from ganforge.registry import TASKS
 from ganforge.tasks.base import DataInfo, Task
 
 GRID_SEED = 123456789  # fixed latents for sample grids, identical across resumes
+STOP_POLL_STEPS = 10  # with several processes, stop requests are agreed on every this many steps
 
 
 @dataclass
@@ -169,7 +171,7 @@ class Trainer:
         labels: np.ndarray | None,  # int64 [N] class labels, or None
         data_info: DataInfo,  # name, resolution, channels, classes
         run_dir: Path,  # where config, checkpoints, samples and logs go
-        resume: bool = False,  # continue from the latest checkpoint in run_dir
+        resume_from: Path | None = None,  # checkpoint folder to continue from exactly
         on_progress: Callable[[Progress], None] | None = None,  # called at each tick (rank 0)
         should_stop: Callable[[], bool] | None = None,  # polled each step; True ends the run cleanly
         accelerator: Accelerator | None = None,  # share one across runs in a process (tests)
@@ -209,18 +211,14 @@ class Trainer:
         if device.type == "cuda" and tensor_images.numel() < 2**31:
             tensor_images = tensor_images.to(device)
         tensor_labels = torch.from_numpy(np.asarray(labels, dtype=np.int64)) if labels is not None else None
-        if config.batch % self.runtime.world_size:
-            raise TrainingError(
-                f"--batch {config.batch} must be divisible by the number of processes ({self.runtime.world_size})"
-            )
         self.stream = BatchStream(tensor_images, tensor_labels, config.batch, config.seed, self.runtime.rank,
                                   self.runtime.world_size)
 
         self.images_shown = 0
         self.step = 0
         self.fixed = self.task.fixed_inputs(min(config.grid_size, 256), GRID_SEED)
-        if resume:
-            self._restore(latest_checkpoint(self.run_dir))
+        if resume_from is not None:
+            self._restore(Path(resume_from))
 
     # ------------------------------------------------------------------------------ checkpoints
     def _networks_to_save(self) -> dict[str, torch.nn.Module]:
@@ -245,11 +243,13 @@ class Trainer:
             "config": self.config.to_dict(),
             "task_state": getattr(self.task, "extra_state", lambda: {})(),
             "ganforge_version": __version__,
+            "precision": self.runtime.precision,
             "world_size": self.runtime.world_size,
         }
 
     def save_checkpoint(self) -> Path | None:
-        """Checkpoint on rank 0 (all ranks hold the same weights)."""
+        """Checkpoint on rank 0 (all ranks hold the same weights), only of finite weights."""
+        self._check_weights_finite()
         if not self.is_main:
             return None
         return save_checkpoint(self.run_dir / "checkpoints", self.images_shown, self._networks_to_save(),
@@ -260,7 +260,10 @@ class Trainer:
         for name, module in self._networks_to_save().items():
             if name not in weights:
                 raise CheckpointError(f"checkpoint {ckpt} has no weights for network {name!r}")
-            module.load_state_dict(weights[name])
+            try:
+                module.load_state_dict(weights[name])
+            except RuntimeError as exc:
+                raise CheckpointError(f"checkpoint {ckpt} does not fit network {name!r}: {exc}") from exc
         for name, opt in self.task.optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
             _match_state_layout(opt)
@@ -278,6 +281,12 @@ class Trainer:
             _seed_everything(self.config.seed + 7919 * (self.runtime.rank + 1) + state["step"])
         if hasattr(self.task, "load_extra_state"):
             self.task.load_extra_state(state.get("task_state", {}))
+        saved_precision = state.get("precision")
+        if saved_precision and saved_precision != self.runtime.precision:
+            logging.getLogger("ganforge").warning(
+                "resuming a %s run in %s (this machine or --precision differs); the continuation is not bit-identical",
+                saved_precision, self.runtime.precision,
+            )
         self.images_shown = int(state["images_shown"])
         self.step = int(state["step"])
         if self.is_main:
@@ -377,16 +386,19 @@ class Trainer:
                 if ckpt:
                     last_ckpt = self.save_checkpoint() or last_ckpt
 
-        self._check_finite(stats)
-        if stats._pending:
-            now = time.monotonic()
-            stats.flush({"kimg": round(self.images_shown / 1000, 3), "step": self.step,
-                         "time_sec": round(now - start_time, 3)})
-        stats.close()
-        if self.images_shown > 0 and (last_ckpt is None or not last_ckpt.name.endswith(f"{self.images_shown / 1000:09.3f}")):
-            last_ckpt = self.save_checkpoint() or last_ckpt
-        if last_grid is None or not last_grid.name.endswith(f"{self.images_shown / 1000:09.3f}.png"):
-            last_grid = self.save_grid() or last_grid
+            # Still inside the signal guard: a second SIGTERM must not kill the final save.
+            self._check_finite(stats)
+            if stats._pending:
+                now = time.monotonic()
+                stats.flush({"kimg": round(self.images_shown / 1000, 3), "step": self.step,
+                             "time_sec": round(now - start_time, 3)})
+            stats.close()
+            stepped = self.images_shown > start_images
+            saved_now = last_ckpt is not None and last_ckpt.name == checkpoint_name(self.images_shown)
+            if stepped and not saved_now:
+                last_ckpt = self.save_checkpoint() or last_ckpt
+            if last_grid is None or not last_grid.name.endswith(f"{self.images_shown / 1000:09.3f}.png"):
+                last_grid = self.save_grid() or last_grid
         wall = time.monotonic() - start_time
         self.accelerator.wait_for_everyone()
         if self.is_main:
@@ -405,7 +417,9 @@ class Trainer:
             reason = "time budget"
         if reason is None and self.should_stop is not None and self.should_stop():
             reason = "requested"
-        if self.runtime.world_size > 1:  # every process must stop at the same step
+        if self.runtime.world_size > 1:  # every process must stop at the same step; poll, don't sync each step
+            if self.step % STOP_POLL_STEPS:
+                return None
             flag = torch.tensor([1.0 if reason else 0.0], device=self.runtime.device)
             torch.distributed.all_reduce(flag)
             if flag.item() > 0 and reason is None:
@@ -413,14 +427,31 @@ class Trainer:
         return reason
 
     def _check_finite(self, stats: Stats) -> None:
+        """Stop on a non-finite loss, on every process together, before anything is saved."""
         bad = stats.first_non_finite()
+        if self.runtime.world_size > 1:
+            flag = torch.tensor([0.0 if bad is None else 1.0], device=self.runtime.device)
+            torch.distributed.all_reduce(flag)
+            if flag.item() > 0 and bad is None:
+                bad = ("a loss on another process", -1, float("nan"))
         if bad is not None:
             name, step, value = bad
+            where = f"at step {step} (kimg {step * self.config.batch / 1000:.3f})" if step >= 0 else ""
             raise TrainingError(
-                f"non-finite loss {name} = {value} at step {step} (kimg {step * self.config.batch / 1000:.3f}); "
+                f"non-finite loss {name} = {value} {where}; "
                 f"stopped without saving: the last good checkpoint in {self.run_dir / 'checkpoints'} is intact. "
                 "Try a lower learning rate (--lr-g/--lr-d), R1 (--r1-gamma) or --precision fp32"
             )
+
+    def _check_weights_finite(self) -> None:
+        """Never write a checkpoint whose weights went non-finite (e.g. overflowing gradients)."""
+        for name, net in self.task.networks.items():
+            norms = torch._foreach_norm([p.detach().float() for p in net.parameters()])
+            if not bool(torch.isfinite(torch.stack(norms)).all()):
+                raise TrainingError(
+                    f"network {name} has non-finite weights at step {self.step}; stopped without saving: the last "
+                    f"good checkpoint in {self.run_dir / 'checkpoints'} is intact. Try a lower learning rate"
+                )
 
     def _emit_progress(self, line: dict[str, Any], total_images: int | None, start_time: float, start_images: int,
                        deadline: float | None) -> None:

@@ -33,9 +33,9 @@ def build_dcgan(config: TrainConfig, data: DataInfo) -> NetworkPair:
     """Radford et al.'s DCGAN sized by the config; projection D and conditional BN when --cond."""
     num_classes = data.num_classes if config.cond else 0
     d_norm = config.d_norm if config.d_norm != "auto" else ("none" if config.loss == "wgan-gp" else "batch")
-    g_kwargs = dict(
+    g_kwargs = dict(  # every constructor argument, so a later change of default cannot break old runs
         resolution=config.resolution, channels=data.channels, z_dim=config.z_dim, width=config.width,
-        num_classes=num_classes,
+        num_classes=num_classes, max_channels=512, label_input=True, cond_norm=True,
     )
     G = DCGANGenerator(**g_kwargs)
     D = DCGANDiscriminator(
@@ -85,10 +85,9 @@ class ImageTask(Task):
         return torch.randn(n, self.z_dim, device=self.runtime.device)
 
     def _fake_labels(self, real_labels: torch.Tensor | None) -> torch.Tensor | None:
-        if not self.conditional:
-            return None
-        # Fake labels drawn from the data's label distribution: a shuffle of the real batch's labels.
-        return real_labels[torch.randperm(real_labels.shape[0], device=real_labels.device)]
+        # Fakes take the real batch's labels: drawn from the data's label distribution, and the
+        # gradient penalty's real/fake interpolates then share one label.
+        return real_labels if self.conditional else None
 
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
         rt, cfg = self.runtime, self.config
