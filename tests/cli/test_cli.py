@@ -138,3 +138,19 @@ def test_sample_option_errors(capsys, tmp_path):
         args = ["sample", run_dir, *extra] if "--out" in extra else ["sample", run_dir, *extra, "--out", str(tmp_path / "x.png")]
         code, _, err = run(capsys, *args)
         assert code == 2 and message in err and "Traceback" not in err, (extra, err)
+
+
+def test_demo_falls_back_to_digits_when_emoji_cannot_be_fetched(capsys, tmp_path, monkeypatch):
+    from ganforge.data import get_builtin
+    from ganforge.errors import DataError
+
+    emoji = get_builtin("emoji")
+
+    def no_network(*args, **kwargs):
+        raise DataError("npm could not reach the registry")
+
+    monkeypatch.setattr(type(emoji), "is_cached", lambda self: False)
+    monkeypatch.setattr(type(emoji), "fetch", no_network)
+    code, out, err = run(capsys, "demo", "--minutes", "0.03", "--out", str(tmp_path))
+    assert code == 0 and "using the built-in digits instead" in err
+    assert next(tmp_path.iterdir()).name == "image-dcgan-digits-16"

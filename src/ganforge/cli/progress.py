@@ -10,7 +10,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 
 MAIN_LOSSES = ("Loss/D/adv", "Loss/G/adv")
 
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # one message, one line: logs stay greppable
 
 
 def is_interactive() -> bool:
