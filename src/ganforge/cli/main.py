@@ -8,6 +8,7 @@ import sys
 import typer
 
 from ganforge.cli.demo import demo_command
+from ganforge.cli.eval import eval_command
 from ganforge.cli.export import export_command
 from ganforge.cli.sample import sample_command
 from ganforge.cli.train import train_command
@@ -30,6 +31,7 @@ def _register() -> None:
     app.command("train")(train_command)
     app.command("sample")(sample_command)
     app.command("export")(export_command)
+    app.command("eval")(eval_command)
     app.command("demo")(demo_command)
 
 

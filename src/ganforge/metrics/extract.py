@@ -1,0 +1,95 @@
+"""Streaming feature extraction from datasets, folders or generators, with real-set caching."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ganforge.metrics.features import EXTRACTOR_NAME, InceptionFeatures
+from ganforge.metrics.resize import RESIZE_MODE, clean_resize
+
+BatchIter = Iterator[np.ndarray]  # uint8 [B, H, W, C] batches
+
+
+def extract_features(
+    batches: BatchIter,
+    total: int,
+    extractor: InceptionFeatures,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[np.ndarray, float]:
+    """Features [N, 2048] of every image the batches yield, and the images/s it took."""
+    feats, done, start = [], 0, time.perf_counter()
+    for batch in batches:
+        resized = np.stack([clean_resize(img) for img in batch])  # [B, 299, 299, 3] float 0..255
+        x = torch.from_numpy(resized).permute(0, 3, 1, 2)
+        feats.append(extractor(x).numpy())
+        done += len(batch)
+        if progress is not None:
+            progress(done, total)
+    seconds = time.perf_counter() - start
+    return np.concatenate(feats), done / max(seconds, 1e-9)
+
+
+def array_batches(images: np.ndarray, batch_size: int) -> BatchIter:
+    for i in range(0, images.shape[0], batch_size):
+        yield np.ascontiguousarray(images[i : i + batch_size])
+
+
+def generator_batches(pipe, n: int, batch_size: int, seed: int = 0) -> BatchIter:
+    """n generated images by seeds seed..seed+n-1 (class labels cycle for conditional models)."""
+    for i in range(0, n, batch_size):
+        seeds = list(range(seed + i, seed + min(i + batch_size, n)))
+        labels = None
+        if pipe.class_names:
+            labels = [s % len(pipe.class_names) for s in seeds]
+        yield pipe(seeds=seeds, class_label=labels, output_type="np")
+
+
+def cache_key(fingerprint: str, n: int) -> str:
+    """Real-set features are keyed by content, count, extractor and resize mode."""
+    raw = f"{fingerprint}|{n}|{EXTRACTOR_NAME}|{RESIZE_MODE}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:24]
+
+
+def cached_features(key: str, compute: Callable[[], np.ndarray]) -> tuple[np.ndarray, bool]:
+    """Load cached features, or compute and store them atomically; returns (features, was_cached)."""
+    from ganforge.paths import cache_home
+
+    folder = cache_home() / "metrics"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{key}.npy"
+    if path.is_file():
+        try:
+            return np.load(path, allow_pickle=False), True
+        except (OSError, ValueError):
+            path.unlink(missing_ok=True)  # a damaged cache entry is recomputed
+    feats = compute()
+    tmp = folder / f".{key}.{os.getpid()}.npy"
+    np.save(tmp, feats.astype(np.float32), allow_pickle=False)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return feats, False
+
+
+def array_fingerprint(images: np.ndarray) -> str:
+    digest = hashlib.sha256()
+    digest.update(str(images.shape).encode())
+    digest.update(np.ascontiguousarray(images).tobytes())
+    return digest.hexdigest()
+
+
+def folder_images(path: Path, n: int | None) -> tuple[list[np.ndarray], str]:
+    """Up to n images of a folder or zip as uint8 arrays at their own size, and a content key."""
+    from ganforge.data import folder_fingerprint, load_image, scan_images
+    from ganforge.metrics.compute import subset_indices
+
+    scan = scan_images(Path(path))
+    names = [scan.entries[i][0] for i in subset_indices(len(scan.entries), n)]
+    return [np.asarray(load_image(scan.root, name)) for name in names], folder_fingerprint(Path(path))
