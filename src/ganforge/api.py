@@ -14,7 +14,7 @@ from ganforge.errors import CheckpointError, ConfigError
 # Options that may change when a run is resumed: budgets and bookkeeping, never the model or data.
 RESUME_OVERRIDABLE = {
     "kimg", "minutes", "tick_kimg", "sample_every_kimg", "checkpoint_every_kimg", "keep_checkpoints", "precision",
-    "compile", "grid_size",
+    "compile", "grid_size", "eval_every_kimg", "eval_n",
 }
 
 
@@ -111,6 +111,7 @@ def train(
     trainer = Trainer(
         cfg, dataset.images, dataset.labels if cfg.cond else None, info, run_dir, resume_from=resume_from,
         on_progress=on_progress, should_stop=should_stop, accelerator=accelerator,
+        evaluator=make_evaluator(dataset.images, cfg.eval_n) if cfg.eval_every_kimg else None,
     )
     if accelerator.is_main_process:
         from ganforge.engine.atomic import atomic_write_text
@@ -121,6 +122,24 @@ def train(
         atomic_write_text(run_dir / "model.json", json.dumps(trainer.task.export_spec(), indent=2) + "\n")
     accelerator.wait_for_everyone()
     return trainer.fit()
+
+
+def make_evaluator(real_images: Any, n: int) -> Callable[[Any], dict[str, float]]:
+    """FID/KID/precision/recall of the trainer's EMA generator against the training images."""
+
+    def evaluate(trainer: Any) -> dict[str, float]:
+        from ganforge.metrics import compute_metrics
+        from ganforge.pipelines import PIPELINES
+
+        spec = trainer.task.export_spec()
+        network = trainer.inference_network()
+        pipe = PIPELINES.get(spec["pipeline"])({"generator": network}, spec)
+        pipe.device = next(network.parameters()).device
+        count = min(n, len(real_images))
+        result = compute_metrics(real_images, pipe, n=count)
+        return {k: float(v) for k, v in result.items() if k.startswith(("fid", "kid", "precision", "recall"))}
+
+    return evaluate
 
 
 def resolve_resume_target(path: Path) -> tuple[Path, Path]:

@@ -46,6 +46,8 @@ class TrainConfig:
     checkpoint_every_kimg: float = 50.0  # checkpoint every N kimg (and at the end, Ctrl-C, SIGTERM)
     keep_checkpoints: int = 3  # keep the last K checkpoints
     grid_size: int = 64  # images in each sample grid
+    eval_every_kimg: float | None = None  # FID/KID/precision/recall every N kimg (None = never)
+    eval_n: int = 1000  # generated (and real) images per evaluation
     precision: str = "auto"  # auto | fp32 | bf16 | fp16 (auto: bf16 on a GPU or an AMX/AVX512-BF16 CPU, else fp32)
     compile: bool = False  # torch.compile the networks (GPU; slow first steps)
     channels_last: bool = True  # NHWC memory format for conv networks
@@ -79,6 +81,9 @@ class TrainConfig:
             (self.checkpoint_every_kimg > 0, f"--checkpoint-every must be positive, got {self.checkpoint_every_kimg}"),
             (self.keep_checkpoints >= 1, f"--keep must be at least 1, got {self.keep_checkpoints}"),
             (self.grid_size >= 1, f"--grid-size must be positive, got {self.grid_size}"),
+            (self.eval_every_kimg is None or self.eval_every_kimg > 0,
+             f"--eval-every must be positive, got {self.eval_every_kimg}"),
+            (self.eval_n >= 4, f"--eval-n must be at least 4, got {self.eval_n}"),
             (self.precision in PRECISIONS, f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"),
         ]
         for ok, message in checks:

@@ -69,3 +69,21 @@ def test_eval_errors(capsys, args, message):
     code = main(["eval", *args])
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.startswith("error: ")
+
+
+def test_train_eval_every_logs_metrics_and_keeps_the_best(tmp_path):
+    from tests.conftest import TINY
+
+    import ganforge
+    from ganforge.engine.stats import read_metrics
+
+    result = ganforge.train(**TINY, kimg=1, eval_every_kimg=0.5, eval_n=8, out=str(tmp_path), name="ev")
+    rows = [r for r in read_metrics(result.run_dir / "metrics.jsonl") if "Metrics/fid8" in r]
+    assert [r["kimg"] for r in rows] == [0.512, 1.024]
+    assert all("Metrics/kid8" in r and "Metrics/precision8" in r for r in rows)
+    best = list((result.run_dir / "checkpoints" / "best").iterdir())
+    assert len(best) == 1
+    best_kimg = min(rows, key=lambda r: r["Metrics/fid8"])["kimg"]
+    assert best[0].name == f"kimg-{best_kimg:09.3f}"
+    assert ganforge.load(result.run_dir / "checkpoints" / "best")(n=2, output_type="np").shape == (2, 16, 16, 1)
+    assert "FID (lower is better)" in (result.run_dir / "report.html").read_text()

@@ -40,6 +40,8 @@ def train_command(
     checkpoint_every: float | None = typer.Option(None, "--checkpoint-every", help=_h("Checkpoint every N kimg.", "checkpoint_every_kimg")),
     keep: int | None = typer.Option(None, "--keep", help=_h("Checkpoints kept.", "keep_checkpoints")),
     tick: float | None = typer.Option(None, "--tick", help=_h("Log statistics every N kimg.", "tick_kimg")),
+    eval_every: float | None = typer.Option(None, "--eval-every", help="Log FID/KID/precision/recall every N kimg and keep the best-FID checkpoint in checkpoints/best [default: never]."),
+    eval_n: int | None = typer.Option(None, "--eval-n", help=_h("Images per evaluation.", "eval_n")),
     precision: str | None = typer.Option(None, "--precision", help=_h("auto | fp32 | bf16 | fp16 (GPU only).", "precision")),
     compile: bool | None = typer.Option(None, "--compile/--no-compile", help="torch.compile the networks. [default: no-compile]"),
     strict: bool | None = typer.Option(None, "--strict/--no-strict", help="Bad image files are errors, not skipped. [default: no-strict]"),
@@ -53,7 +55,7 @@ def train_command(
         name=name, seed=seed, cond=cond, loss=loss, r1_gamma=r1_gamma, lr_g=lr_g, lr_d=lr_d, z_dim=z_dim,
         width=width, d_norm=d_norm, ema_kimg=ema_kimg, sample_every_kimg=sample_every,
         checkpoint_every_kimg=checkpoint_every, keep_checkpoints=keep, tick_kimg=tick, precision=precision,
-        compile=compile, strict=strict,
+        compile=compile, strict=strict, eval_every_kimg=eval_every, eval_n=eval_n,
     )
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if resume is not None:

@@ -101,7 +101,7 @@ def latest_checkpoint(run_or_ckpt: Path) -> Path:
     path = Path(run_or_ckpt)
     if (path / STATE_JSON).is_file():
         return path
-    found = list_checkpoints(path / "checkpoints")
+    found = list_checkpoints(path / "checkpoints") or list_checkpoints(path)  # a run, or e.g. checkpoints/best
     if not found:
         raise CheckpointError(f"no complete checkpoint in {path}: expected {path}/checkpoints/{CHECKPOINT_PREFIX}*/")
     return found[-1]

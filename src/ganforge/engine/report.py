@@ -69,6 +69,7 @@ def write_report(run_dir: Path) -> Path:
     config_path = run_dir / "config.json"
     config = json.loads(config_path.read_text()) if config_path.exists() else {}
     charts = [svg_line_chart(_series(rows, "Loss/"), "Losses"), svg_line_chart(_series(rows, "D/"), "D outputs"),
+              svg_line_chart(_series(rows, "Metrics/fid"), "FID (lower is better)"),
               svg_line_chart(_series(rows, "images_per_sec"), "Training images/s")]
     grids = sorted((run_dir / "samples").glob("fakes-*.png"))
     shown = grids if len(grids) <= 12 else [grids[int(i * (len(grids) - 1) / 11)] for i in range(12)]

@@ -69,6 +69,20 @@ class Stats:
                 self._writer.flush()
         return line
 
+    def write_line(self, line: dict[str, Any]) -> None:
+        """Log one line now (evaluation results), outside the tick averages."""
+        if not self.enabled:
+            return
+        assert self.path is not None
+        with open(self.path, "a") as fh:
+            fh.write(json.dumps(line) + "\n")
+        if self._writer is not None:
+            step = int(round(line.get("kimg", 0) * 1000))
+            for key, value in line.items():
+                if key.startswith("Metrics/") and isinstance(value, float) and math.isfinite(value):
+                    self._writer.add_scalar(key, value, step)
+            self._writer.flush()
+
     def close(self) -> None:
         if self._writer is not None:
             self._writer.close()

@@ -175,11 +175,14 @@ class Trainer:
         on_progress: Callable[[Progress], None] | None = None,  # called at each tick (rank 0)
         should_stop: Callable[[], bool] | None = None,  # polled each step; True ends the run cleanly
         accelerator: Accelerator | None = None,  # share one across runs in a process (tests)
+        evaluator: Callable[[Trainer], dict[str, float]] | None = None,  # metrics every eval_every_kimg
     ) -> None:
         self.config = config
         self.run_dir = Path(run_dir)
         self.on_progress = on_progress
         self.should_stop = should_stop
+        self.evaluator = evaluator
+        self.best_metric: float | None = None  # best FID so far; its checkpoint is kept in checkpoints/best
         self.accelerator = accelerator or make_accelerator()
         device = self.accelerator.device
         self.runtime = Runtime(self.accelerator, resolve_precision(config.precision, device))
@@ -244,6 +247,7 @@ class Trainer:
             "task_state": getattr(self.task, "extra_state", lambda: {})(),
             "ganforge_version": __version__,
             "precision": self.runtime.precision,
+            "best_metric": self.best_metric,
             "world_size": self.runtime.world_size,
         }
 
@@ -287,10 +291,40 @@ class Trainer:
                 "resuming a %s run in %s (this machine or --precision differs); the continuation is not bit-identical",
                 saved_precision, self.runtime.precision,
             )
+        self.best_metric = state.get("best_metric")
         self.images_shown = int(state["images_shown"])
         self.step = int(state["step"])
         if self.is_main:
             truncate_metrics(self.run_dir / "metrics.jsonl", self.images_shown / 1000)
+
+    # ---------------------------------------------------------------------------------- metrics
+    def inference_network(self) -> torch.nn.Module:
+        """The network a pipeline would use now: the EMA copy when there is one, in eval mode."""
+        net = self.ema.shadow if self.ema is not None else self.task.networks[self.task.ema_network or "G"]
+        return net.eval()
+
+    def evaluate(self, stats: Stats) -> dict[str, float]:
+        """Run the evaluator on rank 0, log its figures, and keep the checkpoint with the best FID."""
+        results: dict[str, float] = {}
+        if self.is_main and self.evaluator is not None:
+            G = self.task.networks.get(self.task.ema_network or "G")
+            was_training = G.training if G is not None else False
+            try:
+                results = self.evaluator(self)
+            finally:
+                if G is not None:
+                    G.train(was_training)
+            line = {"kimg": round(self.images_shown / 1000, 3), "step": self.step}
+            line.update({f"Metrics/{k}": v for k, v in results.items()})
+            stats.write_line(line)
+            fid = next((v for k, v in results.items() if k.startswith("fid")), None)
+            if fid is not None and (self.best_metric is None or fid < self.best_metric):
+                self.best_metric = fid
+                self._check_weights_finite()
+                save_checkpoint(self.run_dir / "checkpoints" / "best", self.images_shown, self._networks_to_save(),
+                                self._state(), keep=1)
+        self.accelerator.wait_for_everyone()
+        return results
 
     # ------------------------------------------------------------------------------------ grids
     @torch.no_grad()
@@ -334,6 +368,7 @@ class Trainer:
         tick_images = max(1, int(cfg.tick_kimg * 1000))
         sample_images = max(1, int(cfg.sample_every_kimg * 1000))
         ckpt_images = max(1, int(cfg.checkpoint_every_kimg * 1000))
+        eval_images = max(1, int(cfg.eval_every_kimg * 1000)) if cfg.eval_every_kimg and self.evaluator else None
         start_time = time.monotonic()
         start_images = self.images_shown
         tick_start_time, tick_start_images = start_time, self.images_shown
@@ -383,6 +418,8 @@ class Trainer:
                     self._emit_progress(line, total_images, start_time, start_images, deadline)
                 if sample:
                     last_grid = self.save_grid() or last_grid
+                if eval_images is not None and crossed(before, self.images_shown, eval_images):
+                    self.evaluate(stats)
                 if ckpt:
                     last_ckpt = self.save_checkpoint() or last_ckpt
 

@@ -76,10 +76,11 @@ class Pipeline:
 
 
 def _weights_from_run(path: Path) -> tuple[dict[str, Any], dict[str, dict[str, torch.Tensor]]]:
-    run_dir = path.parent.parent if (path / "state.json").is_file() else path
+    # The run directory is the nearest folder holding model.json: path itself, or above a checkpoint.
+    run_dir = next((p for p in [path, *path.parents][:4] if (p / "model.json").is_file()), path)
     spec_path = run_dir / "model.json"
     if not spec_path.is_file():
-        raise CheckpointError(f"{run_dir} has no model.json: is it a ganforge run directory?")
+        raise CheckpointError(f"{path} has no model.json: is it a ganforge run directory?")
     config = json.loads(spec_path.read_text())
     ckpt = latest_checkpoint(path)
     nets, _ = load_checkpoint(ckpt)
