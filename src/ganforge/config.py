@@ -29,6 +29,7 @@ class TrainConfig:
     seed: int = 0  # seeds weights, data order and noise
     cond: bool = False  # class-conditional (needs a labelled dataset)
     loss: str = "ns"  # adversarial loss: ns | hinge | lsgan | wgan-gp
+    augment: str = "none"  # augmentation of D's inputs, real and fake alike: none | diffaug
     r1_gamma: float = 0.0  # R1 penalty weight on real images (0 = off)
     r1_interval: int = 16  # lazy regularisation: apply R1 every N steps, scaled by N
     gp_weight: float = 10.0  # WGAN-GP gradient penalty weight

@@ -29,6 +29,7 @@ def train_command(
     seed: int | None = typer.Option(None, "--seed", help=_h("Seed for weights, data order and noise.", "seed")),
     cond: bool | None = typer.Option(None, "--cond/--no-cond", help="Class-conditional (needs labels). [default: no-cond]"),
     loss: str | None = typer.Option(None, "--loss", help=_h("Adversarial loss: ns | hinge | lsgan | wgan-gp.", "loss")),
+    augment: str | None = typer.Option(None, "--augment", help=_h("Augment D's inputs, real and fake: none | diffaug (DiffAugment: colour, translation, cutout).", "augment")),
     r1_gamma: float | None = typer.Option(None, "--r1-gamma", help=_h("R1 penalty weight (0 = off).", "r1_gamma")),
     lr_g: float | None = typer.Option(None, "--lr-g", help=_h("Generator learning rate.", "lr_g")),
     lr_d: float | None = typer.Option(None, "--lr-d", help=_h("Discriminator learning rate.", "lr_d")),
@@ -52,7 +53,7 @@ def train_command(
 
     overrides = dict(
         task=task, data=data, model=model, resolution=resolution, batch=batch, kimg=kimg, minutes=minutes, out=out,
-        name=name, seed=seed, cond=cond, loss=loss, r1_gamma=r1_gamma, lr_g=lr_g, lr_d=lr_d, z_dim=z_dim,
+        name=name, seed=seed, cond=cond, loss=loss, augment=augment, r1_gamma=r1_gamma, lr_g=lr_g, lr_d=lr_d, z_dim=z_dim,
         width=width, d_norm=d_norm, ema_kimg=ema_kimg, sample_every_kimg=sample_every,
         checkpoint_every_kimg=checkpoint_every, keep_checkpoints=keep, tick_kimg=tick, precision=precision,
         compile=compile, strict=strict, eval_every_kimg=eval_every, eval_n=eval_n,

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ganforge.augment import AUGMENTS
 from ganforge.config import TrainConfig
 from ganforge.errors import ConfigError
 from ganforge.losses.adversarial import AdversarialLoss
@@ -73,6 +74,7 @@ class ImageTask(Task):
         self.z_dim = pair.z_dim
         self.conditional = config.cond
         self.loss: AdversarialLoss = LOSSES.get(config.loss)()
+        self.augment = AUGMENTS.get(config.augment)()  # applied to every image D sees, differentiably
         self.networks = {"G": self.G, "D": self.D}
         betas = (config.beta1, config.beta2)
         self.optimizers = {
@@ -102,12 +104,12 @@ class ImageTask(Task):
 
         # Discriminator phase.
         with rt.autocast():
-            d_real = self.D(real, real_labels)
-            d_fake = self.D(fake.detach(), fake_labels)
+            d_real = self.D(self.augment(real), real_labels)
+            d_fake = self.D(self.augment(fake.detach()), fake_labels)
             loss_d = self.loss.d_loss(d_real.float(), d_fake.float())
         total_d = loss_d
         if self.loss.needs_gradient_penalty:
-            gp = gradient_penalty(lambda x: self.D(x, real_labels).float(), real, fake)
+            gp = gradient_penalty(lambda x: self.D(self.augment(x), real_labels).float(), real, fake)
             total_d = total_d + cfg.gp_weight * gp
             stats["Loss/D/gp"] = gp.detach()
         rt.backward(total_d, self.optimizers["D"])
@@ -115,7 +117,7 @@ class ImageTask(Task):
 
         # Lazy R1 on real images, scaled by the interval (StyleGAN2's lazy regularisation).
         if cfg.r1_gamma > 0 and step % cfg.r1_interval == 0:
-            r1 = r1_penalty(lambda x: self.D(x, real_labels).float(), real)
+            r1 = r1_penalty(lambda x: self.D(self.augment(x), real_labels).float(), real)
             rt.backward(r1 * (cfg.r1_gamma / 2) * cfg.r1_interval, self.optimizers["D"])
             rt.step(self.optimizers["D"], self.D)
             stats["Loss/D/r1"] = r1.detach()
@@ -123,7 +125,7 @@ class ImageTask(Task):
         # Generator phase: D frozen so no weight gradients are computed for it.
         self.D.requires_grad_(False)
         with rt.autocast():
-            loss_g = self.loss.g_loss(self.D(fake, fake_labels).float())
+            loss_g = self.loss.g_loss(self.D(self.augment(fake), fake_labels).float())
         rt.backward(loss_g, self.optimizers["G"])
         rt.step(self.optimizers["G"], self.G)
         self.D.requires_grad_(True)
