@@ -7,7 +7,6 @@ features out. Its input range is TF's: pixel values p in 0..255 map to p / 128 -
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import warnings
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import torch
 
 from ganforge.errors import GanforgeError
+from ganforge.hashing import file_digest
 
 EXTRACTOR_NAME = "tf-inception-v3-pool3"
 INCEPTION_SHA1 = "a16e4d89c0ecbc17a915dd76ea9e41211aa82562"
@@ -46,21 +46,13 @@ def find_inception(path: str | Path | None = None) -> Path:
     raise GanforgeError(f"the FID Inception network was not found{where}: {HOW_TO_GET}")
 
 
-def _sha1(path: Path) -> str:
-    digest = hashlib.sha1()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 class InceptionFeatures(torch.nn.Module):
     """uint8-range float images [N, 3, 299, 299] (0..255) -> features [N, 2048] in float64."""
 
     def __init__(self, path: str | Path | None = None, device: str | torch.device = "cpu") -> None:
         super().__init__()
         file = find_inception(path)
-        if _sha1(file) != INCEPTION_SHA1:
+        if file_digest(file, "sha1") != INCEPTION_SHA1:
             raise GanforgeError(f"{file} is not the expected TF-Inception file (sha1 mismatch): {HOW_TO_GET}")
         try:
             with warnings.catch_warnings():  # the file is TorchScript; torch 2.13 calls jit.load deprecated

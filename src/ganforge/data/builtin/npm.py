@@ -6,7 +6,6 @@ PINNED_SHA256 so tests can swap in the hash of a small synthetic tarball.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -15,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 from ganforge.errors import DataError
+from ganforge.hashing import file_digest
 
 log = logging.getLogger("ganforge.data")
 
@@ -33,11 +33,7 @@ def tarball_name(spec: str) -> str:
 
 
 def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return file_digest(path, "sha256")
 
 
 def verify_sha256(path: Path, spec: str) -> str:
