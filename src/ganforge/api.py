@@ -80,7 +80,7 @@ def train(
         base.update({k: v for k, v in overrides.items() if v is not None})
         cfg = TrainConfig.from_dict(base)
         run_dir = None
-    cfg.validate()
+    cfg = cfg.validate()
 
     accelerator = make_accelerator()
     resolve_precision(cfg.precision, accelerator.device)  # fp16 on a CPU fails here, before any work

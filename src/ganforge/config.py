@@ -13,6 +13,15 @@ from ganforge.errors import ConfigError
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
+# Defaults that depend on the network family, filled in by TrainConfig.resolved() and then written
+# to config.json: DCGAN follows Radford et al.; StyleGAN2 follows StyleGAN2-ADA's small-image setup.
+MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "dcgan": dict(lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, r1_gamma=0.0, z_dim=100, width=64),
+    "stylegan2": dict(lr_g=2.5e-3, lr_d=2.5e-3, beta1=0.0, beta2=0.99, r1_gamma=0.05, z_dim=128, width=32),
+}
+FALLBACK_DEFAULTS: dict[str, Any] = MODEL_DEFAULTS["dcgan"]
+
+
 @dataclass
 class TrainConfig:
     """One training run. The CLI fills it, validates it, and writes it to `config.json`."""
@@ -30,15 +39,15 @@ class TrainConfig:
     cond: bool = False  # class-conditional (needs a labelled dataset)
     loss: str = "ns"  # adversarial loss: ns | hinge | lsgan | wgan-gp
     augment: str = "none"  # augmentation of D's inputs, real and fake alike: none | diffaug
-    r1_gamma: float = 0.0  # R1 penalty weight on real images (0 = off)
+    r1_gamma: float | None = None  # R1 penalty weight on real images (0 = off); None -> the model's default
     r1_interval: int = 16  # lazy regularisation: apply R1 every N steps, scaled by N
     gp_weight: float = 10.0  # WGAN-GP gradient penalty weight
-    lr_g: float = 2e-4  # generator Adam learning rate
-    lr_d: float = 2e-4  # discriminator Adam learning rate
-    beta1: float = 0.5  # Adam beta1 (Radford et al.)
-    beta2: float = 0.999  # Adam beta2
-    z_dim: int = 100  # latent size
-    width: int = 64  # channel width of the outermost layers (ngf/ndf)
+    lr_g: float | None = None  # generator Adam learning rate; None -> the model's default
+    lr_d: float | None = None  # discriminator Adam learning rate; None -> the model's default
+    beta1: float | None = None  # Adam beta1; None -> the model's default
+    beta2: float | None = None  # Adam beta2; None -> the model's default
+    z_dim: int | None = None  # latent size; None -> the model's default
+    width: int | None = None  # channel width (DCGAN: ngf/ndf; StyleGAN2: channels min(64w/res, 4w)); None -> model default
     d_norm: str = "auto"  # discriminator normalisation: auto | batch | none (auto: none for wgan-gp)
     ema_kimg: float = 10.0  # half-life of the generator EMA in kimg (0 = no EMA)
     ema_rampup: float = 0.05  # EMA half-life at most this fraction of images shown so far
@@ -62,8 +71,18 @@ class TrainConfig:
             return 100.0
         return self.kimg
 
+    def resolved(self) -> TrainConfig:
+        """A copy with every model-dependent default filled in from MODEL_DEFAULTS."""
+        defaults = MODEL_DEFAULTS.get(self.model, FALLBACK_DEFAULTS)
+        values = self.to_dict()
+        for key, value in defaults.items():
+            if values[key] is None:
+                values[key] = value
+        return TrainConfig(**values)
+
     def validate(self) -> TrainConfig:
-        """Reject impossible values before any work starts."""
+        """Reject impossible values before any work starts; returns the resolved config."""
+        self = self.resolved()
         checks: list[tuple[bool, str]] = [
             (self.resolution >= 4, f"--resolution must be at least 4, got {self.resolution}"),
             (self.batch >= 1, f"--batch must be positive, got {self.batch}"),

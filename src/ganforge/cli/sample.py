@@ -58,6 +58,7 @@ def sample_command(
     fps: int = typer.Option(20, "--fps", help="Frames per second of the animation."),
     nrow: int | None = typer.Option(None, "--nrow", help="Images per grid row [default: square]."),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1, ..."),
+    truncation: float = typer.Option(1.0, "--truncation", help="Truncation psi for style-based models (1 = none, 0 = the average image)."),
 ) -> None:
     """Generate images from a trained generator."""
     from ganforge.api import load
@@ -82,7 +83,7 @@ def sample_command(
         path = save_animation(pipe.latent_walk(walk_seeds, frames, label), out, fps=fps)
         typer.echo(str(path))
         return
-    images = pipe(seeds=seed_list, class_label=label, output_type="np")
+    images = pipe(seeds=seed_list, class_label=label, output_type="np", truncation=truncation)
     as_folder = str(out).endswith(("/", "\\")) or out.is_dir() or out.suffix == ""
     if as_folder:
         out.mkdir(parents=True, exist_ok=True)

@@ -64,13 +64,19 @@ class ImageGenerationPipeline(Pipeline):
         return labels
 
     @torch.no_grad()
-    def generate(self, latents: torch.Tensor, labels: torch.Tensor | None, batch_size: int = 64) -> torch.Tensor:
+    def generate(self, latents: torch.Tensor, labels: torch.Tensor | None, batch_size: int = 64,
+                 truncation: float = 1.0) -> torch.Tensor:
         """Images [N, C, H, W] in [-1, 1] for latents [N, z_dim], in batches."""
+        extra = {}
+        if truncation != 1.0:
+            if not hasattr(self.generator, "mapping"):
+                raise GanforgeError("truncation needs a style-based generator (stylegan2); this model has no w space")
+            extra["truncation_psi"] = truncation
         outs = []
         for i in range(0, latents.shape[0], batch_size):
             z = latents[i : i + batch_size].to(self.device)
             y = labels[i : i + batch_size].to(self.device) if labels is not None else None
-            outs.append(self.generator(z, y).float().cpu())
+            outs.append(self.generator(z, y, **extra).float().clamp(-1, 1).cpu())
         return torch.cat(outs)
 
     def __call__(
@@ -81,6 +87,7 @@ class ImageGenerationPipeline(Pipeline):
         class_label: int | str | Sequence[int] | None = None,
         output_type: str = "pil",
         batch_size: int = 64,
+        truncation: float = 1.0,
     ) -> Any:
         if seeds is None:
             if n is None or n < 1:
@@ -88,7 +95,7 @@ class ImageGenerationPipeline(Pipeline):
             seeds = list(range(seed, seed + n))
         seeds = list(seeds)
         latents = torch.stack([latent_for_seed(s, self.z_dim) for s in seeds])
-        images = self.generate(latents, self._labels(class_label, len(seeds)), batch_size)
+        images = self.generate(latents, self._labels(class_label, len(seeds)), batch_size, truncation)
         return self.format_output(images, output_type)
 
     def latent_walk(self, seeds: Sequence[int], frames: int = 60,

@@ -45,6 +45,21 @@ def build_dcgan(config: TrainConfig, data: DataInfo) -> NetworkPair:
     return NetworkPair(G=G, D=D, generator_spec={"class": "dcgan.generator", "kwargs": g_kwargs, "network": "G"}, z_dim=config.z_dim)
 
 
+@MODELS.register("stylegan2")
+def build_stylegan2(config: TrainConfig, data: DataInfo) -> NetworkPair:
+    """StyleGAN2 sized by --width: channels min(64 * width / res, 4 * width) at each resolution."""
+    from ganforge.nets.stylegan2 import StyleGAN2Discriminator, StyleGAN2Generator
+
+    num_classes = data.num_classes if config.cond else 0
+    sizes = dict(channel_base=64 * config.width, channel_max=4 * config.width)
+    g_kwargs = dict(resolution=config.resolution, channels=data.channels, z_dim=config.z_dim, w_dim=config.z_dim,
+                    num_classes=num_classes, mapping_layers=4, mixing_prob=0.9, **sizes)
+    G = StyleGAN2Generator(**g_kwargs)
+    D = StyleGAN2Discriminator(resolution=config.resolution, channels=data.channels, num_classes=num_classes, **sizes)
+    return NetworkPair(G=G, D=D, generator_spec={"class": "stylegan2.generator", "kwargs": g_kwargs, "network": "G"},
+                       z_dim=config.z_dim)
+
+
 def make_adam(params: Any, lr: float, betas: tuple[float, float], device: torch.device | None = None) -> torch.optim.Optimizer:
     """Adam with the fused kernel where the device has one, else the multi-tensor one."""
     try:
