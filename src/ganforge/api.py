@@ -133,8 +133,7 @@ def make_evaluator(real_images: Any, n: int) -> Callable[[Any], dict[str, float]
 
         spec = trainer.task.export_spec()
         network = trainer.inference_network()
-        pipe = PIPELINES.get(spec["pipeline"])({"generator": network}, spec)
-        pipe.device = next(network.parameters()).device
+        pipe = PIPELINES.get(spec["pipeline"])({"generator": network}, spec).to(next(network.parameters()).device)
         count = min(n, len(real_images))
         result = compute_metrics(real_images, pipe, n=count)
         return {k: float(v) for k, v in result.items() if k.startswith(("fid", "kid", "precision", "recall"))}

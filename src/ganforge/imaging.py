@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ganforge.errors import GanforgeError
+
 
 def make_grid(images: np.ndarray, nrow: int | None = None, pad: int = 2) -> np.ndarray:
     """Tile uint8 images [N, H, W, C] into one [H', W', C] image with white padding."""
@@ -68,8 +70,6 @@ def save_animation(frames: Sequence[np.ndarray], path: str | Path, fps: int = 20
             import av  # noqa: F401  (imageio writes MP4/WebM through PyAV)
             import imageio.v3 as iio
         except ImportError as exc:
-            from ganforge.errors import GanforgeError
-
             raise GanforgeError(
                 f"writing {suffix} needs the video extra: pip install 'ganforge[video]' (or write a .gif)"
             ) from exc
@@ -81,6 +81,4 @@ def save_animation(frames: Sequence[np.ndarray], path: str | Path, fps: int = 20
             rgb = [np.pad(f, ((0, ph), (0, pw), (0, 0)), constant_values=255) for f in rgb]
         iio.imwrite(path, np.stack(rgb), plugin="pyav", fps=fps, codec="libx264" if suffix == ".mp4" else "libvpx-vp9")
         return path
-    from ganforge.errors import GanforgeError
-
     raise GanforgeError(f"unsupported animation format {suffix!r} for {path}: use .gif or .mp4")

@@ -22,11 +22,7 @@ def run_dir(tmp_path_factory):
 class PipelineTesterMixin:
     """Checks every pipeline must pass (diffusers' PipelineTesterMixin in spirit)."""
 
-    def make(self, run_dir):
-        raise NotImplementedError
-
-    def call(self, pipe, **kw):
-        raise NotImplementedError
+    # Subclasses define make(run_dir) -> pipeline and call(pipe, output_type, index=None) -> output.
 
     def test_save_load_round_trip(self, run_dir, tmp_path):
         pipe = self.make(run_dir)

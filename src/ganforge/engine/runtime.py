@@ -90,7 +90,3 @@ class Runtime:
             if buf.is_floating_point():
                 dist.all_reduce(buf)
                 buf /= self.world_size
-
-    def to_memory_format(self, x: torch.Tensor, channels_last: bool) -> torch.Tensor:
-        x = x.to(self.device, non_blocking=True)
-        return x.contiguous(memory_format=torch.channels_last) if channels_last and x.ndim == 4 else x

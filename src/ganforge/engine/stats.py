@@ -57,29 +57,20 @@ class Stats:
         line = dict(fields)
         line.update(self.means())
         self._pending.clear()
-        if self.enabled:
-            assert self.path is not None
-            with open(self.path, "a") as fh:
-                fh.write(json.dumps(line, allow_nan=True) + "\n")
-            if self._writer is not None:
-                step = int(round(fields.get("kimg", 0) * 1000))
-                for key, value in line.items():
-                    if isinstance(value, (int, float)) and math.isfinite(value) and key not in ("step",):
-                        self._writer.add_scalar(key, value, step)
-                self._writer.flush()
+        self.write_line(line)
         return line
 
     def write_line(self, line: dict[str, Any]) -> None:
-        """Log one line now (evaluation results), outside the tick averages."""
+        """Append one line to metrics.jsonl (and TensorBoard): tick means and evaluation results alike."""
         if not self.enabled:
             return
         assert self.path is not None
         with open(self.path, "a") as fh:
-            fh.write(json.dumps(line) + "\n")
+            fh.write(json.dumps(line, allow_nan=True) + "\n")
         if self._writer is not None:
             step = int(round(line.get("kimg", 0) * 1000))
             for key, value in line.items():
-                if key.startswith("Metrics/") and isinstance(value, float) and math.isfinite(value):
+                if isinstance(value, (int, float)) and math.isfinite(value) and key not in ("step",):
                     self._writer.add_scalar(key, value, step)
             self._writer.flush()
 

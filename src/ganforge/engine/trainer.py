@@ -8,7 +8,6 @@ their networks, losses and step.
 from __future__ import annotations
 
 import logging
-import math
 import random
 import signal
 import threading
@@ -224,7 +223,8 @@ class Trainer:
             self._restore(Path(resume_from))
 
     # ------------------------------------------------------------------------------ checkpoints
-    def _networks_to_save(self) -> dict[str, torch.nn.Module]:
+    def _all_networks(self) -> dict[str, torch.nn.Module]:
+        """The task's networks plus the EMA copy: what checkpoints hold and grids draw from."""
         nets = dict(self.task.networks)
         if self.ema is not None:
             nets[f"{self.task.ema_network}_ema"] = self.ema.shadow
@@ -244,7 +244,7 @@ class Trainer:
                 "python": _python_state_to_json(random.getstate()),
             },
             "config": self.config.to_dict(),
-            "task_state": getattr(self.task, "extra_state", lambda: {})(),
+            "task_state": self.task.extra_state(),
             "ganforge_version": __version__,
             "precision": self.runtime.precision,
             "best_metric": self.best_metric,
@@ -256,12 +256,12 @@ class Trainer:
         self._check_weights_finite()
         if not self.is_main:
             return None
-        return save_checkpoint(self.run_dir / "checkpoints", self.images_shown, self._networks_to_save(),
+        return save_checkpoint(self.run_dir / "checkpoints", self.images_shown, self._all_networks(),
                                self._state(), self.config.keep_checkpoints)
 
     def _restore(self, ckpt: Path) -> None:
         weights, state = load_checkpoint(ckpt)
-        for name, module in self._networks_to_save().items():
+        for name, module in self._all_networks().items():
             if name not in weights:
                 raise CheckpointError(f"checkpoint {ckpt} has no weights for network {name!r}")
             try:
@@ -283,8 +283,7 @@ class Trainer:
             random.setstate(_python_state_from_json(rng["python"]))
         else:  # other processes cannot share rank 0's noise stream: reseed deterministically by step
             _seed_everything(self.config.seed + 7919 * (self.runtime.rank + 1) + state["step"])
-        if hasattr(self.task, "load_extra_state"):
-            self.task.load_extra_state(state.get("task_state", {}))
+        self.task.load_extra_state(state.get("task_state", {}))
         saved_precision = state.get("precision")
         if saved_precision and saved_precision != self.runtime.precision:
             logging.getLogger("ganforge").warning(
@@ -321,7 +320,7 @@ class Trainer:
             if fid is not None and (self.best_metric is None or fid < self.best_metric):
                 self.best_metric = fid
                 self._check_weights_finite()
-                save_checkpoint(self.run_dir / "checkpoints" / "best", self.images_shown, self._networks_to_save(),
+                save_checkpoint(self.run_dir / "checkpoints" / "best", self.images_shown, self._all_networks(),
                                 self._state(), keep=1)
         self.accelerator.wait_for_everyone()
         return results
@@ -332,9 +331,7 @@ class Trainer:
         """A grid from the fixed latents with the EMA generator, eval mode, without touching RNG."""
         if not self.is_main:
             return None
-        nets = dict(self.task.networks)
-        if self.ema is not None:
-            nets[f"{self.task.ema_network}_ema"] = self.ema.shadow
+        nets = self._all_networks()
         was_training = {name: n.training for name, n in nets.items()}
         for n in nets.values():
             n.eval()
@@ -344,7 +341,7 @@ class Trainer:
         finally:
             for name, n in nets.items():
                 n.train(was_training[name])
-        grid = make_grid(tensor_to_uint8(images.float()), nrow=int(math.ceil(math.sqrt(images.shape[0]))))
+        grid = make_grid(tensor_to_uint8(images.float()))
         name = tag or f"fakes-{self.images_shown / 1000:09.3f}"
         return save_image(grid, self.run_dir / "samples" / f"{name}.png")
 

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import torch
 import torch.nn.functional as F
 
 from ganforge.registry import LOSSES
 
 
-class AdversarialLoss:
+class AdversarialLoss(ABC):
     """Base: `d_loss(real_logits, fake_logits)` and `g_loss(fake_logits)`, both scalar means."""
 
     needs_gradient_penalty = False
 
-    def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+    @abstractmethod
+    def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor: ...
 
-    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+    @abstractmethod
+    def g_loss(self, fake: torch.Tensor) -> torch.Tensor: ...
 
 
 @LOSSES.register("ns")

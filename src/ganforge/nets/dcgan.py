@@ -6,21 +6,16 @@ conditional batch norm in G and a projection discriminator (Miyato & Koyama, 201
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganforge.errors import ConfigError
-from ganforge.nets.layers import Norm2d
+from ganforge.nets.layers import Norm2d, log2_resolution
 from ganforge.registry import NETWORKS
 
 
 def _check_resolution(resolution: int) -> int:
-    if resolution < 16 or resolution > 128 or resolution & (resolution - 1):
-        raise ConfigError(f"dcgan needs --resolution 16, 32, 64 or 128, got {resolution}")
-    return int(math.log2(resolution))
+    return log2_resolution(resolution, 16, 128, "dcgan needs --resolution 16, 32, 64 or 128")
 
 
 def _init_weights(module: nn.Module) -> None:

@@ -5,6 +5,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ganforge.errors import ConfigError
+
+
+def log2_resolution(resolution: int, low: int, high: int, message: str) -> int:
+    """log2 of a power-of-two resolution within a network family's range, else `message` as a ConfigError."""
+    if resolution < low or resolution > high or resolution & (resolution - 1):
+        raise ConfigError(f"{message}, got {resolution}")
+    return resolution.bit_length() - 1
+
 
 class ConditionalBatchNorm2d(nn.Module):
     """Batch norm whose scale and shift are looked up per class (de Vries et al.; used by BigGAN)."""

@@ -15,16 +15,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganforge.errors import ConfigError
+from ganforge.nets.layers import log2_resolution
 from ganforge.registry import NETWORKS
 
 SQRT2 = math.sqrt(2.0)
 
 
 def _log2_resolution(resolution: int) -> int:
-    if resolution < 8 or resolution > 1024 or resolution & (resolution - 1):
-        raise ConfigError(f"stylegan2 needs a power-of-two --resolution from 8 to 1024, got {resolution}")
-    return int(math.log2(resolution))
+    return log2_resolution(resolution, 8, 1024, "stylegan2 needs a power-of-two --resolution from 8 to 1024")
 
 
 def channels_at(res: int, channel_base: int, channel_max: int) -> int:

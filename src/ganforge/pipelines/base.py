@@ -6,9 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-from PIL import Image
 
 from ganforge.engine.checkpoint import export_model, latest_checkpoint, load_checkpoint, load_export
 from ganforge.errors import CheckpointError, GanforgeError
@@ -113,7 +111,3 @@ def load_pipeline(path: Path, expected: type | None = None) -> Pipeline:
     if expected is not None and expected is not Pipeline and not issubclass(cls, expected):
         raise GanforgeError(f"{path} holds a {config.get('pipeline')} model, not a {expected.__name__}")
     return cls.from_components(config, weights)
-
-
-def pil_from_array(array: np.ndarray) -> Image.Image:
-    return to_pil(array)

@@ -49,6 +49,14 @@ class Task(ABC):
         """Called once by the trainer after it has placed the networks on their device."""
         self.runtime = runtime
 
+    def extra_state(self) -> dict[str, Any]:
+        """JSON-able or tensor state beyond networks and optimizers (e.g. an ADA probability)."""
+        return {}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore what extra_state() returned, on resume; a task without extra state has nothing to do."""
+        return None
+
     @abstractmethod
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
         """One optimisation step on `batch`; returns detached scalar statistics by slash name."""

@@ -60,7 +60,7 @@ def build_stylegan2(config: TrainConfig, data: DataInfo) -> NetworkPair:
                        z_dim=config.z_dim)
 
 
-def make_adam(params: Any, lr: float, betas: tuple[float, float], device: torch.device | None = None) -> torch.optim.Optimizer:
+def make_adam(params: Any, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
     """Adam with the fused kernel where the device has one, else the multi-tensor one."""
     try:
         return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
@@ -93,8 +93,8 @@ class ImageTask(Task):
         self.networks = {"G": self.G, "D": self.D}
         betas = (config.beta1, config.beta2)
         self.optimizers = {
-            "G": make_adam(self.G.parameters(), config.lr_g, betas, torch.device("cpu")),
-            "D": make_adam(self.D.parameters(), config.lr_d, betas, torch.device("cpu")),
+            "G": make_adam(self.G.parameters(), config.lr_g, betas),
+            "D": make_adam(self.D.parameters(), config.lr_d, betas),
         }
 
     # ----------------------------------------------------------------------------------- training

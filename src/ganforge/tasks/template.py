@@ -54,8 +54,8 @@ class TemplateTask(Task):
         self.networks = {"G": self.G, "D": self.D}
         # 2. One optimizer per network; the trainer checkpoints them by name.
         self.optimizers = {
-            "G": make_adam(self.G.parameters(), config.lr_g, (config.beta1, config.beta2), torch.device("cpu")),
-            "D": make_adam(self.D.parameters(), config.lr_d, (config.beta1, config.beta2), torch.device("cpu")),
+            "G": make_adam(self.G.parameters(), config.lr_g, (config.beta1, config.beta2)),
+            "D": make_adam(self.D.parameters(), config.lr_d, (config.beta1, config.beta2)),
         }
         # 3. Losses are objects (see losses/), composed rather than branched on.
         self.loss = NonSaturatingLoss()

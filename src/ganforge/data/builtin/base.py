@@ -46,8 +46,12 @@ class BuiltinDataset:
 
     # --- to implement -------------------------------------------------------------------------
     def build(self, from_path: Path | None, workdir: Path) -> dict[str | None, ImageDataset]:
-        """Produce the native dataset(s): {variant: dataset}, or {None: dataset} without variants."""
-        raise NotImplementedError
+        """Produce the native dataset(s): {variant: dataset}, or {None: dataset} without variants.
+
+        Every built-in that stores a prepared native dataset overrides this; `photos` stores
+        source photos instead and overrides the loading methods.
+        """
+        raise TypeError(f"built-in {self.name!r} stores no native dataset to build")
 
     def card(self) -> str:
         """README.md text for the cache folder."""
