@@ -93,6 +93,7 @@ def train(
     )
     if info.resolution != cfg.resolution:
         raise ConfigError(f"dataset {cfg.data} is {info.resolution} px but --resolution is {cfg.resolution}")
+    cfg = cfg.for_dataset(info.count)
     if run_dir is None:
         holder = [str(unique_run_dir(cfg)) if accelerator.is_main_process else None]
         if accelerator.num_processes > 1:

@@ -16,9 +16,15 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 # Defaults that depend on the network family, filled in by TrainConfig.resolved() and then written
 # to config.json: DCGAN follows Radford et al.; StyleGAN2 follows StyleGAN2-ADA's small-image setup.
 MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
-    "dcgan": dict(lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, r1_gamma=0.0, z_dim=100, width=64),
-    "stylegan2": dict(lr_g=2.5e-3, lr_d=2.5e-3, beta1=0.0, beta2=0.99, r1_gamma=0.05, z_dim=128, width=32),
+    "dcgan": dict(loss="ns", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, r1_gamma=0.0, r2_gamma=0.0, r1_interval=16,
+                  pl_weight=0.0, z_dim=100, width=64),
+    "stylegan2": dict(loss="ns", lr_g=2.5e-3, lr_d=2.5e-3, beta1=0.0, beta2=0.99, r1_gamma=0.05, r2_gamma=0.0,
+                      r1_interval=16, pl_weight=0.0, z_dim=128, width=16),
+    "r3gan": dict(loss="rpgan", lr_g=2e-4, lr_d=2e-4, beta1=0.0, beta2=0.99, r1_gamma=0.05, r2_gamma=0.05,
+                  r1_interval=16, pl_weight=0.0, z_dim=64, width=32),
 }
+ADA_AUTO_LIMIT = 30_000  # `--augment auto` picks ADA for data sets smaller than this
+
 FALLBACK_DEFAULTS: dict[str, Any] = MODEL_DEFAULTS["dcgan"]
 
 
@@ -37,10 +43,15 @@ class TrainConfig:
     name: str | None = None  # run directory name; None -> numbered <task>-<model>-<data>
     seed: int = 0  # seeds weights, data order and noise
     cond: bool = False  # class-conditional (needs a labelled dataset)
-    loss: str = "ns"  # adversarial loss: ns | hinge | lsgan | wgan-gp
-    augment: str = "none"  # augmentation of D's inputs, real and fake alike: none | diffaug
+    loss: str | None = None  # adversarial loss: ns | hinge | lsgan | wgan-gp | rpgan; None -> the model's default
+    augment: str = "auto"  # D's inputs, real and fake alike: none | diffaug | ada (auto: ada under 30k images, else none)
+    ada_target: float = 0.6  # ADA: target of r_t = E[sign(D(real))]
+    ada_kimg: float = 100.0  # ADA: p can go from 0 to 1 within this many kimg
     r1_gamma: float | None = None  # R1 penalty weight on real images (0 = off); None -> the model's default
-    r1_interval: int = 16  # lazy regularisation: apply R1 every N steps, scaled by N
+    r2_gamma: float | None = None  # R2 penalty weight on generated images (0 = off); None -> the model's default
+    r1_interval: int | None = None  # lazy regularisation: apply R1/R2 every N steps, scaled by N; None -> model default
+    pl_weight: float | None = None  # StyleGAN2 path-length regularisation weight (0 = off, the paper: 2)
+    pl_interval: int = 4  # apply the path-length penalty every N steps, scaled by N
     gp_weight: float = 10.0  # WGAN-GP gradient penalty weight
     lr_g: float | None = None  # generator Adam learning rate; None -> the model's default
     lr_d: float | None = None  # discriminator Adam learning rate; None -> the model's default
@@ -89,7 +100,12 @@ class TrainConfig:
             (self.kimg is None or self.kimg > 0, f"--kimg must be positive, got {self.kimg}"),
             (self.minutes is None or self.minutes > 0, f"--minutes must be positive, got {self.minutes}"),
             (self.r1_gamma >= 0, f"--r1-gamma must be >= 0, got {self.r1_gamma}"),
+            (self.r2_gamma >= 0, f"--r2-gamma must be >= 0, got {self.r2_gamma}"),
             (self.r1_interval >= 1, f"--r1-interval must be >= 1, got {self.r1_interval}"),
+            (self.pl_weight >= 0, f"--pl-weight must be >= 0, got {self.pl_weight}"),
+            (self.pl_interval >= 1, f"--pl-interval must be >= 1, got {self.pl_interval}"),
+            (0 < self.ada_target < 1, f"--ada-target must lie in (0, 1), got {self.ada_target}"),
+            (self.ada_kimg > 0, f"--ada-kimg must be positive, got {self.ada_kimg}"),
             (self.lr_g > 0 and self.lr_d > 0, "learning rates must be positive"),
             (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "Adam betas must lie in [0, 1)"),
             (self.z_dim >= 1, f"--z-dim must be positive, got {self.z_dim}"),
@@ -112,6 +128,12 @@ class TrainConfig:
         if self.loss == "wgan-gp" and self.d_norm == "batch":
             raise ConfigError("--loss wgan-gp needs a discriminator without batch norm: use --d-norm none")
         return self
+
+    def for_dataset(self, count: int) -> TrainConfig:
+        """A copy with data-dependent defaults filled in: `--augment auto` becomes ada under 30k images."""
+        if self.augment != "auto":
+            return self
+        return dataclasses.replace(self, augment="ada" if count < ADA_AUTO_LIMIT else "none")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -6,8 +6,14 @@ import math
 
 import torch
 
-from ganforge.losses.adversarial import HingeLoss, LeastSquaresLoss, NonSaturatingLoss, WassersteinLoss
-from ganforge.losses.regularizers import gradient_penalty, r1_penalty
+from ganforge.losses.adversarial import (
+    HingeLoss,
+    LeastSquaresLoss,
+    NonSaturatingLoss,
+    RelativisticPairingLoss,
+    WassersteinLoss,
+)
+from ganforge.losses.regularizers import gradient_penalty, path_length_penalty, r1_penalty, r2_penalty
 
 
 def test_loss_values_at_known_points():
@@ -19,6 +25,59 @@ def test_loss_values_at_known_points():
     assert LeastSquaresLoss().d_loss(torch.ones(4), zero).item() == 0.0
     assert LeastSquaresLoss().g_loss(zero).item() == 0.5
     assert WassersteinLoss().d_loss(torch.full((4,), 3.0), torch.ones(4)).item() == -2.0
+    rp = RelativisticPairingLoss()
+    real, fake = torch.tensor([2.0, 0.0]), torch.tensor([0.0, 1.0])
+    # D: softplus(fake - real) per pair; G: softplus(real - fake).
+    assert math.isclose(rp.d_loss(real, fake).item(), (math.log1p(math.exp(-2)) + math.log1p(math.e)) / 2, rel_tol=1e-6)
+    assert math.isclose(rp.g_loss(fake, real).item(), (math.log1p(math.exp(2)) + math.log1p(math.exp(-1))) / 2, rel_tol=1e-6)
+    assert torch.equal(rp.real_signal(real, fake), real - fake)  # only differences count for ADA
+
+
+def _small_discriminator() -> torch.nn.Module:
+    torch.manual_seed(0)
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(2, 4, 3, padding=1), torch.nn.Softplus(), torch.nn.Flatten(), torch.nn.Linear(4 * 3 * 3, 1)
+    ).double()
+
+
+def _finite_difference_grad_norms(d, x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """||grad_x D(x)||^2 per image by central differences, one coordinate at a time."""
+    flat = x.flatten(1)
+    grads = torch.zeros_like(flat)
+    with torch.no_grad():
+        for j in range(flat.shape[1]):
+            step = torch.zeros_like(flat)
+            step[:, j] = eps
+            grads[:, j] = (d((flat + step).view_as(x)) - d((flat - step).view_as(x))).squeeze(1) / (2 * eps)
+    return grads.square().sum(1)
+
+
+def test_r1_and_r2_match_finite_differences():
+    d = _small_discriminator()
+    real, fake = torch.randn(3, 2, 3, 3, dtype=torch.float64), torch.randn(3, 2, 3, 3, dtype=torch.float64)
+    for penalty, images in ((r1_penalty, real), (r2_penalty, fake)):
+        got = penalty(lambda x: d(x).squeeze(1), images)
+        want = _finite_difference_grad_norms(d, images).mean()
+        assert torch.allclose(got, want, rtol=1e-6), (got, want)
+        got.backward()  # differentiable with respect to D's weights
+    weight = d[0].weight.grad
+    assert weight is not None and torch.isfinite(weight).all() and weight.abs().sum() > 0
+
+
+def test_path_length_penalty_and_running_mean():
+    torch.manual_seed(0)
+    a = torch.randn(8, 16)
+    ws = torch.randn(64, 3, 8, requires_grad=True)
+
+    def synthesis(w: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(w.mean(1) @ a).view(-1, 1, 4, 4)
+
+    penalty, new_mean = path_length_penalty(synthesis, ws, torch.zeros([]), decay=1.0)
+    assert penalty.item() >= 0 and new_mean.item() > 0
+    penalty.backward()
+    assert ws.grad is not None  # the penalty reaches the mapping network through ws
+    _, slow = path_length_penalty(synthesis, ws, torch.zeros([]), decay=0.01)
+    assert math.isclose(slow.item(), 0.01 * new_mean.item(), rel_tol=0.2)
 
 
 def test_r1_of_a_linear_discriminator_is_its_squared_weight_norm():

@@ -74,3 +74,17 @@ def test_stylegan2_trains_and_samples_with_truncation(tmp_path):
     assert a.shape == (2, 1, 16, 16) and torch.allclose(a[:1], b, atol=1e-5)
     saved = __import__("json").loads((result.run_dir / "config.json").read_text())
     assert saved["lr_g"] == 2.5e-3 and saved["beta1"] == 0.0 and saved["r1_gamma"] == 0.05
+
+
+def test_path_length_regularisation_trains_and_is_resumable_state(tmp_path):
+    settings = dict(TINY, model="stylegan2", width=4, z_dim=16, pl_weight=2.0, pl_interval=2)
+    result = ganforge.train(**settings, kimg=0.2, out=str(tmp_path), name="pl")
+    lines = [__import__("json").loads(x) for x in (result.run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert any("Loss/G/pl" in line for line in lines)
+    state = __import__("json").loads((result.checkpoint / "state.json").read_text())
+    assert state["task_state"]["pl_mean"] > 0
+
+
+def test_path_length_needs_a_mapping_network(tmp_path):
+    with pytest.raises(ConfigError, match="--pl-weight needs a generator with a mapping network"):
+        ganforge.train(**TINY, pl_weight=2.0, kimg=0.1, out=str(tmp_path), name="bad")

@@ -1,5 +1,7 @@
 """Augmentations for the discriminator; importing registers them."""
 
-from ganforge.augment.diffaug import AUGMENTS, DiffAugment, NoAugment
+from ganforge.augment.ada import AdaptiveAugment
+from ganforge.augment.base import AUGMENTS, Augment, NoAugment
+from ganforge.augment.diffaug import DiffAugment
 
-__all__ = ["AUGMENTS", "DiffAugment", "NoAugment"]
+__all__ = ["AUGMENTS", "AdaptiveAugment", "Augment", "DiffAugment", "NoAugment"]

@@ -9,9 +9,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ganforge.registry import Registry
-
-AUGMENTS: Registry = Registry("augmentation")
+from ganforge.augment.base import AUGMENTS, Augment
 
 
 def adjust_colour(x: torch.Tensor) -> torch.Tensor:
@@ -51,7 +49,7 @@ def cutout(x: torch.Tensor, ratio: float = 0.5) -> torch.Tensor:
     return x * (~inside).unsqueeze(1).to(x.dtype)
 
 
-class DiffAugment:
+class DiffAugment(Augment):
     """Compose the chosen policies ('color', 'translation', 'cutout')."""
 
     def __init__(self, policies: tuple[str, ...] = ("color", "translation", "cutout")) -> None:
@@ -67,12 +65,4 @@ class DiffAugment:
         return x
 
 
-class NoAugment:
-    """Identity: D sees images as they are."""
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return x
-
-
-AUGMENTS.register("none")(NoAugment)
 AUGMENTS.register("diffaug")(DiffAugment)

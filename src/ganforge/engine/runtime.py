@@ -82,6 +82,14 @@ class Runtime:
             optimizer.step()
         optimizer.zero_grad(set_to_none=True)
 
+    def all_sum(self, tensor: torch.Tensor) -> torch.Tensor:
+        """The sum of `tensor` over processes (itself with one process); used for ADA's statistics."""
+        if self.world_size <= 1:
+            return tensor
+        out = tensor.to(self.device).clone()
+        dist.all_reduce(out)
+        return out.cpu()
+
     def sync_buffers(self, module: nn.Module) -> None:
         """Average floating buffers (batch-norm statistics) so every process holds the same model."""
         if self.world_size <= 1:

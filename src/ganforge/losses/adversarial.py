@@ -1,4 +1,5 @@
-"""Adversarial losses as small objects the task composes: D's loss on (real, fake) logits, G's on fake."""
+"""Adversarial losses as small objects the task composes: D's loss on (real, fake) logits, G's on fake
+(and, for relativistic losses, on real logits too)."""
 
 from __future__ import annotations
 
@@ -11,15 +12,20 @@ from ganforge.registry import LOSSES
 
 
 class AdversarialLoss(ABC):
-    """Base: `d_loss(real_logits, fake_logits)` and `g_loss(fake_logits)`, both scalar means."""
+    """Base: `d_loss(real_logits, fake_logits)` and `g_loss(fake_logits, real_logits)`, both scalar means."""
 
     needs_gradient_penalty = False
+    relativistic = False  # True: g_loss needs D's logits on real images of the same step
 
     @abstractmethod
     def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor: ...
 
     @abstractmethod
-    def g_loss(self, fake: torch.Tensor) -> torch.Tensor: ...
+    def g_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor: ...
+
+    def real_signal(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """What ADA reads the sign of: D's real logits, or how far they lie above the fakes' when only differences count."""
+        return real
 
 
 @LOSSES.register("ns")
@@ -29,7 +35,7 @@ class NonSaturatingLoss(AdversarialLoss):
     def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         return F.softplus(-real).mean() + F.softplus(fake).mean()
 
-    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+    def g_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
         return F.softplus(-fake).mean()
 
 
@@ -40,7 +46,7 @@ class HingeLoss(AdversarialLoss):
     def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
 
-    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+    def g_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
         return -fake.mean()
 
 
@@ -51,7 +57,7 @@ class LeastSquaresLoss(AdversarialLoss):
     def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         return 0.5 * ((real - 1.0) ** 2).mean() + 0.5 * (fake**2).mean()
 
-    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+    def g_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
         return 0.5 * ((fake - 1.0) ** 2).mean()
 
 
@@ -64,5 +70,25 @@ class WassersteinLoss(AdversarialLoss):
     def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         return fake.mean() - real.mean()
 
-    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+    def g_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
         return -fake.mean()
+
+
+@LOSSES.register("rpgan")
+class RelativisticPairingLoss(AdversarialLoss):
+    """RpGAN (Jolicoeur-Martineau; R3GAN): D ranks each real above a paired fake, G the reverse.
+
+    D: softplus(D(fake) - D(real)); G: softplus(D(real) - D(fake)), pairs matched by batch index.
+    """
+
+    relativistic = True
+
+    def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        return F.softplus(fake - real).mean()
+
+    def g_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
+        assert real is not None, "the relativistic loss needs D's logits on real images"
+        return F.softplus(real - fake).mean()
+
+    def real_signal(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        return real - fake

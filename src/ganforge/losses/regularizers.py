@@ -1,4 +1,5 @@
-"""Discriminator regularisers: R1 (Mescheder et al.) and the WGAN-GP gradient penalty."""
+"""Regularisers: R1 and R2 (Mescheder et al.; R3GAN), the WGAN-GP gradient penalty, and StyleGAN2's
+path-length penalty."""
 
 from __future__ import annotations
 
@@ -7,12 +8,19 @@ from collections.abc import Callable
 import torch
 
 
-def r1_penalty(d_fn: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor) -> torch.Tensor:
-    """E ||grad_x D(x)||^2 on real images; multiply by gamma / 2 outside."""
-    real = real.detach().requires_grad_(True)
-    logits = d_fn(real)
-    (grad,) = torch.autograd.grad(logits.sum(), real, create_graph=True)
+def zero_centered_penalty(d_fn: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor) -> torch.Tensor:
+    """E ||grad_x D(x)||^2 at `images`; multiply by gamma / 2 outside.
+
+    On real images this is R1, on generated ones (detached, so only D is penalised) R2.
+    """
+    images = images.detach().requires_grad_(True)
+    logits = d_fn(images)
+    (grad,) = torch.autograd.grad(logits.sum(), images, create_graph=True)
     return grad.square().flatten(1).sum(1).mean()
+
+
+r1_penalty = zero_centered_penalty  # the names the papers use
+r2_penalty = zero_centered_penalty
 
 
 def gradient_penalty(
@@ -24,3 +32,20 @@ def gradient_penalty(
     logits = d_fn(mixed)
     (grad,) = torch.autograd.grad(logits.sum(), mixed, create_graph=True)
     return (grad.flatten(1).norm(2, dim=1) - 1.0).square().mean()
+
+
+def path_length_penalty(
+    synthesis: Callable[[torch.Tensor], torch.Tensor], ws: torch.Tensor, pl_mean: torch.Tensor, decay: float = 0.01
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """StyleGAN2's (||J_w^T y||_2 - a)^2 for image-space noise y, with `a` a running mean of the lengths.
+
+    Returns the penalty and the new running mean (the caller stores it; it is part of training state).
+    """
+    if not ws.requires_grad:  # normally ws come from the mapping network, which the penalty then also trains
+        ws = ws.detach().requires_grad_(True)  # [N, num_ws, w_dim]
+    images = synthesis(ws).float()  # [N, C, H, W]
+    noise = torch.randn_like(images) / (images.shape[2] * images.shape[3]) ** 0.5
+    (grad,) = torch.autograd.grad((images * noise).sum(), ws, create_graph=True)
+    lengths = grad.float().square().sum(2).mean(1).sqrt()  # [N]
+    new_mean = pl_mean.lerp(lengths.detach().mean(), decay)
+    return (lengths - new_mean).square().mean(), new_mean

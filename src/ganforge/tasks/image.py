@@ -13,7 +13,7 @@ from ganforge.augment import AUGMENTS
 from ganforge.config import TrainConfig
 from ganforge.errors import ConfigError
 from ganforge.losses.adversarial import AdversarialLoss
-from ganforge.losses.regularizers import gradient_penalty, r1_penalty
+from ganforge.losses.regularizers import gradient_penalty, path_length_penalty, r1_penalty, r2_penalty
 from ganforge.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganforge.registry import LOSSES, MODELS, TASKS
 from ganforge.tasks.base import DataInfo, Task
@@ -60,6 +60,21 @@ def build_stylegan2(config: TrainConfig, data: DataInfo) -> NetworkPair:
                        z_dim=config.z_dim)
 
 
+@MODELS.register("r3gan")
+def build_r3gan(config: TrainConfig, data: DataInfo) -> NetworkPair:
+    """R3GAN's normalisation-free ResNets, sized by --width (4 * width channels up to 16 px)."""
+    from ganforge.nets.r3gan import R3GANDiscriminator, R3GANGenerator
+
+    num_classes = data.num_classes if config.cond else 0
+    shared = dict(resolution=config.resolution, channels=data.channels, num_classes=num_classes, width=config.width,
+                  blocks_per_stage=1, expansion=2, group_width=16, embed_dim=32)
+    g_kwargs = dict(z_dim=config.z_dim, **shared)
+    G = R3GANGenerator(**g_kwargs)
+    D = R3GANDiscriminator(**shared)
+    return NetworkPair(G=G, D=D, generator_spec={"class": "r3gan.generator", "kwargs": g_kwargs, "network": "G"},
+                       z_dim=config.z_dim)
+
+
 def make_adam(params: Any, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
     """Adam with the fused kernel where the device has one, else the multi-tensor one."""
     try:
@@ -68,12 +83,20 @@ def make_adam(params: Any, lr: float, betas: tuple[float, float]) -> torch.optim
         return torch.optim.Adam(params, lr=lr, betas=betas, foreach=True)
 
 
+def make_augment(config: TrainConfig) -> Any:
+    """The configured augmentation object; ADA takes its target and speed from the config."""
+    if config.augment == "ada":
+        return AUGMENTS.get("ada")(target=config.ada_target, speed_kimg=config.ada_kimg)
+    return AUGMENTS.get(config.augment)()
+
+
 @TASKS.register("image")
 class ImageTask(Task):
     """Generator vs discriminator on real images; losses and regularisers are composed objects."""
 
     name = "image"
-    loss_names = ("Loss/D/adv", "Loss/G/adv", "Loss/D/r1", "Loss/D/gp", "D/real", "D/fake")
+    loss_names = ("Loss/D/adv", "Loss/G/adv", "Loss/D/r1", "Loss/D/r2", "Loss/D/gp", "Loss/G/pl", "D/real", "D/fake",
+                  "Augment/p")
 
     def __init__(self, config: TrainConfig, data: DataInfo) -> None:
         super().__init__(config, data)
@@ -89,7 +112,10 @@ class ImageTask(Task):
         self.z_dim = pair.z_dim
         self.conditional = config.cond
         self.loss: AdversarialLoss = LOSSES.get(config.loss)()
-        self.augment = AUGMENTS.get(config.augment)()  # applied to every image D sees, differentiably
+        self.augment = make_augment(config)  # applied to every image D sees, differentiably
+        if config.pl_weight > 0 and not hasattr(self.G, "synthesis"):
+            raise ConfigError(f"--pl-weight needs a generator with a mapping network (stylegan2), not {config.model}")
+        self.pl_mean = torch.zeros([])  # running mean of path lengths
         self.networks = {"G": self.G, "D": self.D}
         betas = (config.beta1, config.beta2)
         self.optimizers = {
@@ -129,29 +155,63 @@ class ImageTask(Task):
             stats["Loss/D/gp"] = gp.detach()
         rt.backward(total_d, self.optimizers["D"])
         rt.step(self.optimizers["D"], self.D)
+        self.augment.observe(self.loss.real_signal(d_real.detach().float(), d_fake.detach().float()))
 
-        # Lazy R1 on real images, scaled by the interval (StyleGAN2's lazy regularisation).
-        if cfg.r1_gamma > 0 and step % cfg.r1_interval == 0:
-            r1 = r1_penalty(lambda x: self.D(self.augment(x), real_labels).float(), real)
-            rt.backward(r1 * (cfg.r1_gamma / 2) * cfg.r1_interval, self.optimizers["D"])
+        # Lazy R1 on real and R2 on generated images, scaled by the interval (StyleGAN2's lazy regularisation).
+        if (cfg.r1_gamma > 0 or cfg.r2_gamma > 0) and step % cfg.r1_interval == 0:
+            penalty = torch.zeros((), device=rt.device)
+            if cfg.r1_gamma > 0:
+                r1 = r1_penalty(lambda x: self.D(self.augment(x), real_labels).float(), real)
+                penalty = penalty + r1 * (cfg.r1_gamma / 2)
+                stats["Loss/D/r1"] = r1.detach()
+            if cfg.r2_gamma > 0:
+                r2 = r2_penalty(lambda x: self.D(self.augment(x), fake_labels).float(), fake.float())
+                penalty = penalty + r2 * (cfg.r2_gamma / 2)
+                stats["Loss/D/r2"] = r2.detach()
+            rt.backward(penalty * cfg.r1_interval, self.optimizers["D"])
             rt.step(self.optimizers["D"], self.D)
-            stats["Loss/D/r1"] = r1.detach()
 
         # Generator phase: D frozen so no weight gradients are computed for it.
         self.D.requires_grad_(False)
         with rt.autocast():
-            loss_g = self.loss.g_loss(self.D(self.augment(fake), fake_labels).float())
+            d_fake_g = self.D(self.augment(fake), fake_labels).float()
+            d_real_g = None
+            if self.loss.relativistic:  # G's loss compares each fake with a real image, as D's does
+                with torch.no_grad():
+                    d_real_g = self.D(self.augment(real), real_labels).float()
+            loss_g = self.loss.g_loss(d_fake_g, d_real_g)
         rt.backward(loss_g, self.optimizers["G"])
         rt.step(self.optimizers["G"], self.G)
         self.D.requires_grad_(True)
+
+        # Lazy path-length regularisation on half a batch (StyleGAN2).
+        if cfg.pl_weight > 0 and step % cfg.pl_interval == 0:
+            n = max(real.shape[0] // 2, 1)
+            with rt.autocast():
+                ws = self.G.map(self._latents(n), fake_labels[:n] if fake_labels is not None else None)
+                pl, pl_mean = path_length_penalty(self.G.synthesis, ws, self.pl_mean.to(rt.device))
+            rt.backward(pl * cfg.pl_weight * cfg.pl_interval, self.optimizers["G"])
+            rt.step(self.optimizers["G"], self.G)
+            self.pl_mean = rt.all_sum(pl_mean.detach().float().cpu()) / rt.world_size
+            stats["Loss/G/pl"] = pl.detach()
+
         rt.sync_buffers(self.G)
         rt.sync_buffers(self.D)
+        for name, value in self.augment.adapt(real.shape[0] * rt.world_size, rt.all_sum).items():
+            stats[name] = torch.tensor(value)
 
         stats["Loss/D/adv"] = loss_d.detach()
         stats["Loss/G/adv"] = loss_g.detach()
         stats["D/real"] = d_real.detach().float().mean()
         stats["D/fake"] = d_fake.detach().float().mean()
         return stats
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"augment": self.augment.state(), "pl_mean": float(self.pl_mean)}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        self.augment.load_state(state.get("augment", {}))
+        self.pl_mean = torch.tensor(float(state.get("pl_mean", 0.0)))
 
     # ----------------------------------------------------------------------------------- sampling
     def fixed_inputs(self, n: int, seed: int) -> dict[str, torch.Tensor]:
