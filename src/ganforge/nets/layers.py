@@ -57,3 +57,10 @@ class Norm2d(nn.Module):
             assert labels is not None, "conditional normalisation needs labels"
             return self.norm(x, labels)
         return self.norm(x)
+
+
+def projection_logits(out: torch.Tensor, label_embedding: torch.Tensor | None) -> torch.Tensor:
+    """D's logits [N]: the head's output itself, or its projection onto the label's embedding (Miyato & Koyama)."""
+    if label_embedding is None:
+        return out.squeeze(1)  # [N, 1] -> [N]
+    return (out * label_embedding).sum(dim=1) / label_embedding.shape[1] ** 0.5

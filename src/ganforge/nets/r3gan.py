@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganforge.nets.layers import log2_resolution
+from ganforge.nets.layers import log2_resolution, projection_logits
 from ganforge.nets.stylegan2 import downsample2, upsample2
 from ganforge.registry import NETWORKS
 
@@ -155,6 +155,6 @@ class R3GANDiscriminator(nn.Module):
                 h = transition(downsample2(h))
         out = self.out(self.basis(h).flatten(1))  # [N, out_dim]
         if self.embed is None:
-            return out.squeeze(1)
+            return projection_logits(out, None)
         assert labels is not None, "a conditional discriminator needs labels"
-        return (out * self.embed(labels)).sum(dim=1) / math.sqrt(self.embed_dim)
+        return projection_logits(out, self.embed(labels))

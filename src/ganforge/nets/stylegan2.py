@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganforge.nets.layers import log2_resolution
+from ganforge.nets.layers import log2_resolution, projection_logits
 from ganforge.registry import NETWORKS
 
 SQRT2 = math.sqrt(2.0)
@@ -286,7 +285,6 @@ class StyleGAN2Discriminator(nn.Module):
         h = self.fc(self.conv(self.mbstd(h)).flatten(1))
         out = self.out(h)  # [N, cmap_dim]
         if self.embed is None:
-            return out.squeeze(1)
+            return projection_logits(out, None)
         assert labels is not None, "a conditional discriminator needs labels"
-        cmap = self.embed(F.one_hot(labels, self.num_classes).to(out.dtype))
-        return (out * cmap).sum(dim=1) / np.sqrt(self.cmap_dim)
+        return projection_logits(out, self.embed(F.one_hot(labels, self.num_classes).to(out.dtype)))
