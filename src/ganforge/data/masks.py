@@ -143,7 +143,9 @@ def save_mask(mask: np.ndarray, path: str | Path) -> Path:
     """Write a bool [H, W] mask as an 8-bit grayscale PNG, 255 = fill, 0 = keep."""
     m = np.asarray(mask)
     if m.ndim != 2:
-        raise DataError(f"save_mask takes one mask [H, W], got shape {m.shape}; save a batch one mask at a time")
+        raise DataError(
+            f"save_mask takes one mask [H, W], got shape {m.shape}; save a batch one mask at a time"
+        )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.where(m.astype(bool), 255, 0).astype(np.uint8), "L").save(path, format="PNG")
@@ -287,7 +289,9 @@ def _check_borders(borders: tuple[int, int, int, int]) -> tuple[int, int, int, i
             "(left, top, right, bottom), e.g. 32,0,32,0"
         )
     if not any(vals):
-        raise ConfigError("outpaint borders are all 0, so there is nothing to extend; give at least one positive side")
+        raise ConfigError(
+            "outpaint borders are all 0, so there is nothing to extend; give at least one positive side"
+        )
     left, top, right, bottom = (int(v) for v in vals)
     return left, top, right, bottom
 
@@ -396,7 +400,9 @@ def fixed_test_masks(
                     break
     if missing:
         short = ", ".join(
-            f"{lo:.0%}-{hi:.0%}: {len(f)} of {per_bucket}" for (lo, hi), f in zip(BUCKETS, found) if len(f) < per_bucket
+            f"{lo:.0%}-{hi:.0%}: {len(f)} of {per_bucket}"
+            for (lo, hi), f in zip(BUCKETS, found)
+            if len(f) < per_bucket
         )
         raise ConfigError(
             f"could not fill every hole-area bucket at {hw[0]}x{hw[1]} within {tries} draws ({short}); "
