@@ -75,7 +75,9 @@ def bounce(start: np.ndarray, velocity: np.ndarray, frames: int, limit: np.ndarr
     return out
 
 
-def make_background(kind: str | Sequence[int], size: int, channels: int, rng: np.random.Generator) -> np.ndarray:
+def make_background(
+    kind: str | Sequence[int], size: int, channels: int, rng: np.random.Generator
+) -> np.ndarray:
     """A static uint8 [H, W, C] background: a colour, 'plain' (a random colour), 'noise' or 'stripes'.
 
     'noise' is smooth colour value noise (a 4x4 random grid, bicubic upsampled); 'stripes' are two
@@ -131,7 +133,9 @@ class MovingSprites:
     ) -> None:
         sprites = np.asarray(sprites)
         if sprites.dtype != np.uint8 or sprites.ndim != 4 or sprites.shape[3] not in (1, 3):
-            raise DataError(f"sprites must be uint8 [N, s, s, C] with C 1 or 3, got {sprites.dtype} {sprites.shape}")
+            raise DataError(
+                f"sprites must be uint8 [N, s, s, C] with C 1 or 3, got {sprites.dtype} {sprites.shape}"
+            )
         if sprites.shape[1] != sprites.shape[2]:
             raise DataError(f"sprites must be square, got {sprites.shape[1]}x{sprites.shape[2]}")
         if alpha is not None and np.shape(alpha) != sprites.shape[:3]:
@@ -139,7 +143,11 @@ class MovingSprites:
         if split not in SPLITS:
             raise DataError(f"unknown split {split!r}; choose one of: {', '.join(SPLITS)}")
         side = sprites.shape[1]
-        for label, value, low in (("frames", frames, 1), ("size", size, side), ("num_sprites", num_sprites, 1)):
+        for label, value, low in (
+            ("frames", frames, 1),
+            ("size", size, side),
+            ("num_sprites", num_sprites, 1),
+        ):
             if int(value) != value or value < low:
                 raise DataError(f"{label} must be an integer >= {low}, got {value!r}")
         if not (math.isfinite(speed) and speed >= 0):
@@ -177,7 +185,9 @@ class MovingSprites:
             "held_out": held_out,
             "pool_size": len(self.pool),
             "combine": "max" if self.alpha is None else "alpha over background",
-            "background": None if self.alpha is None else (background if isinstance(background, str) else list(background)),
+            "background": None
+            if self.alpha is None
+            else (background if isinstance(background, str) else list(background)),
         }
 
     # --- the dataset protocol: len, getitem, shape -----------------------------------------------
@@ -211,7 +221,9 @@ class MovingSprites:
         if i < 0:
             i += self.num_sequences
         if not 0 <= i < self.num_sequences:
-            raise IndexError(f"sequence {index} is out of range for {self.num_sequences} {self.split} sequences")
+            raise IndexError(
+                f"sequence {index} is out of range for {self.num_sequences} {self.split} sequences"
+            )
         return i
 
     def layout(self, index: int) -> dict:
