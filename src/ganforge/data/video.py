@@ -85,6 +85,13 @@ def _gif_frames(source: str | io.BytesIO, resolution: int | None) -> list[np.nda
             frames.append(_frame_to_array(frame, resolution))
             durations.append(int(frame.info.get("duration") or 0))
     except UnidentifiedImageError:
+        if isinstance(source, io.BytesIO):
+            head = source.getvalue()[:6]
+        else:
+            with open(source, "rb") as fh:
+                head = fh.read(6)
+        if head in (b"GIF87a", b"GIF89a"):
+            raise BadVideo("corrupt", "a GIF header followed by data Pillow cannot decode") from None
         raise BadVideo("not a video", "Pillow does not recognise the data") from None
     except (OSError, SyntaxError, ValueError, IndexError, EOFError) as exc:
         msg = str(exc) or type(exc).__name__
