@@ -217,5 +217,5 @@ def test_bad_arguments_are_clear() -> None:
 
 def test_fixed_test_masks_are_fast() -> None:
     t = time.perf_counter()
-    M.fixed_test_masks(64, 25)  # 100 masks
-    assert time.perf_counter() - t < 1.0
+    M.fixed_test_masks(64, 25)  # 100 masks: about 0.05 s alone; the bound leaves room for a busy machine
+    assert time.perf_counter() - t < 5.0
