@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 
@@ -92,3 +94,12 @@ def test_trains_with_either_norm_and_spectral_norm(norm, spectral):
     G = SPADEGenerator(num_up=2, norm=norm, spectral=spectral, **SMALL)
     G(_labels(2, 8, 8)).square().mean().backward()
     assert all(p.grad is not None for p in G.parameters())
+
+
+def test_spectral_norm_survives_the_ema_copy():
+    torch.manual_seed(0)
+    G = SPADEGenerator(num_up=1, **SMALL)
+    G(_labels(2, 8, 8))  # one power iteration and batch-statistics update
+    shadow = copy.deepcopy(G).eval()
+    x = _labels(1, 8, 8)
+    assert torch.equal(shadow(x), G.eval()(x))
