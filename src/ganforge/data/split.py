@@ -20,7 +20,9 @@ def check_split(split: str) -> str:
     """The split name, lower-cased; DataError unless it is train, test or all."""
     name = str(split).strip().lower()
     if name not in SPLITS:
-        raise DataError(f"split {split!r} is not one of {', '.join(SPLITS)}; use train for training, test for figures")
+        raise DataError(
+            f"split {split!r} is not one of {', '.join(SPLITS)}; use train for training, test for figures"
+        )
     return name
 
 
@@ -37,9 +39,7 @@ def split_indices(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(train, test) indices into n items, each sorted; DataError when n < 2 leaves nothing to train on."""
     if n < 2:
-        raise DataError(
-            f"{what} has {n} item(s); a held-out test split needs at least 2 (add more images)"
-        )
+        raise DataError(f"{what} has {n} item(s); a held-out test split needs at least 2 (add more images)")
     perm = np.random.default_rng(seed).permutation(n)
     k = held_out_count(n, fraction)
     return np.sort(perm[k:]), np.sort(perm[:k])
