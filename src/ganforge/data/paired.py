@@ -39,7 +39,7 @@ from ganforge.data.decode import BadImage, decode_guard, decode_rgb, open_image
 from ganforge.data.folder import ImageSource, _strip_wrappers, bad_file_error, check_source, list_files
 from ganforge.data.lock import cache_lock
 from ganforge.data.prepare import Progress, _workers, folder_fingerprint, summarize_skips
-from ganforge.data.resize import centre_square, check_resolution, square_resize
+from ganforge.data.resize import check_resolution, square_resize
 from ganforge.data.resolve import _check_strict_cache, _safe_name, resolve_dataset
 from ganforge.data.split import SPLIT_SEED, pick, split_indices
 from ganforge.errors import DataError
@@ -515,9 +515,9 @@ def _side_by_side_pair(
             "halves at the midpoint: crop it to an even width or remove it"
         )
     half = w // 2
-    left, top, right, bottom = centre_square(half, h)
-    a = square_resize(im, resolution, box=(left, top, right, bottom))
-    b = square_resize(im, resolution, box=(left + half, top, right + half, bottom))
+    # crop each half out first: resizing with a box would let Lanczos read across the midpoint
+    a = square_resize(im.crop((0, 0, half, h)), resolution)
+    b = square_resize(im.crop((half, 0, w, h)), resolution)
     return np.asarray(a, dtype=np.uint8), np.asarray(b, dtype=np.uint8)
 
 
