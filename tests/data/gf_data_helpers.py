@@ -148,7 +148,7 @@ def make_emoji_tarballs(folder: Path) -> dict[str, Path]:
 def make_many_emoji_tarballs(folder: Path, bases: int = 12, toned: int = 3) -> dict[str, Path]:
     """Google and twitter tarballs with `bases` emoji, the first `toned` with two skin-tone variants each.
 
-    Pixel (32, 32) encodes the image's index in file order in its red channel, the vendor in blue.
+    Pixel (32, 32) holds 7 i (mod 256) in red for the i-th file, and the vendor in blue (google 100, twitter 200).
     """
     folder.mkdir(parents=True, exist_ok=True)
     records = []
@@ -181,7 +181,7 @@ def make_many_emoji_tarballs(folder: Path, bases: int = 12, toned: int = 3) -> d
             add_to_tar(tar, "package/emoji.json", json.dumps(records).encode())
             for i, name in enumerate(files):
                 rgba = np.zeros((64, 64, 4), dtype=np.uint8)
-                rgba[8:56, 8:56] = (10 * i, 100, 100 if vendor == "google" else 200, 255)
+                rgba[8:56, 8:56] = (7 * i % 256, 100, 100 if vendor == "google" else 200, 255)
                 add_to_tar(tar, f"package/img/{vendor}/64/{name}", png_bytes(Image.fromarray(rgba, "RGBA")))
         out[vendor] = path
     return out
