@@ -3,6 +3,8 @@
 resolve_dataset("emoji", 64)          # built-in, fetched and resized once
 resolve_dataset("~/faces.zip", 128)   # raw folder or zip, prepared on the fly and cached
 prepare_folder(src, out, 256)         # what `ganforge data prepare` runs
+resolve_paired("edges:emoji", 64, split="test")         # translation pairs with a held-out split
+resolve_unpaired("emoji", 64, direction="BtoA")         # two disjoint domains
 """
 
 from __future__ import annotations
@@ -10,15 +12,20 @@ from __future__ import annotations
 from ganforge.data.builtin import BUILTINS, BuiltinDataset, builtin_names, get_builtin, parse_builtin
 from ganforge.data.dataset import ImageDataset, is_prepared, load_prepared, save_prepared
 from ganforge.data.folder import ScanResult, load_image, scan_images
+from ganforge.data.paired import PairedData, resolve_paired
 from ganforge.data.prepare import folder_fingerprint, prepare_folder
 from ganforge.data.resize import check_resolution, resize_dataset
 from ganforge.data.resolve import resolve_dataset
+from ganforge.data.split import split_indices
+from ganforge.data.unpaired import UnpairedData, resolve_unpaired
 
 __all__ = [
     "BUILTINS",
     "BuiltinDataset",
     "ImageDataset",
+    "PairedData",
     "ScanResult",
+    "UnpairedData",
     "builtin_names",
     "check_resolution",
     "folder_fingerprint",
@@ -30,6 +37,9 @@ __all__ = [
     "prepare_folder",
     "resize_dataset",
     "resolve_dataset",
+    "resolve_paired",
+    "resolve_unpaired",
     "save_prepared",
     "scan_images",
+    "split_indices",
 ]
