@@ -75,3 +75,16 @@ TINY_TRANSLATION: dict[str, Any] = dict(
 @pytest.fixture
 def tiny_translation() -> dict[str, Any]:
     return dict(TINY_TRANSLATION)
+
+
+@pytest.fixture(scope="session")
+def translation_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One tiny trained pix2pix run and one CycleGAN run (a few steps each), shared by pipeline and CLI tests."""
+    import ganforge
+
+    root = tmp_path_factory.mktemp("translation-runs")
+    pairs = write_translation_folder(root / "pairs")
+    ganforge.train(task="pix2pix", data=str(pairs), kimg=0.016, out=str(root), name="pix2pix", **TINY_TRANSLATION)
+    ganforge.train(task="cyclegan", data=str(pairs), kimg=0.016, out=str(root), name="cyclegan", pool_size=4,
+                   **TINY_TRANSLATION)
+    return {"pix2pix": root / "pix2pix", "cyclegan": root / "cyclegan", "pairs": pairs}
