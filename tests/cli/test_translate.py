@@ -72,3 +72,26 @@ def test_translate_refuses_clashing_outputs(capsys, tmp_path, translation_runs):
     code, _, err = run(capsys, "translate", str(translation_runs["pix2pix"]), str(tmp_path / "x" / "same.png"),
                        str(tmp_path / "y" / "same.png"), "--out", str(tmp_path / "out"))
     assert code == 2 and "would both be written to" in err
+
+
+def test_train_translation_options_on_the_command_line(capsys, tmp_path, translation_runs):
+    import json
+
+    pairs = str(translation_runs["pairs"])
+    common = ["--resolution", "16", "--width", "4", "--d-layers", "2", "--out", str(tmp_path), "--dry-run"]
+    code, out, err = run(capsys, "train", "pix2pix", "--data", pairs, "--direction", "BtoA", "--l1-weight", "50",
+                         "--loss", "hinge", *common)
+    assert code == 0, err
+    plan = json.loads(out)
+    assert plan["config"]["model"] == "unet" and plan["config"]["direction"] == "BtoA"
+    assert plan["config"]["l1_weight"] == 50 and plan["data"]["count"] == 18
+    code, out, err = run(capsys, "train", "cyclegan", "--data", pairs, "--n-blocks", "2", "--pool-size", "10",
+                         "--cycle-weight", "5", "--identity-weight", "0", "--lr-decay-start", "0.25", *common)
+    assert code == 0, err
+    cfg = json.loads(out)["config"]
+    assert (cfg["n_blocks"], cfg["pool_size"], cfg["cycle_weight"], cfg["identity_weight"]) == (2, 10, 5, 0)
+    assert cfg["lr_decay_start"] == 0.25 and cfg["model"] == "resnet"
+    code, _, err = run(capsys, "train", "image", "--data", "digits", "--pool-size", "3", "--dry-run")
+    assert code == 2 and "--pool-size applies to cyclegan, not to task 'image'" in err and err.count("\n") == 1
+    code, _, err = run(capsys, "train", "pix2pix", "--data", pairs, "--model", "spade", "--resolution", "32", "--dry-run")
+    assert code == 2 and "--model spade turns label maps into images" in err
