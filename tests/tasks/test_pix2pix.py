@@ -116,6 +116,10 @@ def test_spade_trains_on_label_maps(tmp_path, tiny_translation):
     ids[4:12, 4:20] = 2
     out = pipe(ids, output_type="np")
     assert out.shape == (1, 20, 28, 3)
+    palette_map = Image.fromarray(ids, "P")  # palette PNGs hold ids as indices, as the data layer reads them
+    palette_map.putpalette([0, 0, 0, 255, 0, 0, 0, 255, 0] + [0] * 759)
+    palette_map.save(tmp_path / "map.png")
+    assert np.array_equal(pipe(tmp_path / "map.png", output_type="np"), out)
     with pytest.raises(ganforge.errors.GanforgeError, match="label maps"):
         pipe(np.zeros((8, 8, 3), np.uint8))
 

@@ -50,11 +50,16 @@ def read_image(path: str | Path) -> Image.Image:
         raise GanforgeError(f"cannot read image {path}: {exc}") from None
 
 
-def as_array(image: ImageInput) -> np.ndarray:
-    """Any accepted input as a uint8 array [H, W, C], C in (1, 3, 4) (alpha kept as the 4th channel)."""
+def as_array(image: ImageInput, label_map: bool = False) -> np.ndarray:
+    """Any accepted input as a uint8 array [H, W, C], C in (1, 3, 4) (alpha kept as the 4th channel).
+
+    With `label_map`, palette (P) images give their palette indices, as the data layer reads label maps.
+    """
     if isinstance(image, (str, Path)):
         image = read_image(image)
     if isinstance(image, Image.Image):
+        if label_map and image.mode == "P":
+            image = Image.fromarray(np.asarray(image).astype(np.uint8), "L")
         if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
             image = image.convert("RGBA")
         elif image.mode == "1":
@@ -191,7 +196,7 @@ class TranslationPipeline(Pipeline):
 
     # ------------------------------------------------------------------------------------ images
     def _prepare(self, image: ImageInput, in_channels: int) -> tuple[np.ndarray, np.ndarray | None]:
-        array = as_array(image)
+        array = as_array(image, label_map=self.num_labels is not None)
         if self.num_labels is not None:
             if array.shape[2] != 1:
                 raise GanforgeError(
