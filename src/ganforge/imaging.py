@@ -56,13 +56,33 @@ def uint8_to_tensor(images: np.ndarray) -> torch.Tensor:
     return x / 127.5 - 1.0
 
 
-def save_animation(frames: Sequence[np.ndarray], path: str | Path, fps: int = 20) -> Path:
-    """Write uint8 [H, W, C] frames as a GIF (Pillow) or an MP4 (needs the `video` extra)."""
+def save_animation(frames: Sequence[np.ndarray] | np.ndarray, path: str | Path, fps: int = 20) -> Path:
+    """Write uint8 frames [H, W, C] (a list, or one [T, H, W, C] array) as a GIF (Pillow) or an MP4/WebM
+    (needs the `video` extra).
+
+    Greyscale frames (C = 1) are written to GIF as greyscale, so they read back exactly; colour
+    frames get a palette of their own and read back approximately. Pillow merges identical
+    consecutive frames into one that lasts longer; `ganforge.data.video.read_video` expands them
+    again from the frame durations.
+    """
+    frames = [np.asarray(f) for f in frames]
+    if not frames:
+        raise GanforgeError(f"no frames to write to {path}")
+    shapes = {f.shape for f in frames}
+    if (
+        len(shapes) != 1
+        or frames[0].dtype != np.uint8
+        or frames[0].ndim != 3
+        or frames[0].shape[2] not in (1, 3)
+    ):
+        raise GanforgeError(
+            f"frames must be uint8 [H, W, C] of one shape with C 1 or 3; got {frames[0].dtype} {sorted(shapes)}"
+        )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix.lower()
     if suffix == ".gif":
-        pil = [to_pil(f).convert("RGB") for f in frames]
+        pil = [to_pil(f) for f in frames]  # L for greyscale, RGB for colour
         pil[0].save(path, save_all=True, append_images=pil[1:], duration=max(1, round(1000 / fps)), loop=0)
         return path
     if suffix in (".mp4", ".webm"):
@@ -79,6 +99,8 @@ def save_animation(frames: Sequence[np.ndarray], path: str | Path, fps: int = 20
         ph, pw = h % 2, w % 2
         if ph or pw:
             rgb = [np.pad(f, ((0, ph), (0, pw), (0, 0)), constant_values=255) for f in rgb]
-        iio.imwrite(path, np.stack(rgb), plugin="pyav", fps=fps, codec="libx264" if suffix == ".mp4" else "libvpx-vp9")
+        iio.imwrite(
+            path, np.stack(rgb), plugin="pyav", fps=fps, codec="libx264" if suffix == ".mp4" else "libvpx-vp9"
+        )
         return path
     raise GanforgeError(f"unsupported animation format {suffix!r} for {path}: use .gif or .mp4")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from ganforge.data.decode import IMAGE_EXTENSIONS, BadImage, decode_guard, decode_rgb, has_image_extension
+from ganforge.data.decode import IMAGE_EXTENSIONS, BadImage, decode_guard, decode_rgb
 from ganforge.errors import DataError
 
 log = logging.getLogger("ganforge.data")
@@ -82,8 +82,8 @@ def check_source(src: Path) -> Path:
     return src.resolve()
 
 
-def list_files(src: Path) -> list[FileInfo]:
-    """Every non-hidden file with an image extension in the folder or zip, sorted by name."""
+def list_files(src: Path, extensions: tuple[str, ...] = IMAGE_EXTENSIONS) -> list[FileInfo]:
+    """Every non-hidden file with one of `extensions` (default: images) in the folder or zip, sorted by name."""
     src = check_source(src)
     out: list[FileInfo] = []
     if src.is_dir():
@@ -94,7 +94,7 @@ def list_files(src: Path) -> list[FileInfo]:
             ]
             rel_dir = Path(dirpath).relative_to(src).as_posix()
             for fname in filenames:
-                if _hidden(fname) or not has_image_extension(fname):
+                if _hidden(fname) or not fname.lower().endswith(extensions):
                     continue
                 full = os.path.join(dirpath, fname)
                 try:
@@ -118,7 +118,7 @@ def list_files(src: Path) -> list[FileInfo]:
             if (
                 info.filename.startswith("/")
                 or any(_hidden(p) for p in parts)
-                or not has_image_extension(parts[-1])
+                or not parts[-1].lower().endswith(extensions)
             ):
                 continue
             out.append(FileInfo(info.filename, info.file_size, info.CRC))
