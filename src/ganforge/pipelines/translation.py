@@ -151,6 +151,10 @@ class TranslationPipeline(Pipeline):
             )
         raise GanforgeError(f"direction must be one of {', '.join(self.directions)}, got {direction!r}")
 
+    def channels(self, direction: str = "AtoB") -> tuple[int, int]:
+        """(input channels, output channels) of the generator for `direction`; label maps count as 1."""
+        return self._side(self.check_direction(direction))
+
     def _side(self, direction: str) -> tuple[int, int]:
         """(input channels, output channels) of the generator for `direction`."""
         a, b = int(self.config.get("in_channels") or 3), int(self.config["out_channels"])
