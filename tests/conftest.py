@@ -34,3 +34,57 @@ TINY: dict[str, Any] = dict(
 @pytest.fixture
 def tiny() -> dict[str, Any]:
     return dict(TINY)
+
+
+def write_translation_folder(root: Path, n_a: int = 20, n_b: int | None = None, size: int = 20, seed: int = 0,
+                             gray_a: bool = False) -> Path:
+    """A folder with A/ and B/: smooth random colour images in A and, under the same names, B = A with its
+    colour channels reversed (a pixelwise map a network learns quickly). With n_b != n_a the extra or
+    missing names make it unpaired-only."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    n_b = n_a if n_b is None else n_b
+    (root / "A").mkdir(parents=True, exist_ok=True)
+    (root / "B").mkdir(parents=True, exist_ok=True)
+    for i in range(max(n_a, n_b)):
+        coarse = rng.integers(0, 256, (4, 4, 3), dtype=np.uint8)
+        img = np.asarray(Image.fromarray(coarse).resize((size, size), Image.BILINEAR))
+        if i < n_a:
+            a = Image.fromarray(img).convert("L") if gray_a else Image.fromarray(img)
+            a.save(root / "A" / f"{i:03d}.png")
+        if i < n_b:
+            Image.fromarray(np.ascontiguousarray(img[..., ::-1])).save(root / "B" / f"{i:03d}.png")
+    return root
+
+
+@pytest.fixture
+def translation_folder(tmp_path: Path):
+    """Factory: translation_folder(name, **kw) -> a fresh A/B folder under tmp_path (see write_translation_folder)."""
+    return lambda name="pairs", **kw: write_translation_folder(tmp_path / name, **kw)
+
+
+# Tiny translation runs: 16 px, width 4, a handful of steps.
+TINY_TRANSLATION: dict[str, Any] = dict(
+    resolution=16, batch=4, width=4, d_layers=2, tick_kimg=0.008, sample_every_kimg=1.0, checkpoint_every_kimg=1.0,
+    grid_size=4, ema_kimg=0.0,
+)
+
+
+@pytest.fixture
+def tiny_translation() -> dict[str, Any]:
+    return dict(TINY_TRANSLATION)
+
+
+@pytest.fixture(scope="session")
+def translation_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One tiny trained pix2pix run and one CycleGAN run (a few steps each), shared by pipeline and CLI tests."""
+    import ganforge
+
+    root = tmp_path_factory.mktemp("translation-runs")
+    pairs = write_translation_folder(root / "pairs")
+    ganforge.train(task="pix2pix", data=str(pairs), kimg=0.016, out=str(root), name="pix2pix", **TINY_TRANSLATION)
+    ganforge.train(task="cyclegan", data=str(pairs), kimg=0.016, out=str(root), name="cyclegan", pool_size=4,
+                   **TINY_TRANSLATION)
+    return {"pix2pix": root / "pix2pix", "cyclegan": root / "cyclegan", "pairs": pairs}

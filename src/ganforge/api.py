@@ -66,10 +66,9 @@ def train(
     """
     from accelerate.utils import broadcast_object_list
 
-    from ganforge.data import resolve_dataset
+    import ganforge.tasks  # noqa: F401  (registers tasks, models, losses)
     from ganforge.engine.runtime import make_accelerator
     from ganforge.engine.trainer import Trainer, resolve_precision
-    from ganforge.tasks import DataInfo  # registers tasks, models, losses
 
     resume_from: Path | None = None
     if resume is not None:
@@ -86,11 +85,11 @@ def train(
     resolve_precision(cfg.precision, accelerator.device)  # fp16 on a CPU fails here, before any work
     if cfg.batch % accelerator.num_processes:
         raise ConfigError(f"--batch {cfg.batch} must be divisible by the number of processes ({accelerator.num_processes})")
-    dataset = resolve_dataset(cfg.data, cfg.resolution, strict=cfg.strict, progress=on_data_progress)
-    info = DataInfo(
-        name=str(dataset.meta.get("name", cfg.data)), resolution=dataset.resolution, channels=dataset.channels,
-        count=len(dataset), class_names=list(dataset.class_names),
-    )
+    from ganforge.registry import TASKS
+
+    task_cls = TASKS.get(cfg.task)
+    data = task_cls.load_data(cfg, progress=on_data_progress)  # images, pairs or domains: the task says
+    info = data.info
     if info.resolution != cfg.resolution:
         raise ConfigError(f"dataset {cfg.data} is {info.resolution} px but --resolution is {cfg.resolution}")
     cfg = cfg.for_dataset(info.count)
@@ -103,16 +102,14 @@ def train(
             raise ConfigError(f"run directory {run_dir} already holds a run: continue it with --resume {run_dir} "
                               "or choose another --name")
     if dry_run:
-        from ganforge.registry import TASKS
-
-        TASKS.get(cfg.task)(cfg, info)  # builds the networks: bad model/size combinations fail here
+        task_cls(cfg, info)  # builds the networks: bad model/size combinations fail here
         return {"run_dir": str(run_dir), "config": cfg.to_dict(), "data": dataclasses.asdict(info)}
 
     # Build everything before writing anything, so a failure leaves no half-made run directory.
     trainer = Trainer(
-        cfg, dataset.images, dataset.labels if cfg.cond else None, info, run_dir, resume_from=resume_from,
+        cfg, data, None, info, run_dir, resume_from=resume_from,
         on_progress=on_progress, should_stop=should_stop, accelerator=accelerator,
-        evaluator=make_evaluator(dataset.images, cfg.eval_n) if cfg.eval_every_kimg else None,
+        evaluator=make_evaluator(data.arrays["image"], cfg.eval_n) if cfg.eval_every_kimg else None,
     )
     if accelerator.is_main_process:
         from ganforge.engine.atomic import atomic_write_text

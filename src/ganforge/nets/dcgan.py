@@ -10,24 +10,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganforge.nets.layers import Norm2d, log2_resolution
+from ganforge.nets.layers import Norm2d, log2_resolution, normal_init
 from ganforge.registry import NETWORKS
 
 
 def _check_resolution(resolution: int) -> int:
     return log2_resolution(resolution, 16, 128, "dcgan needs --resolution 16, 32, 64 or 128")
-
-
-def _init_weights(module: nn.Module) -> None:
-    """N(0, 0.02) for convs, N(1, 0.02) for batch-norm scales, as in the paper."""
-    for m in module.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            nn.init.normal_(m.weight, 0.0, 0.02)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d) and m.affine:
-            nn.init.normal_(m.weight, 1.0, 0.02)
-            nn.init.zeros_(m.bias)
 
 
 @NETWORKS.register("dcgan.generator")
@@ -64,7 +52,7 @@ class DCGANGenerator(nn.Module):
             self.norms.append(Norm2d("batch", cout, norm_classes))
         self.to_rgb = nn.ConvTranspose2d(chans[-1], channels, 4, 2, 1)
         self.act = nn.ReLU(inplace=True)
-        _init_weights(self)
+        normal_init(self)  # N(0, 0.02), as in the paper
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         assert z.ndim == 2 and z.shape[1] == self.z_dim, z.shape  # [N, z_dim]
@@ -101,7 +89,7 @@ class DCGANDiscriminator(nn.Module):
         self.features = nn.Sequential(*layers)
         self.head = nn.Conv2d(chans[-1], 1, 4, 1, 0)
         self.embed = nn.Embedding(num_classes, chans[-1]) if num_classes > 0 else None
-        _init_weights(self)
+        normal_init(self)  # N(0, 0.02), as in the paper
         if self.embed is not None:  # the projection term starts at the scale of the head, not N(0, 1)
             nn.init.normal_(self.embed.weight, 0.0, 0.02)
 

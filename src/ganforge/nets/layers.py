@@ -15,6 +15,18 @@ def log2_resolution(resolution: int, low: int, high: int, message: str) -> int:
     return resolution.bit_length() - 1
 
 
+def check_multiple(x: torch.Tensor, multiple: int, network: str, minimum: int = 0) -> None:
+    """A fully convolutional network takes any H, W that are multiples of its stride; say which otherwise."""
+    h, w = x.shape[-2:]
+    minimum = max(minimum, multiple)
+    if h % multiple or w % multiple or h < minimum or w < minimum:
+        at_least = f" (at least {minimum})" if minimum > multiple else ""
+        raise ValueError(
+            f"{network} needs height and width that are multiples of {multiple}{at_least}, got {h}x{w}; "
+            f"pad the input to a multiple of the network's `stride` ({multiple}) or resize it"
+        )
+
+
 class ConditionalBatchNorm2d(nn.Module):
     """Batch norm whose scale and shift are looked up per class (de Vries et al.; used by BigGAN)."""
 
@@ -36,8 +48,14 @@ class ConditionalBatchNorm2d(nn.Module):
         return h * self.gain(labels)[:, :, None, None] + self.bias(labels)[:, :, None, None]
 
 
+NORMS = ("batch", "instance", "none")
+
+
 class Norm2d(nn.Module):
-    """Batch norm, conditional batch norm or nothing, behind one call signature."""
+    """Batch norm, conditional batch norm, instance norm or nothing, behind one call signature.
+
+    Instance norm has no learned scale and no running statistics, as in the pix2pix/CycleGAN code.
+    """
 
     def __init__(self, kind: str, num_features: int, num_classes: int = 0) -> None:
         super().__init__()
@@ -46,10 +64,12 @@ class Norm2d(nn.Module):
             self.norm: nn.Module = ConditionalBatchNorm2d(num_features, num_classes)
         elif kind == "batch":
             self.norm = nn.BatchNorm2d(num_features)
+        elif kind == "instance":
+            self.norm = nn.InstanceNorm2d(num_features)
         elif kind == "none":
             self.norm = nn.Identity()
         else:
-            raise ValueError(f"unknown normalisation {kind!r}")
+            raise ConfigError(f"unknown normalisation {kind!r}; choose one of: {', '.join(NORMS)}")
         self.conditional = kind == "batch" and num_classes > 0
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -57,6 +77,29 @@ class Norm2d(nn.Module):
             assert labels is not None, "conditional normalisation needs labels"
             return self.norm(x, labels)
         return self.norm(x)
+
+
+def normal_init(module: nn.Module, std: float = 0.02) -> None:
+    """N(0, std) for conv and linear weights, N(1, std) for batch-norm scales, zero biases (DCGAN, pix2pix).
+
+    Call it before `spectral_norm`: afterwards a layer's `weight` is computed, not a parameter.
+    """
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, std)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d) and m.affine:
+            nn.init.normal_(m.weight, 1.0, std)
+            nn.init.zeros_(m.bias)
+
+
+def spectral_norm(module: nn.Module, enabled: bool = True) -> nn.Module:
+    """`module` with its weight divided by its largest singular value (Miyato et al.), or as is.
+
+    The parametrisation (not the old hook) survives deepcopy, so EMA copies and state dicts work.
+    """
+    return nn.utils.parametrizations.spectral_norm(module) if enabled else module
 
 
 def projection_logits(out: torch.Tensor, label_embedding: torch.Tensor | None) -> torch.Tensor:

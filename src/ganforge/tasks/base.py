@@ -7,9 +7,11 @@ It never writes files, moves devices or counts time: the trainer does (see tasks
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -18,17 +20,37 @@ from ganforge.config import TrainConfig
 
 @dataclass
 class DataInfo:
-    """What a task needs to know about its data to size its networks."""
+    """What a task needs to know about its data to size its networks (saved as the run's data.json)."""
 
     name: str
     resolution: int
-    channels: int
-    count: int
+    channels: int  # channels of the images the generator makes (translation: the target side)
+    count: int  # training items (translation: pairs, or the larger domain)
     class_names: list[str] = field(default_factory=list)
+    in_channels: int | None = None  # translation: channels of the input side (A)
+    num_labels: int | None = None  # translation: the input is a label map with ids 0..num_labels-1
+    counts: dict[str, int] = field(default_factory=dict)  # items per training array, e.g. {"A": 90, "B": 80}
 
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
+
+
+@dataclass
+class TrainData:
+    """What a task's `load_data` hands the trainer: named uint8 arrays and how to draw batches from them.
+
+    The image task has one array, "image"; translation tasks have "A" and "B". Arrays whose names are in
+    `integer_keys` (label maps) reach `train_step` as int64 [N, H, W] ids; the others as float
+    [N, C, H, W] in [-1, 1]. With `paired`, all arrays share one order (item i of each goes together);
+    otherwise each is drawn in its own seeded order (unpaired domains of any sizes).
+    """
+
+    arrays: dict[str, np.ndarray]  # name -> uint8 [N, H, W, C]
+    info: DataInfo
+    labels: np.ndarray | None = None  # int64 [N] class labels of a paired set, or None
+    paired: bool = True
+    integer_keys: tuple[str, ...] = ()
 
 
 class Task(ABC):
@@ -37,6 +59,7 @@ class Task(ABC):
     name: str = "task"
     loss_names: tuple[str, ...] = ()  # the statistics train_step returns, e.g. "Loss/D/adv"
     ema_network: str | None = "G"  # the trainer keeps an EMA copy of this network, if any
+    grid_columns: int | None = None  # images per row of the sample grids (None: square)
 
     def __init__(self, config: TrainConfig, data: DataInfo) -> None:
         self.config = config
@@ -45,9 +68,31 @@ class Task(ABC):
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         self.runtime: Any = None  # set by the trainer: device, autocast, backward, step
 
+    @classmethod
+    def load_data(cls, config: TrainConfig, progress: Callable[[int, int], None] | None = None) -> TrainData:
+        """The training data for `config`: one image dataset (folder, zip, prepared set or built-in).
+
+        Tasks that train on something else (pairs, two domains) override this; it runs before the task
+        is built, so the networks can be sized from the returned DataInfo.
+        """
+        from ganforge.data import resolve_dataset
+
+        dataset = resolve_dataset(config.data, config.resolution, strict=config.strict, progress=progress)
+        info = DataInfo(
+            name=str(dataset.meta.get("name", config.data)), resolution=dataset.resolution,
+            channels=dataset.channels, count=len(dataset), class_names=list(dataset.class_names),
+        )
+        return TrainData(arrays={"image": dataset.images}, info=info,
+                         labels=dataset.labels if config.cond else None)
+
     def attach(self, runtime: Any) -> None:
         """Called once by the trainer after it has placed the networks on their device."""
         self.runtime = runtime
+
+    def attach_data(self, arrays: dict[str, torch.Tensor]) -> None:
+        """Called once by the trainer with the training arrays (uint8 [N, C, H, W]); tasks whose sample
+        grids show real inputs (translation) keep them for `fixed_inputs`. Never used for training."""
+        return None
 
     def extra_state(self) -> dict[str, Any]:
         """JSON-able or tensor state beyond networks and optimizers (e.g. an ADA probability)."""

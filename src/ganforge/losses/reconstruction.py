@@ -1,0 +1,76 @@
+"""Reconstruction losses for image-to-image translation: L1 to a target (pix2pix), cycle consistency and
+identity (CycleGAN), and discriminator feature matching (pix2pixHD, SPADE).
+
+The adversarial half of these tasks is `losses.adversarial` unchanged: its losses average over a
+PatchGAN's logit map as over a batch; with a multi-scale discriminator the task sums them over scales.
+Each function returns a scalar mean; the task multiplies by its weight (lambda).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+
+def _check_same_shape(output: torch.Tensor, target: torch.Tensor, what: str) -> None:
+    # F.l1_loss would broadcast a mismatch (say [N, 3, H, W] against [N, 1, H, W]) with only a warning.
+    if output.shape != target.shape:
+        raise ValueError(f"{what} needs tensors of the same shape, got {tuple(output.shape)} and {tuple(target.shape)}")
+
+
+def l1_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean |output - target|: pix2pix's reconstruction term (weight 100), sharper than L2's blur."""
+    _check_same_shape(output, target, "the L1 loss")
+    return (output - target).abs().mean()
+
+
+def cycle_loss(real: torch.Tensor, reconstructed: torch.Tensor) -> torch.Tensor:
+    """Mean |F(G(x)) - x|: translating there and back must return the input (CycleGAN, weight 10 per direction).
+
+    `reconstructed` is F applied to the translated image the adversarial term already computed, so the
+    step needs no extra forward pass of G.
+    """
+    _check_same_shape(reconstructed, real, "the cycle-consistency loss")
+    return (reconstructed - real).abs().mean()
+
+
+def identity_loss(real: torch.Tensor, mapped: torch.Tensor) -> torch.Tensor:
+    """Mean |G(y) - y| for y already in G's target domain: G should leave such images alone.
+
+    CycleGAN weights it by 0.5 times the cycle weight; it keeps colours from drifting (paintings -> photos).
+    """
+    _check_same_shape(mapped, real, "the identity loss")
+    return (mapped - real).abs().mean()
+
+
+FeatureList = Sequence[torch.Tensor] | Sequence[Sequence[torch.Tensor]]
+
+
+def _per_scale(features: FeatureList) -> list[list[torch.Tensor]]:
+    """One discriminator's activations [layer] or a multi-scale one's [scale][layer], as [scale][layer]."""
+    if len(features) and isinstance(features[0], torch.Tensor):
+        return [list(features)]  # type: ignore[arg-type]
+    return [list(scale) for scale in features]  # type: ignore[arg-type]
+
+
+def feature_matching_loss(real_features: FeatureList, fake_features: FeatureList) -> torch.Tensor:
+    """Mean over scales and layers of mean |D_l(fake) - D_l(real)|, real side detached (pix2pixHD).
+
+    Takes the features a PatchGAN ([layer]) or a multi-scale discriminator ([scale][layer]) returns with
+    `return_features=True`. It gives G a denser signal than the logits alone and steadies training.
+    pix2pixHD sums over layers (x 4 / layers) and averages over scales; this averages over both, so the
+    weight (10 in pix2pixHD and SPADE) means the same for any number of layers.
+    """
+    real, fake = _per_scale(real_features), _per_scale(fake_features)
+    if [len(s) for s in real] != [len(s) for s in fake] or not real or not real[0]:
+        raise ValueError(
+            "feature matching needs the same non-empty layers for real and fake, got "
+            f"{[len(s) for s in real]} and {[len(s) for s in fake]} layers per scale"
+        )
+    terms = []
+    for real_scale, fake_scale in zip(real, fake):
+        for r, f in zip(real_scale, fake_scale):
+            _check_same_shape(f, r, "feature matching")
+            terms.append((f - r.detach()).abs().mean())
+    return torch.stack(terms).mean()

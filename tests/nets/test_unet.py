@@ -1,0 +1,85 @@
+"""pix2pix U-Net: depth from resolution, shapes at odd-but-valid sizes, clear size errors, dropout as noise."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ganforge.errors import ConfigError
+from ganforge.nets.unet import UNetGenerator
+
+
+def _unet(**kwargs) -> UNetGenerator:
+    torch.manual_seed(0)
+    return UNetGenerator(**{"in_channels": 1, "out_channels": 3, "width": 4, "max_channels": 16, **kwargs})
+
+
+@pytest.mark.parametrize(("resolution", "depth"), [(256, 8), (64, 6), (16, 4)])
+def test_depth_from_resolution(resolution, depth):
+    G = UNetGenerator(resolution=resolution, width=2, max_channels=4)
+    assert G.depth == depth and G.stride == resolution
+    assert len(G.downs) == len(G.ups) == depth
+
+
+def test_shape_range_and_non_square_size():
+    G = _unet(depth=4)
+    assert G.stride == 16
+    y = G(torch.randn(2, 1, 48, 80))
+    assert y.shape == (2, 3, 48, 80)
+    assert y.min() >= -1 and y.max() <= 1
+
+
+def test_fully_convolutional_at_training_size_and_beyond():
+    G = _unet(resolution=16).eval()
+    assert G(torch.randn(1, 1, 16, 16)).shape == (1, 3, 16, 16)  # 1x1 bottleneck at the training size
+    assert G(torch.randn(1, 1, 32, 64)).shape == (1, 3, 32, 64)  # a bigger input, a proportionally bigger output
+
+
+@pytest.mark.parametrize("size", [(40, 48), (48, 8)])
+def test_invalid_size_names_the_multiple(size):
+    G = _unet(depth=4)
+    with pytest.raises(ValueError, match=r"multiples of 16.*got {}x{}".format(*size)):
+        G(torch.randn(1, 1, *size))
+
+
+def test_dropout_is_noise_in_train_mode_only():
+    G = _unet(depth=4, norm="instance")
+    x = torch.randn(2, 1, 16, 16)
+    G.train()
+    assert not torch.equal(G(x), G(x))
+    G.eval()
+    assert torch.equal(G(x), G(x))
+    no_dropout = _unet(depth=4, norm="instance", dropout=0.0).train()
+    assert torch.equal(no_dropout(x), no_dropout(x))
+
+
+def test_dropout_sits_in_the_three_innermost_decoder_blocks():
+    G = _unet(depth=6)
+    with_dropout = [i for i, up in enumerate(G.ups) if any(isinstance(m, torch.nn.Dropout) for m in up)]
+    assert with_dropout == [3, 4, 5]
+    shallow = _unet(depth=2)  # never on the output layer
+    assert [i for i, up in enumerate(shallow.ups) if any(isinstance(m, torch.nn.Dropout) for m in up)] == [1]
+
+
+def test_channels_are_capped_and_skips_reach_the_output():
+    G = _unet(depth=5, norm="none", dropout=0.0)
+    assert max(m.out_channels for m in G.modules() if isinstance(m, torch.nn.Conv2d)) == 16
+    x = torch.randn(1, 1, 32, 32, requires_grad=True)
+    G(x)[0, :, 5, 7].sum().backward()
+    # The outermost skip gives each output pixel a direct, local path to the input around it.
+    assert x.grad[0, 0, 4:8, 6:10].abs().sum() > 0
+
+
+@pytest.mark.parametrize("norm", ["batch", "instance", "none"])
+def test_norms_train_at_batch_one(norm):
+    G = _unet(depth=4, norm=norm)
+    G(torch.randn(1, 1, 16, 16)).mean().backward()
+
+
+def test_bad_arguments_are_config_errors():
+    with pytest.raises(ConfigError, match="power-of-two resolution.*got 48"):
+        UNetGenerator(resolution=48)
+    with pytest.raises(ConfigError, match="depth >= 2, got 1"):
+        UNetGenerator(depth=1)
+    with pytest.raises(ConfigError, match="unknown normalisation 'layer'"):
+        UNetGenerator(depth=3, norm="layer")

@@ -1,0 +1,97 @@
+"""Task cyclegan: trains from two unpaired folders, resumes exactly (pools and LR schedule), decays the LR."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import ganforge
+from ganforge.config import TrainConfig
+from ganforge.data.unpaired import resolve_unpaired
+from ganforge.engine.checkpoint import load_checkpoint
+from ganforge.engine.trainer import lr_scale
+from ganforge.errors import ConfigError
+from ganforge.registry import TASKS
+from ganforge.tasks.base import DataInfo
+
+NETS = ("G_AB", "G_BA", "D_A", "D_B")
+
+
+def test_cyclegan_trains_from_unpaired_folders(tmp_path, translation_folder, tiny_translation):
+    root = translation_folder("dom", n_a=14, n_b=11)
+    result = ganforge.train(task="cyclegan", data=str(root), kimg=0.024, out=str(tmp_path), name="c",
+                            **tiny_translation)
+    config = json.loads((tmp_path / "c" / "config.json").read_text())
+    assert result.status == "finished" and result.steps == 6
+    assert (config["model"], config["loss"], config["n_blocks"], config["pool_size"]) == ("resnet", "lsgan", 6, 50)
+    assert (config["cycle_weight"], config["identity_weight"], config["lr_decay_start"]) == (10, 0.5, 0.5)
+    weights, state = load_checkpoint(result.checkpoint)
+    assert set(NETS) <= set(weights)
+    assert len(state["task_state"]["pool_a"]["images"]) == 24  # every fake kept until the pool of 50 fills
+    rows = [json.loads(line) for line in (tmp_path / "c" / "metrics.jsonl").read_text().splitlines()]
+    assert all(k in rows[-1] for k in ("Loss/G/cycle", "Loss/G/identity", "Loss/D_A/adv", "Loss/D_B/adv"))
+    # Only each domain's training split is loaded.
+    data = TASKS.get("cyclegan").load_data(TrainConfig(task="cyclegan", data=str(root), resolution=16).validate())
+    train = resolve_unpaired(str(root), 16, split="train")
+    assert data.info.counts == {"A": len(train.a), "B": len(train.b)} == {"A": 13, "B": 10}
+    assert np.array_equal(data.arrays["B"], train.b)
+    back = TASKS.get("cyclegan").load_data(
+        TrainConfig(task="cyclegan", data=str(root), resolution=16, direction="BtoA").validate())
+    assert np.array_equal(back.arrays["A"], train.b)
+
+
+def test_resume_is_exact_with_pools_and_lr_schedule(tmp_path, translation_folder, tiny_translation):
+    root = translation_folder("dom", n_a=14, n_b=11)
+    settings = dict(tiny_translation, pool_size=6, data=str(root), task="cyclegan", out=str(tmp_path))
+    full = ganforge.train(**settings, kimg=0.032, name="full")
+    calls = {"n": 0}
+
+    def stop() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 5
+
+    part = ganforge.train(**settings, kimg=0.032, name="split", should_stop=stop)
+    assert part.status == "stopped" and part.steps == 5  # past the pool's filling and into the LR decay
+    resumed = ganforge.train(resume=tmp_path / "split", kimg=0.032)
+    assert resumed.steps == full.steps == 8
+    w_full, s_full = load_checkpoint(full.checkpoint)
+    w_res, s_res = load_checkpoint(resumed.checkpoint)
+    for net in NETS:
+        assert all(torch.equal(w_full[net][k], w_res[net][k]) for k in w_full[net]), net
+    for pool in ("pool_a", "pool_b"):
+        a, b = s_full["task_state"][pool], s_res["task_state"][pool]
+        assert len(a["images"]) == 6 and all(torch.equal(x, y) for x, y in zip(a["images"], b["images"]))
+        assert torch.equal(a["rng"], b["rng"])
+    for name in ("G", "D"):
+        assert s_full["optimizers"][name]["param_groups"][0]["lr"] == s_res["optimizers"][name]["param_groups"][0]["lr"]
+
+
+def test_lr_decays_linearly_over_the_second_half(tmp_path, translation_folder, tiny_translation):
+    assert [lr_scale(i, 100, 0.5) for i in (0, 25, 50, 60, 75, 90, 100)] == pytest.approx([1, 1, 1, 0.8, 0.5, 0.2, 0])
+    assert lr_scale(80, 100, 1.0) == 1.0 and lr_scale(80, None, 0.5) == 1.0
+    root = translation_folder("dom", n_a=14, n_b=11)
+    settings = dict(tiny_translation, tick_kimg=0.004, batch=4)
+    result = ganforge.train(task="cyclegan", data=str(root), kimg=0.04, out=str(tmp_path), name="c", **settings)
+    rows = [json.loads(line) for line in (tmp_path / "c" / "metrics.jsonl").read_text().splitlines()]
+    # One step per tick: the scale used by the step that ended at images_shown = 4 * step.
+    scales = [r["Schedule/lr_scale"] for r in rows]
+    assert scales == pytest.approx([1, 1, 1, 1, 1, 1, 0.8, 0.6, 0.4, 0.2])
+    _, state = load_checkpoint(result.checkpoint)
+    group = state["optimizers"]["G"]["param_groups"][0]
+    assert group["initial_lr"] == 2e-4 and group["lr"] == pytest.approx(2e-4 * 0.2)
+
+
+def test_identity_needs_matching_channels_and_model_choice():
+    cfg = TrainConfig(task="cyclegan", data="x", resolution=16, width=4, d_layers=2).validate()
+    info = DataInfo(name="x", resolution=16, channels=3, count=4, in_channels=1)
+    with pytest.raises(ConfigError, match="use --identity-weight 0"):
+        TASKS.get("cyclegan")(cfg, info)
+    cfg0 = TrainConfig(task="cyclegan", data="x", resolution=16, width=4, d_layers=2, identity_weight=0.0).validate()
+    task = TASKS.get("cyclegan")(cfg0, info)
+    assert task.G_AB.in_channels == 1 and task.G_BA.out_channels == 1
+    assert TrainConfig(task="cyclegan", data="x", resolution=256).validate().n_blocks == 9
+    with pytest.raises(ConfigError, match="--model unet belongs to task pix2pix"):
+        TrainConfig(task="cyclegan", model="unet").validate()

@@ -1,0 +1,161 @@
+"""Task pix2pix: trains from A/B folders, L1 falls, the test split stays out, SPADE on label maps, config errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import load_file
+
+import ganforge
+from ganforge.config import TrainConfig
+from ganforge.data.paired import resolve_paired
+from ganforge.errors import ConfigError
+from ganforge.registry import TASKS
+
+
+def _rows(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_pix2pix_trains_from_an_ab_folder(tmp_path, translation_folder, tiny_translation):
+    root = translation_folder()
+    result = ganforge.train(task="pix2pix", data=str(root), kimg=0.04, out=str(tmp_path), name="p", **tiny_translation)
+    run = tmp_path / "p"
+    assert result.status == "finished" and result.steps == 10
+    config = json.loads((run / "config.json").read_text())
+    assert config["model"] == "unet" and config["l1_weight"] == 100 and config["loss"] == "ns"
+    assert (config["lr_g"], config["beta1"], config["beta2"], config["d_layers"]) == (2e-4, 0.5, 0.999, 2)
+    assert config["augment"] == "none" and config["lr_decay_start"] == 1.0
+    assert set(load_file(str(result.checkpoint / "G.safetensors"))) and (result.checkpoint / "D.safetensors").is_file()
+    assert all("Loss/G/l1" in r and "Loss/D/adv" in r for r in _rows(run))
+    grid = Image.open(result.last_grid)  # input | output | target: three columns of 16 px tiles
+    assert grid.size[0] == 2 + 3 * (16 + 2)
+    spec = json.loads((run / "model.json").read_text())
+    assert spec["pipeline"] == "translation" and spec["stride"] == 16 and spec["directions"] == ["AtoB"]
+
+
+def test_pix2pix_l1_falls(tmp_path, translation_folder, tiny_translation):
+    root = translation_folder()
+    settings = dict(tiny_translation, tick_kimg=0.04, lr_g=2e-3, lr_d=2e-3)
+    ganforge.train(task="pix2pix", data=str(root), kimg=0.16, out=str(tmp_path), name="p", **settings)
+    l1 = [r["Loss/G/l1"] for r in _rows(tmp_path / "p")]
+    assert len(l1) == 4 and l1[-1] < 0.8 * l1[0], l1
+
+
+def test_training_never_sees_the_test_split(translation_folder):
+    root = translation_folder()
+    cfg = TrainConfig(task="pix2pix", data=str(root), resolution=16).validate()
+    data = TASKS.get("pix2pix").load_data(cfg)
+    train = resolve_paired(str(root), 16, split="train")
+    test = resolve_paired(str(root), 16, split="test")
+    assert len(data.arrays["A"]) == len(train) == data.info.count == 18 and len(test) == 2
+    assert np.array_equal(data.arrays["A"], train.a) and np.array_equal(data.arrays["B"], train.b)
+    held_out = {tuple(x.ravel()[:64]) for x in test.a}
+    assert not held_out & {tuple(x.ravel()[:64]) for x in data.arrays["A"]}
+
+
+def test_direction_btoa_swaps_the_sides(translation_folder):
+    root = translation_folder()
+    forward = TASKS.get("pix2pix").load_data(TrainConfig(task="pix2pix", data=str(root), resolution=16).validate())
+    back = TASKS.get("pix2pix").load_data(
+        TrainConfig(task="pix2pix", data=str(root), resolution=16, direction="BtoA").validate())
+    assert np.array_equal(back.arrays["A"], forward.arrays["B"]) and np.array_equal(back.arrays["B"], forward.arrays["A"])
+
+
+def test_emoji_means_google_to_twitter(tmp_path, monkeypatch):
+    sys.path.insert(0, str(Path(__file__).parents[1] / "data"))
+    from gf_data_helpers import make_many_emoji_tarballs
+
+    from ganforge.data import get_builtin
+    from ganforge.data.builtin import npm
+
+    monkeypatch.setenv("GANFORGE_HOME", str(tmp_path / "home"))
+    tgzs = make_many_emoji_tarballs(tmp_path / "tarballs")
+    for vendor, path in tgzs.items():
+        monkeypatch.setitem(npm.PINNED_SHA256, f"emoji-datasource-{vendor}@16.0.0", npm.sha256_file(path))
+    get_builtin("emoji").fetch(from_path=tmp_path / "tarballs")
+    task = TASKS.get("pix2pix")
+    data = task.load_data(TrainConfig(task="pix2pix", data="emoji", resolution=16).validate())
+    back = task.load_data(TrainConfig(task="pix2pix", data="emoji", resolution=16, direction="BtoA").validate())
+    # The helper draws google emoji with blue 100 and twitter ones with blue 200.
+    assert data.arrays["A"][:, 8, 8, 2].tolist() == [100] * len(data.arrays["A"])
+    assert data.arrays["B"][:, 8, 8, 2].tolist() == [200] * len(data.arrays["B"])
+    assert np.array_equal(back.arrays["A"], data.arrays["B"])
+
+
+def _label_folder(root: Path, n: int = 12, size: int = 32) -> Path:
+    rng = np.random.default_rng(0)
+    (root / "labels").mkdir(parents=True)
+    (root / "images").mkdir()
+    palette = np.array([[0, 0, 0], [255, 0, 0], [0, 255, 0]], dtype=np.uint8)
+    for i in range(n):
+        ids = np.zeros((size, size), np.uint8)
+        x, y = rng.integers(0, size // 2, 2)
+        ids[y : y + size // 2, x : x + size // 2] = 1 + i % 2
+        Image.fromarray(ids, "L").save(root / "labels" / f"{i}.png")
+        Image.fromarray(palette[ids]).save(root / "images" / f"{i}.png")
+    return root
+
+
+def test_spade_trains_on_label_maps(tmp_path, tiny_translation):
+    root = _label_folder(tmp_path / "lab")
+    settings = dict(tiny_translation, resolution=32)
+    result = ganforge.train(task="pix2pix", model="spade", data=f"labels:{root}", kimg=0.016, out=str(tmp_path),
+                            name="s", **settings)
+    config = json.loads((tmp_path / "s" / "config.json").read_text())
+    assert result.steps == 4 and config["loss"] == "hinge" and config["fm_weight"] == 10
+    assert all(np.isfinite(r["Loss/G/fm"]) for r in _rows(tmp_path / "s"))
+    pipe = ganforge.load(tmp_path / "s")
+    ids = np.zeros((20, 28), np.uint8)
+    ids[4:12, 4:20] = 2
+    out = pipe(ids, output_type="np")
+    assert out.shape == (1, 20, 28, 3)
+    palette_map = Image.fromarray(ids, "P")  # palette PNGs hold ids as indices, as the data layer reads them
+    palette_map.putpalette([0, 0, 0, 255, 0, 0, 0, 255, 0] + [0] * 759)
+    palette_map.save(tmp_path / "map.png")
+    assert np.array_equal(pipe(tmp_path / "map.png", output_type="np"), out)
+    with pytest.raises(ganforge.errors.GanforgeError, match="label maps"):
+        pipe(np.zeros((8, 8, 3), np.uint8))
+
+
+def test_spade_needs_label_maps(tmp_path, translation_folder, tiny_translation):
+    root = translation_folder()
+    with pytest.raises(ConfigError, match="--model spade turns label maps into images"):
+        ganforge.train(task="pix2pix", model="spade", data=str(root), kimg=0.01, out=str(tmp_path), dry_run=True,
+                       **dict(tiny_translation, resolution=32))
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (dict(task="image", l1_weight=5.0), "--l1-weight applies to pix2pix, not to task 'image'"),
+        (dict(task="pix2pix", model="resnet"), "--model resnet belongs to task cyclegan"),
+        (dict(task="pix2pix", direction="sideways"), "--direction must be AtoB or BtoA"),
+        (dict(task="pix2pix", cond=True), "--cond is for class-conditional image generation"),
+        (dict(task="pix2pix", l1_weight=-1.0), "--l1-weight must be >= 0"),
+        (dict(task="cyclegan", d_layers=0), "--d-layers must lie in 1..8"),
+        (dict(task="pix2pix", augment="ada"), "--augment ada is not supported by pix2pix"),
+    ],
+)
+def test_config_errors(settings, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        TrainConfig(**settings).validate()
+
+
+def test_pix2pix_loss_choice_and_deep_discriminator(tmp_path, translation_folder, tiny_translation):
+    root = translation_folder()
+    with pytest.raises(ConfigError, match="pix2pix takes --loss ns, lsgan, hinge"):
+        ganforge.train(task="pix2pix", data=str(root), loss="rpgan", out=str(tmp_path), dry_run=True, **tiny_translation)
+    with pytest.raises(ConfigError, match="--d-layers 3 needs images of at least 24 px"):
+        ganforge.train(task="pix2pix", data=str(root), out=str(tmp_path), dry_run=True,
+                       **dict(tiny_translation, d_layers=3))
+    torch.manual_seed(0)
+    result = ganforge.train(task="pix2pix", data=str(root), loss="lsgan", kimg=0.008, out=str(tmp_path), name="l",
+                            **tiny_translation)
+    assert result.steps == 2
