@@ -19,6 +19,7 @@ import argparse
 import json
 import platform
 import statistics
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -124,7 +125,7 @@ def main() -> None:
         rates: dict[str, list[float]] = {name: [] for name in loops}
         for _ in range(args.rounds):
             for name, loop in loops.items():
-                rates[name] += measure_steps(lambda loop=loop: loop.step(a, b), batch, per_round, device, args.warmup)
+                rates[name] += measure_steps(partial(loop.step, a, b), batch, per_round, device, args.warmup)
         entry: dict = {"width": cfg.width}
         for name in loops:
             ips = statistics.median(rates[name])
