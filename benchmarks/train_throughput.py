@@ -12,13 +12,12 @@ import argparse
 import json
 import platform
 import statistics
-import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from accelerate import Accelerator
-from torch.utils.flop_counter import FlopCounterMode
+from timing import matmul_gflops, measure, step_flops
 
 from ganforge.config import TrainConfig
 from ganforge.engine.ema import EMA
@@ -26,27 +25,6 @@ from ganforge.engine.runtime import Runtime
 from ganforge.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganforge.tasks import DataInfo
 from ganforge.tasks.image import ImageTask
-
-
-def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 10, dtype: torch.dtype = torch.float32) -> float:
-    """The machine's dense matrix-multiply rate: the ceiling to compare achieved GFLOP/s with."""
-    a = torch.randn(n, n, device=device, dtype=dtype)
-    b = torch.randn(n, n, device=device, dtype=dtype)
-    for _ in range(2):
-        a @ b
-    times = []
-    for _ in range(repeats):
-        _sync(device)
-        t = time.perf_counter()
-        a @ b
-        _sync(device)
-        times.append(time.perf_counter() - t)
-    return 2 * n**3 / statistics.median(times) / 1e9
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
 
 
 class PlainLoop:
@@ -84,7 +62,7 @@ class GanforgeLoop:
     def __init__(self, resolution: int, device: torch.device, batch: int, precision: str = "fp32",
                  compile: bool = False) -> None:
         torch.manual_seed(0)
-        cfg = TrainConfig(resolution=resolution, batch=batch).validate()
+        cfg = TrainConfig(resolution=resolution, batch=batch, augment="none").validate()  # as the plain loop
         self.task = ImageTask(cfg, DataInfo("bench", resolution, 3, 1000))
         self.channels_last = not compile  # as the trainer: compile picks its own layouts
         for net in self.task.networks.values():
@@ -104,28 +82,6 @@ class GanforgeLoop:
         self.task.train_step({"image": real}, self.i)
         self.i += 1
         self.ema.update(real.shape[0], self.i * real.shape[0])
-
-
-def step_flops(loop, real: torch.Tensor) -> int:
-    with FlopCounterMode(display=False) as counter:
-        loop.step(real)
-    return counter.get_total_flops()
-
-
-def measure(loop, real: torch.Tensor, seconds: float, device: torch.device) -> list[float]:
-    """Images/s of successive one-second windows after warm-up."""
-    for _ in range(3):
-        loop.step(real)
-    rates, t_end = [], time.perf_counter() + seconds
-    while time.perf_counter() < t_end:
-        _sync(device)
-        t, steps = time.perf_counter(), 0
-        while time.perf_counter() - t < 1.0:
-            loop.step(real)
-            steps += 1
-        _sync(device)
-        rates.append(steps * real.shape[0] / (time.perf_counter() - t))
-    return rates
 
 
 def main() -> None:

@@ -33,7 +33,13 @@ import numpy as np
 
 from ganforge.errors import GanforgeError
 from ganforge.metrics.compute import count_label, subset_indices
-from ganforge.metrics.extract import array_batches, array_fingerprint, cache_key, cached_features, extract_features
+from ganforge.metrics.extract import (
+    array_batches,
+    array_fingerprint,
+    cache_key,
+    cached_features,
+    extract_features,
+)
 from ganforge.metrics.features import EXTRACTOR_NAME, get_extractor
 from ganforge.metrics.fid import fid_from_features
 from ganforge.metrics.image import l1, psnr, ssim

@@ -1,0 +1,125 @@
+"""`ganforge eval RUN` for pix2pix and CycleGAN runs: test split, identity baseline, JSON and table.
+
+The Inception network is replaced by a small pooling extractor: these tests check the plumbing (which
+images are compared with which), not the 90 MB network, which tests/metrics/test_eval.py covers.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from ganforge.cli.main import main
+from ganforge.data import resolve_paired, resolve_unpaired
+
+
+class PoolFeatures:
+    """[N, 3, 299, 299] in 0..255 -> [N, 48]: 4x4 average-pooled colours, a stand-in for Inception."""
+
+    name = "stub-pool4"
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        assert x.ndim == 4 and x.shape[1:] == (3, 299, 299), x.shape
+        return F.adaptive_avg_pool2d(x.float() / 255, 4).flatten(1).double()
+
+
+@pytest.fixture(autouse=True)
+def stub_inception(monkeypatch):
+    monkeypatch.setattr("ganforge.metrics.translation.get_extractor", lambda *a, **k: PoolFeatures())
+
+
+def eval_json(capsys, *args: str) -> dict:
+    code = main(["eval", *args, "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return json.loads(out)
+
+
+def _same_pairs(root, n=40):
+    """A pairs folder whose targets equal their inputs: the identity baseline is perfect on it."""
+    from tests.conftest import write_translation_folder
+
+    write_translation_folder(root, n_a=n)
+    shutil.rmtree(root / "B")
+    shutil.copytree(root / "A", root / "B")
+    return root
+
+
+def test_pix2pix_eval_json_on_the_test_split(capsys, translation_runs):
+    result = eval_json(capsys, str(translation_runs["pix2pix"]))
+    test = resolve_paired(str(translation_runs["pairs"]), 16, split="test")
+    n = len(test)
+    assert result["task"] == "pix2pix" and result["split"] == "test" and result["direction"] == "AtoB"
+    assert result["n"] == n == result["n_target"] and result["paired"] and result["kid_subset"] == n
+    assert result["data"] == str(translation_runs["pairs"]) and result["resolution"] == 16
+    for side in ("model", "identity"):
+        assert set(result[side]) == {"l1", "psnr", "ssim", f"fid{n}", f"kid{n}", f"kid{n}_std"}
+        assert all(np.isfinite(v) for v in result[side].values())
+    # On these pairs B is A with its colour channels reversed, so copying A is far from B.
+    assert result["identity"]["l1"] > 0.05 and result["identity"]["psnr"] < 30
+
+
+def test_cyclegan_eval_reports_cycle_l1_both_ways(capsys, translation_runs):
+    pairs = str(translation_runs["pairs"])
+    test = resolve_unpaired(pairs, 16, split="test")
+    for direction in ("AtoB", "BtoA"):
+        result = eval_json(capsys, str(translation_runs["cyclegan"]), "--direction", direction)
+        n = len(test.a) if direction == "AtoB" else len(test.b)
+        assert result["task"] == "cyclegan" and result["direction"] == direction and result["n"] == n
+        assert 0 <= result["model"]["cycle_l1"] <= 1 and result["identity"]["cycle_l1"] == 0.0
+        assert f"kid{n}" in result["model"] and f"fid{n}" in result["identity"]
+        # The A/B fixture folder names its images alike in both domains, so the paired figures come too.
+        assert result["paired"] and "psnr" in result["model"]
+
+
+def test_identity_baseline_of_an_identity_mapping_is_perfect(capsys, tmp_path, translation_runs):
+    same = _same_pairs(tmp_path / "same")
+    n_test = len(resolve_paired(str(same), 16, split="test"))
+    result = eval_json(capsys, str(translation_runs["pix2pix"]), "--data", str(same))
+    base = result["identity"]
+    assert result["n"] == n_test == 4
+    assert base["l1"] == 0.0 and base["psnr"] == result["psnr_max_db"] == 100.0 and base["ssim"] == pytest.approx(1.0)
+    assert abs(base[f"fid{n_test}"]) < 1e-6
+    capped = eval_json(capsys, str(translation_runs["pix2pix"]), "--data", str(same), "--n", "3")
+    assert capped["n"] == 3 and "fid3" in capped["model"] and capped["kid_subset"] == 3
+
+
+def test_only_the_test_split_is_evaluated(translation_runs):
+    import ganforge
+    from ganforge.metrics.translation import load_test_split
+
+    pairs = str(translation_runs["pairs"])
+    loaded = load_test_split(ganforge.load(translation_runs["pix2pix"]))
+    test, train = resolve_paired(pairs, 16, split="test"), resolve_paired(pairs, 16, split="train")
+    assert loaded["names"] == test.names and not set(loaded["names"]) & set(train.names)
+    assert np.array_equal(loaded["inputs"], test.a) and np.array_equal(loaded["targets"], test.b)
+
+
+def test_eval_table_shows_model_and_identity(capsys, translation_runs):
+    code = main(["eval", str(translation_runs["cyclegan"])])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    lines = out.splitlines()
+    assert "test split" in lines[0] and lines[1].split() == ["metric", "model", "identity"]
+    assert any(line.split()[0] == "cycle_l1" for line in lines[2:])
+
+
+@pytest.mark.parametrize(("model", "args", "message"), [
+    ("pix2pix", ["--direction", "BtoA"], "translates one way only"),
+    ("cyclegan", ["--direction", "up"], "direction must be one of AtoB"),
+    ("pix2pix", ["--n", "1"], "--n must be at least 2"),
+])
+def test_translation_eval_errors(capsys, translation_runs, model, args, message):
+    code = main(["eval", str(translation_runs[model]), *args])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and err.startswith("error: ")
+
+
+def test_direction_is_for_translation_runs_only(capsys, tmp_path):
+    code = main(["eval", "--real", str(tmp_path), "--fake", str(tmp_path), "--direction", "BtoA"])
+    assert code == 2 and "--direction applies to translation runs" in capsys.readouterr().err
