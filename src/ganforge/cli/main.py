@@ -20,6 +20,7 @@ app = typer.Typer(
     help="Train, evaluate and use GANs for image and video generation.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts are plain: "[default: 64]" must print, not be read as markup
     add_completion=False,
     context_settings={"help_option_names": ["--help", "-h"]},
 )
