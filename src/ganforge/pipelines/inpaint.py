@@ -107,8 +107,8 @@ class InpaintPipeline(Pipeline):
         G = self.generator
         stride = int(getattr(G, "stride", self.config.get("stride", 1)))
         minimum = int(self.config.get("min_size", stride))
-        x = torch.from_numpy(np.ascontiguousarray(images)).to(self.device).permute(0, 3, 1, 2).float() / 127.5 - 1
-        m = torch.from_numpy(np.ascontiguousarray(masks)).to(self.device)[:, None].float()  # [N, 1, H, W]
+        x = torch.from_numpy(np.array(images, dtype=np.uint8)).to(self.device).permute(0, 3, 1, 2).float() / 127.5 - 1
+        m = torch.from_numpy(np.array(masks, dtype=bool)).to(self.device)[:, None].float()  # [N, 1, H, W]
         inp = torch.cat([x * (1 - m), m], dim=1)  # the holed image and its mask, [N, C + 1, H, W]
         (top, bottom), (left, right) = _pad_amounts(h, stride, minimum), _pad_amounts(w, stride, minimum)
         if top or bottom or left or right:
