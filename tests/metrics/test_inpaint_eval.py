@@ -11,13 +11,13 @@ import json
 import numpy as np
 import pytest
 import torch.nn.functional as F
+from tests.gf_inpaint import inpaint_run  # noqa: F401  (session fixture)
 
 import ganforge
 from ganforge.cli.main import main
 from ganforge.data.masks import BUCKETS, fixed_test_masks, mask_areas
 from ganforge.data.split import resolve_split_images
 from ganforge.metrics.inpaint import biharmonic_fill, evaluate_inpainting, fill_scores
-from tests.gf_inpaint import inpaint_run  # noqa: F401  (session fixture)
 
 KEYS = {"l1", "psnr", "ssim", "l1_hole", "psnr_hole", "ssim_hole", "kid", "kid_std"}
 

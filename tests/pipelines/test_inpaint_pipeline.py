@@ -8,13 +8,13 @@ import logging
 import numpy as np
 import pytest
 from PIL import Image
+from tests.gf_inpaint import inpaint_run  # noqa: F401  (session fixture)
 
 import ganforge
 from ganforge.cli.main import main
 from ganforge.data.masks import save_mask
 from ganforge.errors import GanforgeError
 from ganforge.pipelines import InpaintPipeline
-from tests.gf_inpaint import inpaint_run  # noqa: F401  (session fixture)
 
 
 @pytest.fixture

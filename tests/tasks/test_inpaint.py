@@ -10,6 +10,7 @@ import pytest
 import torch
 from PIL import Image
 from safetensors.torch import load_file
+from tests.gf_inpaint import TINY_INPAINT, write_image_folder
 
 import ganforge
 from ganforge.config import TrainConfig
@@ -19,7 +20,6 @@ from ganforge.losses.reconstruction import hole_weighted_l1_loss
 from ganforge.nets.ffc import LamaGenerator, composite, inpaint_input
 from ganforge.registry import TASKS
 from ganforge.tasks.inpaint import training_masks
-from tests.gf_inpaint import TINY_INPAINT, write_image_folder
 
 
 def _rows(run) -> list[dict]:

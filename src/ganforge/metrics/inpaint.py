@@ -33,7 +33,14 @@ from ganforge.metrics.features import EXTRACTOR_NAME, get_extractor
 from ganforge.metrics.image import l1, psnr, ssim
 from ganforge.metrics.kid import kernel_inception_distance
 from ganforge.metrics.resize import RESIZE_MODE
-from ganforge.metrics.translation import KID_SUBSET, PSNR_MAX_DB, SSIM_MIN_SIZE, _Counter, _features, run_config
+from ganforge.metrics.translation import (
+    KID_SUBSET,
+    PSNR_MAX_DB,
+    SSIM_MIN_SIZE,
+    _Counter,
+    _features,
+    run_config,
+)
 
 Progress = Callable[[int, int], None]
 MASK_SEED = 0  # the fixed test masks' seed
