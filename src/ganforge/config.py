@@ -32,28 +32,38 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     "resnet": dict(loss="lsgan", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, r1_gamma=0.0, r2_gamma=0.0,
                    r1_interval=16, pl_weight=0.0, z_dim=0, width=64, cycle_weight=10.0, identity_weight=0.5,
                    pool_size=50, d_layers=3, lr_decay_start=0.5),
+    # LaMa (Suvorov et al.): FFC ResNet G (Adam 1e-3) against a spectrally normalised PatchGAN (1e-4), hinge loss,
+    # feature matching; hole-weighted L1 (PConv's 6:1) in place of LaMa's high-receptive-field perceptual loss.
+    "lama": dict(loss="hinge", lr_g=1e-3, lr_d=1e-4, beta1=0.9, beta2=0.999, r1_gamma=0.0, r2_gamma=0.0,
+                 r1_interval=16, pl_weight=0.0, z_dim=0, width=32, l1_weight=10.0, hole_weight=6.0, fm_weight=10.0,
+                 d_layers=3, n_blocks=4),
 }
 # Per task: the default model, the models it takes, and defaults for fields its models leave open.
 TASK_DEFAULTS: dict[str, dict[str, Any]] = {
     "image": dict(model="dcgan", lr_decay_start=1.0),
     "pix2pix": dict(model="unet", lr_decay_start=1.0),
     "cyclegan": dict(model="resnet", lr_decay_start=0.5),
+    "inpaint": dict(model="lama", lr_decay_start=1.0),
 }
 TASK_MODELS: dict[str, tuple[str, ...]] = {
     "image": ("dcgan", "stylegan2", "r3gan"),
     "pix2pix": ("unet", "spade"),
     "cyclegan": ("resnet",),
+    "inpaint": ("lama",),
 }
 TRANSLATION_TASKS = ("pix2pix", "cyclegan")
+# Tasks conditioned on an input image: no latent, no --cond, no augmentation, no --eval-every during training.
+IMAGE_CONDITIONED_TASKS = (*TRANSLATION_TASKS, "inpaint")
 # Options only some tasks read: giving one to another task is an error rather than silently ignored.
 TASK_OPTIONS: dict[str, tuple[str, ...]] = {
-    "l1_weight": ("pix2pix",),
-    "fm_weight": ("pix2pix",),
-    "d_layers": ("pix2pix", "cyclegan"),
+    "l1_weight": ("pix2pix", "inpaint"),
+    "fm_weight": ("pix2pix", "inpaint"),
+    "d_layers": ("pix2pix", "cyclegan", "inpaint"),
     "cycle_weight": ("cyclegan",),
     "identity_weight": ("cyclegan",),
     "pool_size": ("cyclegan",),
-    "n_blocks": ("cyclegan",),
+    "n_blocks": ("cyclegan", "inpaint"),
+    "hole_weight": ("inpaint",),
     "data_b": ("cyclegan",),
 }
 DIRECTIONS = ("AtoB", "BtoA")
@@ -66,7 +76,7 @@ FALLBACK_DEFAULTS: dict[str, Any] = MODEL_DEFAULTS["dcgan"]
 class TrainConfig:
     """One training run. The CLI fills it, validates it, and writes it to `config.json`."""
 
-    task: str = "image"  # what is learned: image | pix2pix | cyclegan (registry TASKS)
+    task: str = "image"  # what is learned: image | pix2pix | cyclegan | inpaint (registry TASKS)
     model: str | None = None  # network family (registry MODELS); None -> the task's: dcgan, unet, resnet
     data: str = "emoji"  # built-in name, prepared dataset dir, or raw folder/zip
     resolution: int = 32  # square image side in pixels
@@ -116,7 +126,8 @@ class TrainConfig:
     cycle_weight: float | None = None  # cyclegan: weight of each direction's cycle-consistency L1 (10)
     identity_weight: float | None = None  # cyclegan: identity loss weight, times cycle_weight (0.5)
     pool_size: int | None = None  # cyclegan: images in each history pool of fakes (50; 0 = off)
-    n_blocks: int | None = None  # cyclegan: residual blocks per generator (None: 9 at >= 256 px, else 6)
+    n_blocks: int | None = None  # cyclegan: residual blocks per generator (None: 9 at >= 256 px, else 6); inpaint: FFC blocks (4)
+    hole_weight: float | None = None  # inpaint: L1 weight of hole pixels relative to known ones (6, as PConv)
     lr_decay_start: float | None = None  # fraction of the --kimg budget after which learning rates fall
     #                                      linearly to 0 (1 = constant); None -> the task's: cyclegan 0.5, else 1
     extra: dict[str, Any] = field(default_factory=dict)  # task-specific options, validated by the task
@@ -140,7 +151,7 @@ class TrainConfig:
                     values[key] = value
         if values["model"] == "resnet" and values["n_blocks"] is None:
             values["n_blocks"] = 9 if values["resolution"] >= 256 else 6  # the CycleGAN paper: 6 at 128 px, 9 at 256
-        if values["task"] in TRANSLATION_TASKS and values["augment"] == "auto":
+        if values["task"] in IMAGE_CONDITIONED_TASKS and values["augment"] == "auto":
             values["augment"] = "none"
         return TrainConfig(**values)
 
@@ -159,7 +170,7 @@ class TrainConfig:
         if models and self.model is not None and owner is not None and owner != self.task:
             raise ConfigError(f"--model {self.model} belongs to task {owner}; task {self.task} takes "
                               f"--model {' or '.join(models)}")
-        if self.task in TRANSLATION_TASKS:
+        if self.task in IMAGE_CONDITIONED_TASKS:
             if self.cond:
                 raise ConfigError(f"--cond is for class-conditional image generation; {self.task} is conditioned "
                                   "on its input image instead")
@@ -186,7 +197,7 @@ class TrainConfig:
             (self.ada_kimg > 0, f"--ada-kimg must be positive, got {self.ada_kimg}"),
             (self.lr_g > 0 and self.lr_d > 0, "learning rates must be positive"),
             (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "Adam betas must lie in [0, 1)"),
-            (self.z_dim >= 1 or self.task in TRANSLATION_TASKS, f"--z-dim must be positive, got {self.z_dim}"),
+            (self.z_dim >= 1 or self.task in IMAGE_CONDITIONED_TASKS, f"--z-dim must be positive, got {self.z_dim}"),
             (self.width >= 1, f"--width must be positive, got {self.width}"),
             (self.d_norm in ("auto", "batch", "none"), f"--d-norm must be auto, batch or none, got {self.d_norm!r}"),
             (self.ema_kimg >= 0, f"--ema-kimg must be >= 0, got {self.ema_kimg}"),
@@ -217,6 +228,7 @@ class TrainConfig:
             *(nonneg(n) for n in ("l1_weight", "fm_weight", "cycle_weight", "identity_weight", "pool_size")),
             (self.d_layers is None or 1 <= self.d_layers <= 8, f"--d-layers must lie in 1..8, got {self.d_layers}"),
             (self.n_blocks is None or self.n_blocks >= 0, f"--n-blocks must be >= 0, got {self.n_blocks}"),
+            (self.hole_weight is None or self.hole_weight > 0, f"--hole-weight must be positive, got {self.hole_weight}"),
             (0 <= self.lr_decay_start <= 1, f"--lr-decay-start must lie in [0, 1], got {self.lr_decay_start}"),
         ]
 

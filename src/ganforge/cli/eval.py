@@ -29,6 +29,8 @@ def eval_command(
 
     For a pix2pix or cyclegan RUN: L1, PSNR, SSIM and KID/FID on its held-out test split (CycleGAN: KID/FID
     against the target domain and cycle L1), each next to the identity baseline (output = input).
+    For an inpaint RUN: per hole-area bucket of fixed test masks, L1, PSNR, SSIM (whole image and hole) and
+    KID on its held-out split, next to biharmonic inpainting (scikit-image).
     """
     from ganforge.cli.sample import check_device
     from ganforge.metrics import compute_metrics
@@ -36,9 +38,14 @@ def eval_command(
     check_device(device)
     if run is not None and real is None and fake is None:
         from ganforge.api import load
-        from ganforge.pipelines import TranslationPipeline
+        from ganforge.pipelines import InpaintPipeline, TranslationPipeline
 
         pipe = load(run, device=device)
+        if isinstance(pipe, InpaintPipeline):
+            if direction is not None:
+                raise GanforgeError("--direction applies to translation runs (pix2pix, cyclegan) only")
+            _eval_inpaint(pipe, data, n, inception, device, as_json)
+            return
         if isinstance(pipe, TranslationPipeline):
             _eval_translation(pipe, data, direction or "AtoB", n, inception, device, as_json)
             return
@@ -101,6 +108,17 @@ def _eval_translation(pipe, data: str | None, direction: str, n: int | None, inc
         typer.echo(json.dumps(result))
         return
     typer.echo(translation_table(result))
+
+
+def _eval_inpaint(pipe, data: str | None, n: int | None, inception: str | None, device: str, as_json: bool) -> None:
+    """Held-out split, fixed masks per hole-area bucket: the model next to biharmonic inpainting."""
+    from ganforge.metrics.inpaint import evaluate_inpainting, inpaint_table
+
+    if n is not None and n < 2:
+        raise GanforgeError(f"--n must be at least 2 (KID needs two images a side), got {n}")
+    with DataProgress("evaluating on the test split") as bar:
+        result = evaluate_inpainting(pipe, data=data, n=n, inception=inception, device=device, progress=bar)
+    typer.echo(json.dumps(result) if as_json else inpaint_table(result))
 
 
 def translation_table(result: dict) -> str:

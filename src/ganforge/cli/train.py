@@ -16,9 +16,9 @@ def _h(text: str, name: str) -> str:
 
 
 def train_command(
-    task: str = typer.Argument(..., help="What to train: image (generation), pix2pix (paired translation), cyclegan (unpaired translation)."),
+    task: str = typer.Argument(..., help="What to train: image (generation), pix2pix (paired translation), cyclegan (unpaired translation), inpaint (fill holes, outpaint)."),
     data: str | None = typer.Option(None, "--data", help=_h("Built-in name (mnist, emoji, emoji-twitter, photos, digits), prepared dataset dir, or folder/zip of images; pix2pix: emoji (google -> twitter), a folder with A/ and B/, A|B images, edges:SRC, gray:SRC, labels:FOLDER; cyclegan: emoji (disjoint halves) or a folder with A/ and B/.", "data")),
-    model: str | None = typer.Option(None, "--model", help="Network family: image: dcgan | stylegan2 | r3gan; pix2pix: unet | spade; cyclegan: resnet [default: the task's first]."),
+    model: str | None = typer.Option(None, "--model", help="Network family: image: dcgan | stylegan2 | r3gan; pix2pix: unet | spade; cyclegan: resnet; inpaint: lama [default: the task's first]."),
     resolution: int | None = typer.Option(None, "--resolution", help=_h("Image side in pixels.", "resolution")),
     batch: int | None = typer.Option(None, "--batch", help=_h("Global batch size.", "batch")),
     kimg: float | None = typer.Option(None, "--kimg", help="Budget in thousands of real images shown [default: 100 when no --minutes]."),
@@ -60,6 +60,7 @@ def train_command(
     identity_weight: float | None = typer.Option(None, "--identity-weight", help="cyclegan: identity loss weight, times --cycle-weight (0 = off) [default: 0.5]."),
     pool_size: int | None = typer.Option(None, "--pool-size", help="cyclegan: generated images kept in each history pool for D (0 = off) [default: 50]."),
     n_blocks: int | None = typer.Option(None, "--n-blocks", help="cyclegan: residual blocks per generator [default: 9 at >= 256 px, else 6]."),
+    hole_weight: float | None = typer.Option(None, "--hole-weight", help="inpaint: L1 weight of hole pixels against 1 for known ones [default: 6]."),
     lr_decay_start: float | None = typer.Option(None, "--lr-decay-start", help="Fraction of the --kimg budget after which learning rates fall linearly to 0 (1 = constant) [default: 0.5 for cyclegan, else 1]."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate, resolve the data and print the config; train nothing."),
 ) -> None:
@@ -75,6 +76,7 @@ def train_command(
         compile=compile, strict=strict, eval_every_kimg=eval_every, eval_n=eval_n, direction=direction, data_b=data_b,
         l1_weight=l1_weight, fm_weight=fm_weight, d_layers=d_layers, cycle_weight=cycle_weight,
         identity_weight=identity_weight, pool_size=pool_size, n_blocks=n_blocks, lr_decay_start=lr_decay_start,
+        hole_weight=hole_weight,
     )
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if resume is not None:

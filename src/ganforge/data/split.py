@@ -51,3 +51,26 @@ def pick(indices: tuple[np.ndarray, np.ndarray], split: str) -> np.ndarray | Non
     if split == "all":
         return None
     return indices[0] if split == "train" else indices[1]
+
+
+def resolve_split_images(
+    data: str,
+    resolution: int,
+    split: str = "train",
+    strict: bool = False,
+    progress=None,
+    seed: int = SPLIT_SEED,
+):
+    """(ImageDataset, images uint8 [N, R, R, C] of `split`) for a single-image-set task such as inpaint.
+
+    Any `--data` that `resolve_dataset` takes (folder, zip, prepared set, `emoji`, `photos` crops, ...);
+    the split is `split_indices` over the dataset's stored order, so train and test never share an item
+    and both are pure functions of the data and the seed. (Built-in `photos` crops come from six photos:
+    held-out crops are unseen crops, but may overlap training crops of the same photo.)
+    """
+    from ganforge.data.resolve import resolve_dataset
+
+    split = check_split(split)
+    dataset = resolve_dataset(data, resolution, strict=strict, progress=progress)
+    idx = pick(split_indices(len(dataset), seed, what=f"--data {data}"), split)
+    return dataset, (dataset.images if idx is None else dataset.images[idx])

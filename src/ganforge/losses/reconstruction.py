@@ -74,3 +74,22 @@ def feature_matching_loss(real_features: FeatureList, fake_features: FeatureList
             _check_same_shape(f, r, "feature matching")
             terms.append((f - r.detach()).abs().mean())
     return torch.stack(terms).mean()
+
+
+def hole_weighted_l1_loss(output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
+                          hole_weight: float = 6.0) -> torch.Tensor:
+    """Mean of w * |output - target| with w = hole_weight inside the hole (mask 1) and 1 outside (inpainting).
+
+    PConv (Liu et al., 2018) weights its hole term 6 to the known region's 1: the known pixels are copied
+    back anyway, so the raw prediction there matters only for a seamless rim. `mask` is [N, 1, H, W]
+    (or [N, H, W]) and broadcasts over channels; the result is a plain mean over every element, so
+    hole_weight 1 gives the ordinary L1.
+    """
+    if mask.ndim == 3:
+        mask = mask[:, None]
+    if mask.shape[0] != output.shape[0] or mask.shape[-2:] != output.shape[-2:] or mask.shape[1] != 1:
+        raise ValueError(f"the hole-weighted L1 needs a mask [N, 1, H, W] matching {tuple(output.shape)}, "
+                         f"got {tuple(mask.shape)}")
+    _check_same_shape(output, target, "the hole-weighted L1 loss")
+    weight = 1.0 + (float(hole_weight) - 1.0) * mask.to(output.dtype)
+    return (weight * (output - target).abs()).mean()

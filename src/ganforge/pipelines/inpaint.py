@@ -1,0 +1,197 @@
+"""Inpainting and outpainting pipeline: image + mask in, the image with its hole filled out.
+
+    pipe = ganforge.load("runs/inpaint-lama-emoji-32")
+    out = pipe("photo.png", mask="mask.png")                      # white = fill; the image's size
+    wide = pipe("photo.png", outpaint=(32, 0, 32, 0))             # extend left and right by 32 px
+    arr = pipe(array, mask=bool_array, output_type="np")          # uint8 [1, H, W, C]
+
+Inputs are what `ganforge translate` takes (paths, PIL images, uint8 arrays; grey, RGB or RGBA) at any
+size; a mask is a PNG path (white, luma > 127, = fill), a PIL image or an array ([H, W] bool, or uint8
+where > 127 is a hole) of exactly the image's size, else a one-line error naming both sizes.
+
+- Known pixels come back bit-exact: the network's output is used only where the mask is set; the
+  composite is done on the input's own uint8 values, in its own mode.
+- Any size: the generator is fully convolutional, so the holed image and its mask are reflect-padded
+  to a multiple of its stride, filled, and cropped back. Quality is best near the training resolution
+  (the model learnt the statistics of that scale); very large images just cost memory in proportion.
+- `outpaint=(left, top, right, bottom)` pixels extends the canvas (`data.masks.outpaint_mask`) and fills
+  the new border; a `mask` given as well is the original image's own holes, filled at the same time.
+- Grey inputs are repeated to three channels for a colour model (colour turned to luma for a grey one)
+  and the fill is turned back into the input's channels. RGBA: the colour is composited onto white, as
+  the training data were; known pixels keep their RGBA values, filled pixels keep the input's alpha, and
+  an outpainted border is opaque.
+- An empty mask fills nothing: the output equals the input (a warning says so, nothing is run). A mask
+  that covers the whole image leaves nothing known: the output is the model's unconditional guess,
+  allowed but warned about (it is usually a blurry average of the training images).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from ganforge.data.masks import _check_borders, load_mask, outpaint_mask
+from ganforge.errors import GanforgeError
+from ganforge.pipelines.base import PIPELINES, Pipeline
+from ganforge.pipelines.translation import ImageInput, _pad_amounts, as_array, match_channels, split_alpha
+
+log = logging.getLogger("ganforge")
+MaskInput = str | Path | Image.Image | np.ndarray
+
+
+def read_mask(mask: MaskInput, size: tuple[int, int]) -> np.ndarray:
+    """Any accepted mask as bool [H, W] (True = fill), checked against the image's (H, W)."""
+    h, w = size
+    if isinstance(mask, (str, Path)):
+        return load_mask(mask, expected_size=(h, w))
+    if isinstance(mask, Image.Image):
+        arr = np.asarray(mask.convert("L")) > 127
+    elif isinstance(mask, np.ndarray):
+        arr = mask
+        if arr.ndim == 3 and arr.shape[2] == 1:
+            arr = arr[:, :, 0]
+        if arr.ndim != 2:
+            raise GanforgeError(f"a mask array must be [H, W] (True or > 127 = fill), got shape {arr.shape}")
+        arr = arr if arr.dtype == bool else np.asarray(arr) > 127
+    else:
+        raise GanforgeError(f"cannot use a {type(mask).__name__} as a mask: give a PNG path, a PIL image or an array")
+    if arr.shape != (h, w):
+        raise GanforgeError(f"the mask is {arr.shape[1]}x{arr.shape[0]} (width x height) but the image is {w}x{h}; "
+                            "draw the mask at the image's size (white = fill, black = keep)")
+    return np.ascontiguousarray(arr, dtype=bool)
+
+
+def parse_borders(borders: Any) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) from a 4-tuple or the CLI's "L,T,R,B" text; a ConfigError says what is wrong."""
+    if isinstance(borders, str):
+        parts = [p.strip() for p in borders.split(",")]
+        try:
+            values = tuple(int(p) for p in parts)
+        except ValueError:
+            raise GanforgeError(f"--outpaint {borders!r} is not four whole numbers L,T,R,B (pixels to add on the "
+                                "left, top, right and bottom), e.g. 32,0,32,0") from None
+        borders = values
+    return _check_borders(tuple(borders))
+
+
+@PIPELINES.register("inpaint")
+class InpaintPipeline(Pipeline):
+    """`pipe(images, mask=None, outpaint=None, output_type="pil")`; see the module doc."""
+
+    @property
+    def resolution(self) -> int:
+        return int(self.config["resolution"])
+
+    @property
+    def channels(self) -> int:
+        return int(self.config["channels"])
+
+    @property
+    def generator(self) -> torch.nn.Module:
+        return self.components["generator"]
+
+    # ----------------------------------------------------------------------------------- tensors
+    @torch.no_grad()
+    def predict(self, images: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        """The network's raw fill: uint8 [N, H, W, C] (the model's channels) and bool [N, H, W] -> uint8
+        [N, H, W, C], every pixel predicted (not composited). Pads to the stride and crops back."""
+        n, h, w, c = images.shape
+        assert c == self.channels and masks.shape == (n, h, w), (images.shape, masks.shape)  # NHWC, NHW
+        G = self.generator
+        stride = int(getattr(G, "stride", self.config.get("stride", 1)))
+        minimum = int(self.config.get("min_size", stride))
+        x = torch.from_numpy(np.array(images, dtype=np.uint8)).to(self.device).permute(0, 3, 1, 2).float() / 127.5 - 1
+        m = torch.from_numpy(np.array(masks, dtype=bool)).to(self.device)[:, None].float()  # [N, 1, H, W]
+        inp = torch.cat([x * (1 - m), m], dim=1)  # the holed image and its mask, [N, C + 1, H, W]
+        (top, bottom), (left, right) = _pad_amounts(h, stride, minimum), _pad_amounts(w, stride, minimum)
+        if top or bottom or left or right:
+            mode = "reflect" if max(top, bottom) < h and max(left, right) < w else "replicate"
+            inp = F.pad(inp, (left, right, top, bottom), mode=mode)
+        out = G(inp).float().clamp(-1, 1)[:, :, top : top + h, left : left + w]
+        from ganforge.imaging import tensor_to_uint8
+
+        return tensor_to_uint8(out)
+
+    def inpaint_batch(self, images: np.ndarray, masks: np.ndarray, batch_size: int = 16) -> np.ndarray:
+        """uint8 [N, H, W, C] in the model's channels and bool [N, H, W] -> uint8 [N, H, W, C], the holes filled and
+        every known pixel the input's own. What the evaluation on the test split calls."""
+        if images.ndim != 4 or images.dtype != np.uint8 or images.shape[3] != self.channels:
+            raise GanforgeError(f"inpaint_batch takes uint8 [N, H, W, {self.channels}], got {images.dtype} {images.shape}")
+        masks = np.asarray(masks, dtype=bool)
+        if masks.shape != images.shape[:3]:
+            raise GanforgeError(f"masks {masks.shape} do not match images {images.shape[:3]}")
+        outs = [self.predict(images[i : i + batch_size], masks[i : i + batch_size])
+                for i in range(0, len(images), batch_size)]
+        pred = np.concatenate(outs) if outs else images.copy()
+        return np.where(masks[..., None], pred, images)
+
+    # ------------------------------------------------------------------------------------ images
+    def inpaint_array(self, array: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """One uint8 [H, W, C] image (C = 1, 3 or 4) and a bool [H, W] mask -> uint8 [H, W, C], same mode."""
+        if not mask.any():
+            log.warning("the mask is empty (no white pixels): nothing to fill, the output is the input")
+            return array.copy()
+        if mask.all():
+            log.warning("the mask covers the whole image: nothing is known, so the output is the model's guess "
+                        "from nothing (usually a blur of its training images)")
+        rgb, alpha = split_alpha(array)
+        fill = self.predict(match_channels(rgb, self.channels)[None], mask[None])[0]
+        fill = match_channels(fill, rgb.shape[2])
+        if alpha is not None:
+            fill = np.concatenate([fill, alpha], axis=2)
+        return np.where(mask[..., None], fill, array)
+
+    def __call__(
+        self,
+        images: ImageInput | Sequence[ImageInput],
+        mask: MaskInput | Sequence[MaskInput] | None = None,
+        outpaint: tuple[int, int, int, int] | str | None = None,
+        output_type: str = "pil",
+    ) -> Any:
+        """Fill one image or a list (one mask each, or one mask for all); returns a list of PIL images ("pil"),
+        a uint8 [N, H, W, C] array ("np", a list when sizes differ) or a [N, C, H, W] tensor in [-1, 1] ("pt",
+        a list when sizes differ). Outputs keep their input's mode (L, RGB, RGBA); see the module doc."""
+        from ganforge.imaging import to_pil
+
+        single = isinstance(images, (str, Path, Image.Image, np.ndarray)) and not (
+            isinstance(images, np.ndarray) and images.ndim == 4)
+        items = [images] if single else list(images)
+        if not items:
+            raise GanforgeError("no images to inpaint")
+        if mask is None and outpaint is None:
+            raise GanforgeError("give a mask (white = fill) or outpaint borders, or both")
+        masks = list(mask) if isinstance(mask, (list, tuple)) else [mask] * len(items)
+        if len(masks) != len(items):
+            raise GanforgeError(f"{len(items)} images but {len(masks)} masks: give one mask per image, or one for all")
+        borders = parse_borders(outpaint) if outpaint is not None else None
+        outputs = []
+        for item, m in zip(items, masks):
+            array = as_array(item)
+            h, w = array.shape[:2]
+            hole = read_mask(m, (h, w)) if m is not None else np.zeros((h, w), dtype=bool)
+            if borders is not None:
+                left, top, _, _ = borders
+                (ch, cw), border_mask = outpaint_mask((h, w), borders)
+                canvas = np.zeros((ch, cw, array.shape[2]), dtype=np.uint8)
+                if array.shape[2] == 4:
+                    canvas[..., 3] = 255  # the new border is opaque
+                canvas[top : top + h, left : left + w] = array
+                border_mask[top : top + h, left : left + w] |= hole
+                array, hole = canvas, border_mask
+            outputs.append(self.inpaint_array(array, hole))
+        same = len({o.shape for o in outputs}) == 1
+        if output_type == "np":
+            return np.stack(outputs) if same else outputs
+        if output_type == "pil":
+            return [to_pil(o) for o in outputs]
+        if output_type == "pt":
+            tensors = [torch.from_numpy(o).permute(2, 0, 1).float() / 127.5 - 1 for o in outputs]
+            return torch.stack(tensors) if same else tensors
+        raise GanforgeError(f"output_type must be one of pil, np, pt, got {output_type!r}")

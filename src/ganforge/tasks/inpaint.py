@@ -1,0 +1,196 @@
+"""Task `inpaint`: fill holes (and outpaint borders) in images (LaMa, Suvorov et al., 2022).
+
+The generator sees the image with its hole zeroed plus the mask as one more channel and predicts the
+whole image; the hole of its prediction is composited into the input, so known pixels come back
+exactly (out = mask * pred + (1 - mask) * input). A spectrally normalised PatchGAN judges the composite
+(or the real image) concatenated with the mask. Generator loss:
+
+    hinge adversarial + --fm-weight (10) x D feature matching
+                      + --l1-weight (10) x L1 weighted --hole-weight (6) : 1 inside : outside the hole
+
+Masks are drawn on the fly from `data.masks`' mixture (brush strokes, rectangles, blobs, outpaint
+bands) by a generator seeded with (seed, step, rank): the masks, like the images, are a pure function
+of the step, so a resumed run sees exactly what an unbroken one would.
+
+Models (`--model`) come from INPAINT_MODELS: `lama` (FFC ResNet, nets/ffc.py). Another generator
+(DeepFill v2's gated convolutions, partial convolutions) is one more entry there: a builder that returns
+the network (registered in NETWORKS, taking the holed image + mask and returning a prediction, with a
+`stride`) and its spec, plus its name in config.TASK_MODELS["inpaint"] and its defaults in MODEL_DEFAULTS.
+
+The data are any image set `resolve_dataset` takes (folder, zip, `emoji`, `photos` crops, ...), minus
+a fixed seeded 10% held-out split (`data.split.resolve_split_images`), which training never loads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ganforge.config import TrainConfig
+from ganforge.data.masks import sample_masks
+from ganforge.errors import ConfigError
+from ganforge.losses.adversarial import AdversarialLoss
+from ganforge.losses.reconstruction import feature_matching_loss, hole_weighted_l1_loss
+from ganforge.nets.ffc import LamaGenerator, composite, inpaint_input
+from ganforge.nets.patchgan import PatchGANDiscriminator
+from ganforge.registry import LOSSES, TASKS
+from ganforge.tasks.base import DataInfo, Task, TrainData
+from ganforge.tasks.image import make_adam
+from ganforge.tasks.translation import GRID_ROWS, check_discriminator_fits, interleave_rows, pick_fixed
+
+INPAINT_LOSSES = ("hinge", "ns", "lsgan")
+MASK_KIND = "mixed"  # the training masks: data.masks.MIXTURE of brush, rect, blob and outpaint
+MASK_STREAM = 0x1A3A  # separates the mask generator's seed from every other use of --seed
+
+
+def training_masks(seed: int, step: int, rank: int, n: int, size: int) -> np.ndarray:
+    """The masks of one process's share of one step, bool [n, size, size]: a pure function of its arguments."""
+    rng = np.random.default_rng([MASK_STREAM, int(seed), int(step), int(rank)])
+    return sample_masks(n, MASK_KIND, size, rng)
+
+
+def _build_lama(config: TrainConfig, data: DataInfo) -> tuple[nn.Module, dict]:
+    kwargs = dict(channels=data.channels, width=config.width, n_down=2 if config.resolution >= 16 else 1,
+                  n_blocks=config.n_blocks, ratio=0.75, max_channels=512)
+    return LamaGenerator(**kwargs), {"class": "lama.generator", "kwargs": kwargs, "network": "G"}
+
+
+# name -> builder of (generator, its spec for model.json); see the module doc for adding DeepFill v2.
+INPAINT_MODELS: dict[str, Callable[[TrainConfig, DataInfo], tuple[nn.Module, dict]]] = {
+    "lama": _build_lama,
+}
+
+
+@TASKS.register("inpaint")
+class InpaintTask(Task):
+    """Masked image completion: G(image * (1 - m), m) composited into the image should fool D(image, m)."""
+
+    name = "inpaint"
+    loss_names = ("Loss/D/adv", "Loss/G/adv", "Loss/G/l1", "Loss/G/l1_hole", "Loss/G/fm", "D/real", "D/fake",
+                  "Mask/area")
+    ema_network = "G"
+    grid_columns = 4  # input (hole grey) | mask | output | truth
+
+    @classmethod
+    def load_data(cls, config: TrainConfig, progress: Callable[[int, int], None] | None = None) -> TrainData:
+        from ganforge.data.split import resolve_split_images
+
+        dataset, images = resolve_split_images(config.data, config.resolution, split="train", strict=config.strict,
+                                               progress=progress)
+        info = DataInfo(name=str(dataset.meta.get("name", config.data)), resolution=dataset.resolution,
+                        channels=dataset.channels, count=len(images), counts={"image": len(images)})
+        return TrainData(arrays={"image": images}, info=info, paired=True)
+
+    def __init__(self, config: TrainConfig, data: DataInfo) -> None:
+        super().__init__(config, data)
+        if config.model not in INPAINT_MODELS:
+            raise ConfigError(f"task inpaint takes --model {' or '.join(INPAINT_MODELS)}, got {config.model!r}")
+        if config.loss not in INPAINT_LOSSES:
+            raise ConfigError(f"inpaint takes --loss {', '.join(INPAINT_LOSSES)} (hinge is LaMa's), got {config.loss!r}")
+        self.G, self.generator_spec = INPAINT_MODELS[config.model](config, data)
+        self.D = PatchGANDiscriminator(in_channels=data.channels + 1, width=config.width, d_layers=config.d_layers,
+                                       norm="none", spectral=True)
+        check_discriminator_fits(self.D, config.resolution, config)
+        self.loss: AdversarialLoss = LOSSES.get(config.loss)()
+        self.networks = {"G": self.G, "D": self.D}
+        betas = (config.beta1, config.beta2)
+        self.optimizers = {
+            "G": make_adam(self.G.parameters(), config.lr_g, betas),
+            "D": make_adam(self.D.parameters(), config.lr_d, betas),
+        }
+        self._grid_data: dict[str, torch.Tensor] = {}
+
+    # ----------------------------------------------------------------------------------- training
+    def _masks(self, step: int, like: torch.Tensor) -> torch.Tensor:
+        n, _, h, _ = like.shape
+        rank = self.runtime.rank if self.runtime is not None else 0
+        m = torch.from_numpy(training_masks(self.config.seed, step, rank, n, h))  # bool [N, H, W]
+        return m[:, None].to(device=like.device, dtype=like.dtype)  # [N, 1, H, W], 1 = hole
+
+    def _d(self, image: torch.Tensor, mask: torch.Tensor, features: bool = False) -> Any:
+        return self.D(torch.cat([image, mask.to(image.dtype)], dim=1), return_features=features)
+
+    def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
+        rt, cfg = self.runtime, self.config
+        real = batch["image"]  # [N, C, H, W] in [-1, 1]
+        mask = self._masks(step, real)  # [N, 1, H, W]
+        stats: dict[str, torch.Tensor] = {}
+
+        # One generator forward: D's phase sees a detached copy, G's phase reuses the graph.
+        with rt.autocast():
+            pred = self.G(inpaint_input(real, mask))
+            fake = composite(pred, real, mask)
+
+        with rt.autocast():
+            d_real = self._d(real, mask).float()
+            d_fake = self._d(fake.detach(), mask).float()
+            loss_d = self.loss.d_loss(d_real, d_fake)
+        rt.backward(loss_d, self.optimizers["D"])
+        rt.step(self.optimizers["D"], self.D)
+
+        self.D.requires_grad_(False)
+        with rt.autocast():
+            use_fm = cfg.fm_weight > 0
+            out_fake = self._d(fake, mask, features=use_fm)
+            logits_fake = (out_fake[0] if use_fm else out_fake).float()
+            loss_g_adv = self.loss.g_loss(logits_fake)
+            loss_g = loss_g_adv
+            if use_fm:
+                with torch.no_grad():
+                    _, real_features = self._d(real, mask, features=True)
+                fm = feature_matching_loss(real_features, out_fake[1])
+                loss_g = loss_g + cfg.fm_weight * fm
+                stats["Loss/G/fm"] = fm.detach()
+            l1 = hole_weighted_l1_loss(pred.float(), real.float(), mask.float(), cfg.hole_weight)
+            if cfg.l1_weight > 0:
+                loss_g = loss_g + cfg.l1_weight * l1
+        rt.backward(loss_g, self.optimizers["G"])
+        rt.step(self.optimizers["G"], self.G)
+        self.D.requires_grad_(True)
+        rt.sync_buffers(self.G)
+        rt.sync_buffers(self.D)  # spectral norm's power-iteration vectors
+
+        with torch.no_grad():
+            m = mask.float()
+            hole = (m * (pred.detach().float() - real.float()).abs()).sum() / (m.sum() * real.shape[1]).clamp_min(1)
+        stats["Loss/D/adv"] = loss_d.detach()
+        stats["Loss/G/adv"] = loss_g_adv.detach()
+        stats["Loss/G/l1"] = l1.detach()
+        stats["Loss/G/l1_hole"] = hole  # mean |pred - real| inside the holes, in [-1, 1] units
+        stats["D/real"] = d_real.detach().mean()
+        stats["D/fake"] = d_fake.detach().mean()
+        stats["Mask/area"] = m.mean()
+        return stats
+
+    # ----------------------------------------------------------------------------------- sampling
+    def attach_data(self, arrays: dict[str, torch.Tensor]) -> None:
+        self._grid_data = arrays
+
+    def fixed_inputs(self, n: int, seed: int) -> dict[str, torch.Tensor]:
+        picked = pick_fixed(self._grid_data, min(n, GRID_ROWS), seed, paired=True)["image"]
+        masks = sample_masks(len(picked), MASK_KIND, int(picked.shape[-1]), seed)
+        return {"image": picked.float() / 127.5 - 1, "mask": torch.from_numpy(masks)[:, None].float()}
+
+    def visuals(self, networks: dict[str, nn.Module], inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        G = networks.get("G_ema", networks["G"])
+        device = next(G.parameters()).device
+        real, mask = inputs["image"].to(device), inputs["mask"].to(device)
+        x = inpaint_input(real, mask)
+        out = composite(G(x).float(), real, mask)
+        c = real.shape[1]
+        return interleave_rows(x[:, :c], (mask * 2 - 1).expand(-1, c, -1, -1), out, real)
+
+    def export_spec(self) -> dict[str, Any]:
+        return {
+            "pipeline": "inpaint",
+            "task": "inpaint",
+            "components": {"generator": self.generator_spec},
+            "resolution": self.data.resolution,
+            "channels": self.data.channels,
+            "stride": int(self.G.stride),
+            "min_size": int(getattr(self.G, "min_size", self.G.stride)),
+        }
