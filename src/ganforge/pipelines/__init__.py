@@ -1,8 +1,9 @@
 """Pipelines; importing this package registers each task's pipeline."""
 
-from ganforge.pipelines import image, translation  # noqa: F401
+from ganforge.pipelines import image, superres, translation  # noqa: F401
 from ganforge.pipelines.base import PIPELINES, Pipeline, load_pipeline, read_model
 from ganforge.pipelines.image import ImageGenerationPipeline
+from ganforge.pipelines.superres import UpscalePipeline
 from ganforge.pipelines.translation import TranslationPipeline
 
-__all__ = ["PIPELINES", "ImageGenerationPipeline", "Pipeline", "TranslationPipeline", "load_pipeline", "read_model"]
+__all__ = ["PIPELINES", "ImageGenerationPipeline", "Pipeline", "TranslationPipeline", "UpscalePipeline", "load_pipeline", "read_model"]
