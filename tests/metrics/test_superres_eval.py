@@ -9,11 +9,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from tests.superres_helpers import TINY_SR, write_sr_folder
 
 import ganforge
 from ganforge.cli.main import main
 from ganforge.data.superres import resolve_superres
-from tests.superres_helpers import TINY_SR, write_sr_folder
 
 
 class PoolFeatures:

@@ -7,12 +7,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from tests.superres_helpers import TINY_SR, write_sr_folder
 
 import ganforge
 from ganforge.errors import GanforgeError
 from ganforge.pipelines import UpscalePipeline
 from ganforge.pipelines.superres import blend_weights, tile_starts, uncomposite
-from tests.superres_helpers import TINY_SR, write_sr_folder
 
 
 class Nearest(torch.nn.Module):

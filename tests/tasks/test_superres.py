@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 import torch
+from tests.superres_helpers import TINY_SR, write_sr_folder
 
 import ganforge
 from ganforge.config import TrainConfig
@@ -15,7 +15,6 @@ from ganforge.engine.checkpoint import load_checkpoint
 from ganforge.errors import ConfigError
 from ganforge.metrics.superres import load_sr_test, sr_scores
 from ganforge.registry import TASKS
-from tests.superres_helpers import TINY_SR, write_sr_folder
 
 
 def _rows(run) -> list[dict]:
