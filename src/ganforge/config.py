@@ -37,6 +37,14 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     "lama": dict(loss="hinge", lr_g=1e-3, lr_d=1e-4, beta1=0.9, beta2=0.999, r1_gamma=0.0, r2_gamma=0.0,
                  r1_interval=16, pl_weight=0.0, z_dim=0, width=32, l1_weight=10.0, hole_weight=6.0, fm_weight=10.0,
                  d_layers=3, n_blocks=4),
+    # Super-resolution (BasicSR's MSRResNet / ESRGAN's RRDBNet): relativistic average GAN, L1 1e-2 + adv 5e-3 as
+    # ESRGAN (its VGG perceptual term left out: no ImageNet weights here), Adam (0.9, 0.99).
+    "srresnet": dict(loss="ragan", lr_g=2e-4, lr_d=2e-4, beta1=0.9, beta2=0.99, r1_gamma=0.0, r2_gamma=0.0,
+                     r1_interval=16, pl_weight=0.0, z_dim=0, width=64, n_blocks=16, l1_weight=1e-2, adv_weight=5e-3,
+                     d_layers=3),
+    "rrdb": dict(loss="ragan", lr_g=2e-4, lr_d=2e-4, beta1=0.9, beta2=0.99, r1_gamma=0.0, r2_gamma=0.0,
+                 r1_interval=16, pl_weight=0.0, z_dim=0, width=64, n_blocks=23, l1_weight=1e-2, adv_weight=5e-3,
+                 d_layers=3),
 }
 # Per task: the default model, the models it takes, and defaults for fields its models leave open.
 TASK_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -44,27 +52,37 @@ TASK_DEFAULTS: dict[str, dict[str, Any]] = {
     "pix2pix": dict(model="unet", lr_decay_start=1.0),
     "cyclegan": dict(model="resnet", lr_decay_start=0.5),
     "inpaint": dict(model="lama", lr_decay_start=1.0),
+    "superres": dict(model="srresnet", lr_decay_start=1.0, scale=4, degradation="bicubic"),
 }
 TASK_MODELS: dict[str, tuple[str, ...]] = {
     "image": ("dcgan", "stylegan2", "r3gan"),
     "pix2pix": ("unet", "spade"),
     "cyclegan": ("resnet",),
     "inpaint": ("lama",),
+    "superres": ("srresnet", "rrdb"),
 }
 TRANSLATION_TASKS = ("pix2pix", "cyclegan")
 # Tasks conditioned on an input image: no latent, no --cond, no augmentation, no --eval-every during training.
-IMAGE_CONDITIONED_TASKS = (*TRANSLATION_TASKS, "inpaint")
+IMAGE_CONDITIONED_TASKS = (*TRANSLATION_TASKS, "inpaint", "superres")
+SUPERRES_SCALES = (2, 4)
+SUPERRES_DEGRADATIONS = ("bicubic", "realistic")
+SUPERRES_MIN_LR = 4  # pixels: the smallest low-resolution side a superres run trains on
 # Options only some tasks read: giving one to another task is an error rather than silently ignored.
 TASK_OPTIONS: dict[str, tuple[str, ...]] = {
-    "l1_weight": ("pix2pix", "inpaint"),
+    "l1_weight": ("pix2pix", "inpaint", "superres"),
     "fm_weight": ("pix2pix", "inpaint"),
-    "d_layers": ("pix2pix", "cyclegan", "inpaint"),
+    "d_layers": ("pix2pix", "cyclegan", "inpaint", "superres"),
     "cycle_weight": ("cyclegan",),
     "identity_weight": ("cyclegan",),
     "pool_size": ("cyclegan",),
-    "n_blocks": ("cyclegan", "inpaint"),
+    "n_blocks": ("cyclegan", "inpaint", "superres"),
     "hole_weight": ("inpaint",),
     "data_b": ("cyclegan",),
+    "scale": ("superres",),
+    "degradation": ("superres",),
+    "pretrain_kimg": ("superres",),
+    "adv_weight": ("superres",),
+    "init": ("superres",),
 }
 DIRECTIONS = ("AtoB", "BtoA")
 ADA_AUTO_LIMIT = 30_000  # `--augment auto` picks ADA for data sets smaller than this
@@ -130,6 +148,13 @@ class TrainConfig:
     hole_weight: float | None = None  # inpaint: L1 weight of hole pixels relative to known ones (6, as PConv)
     lr_decay_start: float | None = None  # fraction of the --kimg budget after which learning rates fall
     #                                      linearly to 0 (1 = constant); None -> the task's: cyclegan 0.5, else 1
+    # Super-resolution (superres); None -> the task's or model's default.
+    scale: int | None = None  # upscaling factor, 2 or 4 (4); --resolution is the high-resolution crop side
+    degradation: str | None = None  # how low-resolution inputs are made: bicubic (classic) | realistic (Real-ESRGAN-style)
+    pretrain_kimg: float | None = None  # kimg of L1-only pre-training before the adversarial phase
+    #                                     (None: half the --kimg budget; 0 with --init)
+    adv_weight: float | None = None  # weight of the relativistic adversarial loss (5e-3; 0 = a pixel-loss model)
+    init: str | None = None  # superres: start G from this run's (pixel-loss) generator
     extra: dict[str, Any] = field(default_factory=dict)  # task-specific options, validated by the task
 
     @property
@@ -153,6 +178,9 @@ class TrainConfig:
             values["n_blocks"] = 9 if values["resolution"] >= 256 else 6  # the CycleGAN paper: 6 at 128 px, 9 at 256
         if values["task"] in IMAGE_CONDITIONED_TASKS and values["augment"] == "auto":
             values["augment"] = "none"
+        if values["task"] == "superres" and values["pretrain_kimg"] is None:
+            budget = TrainConfig(kimg=values["kimg"], minutes=values["minutes"]).kimg_budget
+            values["pretrain_kimg"] = 0.0 if values["init"] or budget is None else budget / 2
         return TrainConfig(**values)
 
     def _check_task_options(self) -> None:
@@ -160,7 +188,8 @@ class TrainConfig:
         for name, tasks in TASK_OPTIONS.items():
             if getattr(self, name) is not None and self.task not in tasks:
                 flag = "--" + name.replace("_", "-")
-                raise ConfigError(f"{flag} applies to {' and '.join(tasks)}, not to task {self.task!r}")
+                named = tasks[0] if len(tasks) == 1 else f"{', '.join(tasks[:-1])} and {tasks[-1]}"
+                raise ConfigError(f"{flag} applies to {named}, not to task {self.task!r}")
         if self.direction not in DIRECTIONS:
             raise ConfigError(f"--direction must be AtoB or BtoA, got {self.direction!r}")
         if self.direction != "AtoB" and self.task not in TRANSLATION_TASKS:
@@ -178,6 +207,27 @@ class TrainConfig:
                 raise ConfigError(f"--augment {self.augment} is not supported by {self.task} (use none)")
             if self.eval_every_kimg is not None:
                 raise ConfigError(f"--eval-every is not available for {self.task} yet; evaluate the run afterwards")
+        if self.task == "superres":
+            self._check_superres_options()
+
+    def _check_superres_options(self) -> None:
+        if self.cond:
+            raise ConfigError("--cond is for class-conditional image generation; superres is conditioned on its input")
+        if self.augment not in ("auto", "none"):
+            raise ConfigError(f"--augment {self.augment} is not supported by superres (use none)")
+        if self.eval_every_kimg is not None:
+            raise ConfigError("--eval-every is not available for superres yet; run `ganforge eval RUN` afterwards")
+        if self.scale is not None and self.scale not in SUPERRES_SCALES:
+            raise ConfigError(f"--scale must be 2 or 4, got {self.scale}")
+        if self.degradation is not None and self.degradation not in SUPERRES_DEGRADATIONS:
+            raise ConfigError(f"--degradation must be {' or '.join(SUPERRES_DEGRADATIONS)}, got {self.degradation!r}")
+        scale = self.scale or TASK_DEFAULTS["superres"]["scale"]
+        if self.resolution % scale or self.resolution // scale < SUPERRES_MIN_LR:
+            raise ConfigError(
+                f"--resolution {self.resolution} is the high-resolution crop side: it must be a multiple of --scale "
+                f"{scale} and give low-resolution inputs of at least {SUPERRES_MIN_LR} px (e.g. --resolution "
+                f"{scale * 16} for {scale * 16 // scale} -> {scale * 16})"
+            )
 
     def validate(self) -> TrainConfig:
         """Reject impossible values before any work starts; returns the resolved config."""
@@ -225,7 +275,8 @@ class TrainConfig:
             return value is None or value >= 0, f"--{name.replace('_', '-')} must be >= 0, got {value}"
 
         return [
-            *(nonneg(n) for n in ("l1_weight", "fm_weight", "cycle_weight", "identity_weight", "pool_size")),
+            *(nonneg(n) for n in ("l1_weight", "fm_weight", "cycle_weight", "identity_weight", "pool_size",
+                                  "pretrain_kimg", "adv_weight")),
             (self.d_layers is None or 1 <= self.d_layers <= 8, f"--d-layers must lie in 1..8, got {self.d_layers}"),
             (self.n_blocks is None or self.n_blocks >= 0, f"--n-blocks must be >= 0, got {self.n_blocks}"),
             (self.hole_weight is None or self.hole_weight > 0, f"--hole-weight must be positive, got {self.hole_weight}"),

@@ -42,7 +42,7 @@ def test_version(capsys):
         (["--data", "no-such-data"], "is neither a built-in dataset"),
         (["--batch", "0"], "--batch must be positive, got 0"),
         (["--resolution", "24"], "dcgan needs --resolution 16, 32, 64 or 128, got 24"),
-        (["--loss", "bogus"], "unknown loss 'bogus'; choose one of: hinge, lsgan, ns, rpgan, wgan-gp"),
+        (["--loss", "bogus"], "unknown loss 'bogus'; choose one of: hinge, lsgan, ns, ragan, rpgan, wgan-gp"),
         (["--model", "bogus"], "unknown model 'bogus'"),
         (["--precision", "fp8"], "--precision must be one of"),
         (["--loss", "wgan-gp", "--d-norm", "batch"], "--loss wgan-gp needs a discriminator without batch norm"),

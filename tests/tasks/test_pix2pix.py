@@ -134,7 +134,7 @@ def test_spade_needs_label_maps(tmp_path, translation_folder, tiny_translation):
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        (dict(task="image", l1_weight=5.0), "--l1-weight applies to pix2pix and inpaint, not to task 'image'"),
+        (dict(task="image", l1_weight=5.0), "--l1-weight applies to pix2pix, inpaint and superres, not to task 'image'"),
         (dict(task="pix2pix", model="resnet"), "--model resnet belongs to task cyclegan"),
         (dict(task="pix2pix", direction="sideways"), "--direction must be AtoB or BtoA"),
         (dict(task="pix2pix", cond=True), "--cond is for class-conditional image generation"),

@@ -31,6 +31,8 @@ def eval_command(
     against the target domain and cycle L1), each next to the identity baseline (output = input).
     For an inpaint RUN: per hole-area bucket of fixed test masks, L1, PSNR, SSIM (whole image and hole) and
     KID on its held-out split, next to biharmonic inpainting (scikit-image).
+    For a superres RUN: PSNR/SSIM on Y (border shaved by the scale), KID/FID and sharpness on its held-out
+    images, next to bicubic upscaling.
     """
     from ganforge.cli.sample import check_device
     from ganforge.metrics import compute_metrics
@@ -48,6 +50,13 @@ def eval_command(
             return
         if isinstance(pipe, TranslationPipeline):
             _eval_translation(pipe, data, direction or "AtoB", n, inception, device, as_json)
+            return
+        from ganforge.pipelines import UpscalePipeline
+
+        if isinstance(pipe, UpscalePipeline):
+            if direction is not None:
+                raise GanforgeError("--direction applies to translation runs (pix2pix, cyclegan) only")
+            _eval_superres(pipe, data, n, inception, device, as_json)
             return
     else:
         pipe = None
@@ -135,4 +144,35 @@ def translation_table(result: dict) -> str:
         return "-" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
     for key, value in model.items():
         lines.append(f"{key:<16}{shown(value):>12}{shown(identity.get(key)):>12}")
+    return "\n".join(lines)
+
+
+def _eval_superres(pipe, data: str | None, n: int | None, inception: str | None, device: str, as_json: bool) -> None:
+    """The held-out evaluation of a super-resolution model: one JSON object, or a model | bicubic table."""
+    from ganforge.metrics.superres import evaluate_superres
+
+    if n is not None and n < 2:
+        raise GanforgeError(f"--n must be at least 2 (KID needs two images a side), got {n}")
+    with DataProgress("evaluating on the held-out images") as bar:
+        result = evaluate_superres(pipe, data=data, n=n, inception=inception, device=device, progress=bar)
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    typer.echo(superres_table(result))
+
+
+def superres_table(result: dict) -> str:
+    """Metric rows, model and bicubic columns (and the truth's sharpness), under what was evaluated."""
+    model, bicubic = result["model"], result["bicubic"]
+    lines = [
+        f"superres x{result['scale']} ({result['degradation']} inputs) on the {result['split']} split of "
+        f"{result['data']} at {result['resolution']} px: n = {result['n']} (PSNR/SSIM on Y, {result['shave']} px "
+        f"border shaved; KID subsets of {result['kid_subset']})",
+        f"{'metric':<16}{'model':>12}{'bicubic':>12}{'truth':>12}",
+    ]
+
+    def shown(value) -> str:
+        return "-" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
+    for key, value in model.items():
+        lines.append(f"{key:<16}{shown(value):>12}{shown(bicubic.get(key)):>12}{shown(result['truth'].get(key)):>12}")
     return "\n".join(lines)

@@ -14,6 +14,7 @@ from ganforge.cli.inpaint import inpaint_command
 from ganforge.cli.sample import sample_command
 from ganforge.cli.train import train_command
 from ganforge.cli.translate import translate_command
+from ganforge.cli.upscale import upscale_command
 from ganforge.errors import GanforgeError
 
 app = typer.Typer(
@@ -35,6 +36,7 @@ def _register() -> None:
     app.command("sample")(sample_command)
     app.command("translate")(translate_command)
     app.command("inpaint")(inpaint_command)
+    app.command("upscale")(upscale_command)
     app.command("export")(export_command)
     app.command("eval")(eval_command)
     app.command("demo")(demo_command)

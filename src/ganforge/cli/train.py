@@ -16,9 +16,9 @@ def _h(text: str, name: str) -> str:
 
 
 def train_command(
-    task: str = typer.Argument(..., help="What to train: image (generation), pix2pix (paired translation), cyclegan (unpaired translation), inpaint (fill holes, outpaint)."),
+    task: str = typer.Argument(..., help="What to train: image (generation), pix2pix (paired translation), cyclegan (unpaired translation), inpaint (fill holes, outpaint), superres (super-resolution)."),
     data: str | None = typer.Option(None, "--data", help=_h("Built-in name (mnist, emoji, emoji-twitter, photos, digits), prepared dataset dir, or folder/zip of images; pix2pix: emoji (google -> twitter), a folder with A/ and B/, A|B images, edges:SRC, gray:SRC, labels:FOLDER; cyclegan: emoji (disjoint halves) or a folder with A/ and B/.", "data")),
-    model: str | None = typer.Option(None, "--model", help="Network family: image: dcgan | stylegan2 | r3gan; pix2pix: unet | spade; cyclegan: resnet; inpaint: lama [default: the task's first]."),
+    model: str | None = typer.Option(None, "--model", help="Network family: image: dcgan | stylegan2 | r3gan; pix2pix: unet | spade; cyclegan: resnet; inpaint: lama; superres: srresnet | rrdb [default: the task's first]."),
     resolution: int | None = typer.Option(None, "--resolution", help=_h("Image side in pixels.", "resolution")),
     batch: int | None = typer.Option(None, "--batch", help=_h("Global batch size.", "batch")),
     kimg: float | None = typer.Option(None, "--kimg", help="Budget in thousands of real images shown [default: 100 when no --minutes]."),
@@ -28,7 +28,7 @@ def train_command(
     resume: Path | None = typer.Option(None, "--resume", help="Continue a run directory (or checkpoint) exactly; only budgets may change."),
     seed: int | None = typer.Option(None, "--seed", help=_h("Seed for weights, data order and noise.", "seed")),
     cond: bool | None = typer.Option(None, "--cond/--no-cond", help="Class-conditional (needs labels). [default: no-cond]"),
-    loss: str | None = typer.Option(None, "--loss", help="Adversarial loss: ns | hinge | lsgan | wgan-gp | rpgan [default: the model's: rpgan for r3gan, else ns]."),
+    loss: str | None = typer.Option(None, "--loss", help="Adversarial loss: ns | hinge | lsgan | wgan-gp | rpgan | ragan [default: the model's: rpgan for r3gan, ragan for superres, else ns]."),
     augment: str | None = typer.Option(None, "--augment", help=_h("Augment D's inputs, real and fake: none | diffaug (colour, translation, cutout) | ada (adaptive; p steered by D's overfitting) | auto (ada under 30k images, else none).", "augment")),
     ada_target: float | None = typer.Option(None, "--ada-target", help=_h("ADA: target of E[sign(D(real))].", "ada_target")),
     ada_kimg: float | None = typer.Option(None, "--ada-kimg", help=_h("ADA: kimg for p to move from 0 to 1.", "ada_kimg")),
@@ -53,14 +53,19 @@ def train_command(
     strict: bool | None = typer.Option(None, "--strict/--no-strict", help="Bad image files are errors, not skipped. [default: no-strict]"),
     direction: str | None = typer.Option(None, "--direction", help=_h("pix2pix/cyclegan: AtoB translates --data's A side into B (emoji: google -> twitter); BtoA the reverse.", "direction")),
     data_b: str | None = typer.Option(None, "--data-b", help="cyclegan: the second domain's images when --data names only the first (folder, zip, built-in)."),
-    l1_weight: float | None = typer.Option(None, "--l1-weight", help="pix2pix: weight of L1 to the target [default: 100 for unet, 0 for spade]."),
+    l1_weight: float | None = typer.Option(None, "--l1-weight", help="pix2pix/superres: weight of L1 to the target [default: 100 for unet, 0 for spade, 1e-2 for superres]."),
     fm_weight: float | None = typer.Option(None, "--fm-weight", help="pix2pix: weight of discriminator feature matching [default: 10 for spade, 0 for unet]."),
-    d_layers: int | None = typer.Option(None, "--d-layers", help="pix2pix/cyclegan: strided layers of the PatchGAN discriminator (3 = 70x70 patches) [default: 3]."),
+    d_layers: int | None = typer.Option(None, "--d-layers", help="pix2pix/cyclegan/superres: strided layers of the PatchGAN discriminator (3 = 70x70 patches) [default: 3]."),
     cycle_weight: float | None = typer.Option(None, "--cycle-weight", help="cyclegan: cycle-consistency weight per direction [default: 10]."),
     identity_weight: float | None = typer.Option(None, "--identity-weight", help="cyclegan: identity loss weight, times --cycle-weight (0 = off) [default: 0.5]."),
     pool_size: int | None = typer.Option(None, "--pool-size", help="cyclegan: generated images kept in each history pool for D (0 = off) [default: 50]."),
-    n_blocks: int | None = typer.Option(None, "--n-blocks", help="cyclegan: residual blocks per generator [default: 9 at >= 256 px, else 6]."),
+    n_blocks: int | None = typer.Option(None, "--n-blocks", help="cyclegan/inpaint/superres: residual blocks per generator [default: cyclegan 9 at >= 256 px, else 6; srresnet 16; rrdb 23; lama 4]."),
     hole_weight: float | None = typer.Option(None, "--hole-weight", help="inpaint: L1 weight of hole pixels against 1 for known ones [default: 6]."),
+    scale: int | None = typer.Option(None, "--scale", help="superres: upscaling factor, 2 or 4; --resolution is the high-resolution side [default: 4]."),
+    degradation: str | None = typer.Option(None, "--degradation", help="superres: how inputs are made: bicubic (classic) | realistic (Real-ESRGAN-style blur, resize, noise, JPEG) [default: bicubic]."),
+    pretrain_kimg: float | None = typer.Option(None, "--pretrain-kimg", help="superres: kimg of L1-only pre-training before the adversarial phase [default: half of --kimg; 0 with --init]."),
+    adv_weight: float | None = typer.Option(None, "--adv-weight", help="superres: relativistic adversarial loss weight (0 = a pixel-loss model) [default: 5e-3, with --l1-weight 1e-2]."),
+    init: str | None = typer.Option(None, "--init", help="superres: start the generator from this (pixel-loss) run."),
     lr_decay_start: float | None = typer.Option(None, "--lr-decay-start", help="Fraction of the --kimg budget after which learning rates fall linearly to 0 (1 = constant) [default: 0.5 for cyclegan, else 1]."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate, resolve the data and print the config; train nothing."),
 ) -> None:
@@ -77,6 +82,7 @@ def train_command(
         l1_weight=l1_weight, fm_weight=fm_weight, d_layers=d_layers, cycle_weight=cycle_weight,
         identity_weight=identity_weight, pool_size=pool_size, n_blocks=n_blocks, lr_decay_start=lr_decay_start,
         hole_weight=hole_weight,
+        scale=scale, degradation=degradation, pretrain_kimg=pretrain_kimg, adv_weight=adv_weight, init=init,
     )
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if resume is not None:

@@ -92,3 +92,27 @@ class RelativisticPairingLoss(AdversarialLoss):
 
     def real_signal(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         return real - fake
+
+
+@LOSSES.register("ragan")
+class RelativisticAverageLoss(AdversarialLoss):
+    """Relativistic average GAN (Jolicoeur-Martineau, 2018; ESRGAN's discriminator loss).
+
+    D estimates how much more realistic a real image is than the average fake, and the reverse:
+    D: [softplus(-(D(r) - mean D(f))) + softplus(D(f) - mean D(r))] / 2;
+    G: [softplus(D(r) - mean D(f)) + softplus(-(D(f) - mean D(r)))] / 2, so G gets gradients from both terms
+    through mean D(f) and D(f). Means run over every logit of the batch (a PatchGAN's map included), and the
+    halving follows ESRGAN's code. G needs D's logits on real images of the same step (detached).
+    """
+
+    relativistic = True
+
+    def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        return 0.5 * (F.softplus(-(real - fake.mean())).mean() + F.softplus(fake - real.mean()).mean())
+
+    def g_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
+        assert real is not None, "the relativistic average loss needs D's logits on real images"
+        return 0.5 * (F.softplus(real - fake.mean()).mean() + F.softplus(-(fake - real.mean())).mean())
+
+    def real_signal(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        return real - fake.mean()

@@ -1,0 +1,50 @@
+"""`ganforge upscale RUN IMAGE... --out OUT`: super-resolve images with a trained superres model.
+
+One input file and an OUT ending in an image suffix writes that file; otherwise OUT is a folder that gets
+one PNG per input, same stem (folders of inputs are searched recursively, as `translate` does).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ganforge.cli.translate import _IMAGE_SUFFIXES, collect_inputs
+from ganforge.errors import GanforgeError
+from ganforge.pipelines.superres import DEFAULT_OVERLAP, DEFAULT_TILE
+
+
+def upscale_command(
+    run: Path = typer.Argument(..., help="superres run directory, checkpoint folder or exported model."),
+    inputs: list[Path] = typer.Argument(..., help="Image files and/or folders of images (any size; RGB, RGBA, grey)."),
+    out: Path = typer.Option(..., "--out", help="Output PNG for a single input, or a folder: one PNG per input, same stem."),
+    tile: int = typer.Option(DEFAULT_TILE, "--tile", help="Tile side in input pixels, so memory stays bounded on large "
+                             "images (0 = the whole image at once)."),
+    tile_overlap: int = typer.Option(DEFAULT_OVERLAP, "--tile-overlap", help="Input pixels neighbouring tiles share; "
+                                     "blended with linear (feathered) weights."),
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1, ..."),
+) -> None:
+    """Upscale images x2 or x4 (the model's scale) with a trained superres model, tile by tile."""
+    from ganforge.api import load
+    from ganforge.cli.progress import DataProgress
+    from ganforge.cli.sample import check_device
+    from ganforge.imaging import save_image
+    from ganforge.pipelines import UpscalePipeline
+
+    if tile < 0 or tile_overlap < 0:
+        raise GanforgeError(f"--tile and --tile-overlap must be >= 0, got {tile} and {tile_overlap}")
+    if len(inputs) == 1 and inputs[0].is_file() and out.suffix.lower() in _IMAGE_SUFFIXES:
+        jobs = [(inputs[0], out)]
+    else:
+        jobs = collect_inputs(inputs, out)
+    pipe = load(run, device=check_device(device))
+    if not isinstance(pipe, UpscalePipeline):
+        raise GanforgeError(f"{run} is not a superres model; `ganforge translate` or `sample` may fit it")
+    with DataProgress("upscaling") as bar:
+        for i, (src, dst) in enumerate(jobs):
+            array = pipe(src, tile=tile, tile_overlap=tile_overlap, output_type="np")[0]
+            save_image(array, dst)
+            bar(i + 1, len(jobs))
+    where = jobs[0][1] if len(jobs) == 1 else out
+    typer.echo(f"{len(jobs)} image{'s' if len(jobs) != 1 else ''} upscaled x{pipe.scale} to {where}")

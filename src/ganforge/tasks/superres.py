@@ -1,0 +1,229 @@
+"""Task `superres`: single-image super-resolution x2 or x4 (SRGAN, Ledig et al., 2017; ESRGAN, Wang et al., 2018).
+
+Models (`--model`): `srresnet` (default; BasicSR's MSRResNet, 16 blocks) or `rrdb` (ESRGAN, 23 blocks);
+`--n-blocks` and `--width` size them. The discriminator is a PatchGAN with spectral norm (no batch norm)
+judging the high-resolution image alone, trained with the relativistic average loss (`--loss ragan`).
+
+Two phases in one run, by images shown (a pure function of the step, so resume is exact):
+
+1. pixel-loss pre-training for `--pretrain-kimg` (default: half the `--kimg` budget): G minimises L1 only
+   and D is not trained;
+2. adversarial fine-tuning: `--l1-weight` (1e-2) x L1 + `--adv-weight` (5e-3) x RaGAN, ESRGAN's weights
+   without its VGG perceptual term (no ImageNet VGG weights are available here).
+
+`--adv-weight 0` makes a pixel-loss (PSNR-oriented) model; `--init RUN` starts G (and its EMA) from such a
+run's generator, and then pre-training defaults to 0. Adam is scale-invariant, so keeping the 1e-2 on L1
+in the first phase changes nothing but the logged numbers, and nothing jumps when the phase changes.
+
+Data: `data.superres.resolve_superres(--data, --resolution, split="train")`: whole sprites (emoji) or
+sources at 2R from which each step draws random R x R crops (flipped and rotated), degraded to R / scale
+by `--degradation` bicubic | realistic (`data.degrade`), all seeded by (seed, step, position in the batch).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ganforge.config import TrainConfig
+from ganforge.data.degrade import centre_crop, degrade, pair_rng, training_pair
+from ganforge.errors import ConfigError
+from ganforge.losses.adversarial import AdversarialLoss
+from ganforge.losses.reconstruction import l1_loss
+from ganforge.nets.patchgan import PatchGANDiscriminator
+from ganforge.nets.sr import RRDBNet, SRResNet
+from ganforge.registry import LOSSES, TASKS
+from ganforge.tasks.base import DataInfo, Task, TrainData
+from ganforge.tasks.image import make_adam
+from ganforge.tasks.translation import GRID_ROWS, check_discriminator_fits, interleave_rows, pick_fixed
+
+SR_GENERATORS: dict[str, tuple[str, type[nn.Module]]] = {
+    "srresnet": ("sr.srresnet", SRResNet),
+    "rrdb": ("sr.rrdb", RRDBNet),
+}
+SR_LOSSES = ("ragan", "ns", "lsgan", "hinge", "rpgan")
+GRID_SEED = 20240
+
+
+def to_uint8_nhwc(x: torch.Tensor) -> np.ndarray:
+    """[N, C, H, W] in [-1, 1] (exactly u / 127.5 - 1 for stored uint8 u) -> the uint8 [N, H, W, C] again."""
+    return ((x.detach().float() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+
+
+def to_float_nchw(images: np.ndarray, device: torch.device) -> torch.Tensor:
+    """uint8 [N, H, W, C] -> float [N, C, H, W] in [-1, 1] on `device`."""
+    return torch.from_numpy(np.ascontiguousarray(images)).to(device).permute(0, 3, 1, 2).float() / 127.5 - 1
+
+
+def load_init_generator(G: nn.Module, config: TrainConfig, channels: int) -> str:
+    """Load `--init RUN`'s generator (its EMA copy when kept) into G; returns the checkpoint used."""
+    from ganforge.engine.checkpoint import latest_checkpoint, load_checkpoint
+
+    run = Path(str(config.init))
+    run_dir = next((p for p in [run, *run.parents][:4] if (p / "config.json").is_file()), None)
+    if run_dir is None:
+        raise ConfigError(f"--init {run}: not a run directory (no config.json)")
+    other = json.loads((run_dir / "config.json").read_text())
+    for key in ("task", "model", "scale", "width", "n_blocks"):
+        if other.get(key) != getattr(config, key):
+            raise ConfigError(f"--init {run} was trained with {key} {other.get(key)!r}, this run has "
+                              f"{getattr(config, key)!r}: they must match")
+    ckpt = latest_checkpoint(run)
+    weights, _ = load_checkpoint(ckpt)
+    state = weights.get("G_ema", weights.get("G"))
+    if state is None:
+        raise ConfigError(f"--init {ckpt} holds no generator weights")
+    try:
+        G.load_state_dict(state)
+    except RuntimeError as exc:
+        raise ConfigError(f"--init {ckpt} does not fit this generator ({channels} channels): {exc}") from exc
+    return str(ckpt)
+
+
+@TASKS.register("superres")
+class SuperResTask(Task):
+    """G(low resolution) should match the high-resolution crop (L1), then also fool a relativistic D."""
+
+    name = "superres"
+    loss_names = ("Loss/G/l1", "Loss/G/adv", "Loss/D/adv", "D/real", "D/fake", "Phase/adversarial")
+    ema_network = "G"
+    grid_columns = 3  # bicubic | output | truth
+
+    @classmethod
+    def load_data(cls, config: TrainConfig, progress: Callable[[int, int], None] | None = None) -> TrainData:
+        from ganforge.data.superres import resolve_superres
+
+        sources = resolve_superres(config.data, config.resolution, split="train", strict=config.strict,
+                                   progress=progress)
+        info = DataInfo(name=sources.name, resolution=config.resolution, channels=sources.channels,
+                        count=len(sources), in_channels=sources.channels, counts={"hr": len(sources)})
+        return TrainData(arrays={"hr": sources.images}, info=info, paired=True)
+
+    def __init__(self, config: TrainConfig, data: DataInfo) -> None:
+        super().__init__(config, data)
+        if config.model not in SR_GENERATORS:
+            raise ConfigError(f"task superres takes --model {' or '.join(SR_GENERATORS)}, got {config.model!r}")
+        if config.loss not in SR_LOSSES:
+            raise ConfigError(f"superres takes --loss {', '.join(SR_LOSSES)} (ragan is ESRGAN's), got {config.loss!r}")
+        self.scale = int(config.scale)
+        self.low = config.resolution // self.scale
+        class_name, cls = SR_GENERATORS[config.model]
+        g_kwargs = dict(channels=data.channels, scale=self.scale, width=config.width, n_blocks=config.n_blocks)
+        self.G = cls(**g_kwargs)
+        self.generator_spec = {"class": class_name, "kwargs": g_kwargs, "network": "G"}
+        self.init_checkpoint = load_init_generator(self.G, config, data.channels) if config.init else None
+        self.D = PatchGANDiscriminator(in_channels=data.channels, width=config.width, d_layers=config.d_layers,
+                                       norm="none", spectral=True)
+        check_discriminator_fits(self.D, config.resolution, config)
+        self.loss: AdversarialLoss = LOSSES.get(config.loss)()
+        self.networks = {"G": self.G, "D": self.D}
+        betas = (config.beta1, config.beta2)
+        self.optimizers = {
+            "G": make_adam(self.G.parameters(), config.lr_g, betas),
+            "D": make_adam(self.D.parameters(), config.lr_d, betas),
+        }
+        self._grid_data: dict[str, torch.Tensor] = {}
+
+    # ----------------------------------------------------------------------------------- training
+    def adversarial_at(self, step: int) -> bool:
+        """True once pre-training is over (by images shown before this step) and the GAN term is on."""
+        return self.config.adv_weight > 0 and step * self.config.batch >= self.config.pretrain_kimg * 1000
+
+    def make_pairs(self, sources: torch.Tensor, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sources [N, C, S, S] in [-1, 1] -> (low [N, C, R/s, R/s], high [N, C, R, R]) on their device.
+
+        Item i's crop and degradation are seeded by its position in the global batch, so they are a pure
+        function of (seed, step) whatever the number of processes."""
+        cfg, rt = self.config, self.runtime
+        rank, world = (rt.rank, rt.world_size) if rt is not None else (0, 1)
+        src = to_uint8_nhwc(sources)
+        highs, lows = [], []
+        for i, image in enumerate(src):
+            rng = pair_rng(cfg.seed, step, step * cfg.batch + rank + i * world)
+            hr, lr = training_pair(image, cfg.resolution, self.scale, cfg.degradation, rng)
+            highs.append(hr)
+            lows.append(lr)
+        device = sources.device
+        low, high = to_float_nchw(np.stack(lows), device), to_float_nchw(np.stack(highs), device)
+        if sources.is_contiguous(memory_format=torch.channels_last) and not sources.is_contiguous():
+            low = low.contiguous(memory_format=torch.channels_last)
+            high = high.contiguous(memory_format=torch.channels_last)
+        return low, high
+
+    def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
+        rt, cfg = self.runtime, self.config
+        low, high = self.make_pairs(batch["hr"], step)  # [N, C, R/s, R/s], [N, C, R, R] in [-1, 1]
+        adversarial = self.adversarial_at(step)
+        stats: dict[str, torch.Tensor] = {"Phase/adversarial": torch.tensor(float(adversarial), device=low.device)}
+
+        with rt.autocast():
+            fake = self.G(low)  # [N, C, R, R]
+
+        if adversarial:  # D's phase on a detached copy; G's phase reuses the graph
+            with rt.autocast():
+                d_real = self.D(high).float()
+                d_fake = self.D(fake.detach()).float()
+                loss_d = self.loss.d_loss(d_real, d_fake)
+            rt.backward(loss_d, self.optimizers["D"])
+            rt.step(self.optimizers["D"], self.D)
+            rt.sync_buffers(self.D)  # spectral norm's power-iteration vectors
+            stats["Loss/D/adv"] = loss_d.detach()
+            stats["D/real"] = d_real.detach().mean()
+            stats["D/fake"] = d_fake.detach().mean()
+
+        self.D.requires_grad_(False)
+        with rt.autocast():
+            l1 = l1_loss(fake.float(), high.float())
+            loss_g = cfg.l1_weight * l1
+            if adversarial:
+                with torch.no_grad():
+                    real_logits = self.D(high).float()  # after D's step, as its fake logits below
+                loss_g_adv = self.loss.g_loss(self.D(fake).float(), real_logits)
+                loss_g = loss_g + cfg.adv_weight * loss_g_adv
+                stats["Loss/G/adv"] = loss_g_adv.detach()
+        rt.backward(loss_g, self.optimizers["G"])
+        rt.step(self.optimizers["G"], self.G)
+        self.D.requires_grad_(True)
+        stats["Loss/G/l1"] = l1.detach()
+        return stats
+
+    # ----------------------------------------------------------------------------------- sampling
+    def attach_data(self, arrays: dict[str, torch.Tensor]) -> None:
+        self._grid_data = arrays
+
+    def fixed_inputs(self, n: int, seed: int) -> dict[str, torch.Tensor]:
+        """Centred crops of a fixed choice of training sources and their degraded inputs (seeded)."""
+        picked = pick_fixed(self._grid_data, min(n, GRID_ROWS), seed, paired=True)["hr"]  # uint8 [n, C, S, S]
+        highs = [centre_crop(im, self.config.resolution) for im in picked.permute(0, 2, 3, 1).numpy()]
+        lows = [degrade(hr, self.scale, self.config.degradation, pair_rng(GRID_SEED, 0, i)) for i, hr in enumerate(highs)]
+        cpu = torch.device("cpu")
+        return {"low": to_float_nchw(np.stack(lows), cpu), "high": to_float_nchw(np.stack(highs), cpu)}
+
+    def visuals(self, networks: dict[str, nn.Module], inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        G = networks.get("G_ema", networks["G"])
+        device = next(G.parameters()).device
+        low, high = inputs["low"].to(device), inputs["high"].to(device)
+        bicubic = F.interpolate(low, scale_factor=self.scale, mode="bicubic", align_corners=False).clamp(-1, 1)
+        out = G(low).float().clamp(-1, 1)
+        channels = 3 if out.shape[1] == 3 else 1
+        rows = [t.repeat(1, 3 // channels, 1, 1) if channels == 1 else t for t in (bicubic, out, high.float())]
+        return interleave_rows(*rows)
+
+    def export_spec(self) -> dict[str, Any]:
+        return {
+            "pipeline": "superres",
+            "task": "superres",
+            "model": self.config.model,
+            "components": {"generator": self.generator_spec},
+            "resolution": self.config.resolution,
+            "scale": self.scale,
+            "channels": self.data.channels,
+            "degradation": self.config.degradation,
+        }
