@@ -13,7 +13,8 @@
 
 Folder pairs and derived inputs are decoded or computed once and cached under `prepared_dir()`,
 keyed by the source's fingerprint, like `resolve_dataset`'s on-the-fly preparations. Every dataset
-has a fixed, seeded 10% test split (`split="test"`), and `direction="BtoA"` swaps the sides.
+has a fixed, seeded 10% test split (`split="test"`; emoji, also as the source of derived pairs, are
+split with their skin-tone variants, `photos` crops by photo: see `data.split`), and `direction="BtoA"` swaps the sides.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from ganforge.data.lock import cache_lock
 from ganforge.data.prepare import Progress, _workers, folder_fingerprint, summarize_skips
 from ganforge.data.resize import check_resolution, square_resize
 from ganforge.data.resolve import _check_strict_cache, _safe_name, resolve_dataset
-from ganforge.data.split import SPLIT_SEED, pick, split_indices
+from ganforge.data.split import SPLIT_SEED, group_keys, pick, split_by, split_indices
 from ganforge.errors import DataError
 from ganforge.paths import prepared_dir
 
@@ -69,6 +70,7 @@ class PairedData:
     meta: dict = field(default_factory=dict)  # name, kind, source, license, fingerprint, ...
     split: str = "all"  # train | test | all
     direction: str = "AtoB"
+    groups: np.ndarray | None = field(default=None, repr=False)  # split group per pair (data.split.group_keys)
 
     def __post_init__(self) -> None:
         for side, arr in (("a", self.a), ("b", self.b)):
@@ -80,6 +82,8 @@ class PairedData:
             raise ValueError(f"a and b must share [N, H, W]; got {self.a.shape} and {self.b.shape}")
         if len(self.names) != len(self.a):
             raise ValueError(f"names must have one entry per pair ({len(self.a)}), got {len(self.names)}")
+        if self.groups is not None and len(self.groups) != len(self.a):
+            raise ValueError(f"groups must have one entry per pair ({len(self.a)}), got {len(self.groups)}")
 
     @property
     def a_channels(self) -> int:
@@ -103,7 +107,8 @@ class PairedData:
     def subset(self, indices: np.ndarray) -> PairedData:
         """The pairs at `indices` (copies), same metadata."""
         idx = np.asarray(indices, dtype=np.int64)
-        return replace(self, a=self.a[idx], b=self.b[idx], names=[self.names[i] for i in idx])
+        groups = None if self.groups is None else np.asarray(self.groups)[idx]
+        return replace(self, a=self.a[idx], b=self.b[idx], names=[self.names[i] for i in idx], groups=groups)
 
     def swapped(self) -> PairedData:
         """B becomes the input and A the target (direction BtoA)."""
@@ -126,9 +131,9 @@ def check_direction(direction: str) -> str:
 
 
 def apply_split(pairs: PairedData, split: str, direction: str, split_seed: int) -> PairedData:
-    """The held-out or training part of a full pair set, turned to `direction`."""
+    """The held-out or training part of a full pair set, turned to `direction`; by group when pairs have groups."""
     direction = check_direction(direction)
-    idx = pick(split_indices(len(pairs), split_seed, what=pairs.name), split)
+    idx = pick(split_indices(len(pairs), split_seed, what=pairs.name, groups=pairs.groups), split)
     out = pairs.subset(idx) if idx is not None else pairs
     out = replace(out, split=split.strip().lower(), meta=dict(out.meta, split_seed=split_seed))
     return out.swapped() if direction == "BtoA" else out
@@ -219,7 +224,9 @@ def builtin_pairs(builtin: BuiltinDataset, variant: str | None, resolution: int)
         "resolution": resolution,
     }
     names = [PurePosixPath(f).stem for f in files_a]
-    return PairedData(np.asarray(da.images), np.asarray(db.images), names, meta=meta)
+    meta["split_by"] = split_by(builtin.name)
+    groups = group_keys(da, builtin.name)
+    return PairedData(np.asarray(da.images), np.asarray(db.images), names, meta=meta, groups=groups)
 
 
 # --- derived pairs ----------------------------------------------------------------------------
@@ -290,7 +297,9 @@ def derived_pairs(
         "resolution": resolution,
         "cache": str(out),
     }
-    return PairedData(a, images, item_names(src), meta=meta)
+    groups = group_keys(src, source)
+    meta["split_by"] = split_by(source) if groups is not None else "item"
+    return PairedData(a, images, item_names(src), meta=meta, groups=groups)
 
 
 # --- the cache --------------------------------------------------------------------------------

@@ -8,9 +8,10 @@ targets from:
 - everything else (the built-in `photos`, folders, zips, prepared datasets) is loaded at 2R (`CROP_FACTOR`),
   and training draws a random R x R crop of each (seeded by step), so a photo gives many different crops.
 
-The held-out test split is `data.split`'s fixed seeded 10% (at least one), by item; for `photos`, whose
-items are overlapping crops of six photos, it is by photo (one photo held out), so no test crop shares
-pixels with a training crop. Test images are evaluated on their centred R x R crop.
+The held-out test split is `data.split`'s fixed seeded 10% (at least one), by item; for grouped built-ins
+it is by group (`data.split.group_keys`): `photos`, whose items are overlapping crops of six photos, by
+photo (one photo held out), so no test crop shares pixels with a training crop, and `emoji` with their
+skin-tone variants. Test images are evaluated on their centred R x R crop.
 """
 
 from __future__ import annotations
@@ -22,10 +23,9 @@ import numpy as np
 
 from ganforge.data.builtin import parse_builtin
 from ganforge.data.resize import MAX_RESOLUTION
-from ganforge.data.split import SPLIT_SEED, pick, split_indices
+from ganforge.data.split import SPLIT_SEED, group_keys, pick, split_by, split_indices
 
 WHOLE_BUILTINS = ("emoji", "mnist", "digits")  # small sprites: used whole, not cropped
-GROUPED_BUILTINS = ("photos",)  # items are crops of a few photos: split by photo (the label)
 CROP_FACTOR = 2
 
 
@@ -58,12 +58,7 @@ def source_resolution(data: str, resolution: int) -> int:
 
 def superres_split(n: int, groups: np.ndarray | None, split: str, what: str) -> np.ndarray | None:
     """Indices of `split` among n items: by item, or by group (whole groups held out) when groups are given."""
-    if groups is None:
-        return pick(split_indices(n, SPLIT_SEED, what=what), split)
-    names = np.unique(groups)
-    train_g, test_g = split_indices(len(names), SPLIT_SEED, what=f"{what}'s groups")
-    chosen = pick((names[train_g], names[test_g]), split)
-    return None if chosen is None else np.flatnonzero(np.isin(groups, chosen))
+    return pick(split_indices(n, SPLIT_SEED, what=what, groups=groups), split)
 
 
 def resolve_superres(
@@ -78,10 +73,10 @@ def resolve_superres(
 
     side = source_resolution(data, resolution)
     ds = resolve_dataset(data, side, strict=strict, progress=progress)
-    hit = parse_builtin(str(data))
-    grouped = hit is not None and hit[0].name in GROUPED_BUILTINS and ds.labels is not None
-    idx = superres_split(len(ds), np.asarray(ds.labels) if grouped else None, split, f"dataset {data}")
+    groups = group_keys(ds, data)
+    idx = superres_split(len(ds), groups, split, f"dataset {data}")
     images = np.asarray(ds.images) if idx is None else np.asarray(ds.images)[idx]
-    meta = {"source_resolution": side, "split_by": "photo" if grouped else "item", "items": int(len(ds))}
+    meta = {"source_resolution": side, "split_by": split_by(data) if groups is not None else "item",
+            "items": int(len(ds))}
     return SRData(images=images, resolution=resolution, name=str(ds.meta.get("name", data)), crops=side > resolution,
                   split=split, meta=meta)

@@ -27,7 +27,7 @@ from ganforge.data.paired import PAIRED_BUILTINS, check_direction, item_names
 from ganforge.data.prepare import Progress
 from ganforge.data.resize import check_resolution
 from ganforge.data.resolve import resolve_dataset
-from ganforge.data.split import SPLIT_SEED, check_split, pick, split_indices
+from ganforge.data.split import SPLIT_SEED, check_split, emoji_group, pick, split_indices
 from ganforge.errors import DataError
 
 log = logging.getLogger("ganforge.data")
@@ -204,7 +204,7 @@ def emoji_halves(builtin, resolution: int) -> UnpairedData:
             f"the cached {va} and {vb} variants of {builtin.name} are not aligned; fetch again with "
             f"`ganforge data fetch {builtin.name} --force`"
         )
-    groups = [str(it.get("name") or it.get("file")) for it in items]
+    groups = [emoji_group(it) for it in items]
     ia, ib = halves(groups)
     names = item_names(da)
     meta = {
