@@ -17,7 +17,7 @@ has learned nothing:
   hold the same names (an A/B pairs folder), L1/PSNR/SSIM against the same-named image too.
   `direction="BtoA"` evaluates G_BA on test B against domain A.
 
-FID and KID carry the image count in their names (`fid378`, `kid378`, as `compute_metrics` names them):
+FID and KID carry the image count in their names (`fid381`, `kid381`, as `compute_metrics` names them):
 FID is biased at small n and only comparable at equal n. KID uses subsets of min(1000, n) images.
 Label-map inputs (SPADE) have no identity baseline: a map of class ids is not an image (`identity` is None).
 """
