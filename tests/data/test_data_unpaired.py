@@ -100,6 +100,16 @@ def test_emoji_halves_never_show_a_pair(emoji_cached: None) -> None:
     )
 
 
+def test_emoji_test_split_holds_out_whole_groups_in_each_domain(emoji_cached: None) -> None:
+    """A held-out emoji's skin-tone siblings are never training images of the same domain."""
+    group = {Path(it["file"]).stem: it["name"] for it in resolve_dataset("emoji", 16).items}
+    for direction in ("AtoB", "BtoA"):
+        train = resolve_unpaired("emoji", 16, split="train", direction=direction)
+        test = resolve_unpaired("emoji", 16, split="test", direction=direction)
+        for tr, te in ((train.names_a, test.names_a), (train.names_b, test.names_b)):
+            assert te and not {group[n] for n in tr} & {group[n] for n in te}
+
+
 def test_halves_keep_groups_whole() -> None:
     groups = ["x", "x", "x", "y", "z", "w", "w", "v"]
     a, b = halves(groups)

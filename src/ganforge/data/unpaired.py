@@ -47,6 +47,8 @@ class UnpairedData:
     meta: dict = field(default_factory=dict)  # name, kind, sources, license, ...
     split: str = "all"
     direction: str = "AtoB"
+    groups_a: list[str] | None = None  # split groups (skin-tone variants of one emoji share one); None: per item
+    groups_b: list[str] | None = None
 
     def __post_init__(self) -> None:
         for side, arr, names in (("a", self.a, self.names_a), ("b", self.b, self.names_b)):
@@ -83,7 +85,8 @@ class UnpairedData:
     def swapped(self) -> UnpairedData:
         """The domains exchanged (direction BtoA)."""
         flip = {"AtoB": "BtoA", "BtoA": "AtoB"}[self.direction]
-        return replace(self, a=self.b, b=self.a, names_a=self.names_b, names_b=self.names_a, direction=flip)
+        return replace(self, a=self.b, b=self.a, names_a=self.names_b, names_b=self.names_a, direction=flip,
+                       groups_a=self.groups_b, groups_b=self.groups_a)
 
 
 def resolve_unpaired(
@@ -102,12 +105,14 @@ def resolve_unpaired(
     split = check_split(split)
     full = load_domains(data, resolution, data_b=data_b, strict=strict, progress=progress)
     parts = []
-    for side, arr, names in (("A", full.a, full.names_a), ("B", full.b, full.names_b)):
-        idx = pick(split_indices(len(arr), split_seed, what=f"domain {side} of {full.name}"), split)
+    sides = (("A", full.a, full.names_a, full.groups_a), ("B", full.b, full.names_b, full.groups_b))
+    for side, arr, names, groups in sides:
+        idx = pick(split_indices(len(arr), split_seed, what=f"domain {side} of {full.name}", groups=groups), split)
         parts.append((arr, names) if idx is None else (arr[idx], [names[i] for i in idx]))
     (a, na), (b, nb) = parts
     out = replace(
-        full, a=a, b=b, names_a=na, names_b=nb, split=split, meta=dict(full.meta, split_seed=split_seed)
+        full, a=a, b=b, names_a=na, names_b=nb, split=split, meta=dict(full.meta, split_seed=split_seed),
+        groups_a=None, groups_b=None,  # the split is made; the groups described the full domains
     )
     return out.swapped() if direction == "BtoA" else out
 
@@ -223,6 +228,8 @@ def emoji_halves(builtin, resolution: int) -> UnpairedData:
         [names[i] for i in ia],
         [names[i] for i in ib],
         meta=meta,
+        groups_a=[groups[i] for i in ia],
+        groups_b=[groups[i] for i in ib],
     )
 
 
