@@ -95,3 +95,40 @@ def test_identity_needs_matching_channels_and_model_choice():
     assert TrainConfig(task="cyclegan", data="x", resolution=256).validate().n_blocks == 9
     with pytest.raises(ConfigError, match="--model unet belongs to task pix2pix"):
         TrainConfig(task="cyclegan", model="unet").validate()
+
+
+class _RecordingRuntime:
+    """Just enough of the trainer's runtime to run one step on CPU and record G's loss."""
+
+    device, rank, world_size = torch.device("cpu"), 0, 1
+
+    def __init__(self) -> None:
+        self.losses: list[torch.Tensor] = []
+
+    def autocast(self):
+        import contextlib
+
+        return contextlib.nullcontext()
+
+    def backward(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+        self.losses.append(loss.detach())
+        raise StopIteration  # G's loss is all this test needs
+
+
+@pytest.mark.parametrize("logit", [0.0, 0.25, -1.5])
+def test_generator_adversarial_term_is_the_authors_unhalved_mse(logit):
+    # With cycle and identity weights 0, G's loss is its adversarial term alone: for a PatchGAN map of one
+    # logit value c in both directions, the authors' code gives MSE(D_B, 1) + MSE(D_A, 1) = 2 (c - 1)^2.
+    cfg = TrainConfig(task="cyclegan", data="x", resolution=16, width=4, d_layers=2, cycle_weight=0.0,
+                      identity_weight=0.0).validate()
+    task = TASKS.get("cyclegan")(cfg, DataInfo(name="x", resolution=16, channels=3, count=4, in_channels=3))
+    for D in (task.D_A, task.D_B):
+        D.forward = lambda x, **kw: x[:, :1, :4, :4] * 0 + logit  # [N, 1, 4, 4], all c, still on G's graph
+    rt = _RecordingRuntime()
+    task.attach(rt)
+    batch = {"A": torch.rand(2, 3, 16, 16) * 2 - 1, "B": torch.rand(2, 3, 16, 16) * 2 - 1}
+    with pytest.raises(StopIteration):
+        task.train_step(batch, 0)
+    mse = torch.nn.functional.mse_loss(torch.full((2, 1, 4, 4), logit), torch.ones(2, 1, 4, 4)).item()
+    assert rt.losses[0].item() == pytest.approx(2 * mse)
+    assert mse == pytest.approx((logit - 1) ** 2)
