@@ -152,7 +152,8 @@ class TrainConfig:
     scale: int | None = None  # upscaling factor, 2 or 4 (4); --resolution is the high-resolution crop side
     degradation: str | None = None  # how low-resolution inputs are made: bicubic (classic) | realistic (Real-ESRGAN-style)
     pretrain_kimg: float | None = None  # kimg of L1-only pre-training before the adversarial phase
-    #                                     (None: half the --kimg budget; 0 with --init)
+    #                                     (None: half the --kimg budget; 0 with --init; needs --kimg
+    #                                     or --pretrain-kimg with --minutes)
     adv_weight: float | None = None  # weight of the relativistic adversarial loss (5e-3; 0 = a pixel-loss model)
     init: str | None = None  # superres: start G from this run's (pixel-loss) generator
     extra: dict[str, Any] = field(default_factory=dict)  # task-specific options, validated by the task
@@ -180,6 +181,7 @@ class TrainConfig:
             values["augment"] = "none"
         if values["task"] == "superres" and values["pretrain_kimg"] is None:
             budget = TrainConfig(kimg=values["kimg"], minutes=values["minutes"]).kimg_budget
+            # No budget (--minutes alone) is rejected by validate() unless there is nothing to pre-train.
             values["pretrain_kimg"] = 0.0 if values["init"] or budget is None else budget / 2
         return TrainConfig(**values)
 
@@ -221,6 +223,12 @@ class TrainConfig:
             raise ConfigError(f"--scale must be 2 or 4, got {self.scale}")
         if self.degradation is not None and self.degradation not in SUPERRES_DEGRADATIONS:
             raise ConfigError(f"--degradation must be {' or '.join(SUPERRES_DEGRADATIONS)}, got {self.degradation!r}")
+        if self.minutes is not None and self.kimg is None and self.pretrain_kimg is None and not self.init \
+                and self.adv_weight != 0:
+            raise ConfigError(
+                "superres pre-trains on L1 for half of the --kimg budget, and --minutes alone gives no kimg to halve: "
+                "give --kimg (with or without --minutes) or --pretrain-kimg"
+            )
         scale = self.scale or TASK_DEFAULTS["superres"]["scale"]
         if self.resolution % scale or self.resolution // scale < SUPERRES_MIN_LR:
             raise ConfigError(

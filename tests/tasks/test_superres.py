@@ -112,3 +112,13 @@ def test_bad_options_are_clear_errors(changes, message):
         TrainConfig(**dict(TINY_SR, data="digits", **changes)).validate()
     with pytest.raises(ConfigError, match="--scale applies to superres"):
         TrainConfig(task="image", scale=2).validate()
+
+
+def test_minutes_alone_needs_kimg_or_pretrain_kimg():
+    # Half of no --kimg budget is nothing to pre-train on: that used to start the GAN from random weights.
+    with pytest.raises(ConfigError, match="give --kimg .* or --pretrain-kimg"):
+        TrainConfig(**dict(TINY_SR, data="digits", minutes=5.0)).validate()
+    assert TrainConfig(**dict(TINY_SR, data="digits", minutes=5.0, kimg=10.0)).validate().pretrain_kimg == 5.0
+    assert TrainConfig(**dict(TINY_SR, data="digits", minutes=5.0, pretrain_kimg=2.0)).validate().pretrain_kimg == 2.0
+    assert TrainConfig(**dict(TINY_SR, data="digits", minutes=5.0, adv_weight=0.0)).validate().pretrain_kimg == 0.0
+    assert TrainConfig(**dict(TINY_SR, data="digits")).validate().pretrain_kimg == 50.0  # half the default 100

@@ -63,7 +63,7 @@ def train_command(
     hole_weight: float | None = typer.Option(None, "--hole-weight", help="inpaint: L1 weight of hole pixels against 1 for known ones [default: 6]."),
     scale: int | None = typer.Option(None, "--scale", help="superres: upscaling factor, 2 or 4; --resolution is the high-resolution side [default: 4]."),
     degradation: str | None = typer.Option(None, "--degradation", help="superres: how inputs are made: bicubic (classic) | realistic (Real-ESRGAN-style blur, resize, noise, JPEG) [default: bicubic]."),
-    pretrain_kimg: float | None = typer.Option(None, "--pretrain-kimg", help="superres: kimg of L1-only pre-training before the adversarial phase [default: half of --kimg; 0 with --init]."),
+    pretrain_kimg: float | None = typer.Option(None, "--pretrain-kimg", help="superres: kimg of L1-only pre-training before the adversarial phase [default: half of --kimg; 0 with --init; with --minutes alone give --kimg or --pretrain-kimg]."),
     adv_weight: float | None = typer.Option(None, "--adv-weight", help="superres: relativistic adversarial loss weight (0 = a pixel-loss model) [default: 5e-3, with --l1-weight 1e-2]."),
     init: str | None = typer.Option(None, "--init", help="superres: start the generator from this (pixel-loss) run."),
     lr_decay_start: float | None = typer.Option(None, "--lr-decay-start", help="Fraction of the --kimg budget after which learning rates fall linearly to 0 (1 = constant) [default: 0.5 for cyclegan, else 1]."),
