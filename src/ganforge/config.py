@@ -273,6 +273,13 @@ class TrainConfig:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
+        if self.lr_decay_start < 1 and self.kimg_budget is None:
+            default = f" ({self.task}'s default)" if self.lr_decay_start == TASK_DEFAULTS.get(self.task, {}).get(
+                "lr_decay_start") else ""
+            raise ConfigError(
+                f"--lr-decay-start {self.lr_decay_start:g}{default} decays learning rates over the --kimg budget, and "
+                "--minutes alone gives none: give --kimg (with or without --minutes) or --lr-decay-start 1"
+            )
         if self.loss == "wgan-gp" and self.d_norm == "batch":
             raise ConfigError("--loss wgan-gp needs a discriminator without batch norm: use --d-norm none")
         return self

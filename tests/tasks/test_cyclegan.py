@@ -132,3 +132,41 @@ def test_generator_adversarial_term_is_the_authors_unhalved_mse(logit):
     mse = torch.nn.functional.mse_loss(torch.full((2, 1, 4, 4), logit), torch.ones(2, 1, 4, 4)).item()
     assert rt.losses[0].item() == pytest.approx(2 * mse)
     assert mse == pytest.approx((logit - 1) ** 2)
+
+
+def test_lr_decay_needs_a_kimg_budget():
+    # With --minutes alone there is no budget to decay over: the decay used to be skipped silently.
+    with pytest.raises(ConfigError, match=r"--lr-decay-start 0.5 \(cyclegan's default\).*give --kimg .* or --lr-decay-start 1"):
+        TrainConfig(task="cyclegan", minutes=5.0).validate()
+    with pytest.raises(ConfigError, match="--lr-decay-start 0.3 decays"):
+        TrainConfig(task="pix2pix", minutes=5.0, lr_decay_start=0.3).validate()
+    assert TrainConfig(task="cyclegan", minutes=5.0, lr_decay_start=1.0).validate().lr_decay_start == 1.0
+    assert TrainConfig(task="cyclegan", minutes=5.0, kimg=10.0).validate().lr_decay_start == 0.5
+    assert TrainConfig(task="cyclegan").validate().kimg_budget == 100.0  # no budget given: 100 kimg
+
+
+def test_resume_with_another_budget_warns_once(tmp_path, translation_folder, tiny_translation, caplog):
+    root = translation_folder("dom", n_a=14, n_b=11)
+    settings = dict(tiny_translation, data=str(root), task="cyclegan", out=str(tmp_path))
+    first = ganforge.train(**settings, kimg=0.016, name="c")
+    _, state = load_checkpoint(first.checkpoint)
+    assert state["total_images"] == 16
+    with caplog.at_level("WARNING", logger="ganforge"):
+        same = ganforge.train(resume=tmp_path / "c", kimg=0.016)  # nothing to do, nothing to say
+    assert same.steps == 4 and not [r for r in caplog.records if "budget" in r.getMessage()]
+    with caplog.at_level("WARNING", logger="ganforge"):
+        longer = ganforge.train(resume=tmp_path / "c", kimg=0.024)
+    moved = [r.getMessage() for r in caplog.records if "budget" in r.getMessage()]
+    assert longer.steps == 6 and len(moved) == 1
+    assert "budget of 0.024 instead of the run's 0.016" in moved[0] and "from 0.5" in moved[0]
+    assert load_checkpoint(longer.checkpoint)[1]["total_images"] == 24
+    # A checkpoint written before the budget was saved: its config's budget stands in.
+    state_json = longer.checkpoint / "state.json"
+    old = json.loads(state_json.read_text())
+    del old["total_images"]
+    state_json.write_text(json.dumps(old))
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="ganforge"):
+        again = ganforge.train(resume=tmp_path / "c", kimg=0.032)
+    moved = [r.getMessage() for r in caplog.records if "budget" in r.getMessage()]
+    assert again.steps == 8 and len(moved) == 1 and "instead of the run's 0.024" in moved[0]
