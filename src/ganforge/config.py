@@ -84,6 +84,12 @@ TASK_OPTIONS: dict[str, tuple[str, ...]] = {
     "adv_weight": ("superres",),
     "init": ("superres",),
 }
+# Options only the image task (unconditional/class-conditional generation) reads: latent, regularisers, ADA,
+# WGAN-GP and D normalisation. A task conditioned on an input image rejects a value that would change anything
+# (one equal to what it resolves to anyway, like the 0 a saved config holds for --r1-gamma, is let through so
+# resolved and resumed configs validate again). --cond and --augment have their own messages below.
+IMAGE_ONLY_OPTIONS = ("r1_gamma", "r2_gamma", "r1_interval", "pl_weight", "pl_interval", "z_dim", "d_norm",
+                      "gp_weight", "ada_target", "ada_kimg")
 DIRECTIONS = ("AtoB", "BtoA")
 ADA_AUTO_LIMIT = 30_000  # `--augment auto` picks ADA for data sets smaller than this
 
@@ -192,6 +198,8 @@ class TrainConfig:
                 flag = "--" + name.replace("_", "-")
                 named = tasks[0] if len(tasks) == 1 else f"{', '.join(tasks[:-1])} and {tasks[-1]}"
                 raise ConfigError(f"{flag} applies to {named}, not to task {self.task!r}")
+        if self.task in IMAGE_CONDITIONED_TASKS:
+            self._check_image_only_options()
         if self.direction not in DIRECTIONS:
             raise ConfigError(f"--direction must be AtoB or BtoA, got {self.direction!r}")
         if self.direction != "AtoB" and self.task not in TRANSLATION_TASKS:
@@ -211,6 +219,17 @@ class TrainConfig:
                 raise ConfigError(f"--eval-every is not available for {self.task} yet; evaluate the run afterwards")
         if self.task == "superres":
             self._check_superres_options()
+
+    def _check_image_only_options(self) -> None:
+        """A conditioned task never reads the image task's options: a value given for one is an error."""
+        model = self.model or TASK_DEFAULTS[self.task]["model"]
+        defaults = MODEL_DEFAULTS.get(model, {})
+        for name in IMAGE_ONLY_OPTIONS:
+            value = getattr(self, name)
+            unset = defaults.get(name, field_default(name))  # what the task resolves it to when not given
+            if value is not None and value != unset:
+                raise ConfigError(f"--{name.replace('_', '-')} applies to image generation (task image); "
+                                  f"{self.task} does not use it")
 
     def _check_superres_options(self) -> None:
         if self.cond:
