@@ -23,11 +23,13 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     "r3gan": dict(loss="rpgan", lr_g=2e-4, lr_d=2e-4, beta1=0.0, beta2=0.99, r1_gamma=0.05, r2_gamma=0.05,
                   r1_interval=16, pl_weight=0.0, z_dim=64, width=32),
     # Translation (no latent: z_dim 0). pix2pix (Isola et al.): vanilla GAN + 100 * L1, Adam 2e-4 (0.5, 0.999).
+    # No EMA (ema_kimg 0) for the batch-norm generators: an EMA averages weights but would copy the live BN running
+    # statistics, which do not belong to the averaged weights; the pipeline then uses G itself, as the paper's code.
     "unet": dict(loss="ns", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, r1_gamma=0.0, r2_gamma=0.0, r1_interval=16,
-                 pl_weight=0.0, z_dim=0, width=64, l1_weight=100.0, fm_weight=0.0, d_layers=3),
+                 pl_weight=0.0, z_dim=0, width=64, l1_weight=100.0, fm_weight=0.0, d_layers=3, ema_kimg=0.0),
     # SPADE (Park et al.): hinge loss, feature matching 10, its two-time-scale Adam (G 1e-4, D 4e-4, betas 0, 0.9).
     "spade": dict(loss="hinge", lr_g=1e-4, lr_d=4e-4, beta1=0.0, beta2=0.9, r1_gamma=0.0, r2_gamma=0.0, r1_interval=16,
-                  pl_weight=0.0, z_dim=0, width=64, l1_weight=0.0, fm_weight=10.0, d_layers=3),
+                  pl_weight=0.0, z_dim=0, width=64, l1_weight=0.0, fm_weight=10.0, d_layers=3, ema_kimg=0.0),
     # CycleGAN (Zhu et al.): LSGAN, cycle 10, identity 0.5 (x cycle), pool 50, Adam 2e-4 (0.5, 0.999), decay over half.
     "resnet": dict(loss="lsgan", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, r1_gamma=0.0, r2_gamma=0.0,
                    r1_interval=16, pl_weight=0.0, z_dim=0, width=64, cycle_weight=10.0, identity_weight=0.5,
@@ -48,11 +50,11 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 # Per task: the default model, the models it takes, and defaults for fields its models leave open.
 TASK_DEFAULTS: dict[str, dict[str, Any]] = {
-    "image": dict(model="dcgan", lr_decay_start=1.0),
-    "pix2pix": dict(model="unet", lr_decay_start=1.0),
-    "cyclegan": dict(model="resnet", lr_decay_start=0.5),
-    "inpaint": dict(model="lama", lr_decay_start=1.0),
-    "superres": dict(model="srresnet", lr_decay_start=1.0, scale=4, degradation="bicubic"),
+    "image": dict(model="dcgan", lr_decay_start=1.0, ema_kimg=10.0),
+    "pix2pix": dict(model="unet", lr_decay_start=1.0, ema_kimg=10.0),
+    "cyclegan": dict(model="resnet", lr_decay_start=0.5, ema_kimg=10.0),
+    "inpaint": dict(model="lama", lr_decay_start=1.0, ema_kimg=10.0),
+    "superres": dict(model="srresnet", lr_decay_start=1.0, ema_kimg=10.0, scale=4, degradation="bicubic"),
 }
 TASK_MODELS: dict[str, tuple[str, ...]] = {
     "image": ("dcgan", "stylegan2", "r3gan"),
@@ -128,7 +130,8 @@ class TrainConfig:
     z_dim: int | None = None  # latent size; None -> the model's default
     width: int | None = None  # channel width (DCGAN: ngf/ndf; StyleGAN2: channels min(64w/res, 4w)); None -> model default
     d_norm: str = "auto"  # discriminator normalisation: auto | batch | none (auto: none for wgan-gp)
-    ema_kimg: float = 10.0  # half-life of the generator EMA in kimg (0 = no EMA)
+    ema_kimg: float | None = None  # half-life of the generator EMA in kimg (0 = no EMA); None -> the model's or
+    #                                task's: 0 for pix2pix's batch-norm unet and spade, else 10
     ema_rampup: float = 0.05  # EMA half-life at most this fraction of images shown so far
     tick_kimg: float = 1.0  # statistics are averaged and logged every tick
     sample_every_kimg: float = 10.0  # sample grid from fixed latents every N kimg

@@ -41,7 +41,7 @@ def train_command(
     z_dim: int | None = typer.Option(None, "--z-dim", help=_h("Latent size.", "z_dim")),
     width: int | None = typer.Option(None, "--width", help=_h("Channel width of the outer layers.", "width")),
     d_norm: str | None = typer.Option(None, "--d-norm", help=_h("Discriminator normalisation: auto | batch | none.", "d_norm")),
-    ema_kimg: float | None = typer.Option(None, "--ema-kimg", help=_h("Generator EMA half-life in kimg (0 = off).", "ema_kimg")),
+    ema_kimg: float | None = typer.Option(None, "--ema-kimg", help="Generator EMA half-life in kimg (0 = off) [default: 10; 0 for pix2pix's unet and spade, whose batch-norm statistics an EMA cannot average]."),
     sample_every: float | None = typer.Option(None, "--sample-every", help=_h("Sample grid every N kimg.", "sample_every_kimg")),
     checkpoint_every: float | None = typer.Option(None, "--checkpoint-every", help=_h("Checkpoint every N kimg.", "checkpoint_every_kimg")),
     keep: int | None = typer.Option(None, "--keep", help=_h("Checkpoints kept.", "keep_checkpoints")),
