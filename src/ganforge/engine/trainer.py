@@ -241,6 +241,8 @@ class Trainer:
         _seed_everything(config.seed)
         task_cls = TASKS.get(config.task)
         self.task: Task = task_cls(config, data_info)
+        if resume_from is None:
+            self.task.start_fresh()  # starting weights from elsewhere (superres --init), before the EMA copy
         # torch.compile chooses layouts itself, and (torch 2.11) trips over channels_last ConvTranspose weights.
         self.channels_last = config.channels_last and not config.compile
         memory_format = torch.channels_last if self.channels_last else torch.preserve_format

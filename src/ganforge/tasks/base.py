@@ -89,6 +89,12 @@ class Task(ABC):
         """Called once by the trainer after it has placed the networks on their device."""
         self.runtime = runtime
 
+    def start_fresh(self) -> None:
+        """Called once, right after the task is built, for a run that starts from scratch (never on resume, whose
+        checkpoint overwrites the weights) and before the EMA copy is made: load starting weights from
+        elsewhere here (superres's `--init RUN`), so a resumed run does not depend on that source any more."""
+        return None
+
     def attach_data(self, arrays: dict[str, torch.Tensor]) -> None:
         """Called once by the trainer with the training arrays (uint8 [N, C, H, W]); tasks whose sample
         grids show real inputs (translation) keep them for `fixed_inputs`. Never used for training."""

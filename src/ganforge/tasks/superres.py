@@ -118,7 +118,7 @@ class SuperResTask(Task):
         g_kwargs = dict(channels=data.channels, scale=self.scale, width=config.width, n_blocks=config.n_blocks)
         self.G = cls(**g_kwargs)
         self.generator_spec = {"class": class_name, "kwargs": g_kwargs, "network": "G"}
-        self.init_checkpoint = load_init_generator(self.G, config, data.channels) if config.init else None
+        self.init_checkpoint: str | None = None  # `--init`'s checkpoint, once start_fresh() has loaded it
         self.D = PatchGANDiscriminator(in_channels=data.channels, width=config.width, d_layers=config.d_layers,
                                        norm="none", spectral=True)
         check_discriminator_fits(self.D, config.resolution, config)
@@ -130,6 +130,12 @@ class SuperResTask(Task):
             "D": make_adam(self.D.parameters(), config.lr_d, betas),
         }
         self._grid_data: dict[str, torch.Tensor] = {}
+
+    def start_fresh(self) -> None:
+        """`--init RUN`: start G from that run's generator. Only for a fresh run: a resumed one restores its own
+        weights, so the init run may since have been moved or deleted."""
+        if self.config.init:
+            self.init_checkpoint = load_init_generator(self.G, self.config, self.data.channels)
 
     # ----------------------------------------------------------------------------------- training
     def adversarial_at(self, step: int) -> bool:
