@@ -30,7 +30,7 @@ from ganforge.engine.stats import Stats, truncate_metrics
 from ganforge.errors import CheckpointError, TrainingError
 from ganforge.imaging import make_grid, save_image, tensor_to_uint8
 from ganforge.registry import TASKS
-from ganforge.tasks.base import DataInfo, Task, TrainData
+from ganforge.tasks.base import DataInfo, Task, TrainData, batch_positions
 
 GRID_SEED = 123456789  # fixed latents for sample grids, identical across resumes
 STOP_POLL_STEPS = 10  # with several processes, stop requests are agreed on every this many steps
@@ -147,8 +147,7 @@ class BatchStream:
             self._orders = {k: _Order(int(v.shape[0]), seed + 104_729 * i) for i, (k, v) in enumerate(self.arrays.items())}
 
     def indices(self, step: int, key: str | None = None) -> torch.Tensor:
-        start = step * self.global_batch
-        positions = range(start + self.rank, start + self.global_batch, self.world_size)
+        positions = batch_positions(step, self.global_batch, self.rank, self.world_size)
         return self._orders[key or next(iter(self.arrays))].indices(positions)
 
     def batch(self, step: int, device: torch.device, channels_last: bool) -> dict[str, torch.Tensor]:

@@ -53,6 +53,14 @@ class TrainData:
     integer_keys: tuple[str, ...] = ()
 
 
+def batch_positions(step: int, global_batch: int, rank: int, world_size: int) -> range:
+    """Global positions of this process's items in step `step`'s batch: item i of its share is at
+    step * global_batch + rank + i * world_size (how the trainer's BatchStream deals out the batch). Per-item
+    randomness seeded by this position is a pure function of (seed, step, i), whatever the number of processes."""
+    start = step * global_batch
+    return range(start + rank, start + global_batch, world_size)
+
+
 class Task(ABC):
     """Base class of every task. Subclasses set `networks`, `optimizers` and implement the step."""
 

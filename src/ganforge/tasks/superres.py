@@ -40,7 +40,7 @@ from ganforge.losses.reconstruction import l1_loss
 from ganforge.nets.patchgan import PatchGANDiscriminator
 from ganforge.nets.sr import RRDBNet, SRResNet
 from ganforge.registry import LOSSES, TASKS
-from ganforge.tasks.base import DataInfo, Task, TrainData
+from ganforge.tasks.base import DataInfo, Task, TrainData, batch_positions
 from ganforge.tasks.image import make_adam
 from ganforge.tasks.translation import GRID_ROWS, check_discriminator_fits, interleave_rows, pick_fixed
 
@@ -151,8 +151,8 @@ class SuperResTask(Task):
         rank, world = (rt.rank, rt.world_size) if rt is not None else (0, 1)
         src = to_uint8_nhwc(sources)
         highs, lows = [], []
-        for i, image in enumerate(src):
-            rng = pair_rng(cfg.seed, step, step * cfg.batch + rank + i * world)
+        for image, position in zip(src, batch_positions(step, cfg.batch, rank, world), strict=True):
+            rng = pair_rng(cfg.seed, step, position)
             hr, lr = training_pair(image, cfg.resolution, self.scale, cfg.degradation, rng)
             highs.append(hr)
             lows.append(lr)
