@@ -102,7 +102,9 @@ def train(
             raise ConfigError(f"run directory {run_dir} already holds a run: continue it with --resume {run_dir} "
                               "or choose another --name")
     if dry_run:
-        task_cls(cfg, info)  # builds the networks: bad model/size combinations fail here
+        task = task_cls(cfg, info)  # builds the networks: bad model/size combinations fail here
+        if resume_from is None:
+            task.start_fresh()  # and a bad --init run (a resume no longer reads it)
         return {"run_dir": str(run_dir), "config": cfg.to_dict(), "data": dataclasses.asdict(info)}
 
     # Build everything before writing anything, so a failure leaves no half-made run directory.

@@ -23,11 +23,13 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     "r3gan": dict(loss="rpgan", lr_g=2e-4, lr_d=2e-4, beta1=0.0, beta2=0.99, r1_gamma=0.05, r2_gamma=0.05,
                   r1_interval=16, pl_weight=0.0, z_dim=64, width=32),
     # Translation (no latent: z_dim 0). pix2pix (Isola et al.): vanilla GAN + 100 * L1, Adam 2e-4 (0.5, 0.999).
+    # No EMA (ema_kimg 0) for the batch-norm generators: an EMA averages weights but would copy the live BN running
+    # statistics, which do not belong to the averaged weights; the pipeline then uses G itself, as the paper's code.
     "unet": dict(loss="ns", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, r1_gamma=0.0, r2_gamma=0.0, r1_interval=16,
-                 pl_weight=0.0, z_dim=0, width=64, l1_weight=100.0, fm_weight=0.0, d_layers=3),
+                 pl_weight=0.0, z_dim=0, width=64, l1_weight=100.0, fm_weight=0.0, d_layers=3, ema_kimg=0.0),
     # SPADE (Park et al.): hinge loss, feature matching 10, its two-time-scale Adam (G 1e-4, D 4e-4, betas 0, 0.9).
     "spade": dict(loss="hinge", lr_g=1e-4, lr_d=4e-4, beta1=0.0, beta2=0.9, r1_gamma=0.0, r2_gamma=0.0, r1_interval=16,
-                  pl_weight=0.0, z_dim=0, width=64, l1_weight=0.0, fm_weight=10.0, d_layers=3),
+                  pl_weight=0.0, z_dim=0, width=64, l1_weight=0.0, fm_weight=10.0, d_layers=3, ema_kimg=0.0),
     # CycleGAN (Zhu et al.): LSGAN, cycle 10, identity 0.5 (x cycle), pool 50, Adam 2e-4 (0.5, 0.999), decay over half.
     "resnet": dict(loss="lsgan", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, r1_gamma=0.0, r2_gamma=0.0,
                    r1_interval=16, pl_weight=0.0, z_dim=0, width=64, cycle_weight=10.0, identity_weight=0.5,
@@ -48,11 +50,11 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 # Per task: the default model, the models it takes, and defaults for fields its models leave open.
 TASK_DEFAULTS: dict[str, dict[str, Any]] = {
-    "image": dict(model="dcgan", lr_decay_start=1.0),
-    "pix2pix": dict(model="unet", lr_decay_start=1.0),
-    "cyclegan": dict(model="resnet", lr_decay_start=0.5),
-    "inpaint": dict(model="lama", lr_decay_start=1.0),
-    "superres": dict(model="srresnet", lr_decay_start=1.0, scale=4, degradation="bicubic"),
+    "image": dict(model="dcgan", lr_decay_start=1.0, ema_kimg=10.0),
+    "pix2pix": dict(model="unet", lr_decay_start=1.0, ema_kimg=10.0),
+    "cyclegan": dict(model="resnet", lr_decay_start=0.5, ema_kimg=10.0),
+    "inpaint": dict(model="lama", lr_decay_start=1.0, ema_kimg=10.0),
+    "superres": dict(model="srresnet", lr_decay_start=1.0, ema_kimg=10.0, scale=4, degradation="bicubic"),
 }
 TASK_MODELS: dict[str, tuple[str, ...]] = {
     "image": ("dcgan", "stylegan2", "r3gan"),
@@ -84,6 +86,12 @@ TASK_OPTIONS: dict[str, tuple[str, ...]] = {
     "adv_weight": ("superres",),
     "init": ("superres",),
 }
+# Options only the image task (unconditional/class-conditional generation) reads: latent, regularisers, ADA,
+# WGAN-GP and D normalisation. A task conditioned on an input image rejects a value that would change anything
+# (one equal to what it resolves to anyway, like the 0 a saved config holds for --r1-gamma, is let through so
+# resolved and resumed configs validate again). --cond and --augment have their own messages below.
+IMAGE_ONLY_OPTIONS = ("r1_gamma", "r2_gamma", "r1_interval", "pl_weight", "pl_interval", "z_dim", "d_norm",
+                      "gp_weight", "ada_target", "ada_kimg")
 DIRECTIONS = ("AtoB", "BtoA")
 ADA_AUTO_LIMIT = 30_000  # `--augment auto` picks ADA for data sets smaller than this
 
@@ -122,7 +130,8 @@ class TrainConfig:
     z_dim: int | None = None  # latent size; None -> the model's default
     width: int | None = None  # channel width (DCGAN: ngf/ndf; StyleGAN2: channels min(64w/res, 4w)); None -> model default
     d_norm: str = "auto"  # discriminator normalisation: auto | batch | none (auto: none for wgan-gp)
-    ema_kimg: float = 10.0  # half-life of the generator EMA in kimg (0 = no EMA)
+    ema_kimg: float | None = None  # half-life of the generator EMA in kimg (0 = no EMA); None -> the model's or
+    #                                task's: 0 for pix2pix's batch-norm unet and spade, else 10
     ema_rampup: float = 0.05  # EMA half-life at most this fraction of images shown so far
     tick_kimg: float = 1.0  # statistics are averaged and logged every tick
     sample_every_kimg: float = 10.0  # sample grid from fixed latents every N kimg
@@ -152,7 +161,8 @@ class TrainConfig:
     scale: int | None = None  # upscaling factor, 2 or 4 (4); --resolution is the high-resolution crop side
     degradation: str | None = None  # how low-resolution inputs are made: bicubic (classic) | realistic (Real-ESRGAN-style)
     pretrain_kimg: float | None = None  # kimg of L1-only pre-training before the adversarial phase
-    #                                     (None: half the --kimg budget; 0 with --init)
+    #                                     (None: half the --kimg budget; 0 with --init; needs --kimg
+    #                                     or --pretrain-kimg with --minutes)
     adv_weight: float | None = None  # weight of the relativistic adversarial loss (5e-3; 0 = a pixel-loss model)
     init: str | None = None  # superres: start G from this run's (pixel-loss) generator
     extra: dict[str, Any] = field(default_factory=dict)  # task-specific options, validated by the task
@@ -180,6 +190,7 @@ class TrainConfig:
             values["augment"] = "none"
         if values["task"] == "superres" and values["pretrain_kimg"] is None:
             budget = TrainConfig(kimg=values["kimg"], minutes=values["minutes"]).kimg_budget
+            # No budget (--minutes alone) is rejected by validate() unless there is nothing to pre-train.
             values["pretrain_kimg"] = 0.0 if values["init"] or budget is None else budget / 2
         return TrainConfig(**values)
 
@@ -190,6 +201,8 @@ class TrainConfig:
                 flag = "--" + name.replace("_", "-")
                 named = tasks[0] if len(tasks) == 1 else f"{', '.join(tasks[:-1])} and {tasks[-1]}"
                 raise ConfigError(f"{flag} applies to {named}, not to task {self.task!r}")
+        if self.task in IMAGE_CONDITIONED_TASKS:
+            self._check_image_only_options()
         if self.direction not in DIRECTIONS:
             raise ConfigError(f"--direction must be AtoB or BtoA, got {self.direction!r}")
         if self.direction != "AtoB" and self.task not in TRANSLATION_TASKS:
@@ -210,6 +223,17 @@ class TrainConfig:
         if self.task == "superres":
             self._check_superres_options()
 
+    def _check_image_only_options(self) -> None:
+        """A conditioned task never reads the image task's options: a value given for one is an error."""
+        model = self.model or TASK_DEFAULTS[self.task]["model"]
+        defaults = MODEL_DEFAULTS.get(model, {})
+        for name in IMAGE_ONLY_OPTIONS:
+            value = getattr(self, name)
+            unset = defaults.get(name, field_default(name))  # what the task resolves it to when not given
+            if value is not None and value != unset:
+                raise ConfigError(f"--{name.replace('_', '-')} applies to image generation (task image); "
+                                  f"{self.task} does not use it")
+
     def _check_superres_options(self) -> None:
         if self.cond:
             raise ConfigError("--cond is for class-conditional image generation; superres is conditioned on its input")
@@ -221,6 +245,12 @@ class TrainConfig:
             raise ConfigError(f"--scale must be 2 or 4, got {self.scale}")
         if self.degradation is not None and self.degradation not in SUPERRES_DEGRADATIONS:
             raise ConfigError(f"--degradation must be {' or '.join(SUPERRES_DEGRADATIONS)}, got {self.degradation!r}")
+        if self.minutes is not None and self.kimg is None and self.pretrain_kimg is None and not self.init \
+                and self.adv_weight != 0:
+            raise ConfigError(
+                "superres pre-trains on L1 for half of the --kimg budget, and --minutes alone gives no kimg to halve: "
+                "give --kimg (with or without --minutes) or --pretrain-kimg"
+            )
         scale = self.scale or TASK_DEFAULTS["superres"]["scale"]
         if self.resolution % scale or self.resolution // scale < SUPERRES_MIN_LR:
             raise ConfigError(
@@ -265,6 +295,13 @@ class TrainConfig:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
+        if self.lr_decay_start < 1 and self.kimg_budget is None:
+            default = f" ({self.task}'s default)" if self.lr_decay_start == TASK_DEFAULTS.get(self.task, {}).get(
+                "lr_decay_start") else ""
+            raise ConfigError(
+                f"--lr-decay-start {self.lr_decay_start:g}{default} decays learning rates over the --kimg budget, and "
+                "--minutes alone gives none: give --kimg (with or without --minutes) or --lr-decay-start 1"
+            )
         if self.loss == "wgan-gp" and self.d_norm == "batch":
             raise ConfigError("--loss wgan-gp needs a discriminator without batch norm: use --d-norm none")
         return self

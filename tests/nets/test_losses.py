@@ -23,7 +23,9 @@ def test_loss_values_at_known_points():
     assert HingeLoss().d_loss(torch.full((4,), 2.0), torch.full((4,), -2.0)).item() == 0.0
     assert HingeLoss().d_loss(zero, zero).item() == 2.0
     assert LeastSquaresLoss().d_loss(torch.ones(4), zero).item() == 0.0
-    assert LeastSquaresLoss().g_loss(zero).item() == 0.5
+    assert LeastSquaresLoss().d_loss(zero, zero).item() == 0.5  # D's sum halved
+    assert LeastSquaresLoss().g_loss(zero).item() == 1.0  # G: MSE(D(G(z)), 1), not halved (pix2pix/CycleGAN code)
+    assert LeastSquaresLoss().g_loss(torch.full((4,), 3.0)).item() == 4.0
     assert WassersteinLoss().d_loss(torch.full((4,), 3.0), torch.ones(4)).item() == -2.0
     rp = RelativisticPairingLoss()
     real, fake = torch.tensor([2.0, 0.0]), torch.tensor([0.0, 1.0])

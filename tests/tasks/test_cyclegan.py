@@ -95,3 +95,78 @@ def test_identity_needs_matching_channels_and_model_choice():
     assert TrainConfig(task="cyclegan", data="x", resolution=256).validate().n_blocks == 9
     with pytest.raises(ConfigError, match="--model unet belongs to task pix2pix"):
         TrainConfig(task="cyclegan", model="unet").validate()
+
+
+class _RecordingRuntime:
+    """Just enough of the trainer's runtime to run one step on CPU and record G's loss."""
+
+    device, rank, world_size = torch.device("cpu"), 0, 1
+
+    def __init__(self) -> None:
+        self.losses: list[torch.Tensor] = []
+
+    def autocast(self):
+        import contextlib
+
+        return contextlib.nullcontext()
+
+    def backward(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+        self.losses.append(loss.detach())
+        raise StopIteration  # G's loss is all this test needs
+
+
+@pytest.mark.parametrize("logit", [0.0, 0.25, -1.5])
+def test_generator_adversarial_term_is_the_authors_unhalved_mse(logit):
+    # With cycle and identity weights 0, G's loss is its adversarial term alone: for a PatchGAN map of one
+    # logit value c in both directions, the authors' code gives MSE(D_B, 1) + MSE(D_A, 1) = 2 (c - 1)^2.
+    cfg = TrainConfig(task="cyclegan", data="x", resolution=16, width=4, d_layers=2, cycle_weight=0.0,
+                      identity_weight=0.0).validate()
+    task = TASKS.get("cyclegan")(cfg, DataInfo(name="x", resolution=16, channels=3, count=4, in_channels=3))
+    for D in (task.D_A, task.D_B):
+        D.forward = lambda x, **kw: x[:, :1, :4, :4] * 0 + logit  # [N, 1, 4, 4], all c, still on G's graph
+    rt = _RecordingRuntime()
+    task.attach(rt)
+    batch = {"A": torch.rand(2, 3, 16, 16) * 2 - 1, "B": torch.rand(2, 3, 16, 16) * 2 - 1}
+    with pytest.raises(StopIteration):
+        task.train_step(batch, 0)
+    mse = torch.nn.functional.mse_loss(torch.full((2, 1, 4, 4), logit), torch.ones(2, 1, 4, 4)).item()
+    assert rt.losses[0].item() == pytest.approx(2 * mse)
+    assert mse == pytest.approx((logit - 1) ** 2)
+
+
+def test_lr_decay_needs_a_kimg_budget():
+    # With --minutes alone there is no budget to decay over: the decay used to be skipped silently.
+    with pytest.raises(ConfigError, match=r"--lr-decay-start 0.5 \(cyclegan's default\).*give --kimg .* or --lr-decay-start 1"):
+        TrainConfig(task="cyclegan", minutes=5.0).validate()
+    with pytest.raises(ConfigError, match="--lr-decay-start 0.3 decays"):
+        TrainConfig(task="pix2pix", minutes=5.0, lr_decay_start=0.3).validate()
+    assert TrainConfig(task="cyclegan", minutes=5.0, lr_decay_start=1.0).validate().lr_decay_start == 1.0
+    assert TrainConfig(task="cyclegan", minutes=5.0, kimg=10.0).validate().lr_decay_start == 0.5
+    assert TrainConfig(task="cyclegan").validate().kimg_budget == 100.0  # no budget given: 100 kimg
+
+
+def test_resume_with_another_budget_warns_once(tmp_path, translation_folder, tiny_translation, caplog):
+    root = translation_folder("dom", n_a=14, n_b=11)
+    settings = dict(tiny_translation, data=str(root), task="cyclegan", out=str(tmp_path))
+    first = ganforge.train(**settings, kimg=0.016, name="c")
+    _, state = load_checkpoint(first.checkpoint)
+    assert state["total_images"] == 16
+    with caplog.at_level("WARNING", logger="ganforge"):
+        same = ganforge.train(resume=tmp_path / "c", kimg=0.016)  # nothing to do, nothing to say
+    assert same.steps == 4 and not [r for r in caplog.records if "budget" in r.getMessage()]
+    with caplog.at_level("WARNING", logger="ganforge"):
+        longer = ganforge.train(resume=tmp_path / "c", kimg=0.024)
+    moved = [r.getMessage() for r in caplog.records if "budget" in r.getMessage()]
+    assert longer.steps == 6 and len(moved) == 1
+    assert "budget of 0.024 instead of the run's 0.016" in moved[0] and "from 0.5" in moved[0]
+    assert load_checkpoint(longer.checkpoint)[1]["total_images"] == 24
+    # A checkpoint written before the budget was saved: its config's budget stands in.
+    state_json = longer.checkpoint / "state.json"
+    old = json.loads(state_json.read_text())
+    del old["total_images"]
+    state_json.write_text(json.dumps(old))
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="ganforge"):
+        again = ganforge.train(resume=tmp_path / "c", kimg=0.032)
+    moved = [r.getMessage() for r in caplog.records if "budget" in r.getMessage()]
+    assert again.steps == 8 and len(moved) == 1 and "instead of the run's 0.024" in moved[0]

@@ -19,6 +19,7 @@ from ganforge.errors import ConfigError
 from ganforge.losses.reconstruction import hole_weighted_l1_loss
 from ganforge.nets.ffc import LamaGenerator, composite, inpaint_input
 from ganforge.registry import TASKS
+from ganforge.tasks.base import batch_positions
 from ganforge.tasks.inpaint import training_masks
 
 
@@ -57,12 +58,16 @@ def test_hole_weighted_l1():
 
 
 def test_training_masks_are_a_pure_function_of_the_step():
-    a, b = training_masks(0, 5, 0, 4, 16), training_masks(0, 5, 0, 4, 16)
+    one = batch_positions(5, 4, 0, 1)
+    a, b = training_masks(0, 5, one, 16), training_masks(0, 5, one, 16)
     assert a.shape == (4, 16, 16) and a.dtype == bool and np.array_equal(a, b)
-    assert not np.array_equal(a, training_masks(0, 6, 0, 4, 16))
-    assert not np.array_equal(a, training_masks(1, 5, 0, 4, 16))
-    assert not np.array_equal(a, training_masks(0, 5, 1, 4, 16))
+    assert not np.array_equal(a, training_masks(0, 6, batch_positions(6, 4, 0, 1), 16))
+    assert not np.array_equal(a, training_masks(1, 5, one, 16))
     assert all(0 < m.mean() < 1 for m in a)
+    # Each item's mask follows its place in the global batch, so two processes draw what one would:
+    # rank r holds items r, r + 2 of the batch.
+    halves = [training_masks(0, 5, batch_positions(5, 4, rank, 2), 16) for rank in (0, 1)]
+    assert np.array_equal(np.stack([halves[0][0], halves[1][0], halves[0][1], halves[1][1]]), a)
 
 
 def test_inpaint_trains_from_a_folder(tmp_path):

@@ -15,6 +15,7 @@ from safetensors.torch import load_file
 import ganforge
 from ganforge.config import TrainConfig
 from ganforge.data.paired import resolve_paired
+from ganforge.engine.checkpoint import load_checkpoint
 from ganforge.errors import ConfigError
 from ganforge.registry import TASKS
 
@@ -141,6 +142,13 @@ def test_spade_needs_label_maps(tmp_path, translation_folder, tiny_translation):
         (dict(task="pix2pix", l1_weight=-1.0), "--l1-weight must be >= 0"),
         (dict(task="cyclegan", d_layers=0), "--d-layers must lie in 1..8"),
         (dict(task="pix2pix", augment="ada"), "--augment ada is not supported by pix2pix"),
+        # The image task's options, which no conditioned task reads.
+        (dict(task="pix2pix", r1_gamma=1.0), "--r1-gamma applies to image generation (task image); pix2pix does not"),
+        (dict(task="cyclegan", z_dim=64), "--z-dim applies to image generation (task image); cyclegan does not"),
+        (dict(task="inpaint", d_norm="batch"), "--d-norm applies to image generation"),
+        (dict(task="superres", resolution=16, scale=2, gp_weight=5.0), "--gp-weight applies to image generation"),
+        (dict(task="pix2pix", model="spade", ada_target=0.7), "--ada-target applies to image generation"),
+        (dict(task="cyclegan", pl_weight=2.0), "--pl-weight applies to image generation"),
     ],
 )
 def test_config_errors(settings, message):
@@ -159,3 +167,31 @@ def test_pix2pix_loss_choice_and_deep_discriminator(tmp_path, translation_folder
     result = ganforge.train(task="pix2pix", data=str(root), loss="lsgan", kimg=0.008, out=str(tmp_path), name="l",
                             **tiny_translation)
     assert result.steps == 2
+
+
+def test_image_only_options_pass_when_unused_and_for_the_image_task():
+    for task in ("pix2pix", "cyclegan", "inpaint"):
+        resolved = TrainConfig(task=task, kimg=1.0).validate()  # holds the model's r1_gamma 0, z_dim 0, ...
+        assert TrainConfig.from_dict(resolved.to_dict()).validate() == resolved  # as a resumed run's config
+    image = TrainConfig(task="image", r1_gamma=1.0, z_dim=16, d_norm="none", gp_weight=5.0, ada_target=0.7).validate()
+    assert (image.r1_gamma, image.z_dim, image.d_norm, image.gp_weight, image.ada_target) == (1.0, 16, "none", 5.0, 0.7)
+
+
+def test_batch_norm_generators_keep_no_ema_by_default(tmp_path, translation_folder, tiny_translation):
+    # An EMA of a batch-norm U-Net averages the weights but copies the live BN statistics: off by default.
+    assert TrainConfig(task="pix2pix").validate().ema_kimg == 0.0
+    assert TrainConfig(task="pix2pix", model="spade").validate().ema_kimg == 0.0
+    assert TrainConfig(task="pix2pix", ema_kimg=2.5).validate().ema_kimg == 2.5  # an explicit value is honoured
+    assert TrainConfig(task="image").validate().ema_kimg == 10.0
+    assert TrainConfig(task="inpaint").validate().ema_kimg == 10.0
+    root = translation_folder()
+    settings = {k: v for k, v in tiny_translation.items() if k != "ema_kimg"}
+    result = ganforge.train(task="pix2pix", data=str(root), kimg=0.008, out=str(tmp_path), name="p", **settings)
+    weights, state = load_checkpoint(result.checkpoint)
+    assert "G_ema" not in weights and state["config"]["ema_kimg"] == 0.0
+    pipe = ganforge.load(tmp_path / "p")  # so the pipeline translates with G itself
+    loaded = next(iter(pipe.components.values())).state_dict()
+    assert all(torch.equal(loaded[k].cpu(), weights["G"][k]) for k in weights["G"])
+    kept = ganforge.train(task="pix2pix", data=str(root), kimg=0.008, out=str(tmp_path), name="e", ema_kimg=1.0,
+                          **settings)
+    assert "G_ema" in load_checkpoint(kept.checkpoint)[0]

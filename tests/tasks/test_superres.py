@@ -83,6 +83,7 @@ def test_init_starts_from_a_pixel_loss_run(tmp_path):
     assert plan["config"]["pretrain_kimg"] == 0.0
     cfg = TrainConfig(**dict(base, init=str(tmp_path / "px"))).validate()
     task = TASKS.get("superres")(cfg, TASKS.get("superres").load_data(cfg).info)
+    task.start_fresh()
     assert all(torch.equal(v, px["G"][k]) for k, v in task.G.state_dict().items())
     with pytest.raises(ConfigError, match="n_blocks"):
         ganforge.train(**dict(base, n_blocks=3), init=str(tmp_path / "px"), kimg=0.008, name="bad", dry_run=True)
@@ -112,3 +113,36 @@ def test_bad_options_are_clear_errors(changes, message):
         TrainConfig(**dict(TINY_SR, data="digits", **changes)).validate()
     with pytest.raises(ConfigError, match="--scale applies to superres"):
         TrainConfig(task="image", scale=2).validate()
+
+
+def test_minutes_alone_needs_kimg_or_pretrain_kimg():
+    # Half of no --kimg budget is nothing to pre-train on: that used to start the GAN from random weights.
+    with pytest.raises(ConfigError, match="give --kimg .* or --pretrain-kimg"):
+        TrainConfig(**dict(TINY_SR, data="digits", minutes=5.0)).validate()
+    assert TrainConfig(**dict(TINY_SR, data="digits", minutes=5.0, kimg=10.0)).validate().pretrain_kimg == 5.0
+    assert TrainConfig(**dict(TINY_SR, data="digits", minutes=5.0, pretrain_kimg=2.0)).validate().pretrain_kimg == 2.0
+    assert TrainConfig(**dict(TINY_SR, data="digits", minutes=5.0, adv_weight=0.0)).validate().pretrain_kimg == 0.0
+    assert TrainConfig(**dict(TINY_SR, data="digits")).validate().pretrain_kimg == 50.0  # half the default 100
+
+
+def test_resume_after_the_init_run_is_gone(tmp_path):
+    # The resumed run's checkpoint holds its own weights: it must not read the --init run again.
+    import shutil
+
+    root = write_sr_folder(tmp_path / "imgs")
+    base = dict(TINY_SR, data=str(root), out=str(tmp_path))
+    ganforge.train(**base, adv_weight=0.0, kimg=0.008, name="px")
+    settings = dict(base, init=str(tmp_path / "px"), name="gan")
+    full = ganforge.train(**dict(settings, name="full"), kimg=0.016)
+    polls: list[int] = []
+    part = ganforge.train(**settings, kimg=0.016, should_stop=lambda: polls.append(1) or len(polls) > 2)
+    assert part.status == "stopped" and part.steps == 2
+    shutil.rmtree(tmp_path / "px")
+    resumed = ganforge.train(resume=tmp_path / "gan", kimg=0.016)
+    assert resumed.status == "finished" and resumed.steps == full.steps == 4
+    w_full, _ = load_checkpoint(full.checkpoint)
+    w_res, _ = load_checkpoint(resumed.checkpoint)
+    for net in w_full:
+        assert all(torch.equal(w_full[net][k], w_res[net][k]) for k in w_full[net]), net
+    with pytest.raises(ConfigError, match="not a run directory"):  # a fresh run still needs it
+        ganforge.train(**dict(settings, name="again"), kimg=0.016, dry_run=True)

@@ -30,7 +30,7 @@ from ganforge.engine.stats import Stats, truncate_metrics
 from ganforge.errors import CheckpointError, TrainingError
 from ganforge.imaging import make_grid, save_image, tensor_to_uint8
 from ganforge.registry import TASKS
-from ganforge.tasks.base import DataInfo, Task, TrainData
+from ganforge.tasks.base import DataInfo, Task, TrainData, batch_positions
 
 GRID_SEED = 123456789  # fixed latents for sample grids, identical across resumes
 STOP_POLL_STEPS = 10  # with several processes, stop requests are agreed on every this many steps
@@ -147,8 +147,7 @@ class BatchStream:
             self._orders = {k: _Order(int(v.shape[0]), seed + 104_729 * i) for i, (k, v) in enumerate(self.arrays.items())}
 
     def indices(self, step: int, key: str | None = None) -> torch.Tensor:
-        start = step * self.global_batch
-        positions = range(start + self.rank, start + self.global_batch, self.world_size)
+        positions = batch_positions(step, self.global_batch, self.rank, self.world_size)
         return self._orders[key or next(iter(self.arrays))].indices(positions)
 
     def batch(self, step: int, device: torch.device, channels_last: bool) -> dict[str, torch.Tensor]:
@@ -241,6 +240,8 @@ class Trainer:
         _seed_everything(config.seed)
         task_cls = TASKS.get(config.task)
         self.task: Task = task_cls(config, data_info)
+        if resume_from is None:
+            self.task.start_fresh()  # starting weights from elsewhere (superres --init), before the EMA copy
         # torch.compile chooses layouts itself, and (torch 2.11) trips over channels_last ConvTranspose weights.
         self.channels_last = config.channels_last and not config.compile
         memory_format = torch.channels_last if self.channels_last else torch.preserve_format
@@ -277,6 +278,8 @@ class Trainer:
 
         self.images_shown = 0
         self.step = 0
+        # The kimg budget in images (None: --minutes alone); saved with each checkpoint, as the LR schedule's end.
+        self.total_images = int(config.kimg_budget * 1000) if config.kimg_budget is not None else None
         self.fixed = self.task.fixed_inputs(min(config.grid_size, 256), GRID_SEED)
         if resume_from is not None:
             self._restore(Path(resume_from))
@@ -308,6 +311,7 @@ class Trainer:
             "precision": self.runtime.precision,
             "best_metric": self.best_metric,
             "world_size": self.runtime.world_size,
+            "total_images": self.total_images,
         }
 
     def save_checkpoint(self) -> Path | None:
@@ -349,11 +353,29 @@ class Trainer:
                 "resuming a %s run in %s (this machine or --precision differs); the continuation is not bit-identical",
                 saved_precision, self.runtime.precision,
             )
+        self._warn_if_schedule_moved(state)
         self.best_metric = state.get("best_metric")
         self.images_shown = int(state["images_shown"])
         self.step = int(state["step"])
         if self.is_main:
             truncate_metrics(self.run_dir / "metrics.jsonl", self.images_shown / 1000)
+
+    def _warn_if_schedule_moved(self, state: dict[str, Any]) -> None:
+        """One warning when a resume changes the budget that a configured LR decay is measured against."""
+        if "total_images" in state:
+            saved = state["total_images"]
+        else:  # checkpoints before the budget was saved: the budget of the config they were written with
+            old = state.get("config") or {}
+            budget = TrainConfig(kimg=old.get("kimg"), minutes=old.get("minutes")).kimg_budget if old else None
+            saved = int(budget * 1000) if budget is not None else None
+        decay_start = self.config.lr_decay_start if self.config.lr_decay_start is not None else 1.0
+        if decay_start < 1.0 and saved is not None and saved != self.total_images:
+            new = f"{self.total_images / 1000:g}" if self.total_images is not None else "none"
+            logging.getLogger("ganforge").warning(
+                "resuming with a --kimg budget of %s instead of the run's %g: the learning-rate decay from %g of the "
+                "budget is re-timed against the new budget, so learning rates jump at this step",
+                new, saved / 1000, decay_start,
+            )
 
     # ---------------------------------------------------------------------------------- metrics
     def inference_network(self) -> torch.nn.Module:
@@ -417,7 +439,7 @@ class Trainer:
     def fit(self) -> TrainResult:
         """Train until the kimg or minutes budget, a stop request or a signal; always checkpoint."""
         cfg = self.config
-        total_images = int(cfg.kimg_budget * 1000) if cfg.kimg_budget is not None else None
+        total_images = self.total_images
         deadline = time.monotonic() + cfg.minutes * 60 if cfg.minutes is not None else None
         stats = Stats(self.run_dir if self.is_main else None)
         device = self.runtime.device

@@ -52,13 +52,18 @@ class HingeLoss(AdversarialLoss):
 
 @LOSSES.register("lsgan")
 class LeastSquaresLoss(AdversarialLoss):
-    """Least-squares GAN (Mao et al.) with targets 1 for real and 0 for fake."""
+    """Least-squares GAN (Mao et al.) with targets 1 for real and 0 for fake, as the pix2pix/CycleGAN code.
+
+    D: [MSE(D(x), 1) + MSE(D(G(z)), 0)] / 2 (the halving only scales D's gradients, which Adam ignores);
+    G: MSE(D(G(z)), 1), not halved, so against reconstruction terms (CycleGAN's cycle x10, pix2pix's L1 x100)
+    G's adversarial pull has the authors' weight.
+    """
 
     def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         return 0.5 * ((real - 1.0) ** 2).mean() + 0.5 * (fake**2).mean()
 
     def g_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
-        return 0.5 * ((fake - 1.0) ** 2).mean()
+        return ((fake - 1.0) ** 2).mean()
 
 
 @LOSSES.register("wgan-gp")

@@ -53,6 +53,14 @@ class TrainData:
     integer_keys: tuple[str, ...] = ()
 
 
+def batch_positions(step: int, global_batch: int, rank: int, world_size: int) -> range:
+    """Global positions of this process's items in step `step`'s batch: item i of its share is at
+    step * global_batch + rank + i * world_size (how the trainer's BatchStream deals out the batch). Per-item
+    randomness seeded by this position is a pure function of (seed, step, i), whatever the number of processes."""
+    start = step * global_batch
+    return range(start + rank, start + global_batch, world_size)
+
+
 class Task(ABC):
     """Base class of every task. Subclasses set `networks`, `optimizers` and implement the step."""
 
@@ -88,6 +96,12 @@ class Task(ABC):
     def attach(self, runtime: Any) -> None:
         """Called once by the trainer after it has placed the networks on their device."""
         self.runtime = runtime
+
+    def start_fresh(self) -> None:
+        """Called once, right after the task is built, for a run that starts from scratch (never on resume, whose
+        checkpoint overwrites the weights) and before the EMA copy is made: load starting weights from
+        elsewhere here (superres's `--init RUN`), so a resumed run does not depend on that source any more."""
+        return None
 
     def attach_data(self, arrays: dict[str, torch.Tensor]) -> None:
         """Called once by the trainer with the training arrays (uint8 [N, C, H, W]); tasks whose sample

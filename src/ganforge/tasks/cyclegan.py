@@ -3,7 +3,7 @@
 Two ResNet generators, G_AB: A -> B and G_BA: B -> A, and two PatchGAN discriminators, D_A on domain A
 and D_B on domain B (instance norm throughout, as the paper's code). Per step, as in the authors' code:
 
-- generators (both discriminators frozen): LSGAN loss of D_B(G_AB(a)) and D_A(G_BA(b)), plus
+- generators (both discriminators frozen): MSE(D_B(G_AB(a)), 1) + MSE(D_A(G_BA(b)), 1) (LSGAN, unhalved), plus
   `--cycle-weight` (10) x (|G_BA(G_AB(a)) - a| + |G_AB(G_BA(b)) - b|), plus the identity term
   `--identity-weight` (0.5) x `--cycle-weight` x (|G_AB(b) - b| + |G_BA(a) - a|);
 - discriminators: LSGAN on real images against fakes drawn through a 50-image history pool each.
@@ -119,9 +119,11 @@ class CycleGANTask(Task):
             rec_a = self.G_BA(fake_b)
             fake_a = self.G_BA(real_b)
             rec_b = self.G_AB(fake_a)
-            adv = (self.loss.g_loss(self.D_B(fake_b).float()) + self.loss.g_loss(self.D_A(fake_a).float())) / 2
+            adv_b = self.loss.g_loss(self.D_B(fake_b).float())  # lsgan: MSE(D_B(G_AB(a)), 1), not halved
+            adv_a = self.loss.g_loss(self.D_A(fake_a).float())
+            adv = (adv_a + adv_b) / 2  # logged: the mean of the two directions
             cyc = cycle_loss(real_a.float(), rec_a.float()) + cycle_loss(real_b.float(), rec_b.float())
-            loss_g = 2 * adv + cfg.cycle_weight * cyc  # the paper's sum of both directions' GAN losses
+            loss_g = adv_a + adv_b + cfg.cycle_weight * cyc  # the authors' code: both directions' GAN losses summed
             if cfg.identity_weight > 0:
                 idt = identity_loss(real_b.float(), self.G_AB(real_b).float()) + identity_loss(
                     real_a.float(), self.G_BA(real_a).float())

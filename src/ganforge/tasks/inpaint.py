@@ -9,8 +9,9 @@ exactly (out = mask * pred + (1 - mask) * input). A spectrally normalised PatchG
                       + --l1-weight (10) x L1 weighted --hole-weight (6) : 1 inside : outside the hole
 
 Masks are drawn on the fly from `data.masks`' mixture (brush strokes, rectangles, blobs, outpaint
-bands) by a generator seeded with (seed, step, rank): the masks, like the images, are a pure function
-of the step, so a resumed run sees exactly what an unbroken one would.
+bands), each by a generator seeded with (seed, step, the item's position in the global batch): the masks,
+like the images, are a pure function of the step, so a resumed run sees exactly what an unbroken one
+would, on any number of processes.
 
 Models (`--model`) come from INPAINT_MODELS: `lama` (FFC ResNet, nets/ffc.py). Another generator
 (DeepFill v2's gated convolutions, partial convolutions) is one more entry there: a builder that returns
@@ -38,7 +39,7 @@ from ganforge.losses.reconstruction import feature_matching_loss, hole_weighted_
 from ganforge.nets.ffc import LamaGenerator, composite, inpaint_input
 from ganforge.nets.patchgan import PatchGANDiscriminator
 from ganforge.registry import LOSSES, TASKS
-from ganforge.tasks.base import DataInfo, Task, TrainData
+from ganforge.tasks.base import DataInfo, Task, TrainData, batch_positions
 from ganforge.tasks.image import make_adam
 from ganforge.tasks.translation import GRID_ROWS, check_discriminator_fits, interleave_rows, pick_fixed
 
@@ -47,10 +48,15 @@ MASK_KIND = "mixed"  # the training masks: data.masks.MIXTURE of brush, rect, bl
 MASK_STREAM = 0x1A3A  # separates the mask generator's seed from every other use of --seed
 
 
-def training_masks(seed: int, step: int, rank: int, n: int, size: int) -> np.ndarray:
-    """The masks of one process's share of one step, bool [n, size, size]: a pure function of its arguments."""
-    rng = np.random.default_rng([MASK_STREAM, int(seed), int(step), int(rank)])
-    return sample_masks(n, MASK_KIND, size, rng)
+def training_masks(seed: int, step: int, positions: range, size: int) -> np.ndarray:
+    """The masks of the items at `positions` of one step's global batch (see `batch_positions`), bool
+    [len(positions), size, size]: each drawn from its own generator seeded by (seed, step, position), so an
+    item's mask does not depend on how many processes share the batch."""
+    out = np.empty((len(positions), size, size), dtype=bool)
+    for i, position in enumerate(positions):
+        rng = np.random.default_rng([MASK_STREAM, int(seed), int(step), int(position)])
+        out[i] = sample_masks(1, MASK_KIND, size, rng)[0]
+    return out
 
 
 def _build_lama(config: TrainConfig, data: DataInfo) -> tuple[nn.Module, dict]:
@@ -107,8 +113,10 @@ class InpaintTask(Task):
     # ----------------------------------------------------------------------------------- training
     def _masks(self, step: int, like: torch.Tensor) -> torch.Tensor:
         n, _, h, _ = like.shape
-        rank = self.runtime.rank if self.runtime is not None else 0
-        m = torch.from_numpy(training_masks(self.config.seed, step, rank, n, h))  # bool [N, H, W]
+        rank, world = (self.runtime.rank, self.runtime.world_size) if self.runtime is not None else (0, 1)
+        positions = batch_positions(step, self.config.batch, rank, world)
+        assert len(positions) == n, (len(positions), n)
+        m = torch.from_numpy(training_masks(self.config.seed, step, positions, h))  # bool [N, H, W]
         return m[:, None].to(device=like.device, dtype=like.dtype)  # [N, 1, H, W], 1 = hole
 
     def _d(self, image: torch.Tensor, mask: torch.Tensor, features: bool = False) -> Any:

@@ -40,7 +40,7 @@ from ganforge.losses.reconstruction import l1_loss
 from ganforge.nets.patchgan import PatchGANDiscriminator
 from ganforge.nets.sr import RRDBNet, SRResNet
 from ganforge.registry import LOSSES, TASKS
-from ganforge.tasks.base import DataInfo, Task, TrainData
+from ganforge.tasks.base import DataInfo, Task, TrainData, batch_positions
 from ganforge.tasks.image import make_adam
 from ganforge.tasks.translation import GRID_ROWS, check_discriminator_fits, interleave_rows, pick_fixed
 
@@ -118,7 +118,7 @@ class SuperResTask(Task):
         g_kwargs = dict(channels=data.channels, scale=self.scale, width=config.width, n_blocks=config.n_blocks)
         self.G = cls(**g_kwargs)
         self.generator_spec = {"class": class_name, "kwargs": g_kwargs, "network": "G"}
-        self.init_checkpoint = load_init_generator(self.G, config, data.channels) if config.init else None
+        self.init_checkpoint: str | None = None  # `--init`'s checkpoint, once start_fresh() has loaded it
         self.D = PatchGANDiscriminator(in_channels=data.channels, width=config.width, d_layers=config.d_layers,
                                        norm="none", spectral=True)
         check_discriminator_fits(self.D, config.resolution, config)
@@ -130,6 +130,12 @@ class SuperResTask(Task):
             "D": make_adam(self.D.parameters(), config.lr_d, betas),
         }
         self._grid_data: dict[str, torch.Tensor] = {}
+
+    def start_fresh(self) -> None:
+        """`--init RUN`: start G from that run's generator. Only for a fresh run: a resumed one restores its own
+        weights, so the init run may since have been moved or deleted."""
+        if self.config.init:
+            self.init_checkpoint = load_init_generator(self.G, self.config, self.data.channels)
 
     # ----------------------------------------------------------------------------------- training
     def adversarial_at(self, step: int) -> bool:
@@ -145,8 +151,8 @@ class SuperResTask(Task):
         rank, world = (rt.rank, rt.world_size) if rt is not None else (0, 1)
         src = to_uint8_nhwc(sources)
         highs, lows = [], []
-        for i, image in enumerate(src):
-            rng = pair_rng(cfg.seed, step, step * cfg.batch + rank + i * world)
+        for image, position in zip(src, batch_positions(step, cfg.batch, rank, world), strict=True):
+            rng = pair_rng(cfg.seed, step, position)
             hr, lr = training_pair(image, cfg.resolution, self.scale, cfg.degradation, rng)
             highs.append(hr)
             lows.append(lr)
