@@ -89,9 +89,10 @@ def test_inpaint_trains_from_a_folder(tmp_path):
 def test_hole_l1_falls(tmp_path):
     images = write_image_folder(tmp_path / "images", n=40, coarse=2)  # smooth gradients: the rim predicts the hole
     settings = dict(TINY_INPAINT, width=8, tick_kimg=0.04, lr_g=3e-3, batch=8)
-    ganforge.train(data=str(images), kimg=0.24, out=str(tmp_path), name="r", **settings)
+    ganforge.train(data=str(images), kimg=0.48, out=str(tmp_path), name="r", **settings)
     hole = [r["Loss/G/l1_hole"] for r in _rows(tmp_path / "r")]
-    assert len(hole) == 6 and np.mean(hole[-2:]) < 0.7 * hole[0], hole
+    # each tick sees other masks (areas vary), so compare means of several ticks
+    assert len(hole) == 12 and np.mean(hole[-4:]) < 0.75 * np.mean(hole[:2]), hole
 
 
 def test_resume_is_exact_masks_included(tmp_path):
