@@ -59,8 +59,27 @@ _LISTED = 5
 _CHUNK = 64
 
 
+class TwoSides:
+    """What paired and unpaired holders share: sides `a` and `b`, uint8 [N, H, W, C] at one resolution."""
+
+    a: np.ndarray
+    b: np.ndarray
+
+    @property
+    def a_channels(self) -> int:
+        return int(self.a.shape[3])
+
+    @property
+    def b_channels(self) -> int:
+        return int(self.b.shape[3])
+
+    @property
+    def resolution(self) -> int:
+        return int(self.a.shape[1])
+
+
 @dataclass
-class PairedData:
+class PairedData(TwoSides):
     """Aligned inputs and targets held in memory; what paired translation tasks train on."""
 
     a: np.ndarray  # uint8 [N, H, W, Ca]: the input (class ids when num_labels is set)
@@ -84,18 +103,6 @@ class PairedData:
             raise ValueError(f"names must have one entry per pair ({len(self.a)}), got {len(self.names)}")
         if self.groups is not None and len(self.groups) != len(self.a):
             raise ValueError(f"groups must have one entry per pair ({len(self.a)}), got {len(self.groups)}")
-
-    @property
-    def a_channels(self) -> int:
-        return int(self.a.shape[3])
-
-    @property
-    def b_channels(self) -> int:
-        return int(self.b.shape[3])
-
-    @property
-    def resolution(self) -> int:
-        return int(self.a.shape[1])
 
     @property
     def name(self) -> str:

@@ -23,7 +23,7 @@ import numpy as np
 from ganforge.data.builtin import parse_builtin
 from ganforge.data.dataset import ImageDataset, is_prepared
 from ganforge.data.folder import check_source
-from ganforge.data.paired import PAIRED_BUILTINS, check_direction, item_names
+from ganforge.data.paired import PAIRED_BUILTINS, TwoSides, check_direction, item_names
 from ganforge.data.prepare import Progress
 from ganforge.data.resize import check_resolution
 from ganforge.data.resolve import resolve_dataset
@@ -37,7 +37,7 @@ _SUBFOLDERS = (("A", "B"), ("trainA", "trainB"))
 
 
 @dataclass
-class UnpairedData:
+class UnpairedData(TwoSides):
     """Two domains of images held in memory; item i of A has nothing to do with item i of B."""
 
     a: np.ndarray  # uint8 [Na, H, W, Ca]
@@ -65,18 +65,6 @@ class UnpairedData:
                 raise ValueError(f"names_{side} must have one entry per image ({len(arr)}), got {len(names)}")
         if self.a.shape[1] != self.b.shape[1]:
             raise ValueError(f"a and b must share the resolution; got {self.a.shape} and {self.b.shape}")
-
-    @property
-    def a_channels(self) -> int:
-        return int(self.a.shape[3])
-
-    @property
-    def b_channels(self) -> int:
-        return int(self.b.shape[3])
-
-    @property
-    def resolution(self) -> int:
-        return int(self.a.shape[1])
 
     @property
     def name(self) -> str:

@@ -30,7 +30,7 @@ from ganforge.nets.patchgan import PatchGANDiscriminator
 from ganforge.nets.resnet_gen import ResnetGenerator
 from ganforge.registry import LOSSES, TASKS
 from ganforge.tasks.base import DataInfo, Task, TrainData
-from ganforge.tasks.image import make_adam
+from ganforge.tasks.image import gan_optimizers
 from ganforge.tasks.image_pool import ImagePool
 from ganforge.tasks.translation import (
     GRID_ROWS,
@@ -91,11 +91,7 @@ class CycleGANTask(Task):
         # One optimizer per pair, as the paper's code; the runtime averages gradients over each pair's modules.
         self._generators = nn.ModuleList([self.G_AB, self.G_BA])
         self._discriminators = nn.ModuleList([self.D_A, self.D_B])
-        betas = (config.beta1, config.beta2)
-        self.optimizers = {
-            "G": make_adam(self._generators.parameters(), config.lr_g, betas),
-            "D": make_adam(self._discriminators.parameters(), config.lr_d, betas),
-        }
+        self.optimizers = gan_optimizers(config, self._generators.parameters(), self._discriminators.parameters())
         self.pool_a = ImagePool(config.pool_size, seed=config.seed * 2 + 1)  # fakes of domain A, for D_A
         self.pool_b = ImagePool(config.pool_size, seed=config.seed * 2 + 2)  # fakes of domain B, for D_B
         self._grid_data: dict[str, torch.Tensor] = {}

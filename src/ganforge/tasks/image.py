@@ -83,6 +83,12 @@ def make_adam(params: Any, lr: float, betas: tuple[float, float]) -> torch.optim
         return torch.optim.Adam(params, lr=lr, betas=betas, foreach=True)
 
 
+def gan_optimizers(config: TrainConfig, g_params: Any, d_params: Any) -> dict[str, torch.optim.Optimizer]:
+    """The G and D optimizers every adversarial task uses: Adam at the config's rates and betas."""
+    betas = (config.beta1, config.beta2)
+    return {"G": make_adam(g_params, config.lr_g, betas), "D": make_adam(d_params, config.lr_d, betas)}
+
+
 def make_augment(config: TrainConfig) -> Any:
     """The configured augmentation object; ADA takes its target and speed from the config."""
     if config.augment == "ada":
@@ -117,11 +123,7 @@ class ImageTask(Task):
             raise ConfigError(f"--pl-weight needs a generator with a mapping network (stylegan2), not {config.model}")
         self.pl_mean = torch.zeros([])  # running mean of path lengths
         self.networks = {"G": self.G, "D": self.D}
-        betas = (config.beta1, config.beta2)
-        self.optimizers = {
-            "G": make_adam(self.G.parameters(), config.lr_g, betas),
-            "D": make_adam(self.D.parameters(), config.lr_d, betas),
-        }
+        self.optimizers = gan_optimizers(config, self.G.parameters(), self.D.parameters())
 
     # ----------------------------------------------------------------------------------- training
     def _latents(self, n: int) -> torch.Tensor:

@@ -30,7 +30,7 @@ from ganforge.nets.spade import SPADEGenerator, one_hot_labels
 from ganforge.nets.unet import UNetGenerator
 from ganforge.registry import LOSSES, TASKS
 from ganforge.tasks.base import DataInfo, Task, TrainData
-from ganforge.tasks.image import make_adam
+from ganforge.tasks.image import gan_optimizers
 from ganforge.tasks.translation import (
     GRID_ROWS,
     check_discriminator_fits,
@@ -106,11 +106,7 @@ class Pix2PixTask(Task):
         self.multiscale = isinstance(self.D, MultiScaleDiscriminator)
         self.loss: AdversarialLoss = LOSSES.get(config.loss)()
         self.networks = {"G": self.G, "D": self.D}
-        betas = (config.beta1, config.beta2)
-        self.optimizers = {
-            "G": make_adam(self.G.parameters(), config.lr_g, betas),
-            "D": make_adam(self.D.parameters(), config.lr_d, betas),
-        }
+        self.optimizers = gan_optimizers(config, self.G.parameters(), self.D.parameters())
         self._grid_data: dict[str, torch.Tensor] = {}
 
     # ----------------------------------------------------------------------------------- training

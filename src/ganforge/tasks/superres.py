@@ -41,7 +41,7 @@ from ganforge.nets.patchgan import PatchGANDiscriminator
 from ganforge.nets.sr import RRDBNet, SRResNet
 from ganforge.registry import LOSSES, TASKS
 from ganforge.tasks.base import DataInfo, Task, TrainData, batch_positions
-from ganforge.tasks.image import make_adam
+from ganforge.tasks.image import gan_optimizers
 from ganforge.tasks.translation import GRID_ROWS, check_discriminator_fits, interleave_rows, pick_fixed
 
 SR_GENERATORS: dict[str, tuple[str, type[nn.Module]]] = {
@@ -124,11 +124,7 @@ class SuperResTask(Task):
         check_discriminator_fits(self.D, config.resolution, config)
         self.loss: AdversarialLoss = LOSSES.get(config.loss)()
         self.networks = {"G": self.G, "D": self.D}
-        betas = (config.beta1, config.beta2)
-        self.optimizers = {
-            "G": make_adam(self.G.parameters(), config.lr_g, betas),
-            "D": make_adam(self.D.parameters(), config.lr_d, betas),
-        }
+        self.optimizers = gan_optimizers(config, self.G.parameters(), self.D.parameters())
         self._grid_data: dict[str, torch.Tensor] = {}
 
     def start_fresh(self) -> None:
