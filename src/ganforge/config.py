@@ -85,6 +85,8 @@ TASK_OPTIONS: dict[str, tuple[str, ...]] = {
     "pretrain_kimg": ("superres",),
     "adv_weight": ("superres",),
     "init": ("superres",),
+    "frames": ("nextframe", "video"),
+    "context_frames": ("nextframe",),
 }
 # Options only the image task (unconditional/class-conditional generation) reads: latent, regularisers, ADA,
 # WGAN-GP and D normalisation. A task conditioned on an input image rejects a value that would change anything
@@ -165,6 +167,9 @@ class TrainConfig:
     #                                     or --pretrain-kimg with --minutes)
     adv_weight: float | None = None  # weight of the relativistic adversarial loss (5e-3; 0 = a pixel-loss model)
     init: str | None = None  # superres: start G from this run's (pixel-loss) generator
+    # Video (nextframe, video); None -> the task's default.
+    frames: int | None = None  # frames per training clip (nextframe: context + predicted)
+    context_frames: int | None = None  # nextframe: observed frames the predictor is conditioned on
     extra: dict[str, Any] = field(default_factory=dict)  # task-specific options, validated by the task
 
     @property

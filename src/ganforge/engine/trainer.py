@@ -33,6 +33,7 @@ from ganforge.registry import TASKS
 from ganforge.tasks.base import DataInfo, Task, TrainData, batch_positions
 
 GRID_SEED = 123456789  # fixed latents for sample grids, identical across resumes
+CLIP_ROWS = 8  # clips shown in reals.png of a video task, one row of frames each
 STOP_POLL_STEPS = 10  # with several processes, stop requests are agreed on every this many steps
 
 
@@ -163,13 +164,22 @@ class BatchStream:
                 batch[key] = x[:, 0].long()  # [N, H, W] ids
                 continue
             x = x.float().div_(127.5).sub_(1.0)
-            if channels_last:
+            if channels_last and x.ndim == 4:
                 x = x.contiguous(memory_format=torch.channels_last)
-            batch[key] = x  # [N, C, H, W] in [-1, 1]
+            batch[key] = x  # [N, C, H, W] (clips: [N, T, C, H, W]) in [-1, 1]
         if self.labels is not None:
             first = next(iter(cache.values()))
             batch["label"] = self.labels.index_select(0, first.to(self.labels.device)).to(device)
         return batch
+
+
+def channels_first(array: torch.Tensor) -> torch.Tensor:
+    """uint8 images [N, H, W, C] -> [N, C, H, W]; clips [N, T, H, W, C] -> [N, T, C, H, W]."""
+    if array.ndim == 4:
+        return array.permute(0, 3, 1, 2).contiguous()
+    if array.ndim == 5:
+        return array.permute(0, 1, 4, 2, 3).contiguous()
+    raise ValueError(f"training arrays must be images [N, H, W, C] or clips [N, T, H, W, C], got {tuple(array.shape)}")
 
 
 def lr_scale(images_shown: int, total_images: int | None, decay_start: float) -> float:
@@ -263,7 +273,7 @@ class Trainer:
         data = images if isinstance(images, TrainData) else TrainData({"image": images}, data_info, labels)
         tensors = {}
         for key, array in data.arrays.items():
-            tensor = torch.from_numpy(np.ascontiguousarray(array)).permute(0, 3, 1, 2).contiguous()
+            tensor = channels_first(torch.from_numpy(np.ascontiguousarray(array)))
             if device.type == "cuda" and tensor.numel() < 2**31:
                 tensor = tensor.to(device)
             tensors[key] = tensor
@@ -432,8 +442,14 @@ class Trainer:
         n = min(self.config.grid_size, self.stream.n)
         g = torch.Generator().manual_seed(GRID_SEED)
         idx = torch.randperm(self.stream.n, generator=g)[:n].to(self.stream.images.device)
-        reals = self.stream.images.index_select(0, idx).permute(0, 2, 3, 1).cpu().numpy()
-        save_image(make_grid(reals), self.run_dir / "samples" / "reals.png")
+        reals = self.stream.images.index_select(0, idx).cpu()
+        if reals.ndim == 5:  # clips [n, T, C, H, W]: one row of frames per clip
+            reals = reals[:CLIP_ROWS]
+            nrow = reals.shape[1]
+            reals = reals.flatten(0, 1)
+        else:
+            nrow = None
+        save_image(make_grid(reals.permute(0, 2, 3, 1).numpy(), nrow=nrow), self.run_dir / "samples" / "reals.png")
 
     # ------------------------------------------------------------------------------------- loop
     def fit(self) -> TrainResult:

@@ -85,11 +85,11 @@ def normal_init(module: nn.Module, std: float = 0.02) -> None:
     Call it before `spectral_norm`: afterwards a layer's `weight` is computed, not a parameter.
     """
     for m in module.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Conv3d, nn.ConvTranspose3d, nn.Linear)):
             nn.init.normal_(m.weight, 0.0, std)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d) and m.affine:
+        elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm3d)) and m.affine:
             nn.init.normal_(m.weight, 1.0, std)
             nn.init.zeros_(m.bias)
 

@@ -30,6 +30,7 @@ class DataInfo:
     in_channels: int | None = None  # translation: channels of the input side (A)
     num_labels: int | None = None  # translation: the input is a label map with ids 0..num_labels-1
     counts: dict[str, int] = field(default_factory=dict)  # items per training array, e.g. {"A": 90, "B": 80}
+    frames: int | None = None  # video tasks: frames per training clip (None: still images)
 
     @property
     def num_classes(self) -> int:
@@ -46,7 +47,7 @@ class TrainData:
     otherwise each is drawn in its own seeded order (unpaired domains of any sizes).
     """
 
-    arrays: dict[str, np.ndarray]  # name -> uint8 [N, H, W, C]
+    arrays: dict[str, np.ndarray]  # name -> uint8 [N, H, W, C], or clips [N, T, H, W, C] (float [N, T, C, H, W])
     info: DataInfo
     labels: np.ndarray | None = None  # int64 [N] class labels of a paired set, or None
     paired: bool = True
