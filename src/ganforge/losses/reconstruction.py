@@ -1,5 +1,6 @@
-"""Reconstruction losses for image-to-image translation: L1 to a target (pix2pix), cycle consistency and
-identity (CycleGAN), and discriminator feature matching (pix2pixHD, SPADE).
+"""Reconstruction losses for image-to-image translation and video prediction: L1 and L2 to a target (pix2pix;
+the next-frame baseline), cycle consistency and identity (CycleGAN), discriminator feature matching
+(pix2pixHD, SPADE) and the image gradient difference loss (Mathieu et al.'s GDL, next-frame prediction).
 
 The adversarial half of these tasks is `losses.adversarial` unchanged: its losses average over a
 PatchGAN's logit map as over a batch; with a multi-scale discriminator the task sums them over scales.
@@ -23,6 +24,39 @@ def l1_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean |output - target|: pix2pix's reconstruction term (weight 100), sharper than L2's blur."""
     _check_same_shape(output, target, "the L1 loss")
     return (output - target).abs().mean()
+
+
+def l2_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean (output - target)^2: the mean-squared-error baseline of next-frame prediction, whose optimum is the
+    mean of the possible futures, hence its blur (Mathieu et al.)."""
+    _check_same_shape(output, target, "the L2 loss")
+    return (output - target).square().mean()
+
+
+def gradient_difference_loss(output: torch.Tensor, target: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+    """Mathieu et al.'s image gradient difference loss (GDL), a mean over pixels rather than their sum:
+
+        mean | |Y[i, j] - Y[i-1, j]| - |Yhat[i, j] - Yhat[i-1, j]| |^alpha
+           + mean | |Y[i, j-1] - Y[i, j]| - |Yhat[i, j-1] - Yhat[i, j]| |^alpha
+
+    over the last two axes (height, width) of any [..., H, W] tensors, Y the target and Yhat the output. It
+    asks for the target's edge strengths where the target has edges, so a blurred prediction (weak, wide
+    gradients) pays for its blur where L2 alone would not. 0 for identical inputs; alpha 1 in the paper.
+    """
+    _check_same_shape(output, target, "the gradient difference loss")
+    if output.ndim < 2 or min(output.shape[-2:]) < 2:
+        raise ValueError(f"the gradient difference loss needs [..., H, W] with H, W >= 2, got {tuple(output.shape)}")
+    if alpha <= 0:
+        raise ValueError(f"alpha must be positive, got {alpha}")
+
+    def strengths(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return (x[..., 1:, :] - x[..., :-1, :]).abs(), (x[..., :, 1:] - x[..., :, :-1]).abs()
+
+    (oy, ox), (ty, tx) = strengths(output), strengths(target)
+    dy, dx = (ty - oy).abs(), (tx - ox).abs()
+    if alpha != 1:
+        dy, dx = dy.pow(alpha), dx.pow(alpha)
+    return dy.mean() + dx.mean()
 
 
 def cycle_loss(real: torch.Tensor, reconstructed: torch.Tensor) -> torch.Tensor:
