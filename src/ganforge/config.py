@@ -47,6 +47,10 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     "rrdb": dict(loss="ragan", lr_g=2e-4, lr_d=2e-4, beta1=0.9, beta2=0.99, r1_gamma=0.0, r2_gamma=0.0,
                  r1_interval=16, pl_weight=0.0, z_dim=0, width=64, n_blocks=23, l1_weight=1e-2, adv_weight=5e-3,
                  d_layers=3),
+    # Next-frame prediction (task nextframe): a SimVP-style predictor (Adam 1e-3, SimVP's rate), trained on L2
+    # (--loss mse) or, as Mathieu et al., L2 + GDL (1) + 0.05 x adversarial from a 3D-conv clip discriminator (adv).
+    "simvp": dict(loss="adv", lr_g=1e-3, lr_d=2e-4, beta1=0.9, beta2=0.999, r1_gamma=0.0, r2_gamma=0.0,
+                  r1_interval=16, pl_weight=0.0, z_dim=0, width=32, n_blocks=4, adv_weight=0.05, gdl_weight=1.0),
 }
 # Per task: the default model, the models it takes, and defaults for fields its models leave open.
 TASK_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -55,6 +59,8 @@ TASK_DEFAULTS: dict[str, dict[str, Any]] = {
     "cyclegan": dict(model="resnet", lr_decay_start=0.5, ema_kimg=10.0),
     "inpaint": dict(model="lama", lr_decay_start=1.0, ema_kimg=10.0),
     "superres": dict(model="srresnet", lr_decay_start=1.0, ema_kimg=10.0, scale=4, degradation="bicubic"),
+    # Srivastava et al.'s Moving MNIST protocol: 20-frame clips, 10 observed and 10 to predict.
+    "nextframe": dict(model="simvp", lr_decay_start=1.0, ema_kimg=10.0, frames=20, context_frames=10),
 }
 TASK_MODELS: dict[str, tuple[str, ...]] = {
     "image": ("dcgan", "stylegan2", "r3gan"),
@@ -62,10 +68,13 @@ TASK_MODELS: dict[str, tuple[str, ...]] = {
     "cyclegan": ("resnet",),
     "inpaint": ("lama",),
     "superres": ("srresnet", "rrdb"),
+    "nextframe": ("simvp",),
 }
 TRANSLATION_TASKS = ("pix2pix", "cyclegan")
-# Tasks conditioned on an input image: no latent, no --cond, no augmentation, no --eval-every during training.
-IMAGE_CONDITIONED_TASKS = (*TRANSLATION_TASKS, "inpaint", "superres")
+# Tasks conditioned on input images (nextframe: observed frames): no latent, no --cond, no augmentation, no
+# --eval-every during training.
+IMAGE_CONDITIONED_TASKS = (*TRANSLATION_TASKS, "inpaint", "superres", "nextframe")
+NEXTFRAME_LOSSES = ("mse", "adv")  # nextframe's --loss: the L2 baseline, or L2 + GDL + adversarial (Mathieu et al.)
 SUPERRES_SCALES = (2, 4)
 SUPERRES_DEGRADATIONS = ("bicubic", "realistic")
 SUPERRES_MIN_LR = 4  # pixels: the smallest low-resolution side a superres run trains on
@@ -77,16 +86,17 @@ TASK_OPTIONS: dict[str, tuple[str, ...]] = {
     "cycle_weight": ("cyclegan",),
     "identity_weight": ("cyclegan",),
     "pool_size": ("cyclegan",),
-    "n_blocks": ("cyclegan", "inpaint", "superres"),
+    "n_blocks": ("cyclegan", "inpaint", "superres", "nextframe"),
     "hole_weight": ("inpaint",),
     "data_b": ("cyclegan",),
     "scale": ("superres",),
     "degradation": ("superres",),
     "pretrain_kimg": ("superres",),
-    "adv_weight": ("superres",),
+    "adv_weight": ("superres", "nextframe"),
     "init": ("superres",),
     "frames": ("nextframe", "video"),
     "context_frames": ("nextframe",),
+    "gdl_weight": ("nextframe",),
 }
 # Options only the image task (unconditional/class-conditional generation) reads: latent, regularisers, ADA,
 # WGAN-GP and D normalisation. A task conditioned on an input image rejects a value that would change anything
@@ -115,7 +125,8 @@ class TrainConfig:
     name: str | None = None  # run directory name; None -> numbered <task>-<model>-<data>
     seed: int = 0  # seeds weights, data order and noise
     cond: bool = False  # class-conditional (needs a labelled dataset)
-    loss: str | None = None  # adversarial loss: ns | hinge | lsgan | wgan-gp | rpgan; None -> the model's default
+    loss: str | None = None  # adversarial loss: ns | hinge | lsgan | wgan-gp | rpgan (nextframe: mse | adv); None -> the
+    #                          model's default
     augment: str = "auto"  # D's inputs, real and fake alike: none | diffaug | ada (auto: ada under 30k images, else none)
     ada_target: float = 0.6  # ADA: target of r_t = E[sign(D(real))]
     ada_kimg: float = 100.0  # ADA: p can go from 0 to 1 within this many kimg
@@ -165,11 +176,12 @@ class TrainConfig:
     pretrain_kimg: float | None = None  # kimg of L1-only pre-training before the adversarial phase
     #                                     (None: half the --kimg budget; 0 with --init; needs --kimg
     #                                     or --pretrain-kimg with --minutes)
-    adv_weight: float | None = None  # weight of the relativistic adversarial loss (5e-3; 0 = a pixel-loss model)
+    adv_weight: float | None = None  # weight of the adversarial loss (superres 5e-3, nextframe 0.05; 0 = pixel losses only)
     init: str | None = None  # superres: start G from this run's (pixel-loss) generator
     # Video (nextframe, video); None -> the task's default.
     frames: int | None = None  # frames per training clip (nextframe: context + predicted)
     context_frames: int | None = None  # nextframe: observed frames the predictor is conditioned on
+    gdl_weight: float | None = None  # nextframe --loss adv: weight of the image gradient difference loss (1)
     extra: dict[str, Any] = field(default_factory=dict)  # task-specific options, validated by the task
 
     @property
@@ -197,6 +209,8 @@ class TrainConfig:
             budget = TrainConfig(kimg=values["kimg"], minutes=values["minutes"]).kimg_budget
             # No budget (--minutes alone) is rejected by validate() unless there is nothing to pre-train.
             values["pretrain_kimg"] = 0.0 if values["init"] or budget is None else budget / 2
+        if values["task"] == "nextframe" and values["loss"] == "mse":
+            values["adv_weight"] = values["gdl_weight"] = 0.0  # the L2 baseline: config.json says so
         return TrainConfig(**values)
 
     def _check_task_options(self) -> None:
@@ -227,6 +241,8 @@ class TrainConfig:
                 raise ConfigError(f"--eval-every is not available for {self.task} yet; evaluate the run afterwards")
         if self.task == "superres":
             self._check_superres_options()
+        if self.task == "nextframe":
+            self._check_nextframe_options()
 
     def _check_image_only_options(self) -> None:
         """A conditioned task never reads the image task's options: a value given for one is an error."""
@@ -263,6 +279,23 @@ class TrainConfig:
                 f"{scale} and give low-resolution inputs of at least {SUPERRES_MIN_LR} px (e.g. --resolution "
                 f"{scale * 16} for {scale * 16 // scale} -> {scale * 16})"
             )
+
+    def _check_nextframe_options(self) -> None:
+        if self.loss is not None and self.loss not in NEXTFRAME_LOSSES:
+            raise ConfigError(f"nextframe takes --loss mse (the L2 baseline) or adv (L2 + gradient difference + "
+                              f"adversarial), got {self.loss!r}")
+        if self.loss == "mse":
+            for name in ("adv_weight", "gdl_weight"):
+                if getattr(self, name):
+                    raise ConfigError(f"--{name.replace('_', '-')} applies to --loss adv; --loss mse trains on L2 alone")
+        frames = self.frames if self.frames is not None else TASK_DEFAULTS["nextframe"]["frames"]
+        context = self.context_frames if self.context_frames is not None else TASK_DEFAULTS["nextframe"]["context_frames"]
+        if context < 1 or frames <= context:
+            raise ConfigError(f"--frames {frames} must exceed --context-frames {context} (>= 1): each training clip "
+                              "holds the observed frames followed by the frames to predict")
+        if self.resolution % 4 or self.resolution < 8:
+            raise ConfigError(f"nextframe needs --resolution a multiple of 4 and at least 8 (the predictor halves "
+                              f"frames twice), got {self.resolution}")
 
     def validate(self) -> TrainConfig:
         """Reject impossible values before any work starts; returns the resolved config."""
@@ -318,7 +351,7 @@ class TrainConfig:
 
         return [
             *(nonneg(n) for n in ("l1_weight", "fm_weight", "cycle_weight", "identity_weight", "pool_size",
-                                  "pretrain_kimg", "adv_weight")),
+                                  "pretrain_kimg", "adv_weight", "gdl_weight")),
             (self.d_layers is None or 1 <= self.d_layers <= 8, f"--d-layers must lie in 1..8, got {self.d_layers}"),
             (self.n_blocks is None or self.n_blocks >= 0, f"--n-blocks must be >= 0, got {self.n_blocks}"),
             (self.hole_weight is None or self.hole_weight > 0, f"--hole-weight must be positive, got {self.hole_weight}"),
