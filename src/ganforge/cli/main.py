@@ -11,6 +11,7 @@ from ganforge.cli.demo import demo_command
 from ganforge.cli.eval import eval_command
 from ganforge.cli.export import export_command
 from ganforge.cli.inpaint import inpaint_command
+from ganforge.cli.predict import predict_command
 from ganforge.cli.sample import sample_command
 from ganforge.cli.train import train_command
 from ganforge.cli.translate import translate_command
@@ -37,6 +38,7 @@ def _register() -> None:
     app.command("translate")(translate_command)
     app.command("inpaint")(inpaint_command)
     app.command("upscale")(upscale_command)
+    app.command("predict")(predict_command)
     app.command("export")(export_command)
     app.command("eval")(eval_command)
     app.command("demo")(demo_command)

@@ -1,0 +1,78 @@
+"""`ganforge predict RUN CLIP --frames N --out OUT.gif|mp4`: continue a clip with a trained nextframe model.
+
+CLIP is a video file (GIF always; MP4, WebM, ... with the `video` extra) or a moving-data index
+`[NAME:][SPLIT:]INDEX` (`moving-mnist:test:7`, or `test:7` for the run's own data; SPLIT defaults to test,
+the clips of held-out digits or emoji). The model observes k frames from `--start` (negative: from the end)
+and predicts the next N. Frames of another size are centre-cropped and resized to the model's frame size,
+with a note on stderr. OUT shows the observed frames followed by the predicted ones (`--no-context`: the
+predicted ones only); `--compare` puts the true frames on the left where the clip has them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import typer
+
+from ganforge.errors import GanforgeError
+
+ANIMATION_SUFFIXES = (".gif", ".mp4", ".webm")
+GAP = 2  # white pixels between the true and predicted panels of --compare
+
+
+def side_by_side(left: np.ndarray | None, right: np.ndarray) -> np.ndarray:
+    """[H, W, C] frames next to each other with a white gap; a missing left frame is a white panel."""
+    left = np.full_like(right, 255) if left is None else left
+    gap = np.full((right.shape[0], GAP, right.shape[2]), 255, dtype=np.uint8)
+    return np.concatenate([left, gap, right], axis=1)
+
+
+def predict_command(
+    run: Path = typer.Argument(..., help="nextframe run directory, checkpoint folder or exported model."),
+    clip: str = typer.Argument(..., help="A video file (GIF; MP4/WebM with the video extra) or a moving-data index "
+                               "[NAME:][SPLIT:]INDEX such as moving-mnist:test:7, or test:7 for the run's own data."),
+    frames: int | None = typer.Option(None, "--frames", help="Frames to predict [default: the model's horizon; longer "
+                                      "horizons are predicted autoregressively]."),
+    out: Path = typer.Option(Path("prediction.gif"), "--out", help="Animation to write: .gif, or .mp4/.webm with the "
+                             "video extra."),
+    start: int = typer.Option(0, "--start", help="First observed frame of CLIP (negative counts from the end: "
+                              "--start -10 observes the last 10 frames)."),
+    context: bool = typer.Option(True, "--context/--no-context", help="Show the observed frames before the "
+                                 "predicted ones."),
+    compare: bool = typer.Option(False, "--compare", help="Put the true frames (where CLIP has them) left of the "
+                                 "prediction."),
+    fps: int = typer.Option(10, "--fps", help="Frames per second of the animation."),
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1, ..."),
+) -> None:
+    """Predict the frames that follow a clip with a trained nextframe model, and write them as an animation."""
+    from ganforge.api import load
+    from ganforge.cli.sample import check_device
+    from ganforge.imaging import save_animation
+    from ganforge.pipelines import FramePredictionPipeline
+
+    if out.suffix.lower() not in ANIMATION_SUFFIXES:
+        raise GanforgeError(f"--out must end in {', '.join(ANIMATION_SUFFIXES)}, got {out.name!r}")
+    if frames is not None and frames < 1:
+        raise GanforgeError(f"--frames must be at least 1, got {frames}")
+    if fps < 1:
+        raise GanforgeError(f"--fps must be at least 1, got {fps}")
+    pipe = load(run, device=check_device(device))
+    if not isinstance(pipe, FramePredictionPipeline):
+        raise GanforgeError(f"{run} is not a nextframe model; `ganforge sample` or `translate` may fit it")
+    horizon = pipe.out_frames if frames is None else frames
+    k = pipe.context_frames
+    source = pipe.load_clip(clip, min_frames=k + horizon)  # uint8 [T, R, R, C]
+    observed = pipe.context_of(source, start)
+    predicted = pipe.predict_batch(observed[None], horizon)[0]  # [horizon, R, R, C]
+    first = start + len(source) if start < 0 else start
+    truth = source[first + k : first + k + horizon]
+    shown = []
+    if context:
+        shown += [side_by_side(f, f) if compare else f for f in observed]
+    for t, f in enumerate(predicted):
+        shown.append(side_by_side(truth[t] if t < len(truth) else None, f) if compare else f)
+    path = save_animation(np.stack(shown), out, fps=fps)
+    what = f"{k} observed + {horizon} predicted" if context else f"{horizon} predicted"
+    extra = f"; left: the {len(truth)} true frames" if compare else ""
+    typer.echo(f"{what} frames of {clip} (observed from frame {first}) written to {path}{extra}")
