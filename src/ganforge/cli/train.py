@@ -16,9 +16,9 @@ def _h(text: str, name: str) -> str:
 
 
 def train_command(
-    task: str = typer.Argument(..., help="What to train: image (generation), pix2pix (paired translation), cyclegan (unpaired translation), inpaint (fill holes, outpaint), superres (super-resolution)."),
-    data: str | None = typer.Option(None, "--data", help=_h("Built-in name (mnist, emoji, emoji-twitter, photos, digits), prepared dataset dir, or folder/zip of images; pix2pix: emoji (google -> twitter), a folder with A/ and B/, A|B images, edges:SRC, gray:SRC, labels:FOLDER; cyclegan: emoji (disjoint halves) or a folder with A/ and B/.", "data")),
-    model: str | None = typer.Option(None, "--model", help="Network family: image: dcgan | stylegan2 | r3gan; pix2pix: unet | spade; cyclegan: resnet; inpaint: lama; superres: srresnet | rrdb [default: the task's first]."),
+    task: str = typer.Argument(..., help="What to train: image (generation), pix2pix (paired translation), cyclegan (unpaired translation), inpaint (fill holes, outpaint), superres (super-resolution), nextframe (video prediction)."),
+    data: str | None = typer.Option(None, "--data", help=_h("Built-in name (mnist, emoji, emoji-twitter, photos, digits), prepared dataset dir, or folder/zip of images; pix2pix: emoji (google -> twitter), a folder with A/ and B/, A|B images, edges:SRC, gray:SRC, labels:FOLDER; cyclegan: emoji (disjoint halves) or a folder with A/ and B/; nextframe: moving-mnist, moving-emoji[-twitter] or a folder/zip of videos.", "data")),
+    model: str | None = typer.Option(None, "--model", help="Network family: image: dcgan | stylegan2 | r3gan; pix2pix: unet | spade; cyclegan: resnet; inpaint: lama; superres: srresnet | rrdb; nextframe: simvp [default: the task's first]."),
     resolution: int | None = typer.Option(None, "--resolution", help=_h("Image side in pixels.", "resolution")),
     batch: int | None = typer.Option(None, "--batch", help=_h("Global batch size.", "batch")),
     kimg: float | None = typer.Option(None, "--kimg", help="Budget in thousands of real images shown [default: 100 when no --minutes]."),
@@ -28,7 +28,7 @@ def train_command(
     resume: Path | None = typer.Option(None, "--resume", help="Continue a run directory (or checkpoint) exactly; only budgets may change."),
     seed: int | None = typer.Option(None, "--seed", help=_h("Seed for weights, data order and noise.", "seed")),
     cond: bool | None = typer.Option(None, "--cond/--no-cond", help="Class-conditional (needs labels). [default: no-cond]"),
-    loss: str | None = typer.Option(None, "--loss", help="Adversarial loss: ns | hinge | lsgan | wgan-gp | rpgan | ragan [default: the model's: rpgan for r3gan, ragan for superres, else ns]."),
+    loss: str | None = typer.Option(None, "--loss", help="Adversarial loss: ns | hinge | lsgan | wgan-gp | rpgan | ragan [default: the model's: rpgan for r3gan, ragan for superres, else ns]; nextframe: mse (L2 alone) | adv (L2 + gradient difference + clip discriminator) [default: adv]."),
     augment: str | None = typer.Option(None, "--augment", help=_h("Augment D's inputs, real and fake: none | diffaug (colour, translation, cutout) | ada (adaptive; p steered by D's overfitting) | auto (ada under 30k images, else none).", "augment")),
     ada_target: float | None = typer.Option(None, "--ada-target", help=_h("ADA: target of E[sign(D(real))].", "ada_target")),
     ada_kimg: float | None = typer.Option(None, "--ada-kimg", help=_h("ADA: kimg for p to move from 0 to 1.", "ada_kimg")),
@@ -59,13 +59,16 @@ def train_command(
     cycle_weight: float | None = typer.Option(None, "--cycle-weight", help="cyclegan: cycle-consistency weight per direction [default: 10]."),
     identity_weight: float | None = typer.Option(None, "--identity-weight", help="cyclegan: identity loss weight, times --cycle-weight (0 = off) [default: 0.5]."),
     pool_size: int | None = typer.Option(None, "--pool-size", help="cyclegan: generated images kept in each history pool for D (0 = off) [default: 50]."),
-    n_blocks: int | None = typer.Option(None, "--n-blocks", help="cyclegan/inpaint/superres: residual blocks per generator [default: cyclegan 9 at >= 256 px, else 6; srresnet 16; rrdb 23; lama 4]."),
+    n_blocks: int | None = typer.Option(None, "--n-blocks", help="cyclegan/inpaint/superres/nextframe: residual blocks per generator [default: cyclegan 9 at >= 256 px, else 6; srresnet 16; rrdb 23; lama 4; simvp 4 (translator)]."),
     hole_weight: float | None = typer.Option(None, "--hole-weight", help="inpaint: L1 weight of hole pixels against 1 for known ones [default: 6]."),
     scale: int | None = typer.Option(None, "--scale", help="superres: upscaling factor, 2 or 4; --resolution is the high-resolution side [default: 4]."),
     degradation: str | None = typer.Option(None, "--degradation", help="superres: how inputs are made: bicubic (classic) | realistic (Real-ESRGAN-style blur, resize, noise, JPEG) [default: bicubic]."),
     pretrain_kimg: float | None = typer.Option(None, "--pretrain-kimg", help="superres: kimg of L1-only pre-training before the adversarial phase [default: half of --kimg; 0 with --init; with --minutes alone give --kimg or --pretrain-kimg]."),
-    adv_weight: float | None = typer.Option(None, "--adv-weight", help="superres: relativistic adversarial loss weight (0 = a pixel-loss model) [default: 5e-3, with --l1-weight 1e-2]."),
+    adv_weight: float | None = typer.Option(None, "--adv-weight", help="superres: relativistic adversarial loss weight (0 = a pixel-loss model) [default: 5e-3, with --l1-weight 1e-2]; nextframe --loss adv: weight of the clip discriminator's loss against L2's 1 [default: 0.05]."),
     init: str | None = typer.Option(None, "--init", help="superres: start the generator from this (pixel-loss) run."),
+    frames: int | None = typer.Option(None, "--frames", help="nextframe: frames per training clip, observed + predicted [default: 20]."),
+    context_frames: int | None = typer.Option(None, "--context-frames", help="nextframe: observed frames the prediction is conditioned on; the rest of each clip is predicted [default: 10]."),
+    gdl_weight: float | None = typer.Option(None, "--gdl-weight", help="nextframe --loss adv: weight of the image gradient difference loss [default: 1]."),
     lr_decay_start: float | None = typer.Option(None, "--lr-decay-start", help="Fraction of the --kimg budget after which learning rates fall linearly to 0 (1 = constant) [default: 0.5 for cyclegan, else 1]."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate, resolve the data and print the config; train nothing."),
 ) -> None:
@@ -83,6 +86,7 @@ def train_command(
         identity_weight=identity_weight, pool_size=pool_size, n_blocks=n_blocks, lr_decay_start=lr_decay_start,
         hole_weight=hole_weight,
         scale=scale, degradation=degradation, pretrain_kimg=pretrain_kimg, adv_weight=adv_weight, init=init,
+        frames=frames, context_frames=context_frames, gdl_weight=gdl_weight,
     )
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if resume is not None:
