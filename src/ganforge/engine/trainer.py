@@ -186,7 +186,7 @@ def place_network(net: torch.nn.Module, device: torch.device, channels_last: boo
     """Move `net` to `device`, its 4-D tensors (2-D convolution weights) in channels_last when asked.
 
     `Module.to(memory_format=channels_last)` refuses 5-D tensors, so a network with 3-D convolutions (the video
-    tasks') keeps those weights contiguous; on this CPU channels_last_3d made a VGAN step slower, not faster.
+    tasks') keeps those weights contiguous; on this CPU channels_last_3d made a VGAN step no faster.
     """
     net.to(device)
     if channels_last:
