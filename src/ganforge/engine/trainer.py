@@ -182,6 +182,18 @@ def channels_first(array: torch.Tensor) -> torch.Tensor:
     raise ValueError(f"training arrays must be images [N, H, W, C] or clips [N, T, H, W, C], got {tuple(array.shape)}")
 
 
+def place_network(net: torch.nn.Module, device: torch.device, channels_last: bool) -> torch.nn.Module:
+    """Move `net` to `device`, its 4-D tensors (2-D convolution weights) in channels_last when asked.
+
+    `Module.to(memory_format=channels_last)` refuses 5-D tensors, so a network with 3-D convolutions (the video
+    tasks') keeps those weights contiguous; on this CPU channels_last_3d made a VGAN step no faster.
+    """
+    net.to(device)
+    if channels_last:
+        net._apply(lambda t: t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t)
+    return net
+
+
 def lr_scale(images_shown: int, total_images: int | None, decay_start: float) -> float:
     """Learning-rate multiplier: 1 until `decay_start` of the budget, then linear down to 0 at its end.
 
@@ -254,9 +266,8 @@ class Trainer:
             self.task.start_fresh()  # starting weights from elsewhere (superres --init), before the EMA copy
         # torch.compile chooses layouts itself, and (torch 2.11) trips over channels_last ConvTranspose weights.
         self.channels_last = config.channels_last and not config.compile
-        memory_format = torch.channels_last if self.channels_last else torch.preserve_format
         for net in self.task.networks.values():
-            net.to(device=device, memory_format=memory_format)
+            place_network(net, device, self.channels_last)
         self.ema = (
             EMA(self.task.networks[self.task.ema_network], config.ema_kimg, config.ema_rampup)
             if self.task.ema_network and config.ema_kimg > 0

@@ -1,11 +1,12 @@
 """Pipelines; importing this package registers each task's pipeline."""
 
-from ganforge.pipelines import image, inpaint, superres, translation  # noqa: F401
+from ganforge.pipelines import image, inpaint, superres, translation, video  # noqa: F401
 from ganforge.pipelines.base import PIPELINES, Pipeline, load_pipeline, read_model
 from ganforge.pipelines.image import ImageGenerationPipeline
 from ganforge.pipelines.inpaint import InpaintPipeline
 from ganforge.pipelines.superres import UpscalePipeline
 from ganforge.pipelines.translation import TranslationPipeline
+from ganforge.pipelines.video import VideoGenerationPipeline
 
 __all__ = ["PIPELINES", "ImageGenerationPipeline", "InpaintPipeline", "Pipeline", "TranslationPipeline", "UpscalePipeline",
-           "load_pipeline", "read_model"]
+           "VideoGenerationPipeline", "load_pipeline", "read_model"]
