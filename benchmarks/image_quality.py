@@ -42,6 +42,19 @@ def write_subset(images: np.ndarray, labels: np.ndarray | None, class_names: lis
     return folder
 
 
+def logged_train_seconds(metrics_log: Path) -> float:
+    """Training seconds of the segments already in a run's log: time_sec restarts at 0 in each process."""
+    total, last = 0.0, 0.0
+    for line in metrics_log.read_text().splitlines() if metrics_log.exists() else []:
+        t = json.loads(line).get("time_sec")
+        if t is None:
+            continue
+        if t < last:
+            total += last
+        last = t
+    return total + last
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model")
@@ -58,6 +71,9 @@ def main() -> None:
     parser.add_argument("--out", default="bench-runs")
     parser.add_argument("--name", default=None)
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="other TrainConfig fields (JSON values)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue an interrupted run of the same name from its last checkpoint (exact; "
+                             "evaluation points it had passed are not repeated)")
     args = parser.parse_args()
 
     real = resolve_dataset(args.data, args.resolution)
@@ -66,21 +82,29 @@ def main() -> None:
         + (f"-{args.augment}" if args.augment else "") + ("-cond" if args.cond else "")
     out = Path(args.out)
     run_dir = out / name
-    if run_dir.exists():
+    resuming = args.resume and any((run_dir / "checkpoints").glob("kimg-*"))
+    if run_dir.exists() and not resuming:
         shutil.rmtree(run_dir)
-    if args.subset:
+    if args.subset and not resuming:
         folder = write_subset(real.images, real.labels if args.cond else None, list(real.class_names), args.subset,
                               args.seed, out / f"data-{name}")
         data = str(folder)
+    elif args.subset:
+        data = str(out / f"data-{name}")
     extra = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
+    # Checkpoints every 10 kimg (at most) so an interrupted run can go on with --resume; they do not change the run.
     settings = dict(task="image", model=args.model, data=data, resolution=args.resolution, seed=args.seed,
-                    cond=args.cond, out=str(out), name=name, checkpoint_every_kimg=args.kimg, keep_checkpoints=1,
+                    cond=args.cond, out=str(out), name=name, checkpoint_every_kimg=min(args.kimg, 10.0), keep_checkpoints=1,
                     **({"augment": args.augment} if args.augment else {}), **extra)
     points = sorted(args.eval_kimg or [args.kimg / 4, args.kimg / 2, args.kimg])
     n_final = args.n or min(len(real.images), 10_000)
     rows, train_sec, images = [], 0.0, 0
+    if resuming:
+        done = json.loads(sorted((run_dir / "checkpoints").glob("kimg-*/state.json"))[-1].read_text())["kimg"]
+        points = [pt for pt in points if pt > done] or points[-1:]
+        train_sec = logged_train_seconds(run_dir / "metrics.jsonl")
     for i, point in enumerate(points):
-        if i == 0:
+        if i == 0 and not resuming:
             result = ganforge.train(**settings, kimg=point)
         else:
             result = ganforge.train(resume=run_dir, kimg=point)
@@ -96,7 +120,7 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row), flush=True)
     config = json.loads((run_dir / "config.json").read_text())
-    summary = {"model": args.model, "data": args.data, "subset": args.subset, "resolution": args.resolution,
+    summary = {"resumed": resuming, "model": args.model, "data": args.data, "subset": args.subset, "resolution": args.resolution,
                "augment": config["augment"], "cond": args.cond, "seed": args.seed, "run_dir": str(run_dir),
                "points": rows, "command": " ".join(sys.argv)}
     print(json.dumps(summary), flush=True)

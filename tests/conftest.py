@@ -9,6 +9,9 @@ from typing import Any
 import pytest
 import torch
 
+# Tests run torch on this many threads, and so do the training processes they start (tests/engine/test_processes.py
+# compares their weights bit for bit, which holds only at equal thread counts).
+TEST_THREADS = min(2, os.cpu_count() or 1)
 
 @pytest.fixture(autouse=True, scope="session")
 def session_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -16,7 +19,7 @@ def session_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("gf-home-session")
     old = os.environ.get("GANFORGE_HOME")
     os.environ["GANFORGE_HOME"] = str(home)
-    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    torch.set_num_threads(TEST_THREADS)
     yield home
     if old is None:
         os.environ.pop("GANFORGE_HOME", None)

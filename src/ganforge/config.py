@@ -51,6 +51,10 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     # (--loss mse) or, as Mathieu et al., L2 + GDL (1) + 0.05 x adversarial from a 3D-conv clip discriminator (adv).
     "simvp": dict(loss="adv", lr_g=1e-3, lr_d=2e-4, beta1=0.9, beta2=0.999, r1_gamma=0.0, r2_gamma=0.0,
                   r1_interval=16, pl_weight=0.0, z_dim=0, width=32, n_blocks=4, adv_weight=0.05, gdl_weight=1.0),
+    # VGAN (Vondrick et al.): two-stream generator, 3D-conv D, vanilla GAN, Adam 2e-4 (0.5, 0.999), z 100, mask L1 0.1.
+    # Width 32 is half of VGAN's (64 channels in the last hidden layer, 512 at the first): see docs/architecture.md.
+    "vgan": dict(loss="ns", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, r1_gamma=0.0, r2_gamma=0.0, r1_interval=16,
+                 pl_weight=0.0, z_dim=100, width=32, mask_weight=0.1),
 }
 # Per task: the default model, the models it takes, and defaults for fields its models leave open.
 TASK_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -61,6 +65,7 @@ TASK_DEFAULTS: dict[str, dict[str, Any]] = {
     "superres": dict(model="srresnet", lr_decay_start=1.0, ema_kimg=10.0, scale=4, degradation="bicubic"),
     # Srivastava et al.'s Moving MNIST protocol: 20-frame clips, 10 observed and 10 to predict.
     "nextframe": dict(model="simvp", lr_decay_start=1.0, ema_kimg=10.0, frames=20, context_frames=10),
+    "video": dict(model="vgan", lr_decay_start=1.0, ema_kimg=10.0, frames=16),
 }
 TASK_MODELS: dict[str, tuple[str, ...]] = {
     "image": ("dcgan", "stylegan2", "r3gan"),
@@ -69,6 +74,7 @@ TASK_MODELS: dict[str, tuple[str, ...]] = {
     "inpaint": ("lama",),
     "superres": ("srresnet", "rrdb"),
     "nextframe": ("simvp",),
+    "video": ("vgan",),
 }
 TRANSLATION_TASKS = ("pix2pix", "cyclegan")
 # Tasks conditioned on input images (nextframe: observed frames): no latent, no --cond, no augmentation, no
@@ -97,6 +103,7 @@ TASK_OPTIONS: dict[str, tuple[str, ...]] = {
     "frames": ("nextframe", "video"),
     "context_frames": ("nextframe",),
     "gdl_weight": ("nextframe",),
+    "mask_weight": ("video",),
 }
 # Options only the image task (unconditional/class-conditional generation) reads: latent, regularisers, ADA,
 # WGAN-GP and D normalisation. A task conditioned on an input image rejects a value that would change anything
@@ -104,6 +111,8 @@ TASK_OPTIONS: dict[str, tuple[str, ...]] = {
 # resolved and resumed configs validate again). --cond and --augment have their own messages below.
 IMAGE_ONLY_OPTIONS = ("r1_gamma", "r2_gamma", "r1_interval", "pl_weight", "pl_interval", "z_dim", "d_norm",
                       "gp_weight", "ada_target", "ada_kimg")
+# Video generation (task video) has a latent (--z-dim) but none of the image task's regularisers or augmentations.
+VIDEO_GENERATION_LOSSES = ("ns", "hinge", "lsgan", "rpgan", "ragan")  # wgan-gp's penalty is written for images
 DIRECTIONS = ("AtoB", "BtoA")
 ADA_AUTO_LIMIT = 30_000  # `--augment auto` picks ADA for data sets smaller than this
 
@@ -182,6 +191,7 @@ class TrainConfig:
     frames: int | None = None  # frames per training clip (nextframe: context + predicted)
     context_frames: int | None = None  # nextframe: observed frames the predictor is conditioned on
     gdl_weight: float | None = None  # nextframe --loss adv: weight of the image gradient difference loss (1)
+    mask_weight: float | None = None  # video: weight of VGAN's L1 sparsity penalty on the foreground mask (0.1)
     extra: dict[str, Any] = field(default_factory=dict)  # task-specific options, validated by the task
 
     @property
@@ -203,7 +213,7 @@ class TrainConfig:
                     values[key] = value
         if values["model"] == "resnet" and values["n_blocks"] is None:
             values["n_blocks"] = 9 if values["resolution"] >= 256 else 6  # the CycleGAN paper: 6 at 128 px, 9 at 256
-        if values["task"] in IMAGE_CONDITIONED_TASKS and values["augment"] == "auto":
+        if values["task"] in (*IMAGE_CONDITIONED_TASKS, "video") and values["augment"] == "auto":
             values["augment"] = "none"
         if values["task"] == "superres" and values["pretrain_kimg"] is None:
             budget = TrainConfig(kimg=values["kimg"], minutes=values["minutes"]).kimg_budget
@@ -243,12 +253,17 @@ class TrainConfig:
             self._check_superres_options()
         if self.task == "nextframe":
             self._check_nextframe_options()
+        if self.task == "video":
+            self._check_video_options()
 
-    def _check_image_only_options(self) -> None:
-        """A conditioned task never reads the image task's options: a value given for one is an error."""
+    def _check_image_only_options(self, used: tuple[str, ...] = ()) -> None:
+        """A conditioned task never reads the image task's options: a value given for one is an error.
+        `used` names the ones this task does read (video: --z-dim)."""
         model = self.model or TASK_DEFAULTS[self.task]["model"]
         defaults = MODEL_DEFAULTS.get(model, {})
         for name in IMAGE_ONLY_OPTIONS:
+            if name in used:
+                continue
             value = getattr(self, name)
             unset = defaults.get(name, field_default(name))  # what the task resolves it to when not given
             if value is not None and value != unset:
@@ -296,6 +311,23 @@ class TrainConfig:
         if self.resolution % 4 or self.resolution < 8:
             raise ConfigError(f"nextframe needs --resolution a multiple of 4 and at least 8 (the predictor halves "
                               f"frames twice), got {self.resolution}")
+
+    def _check_video_options(self) -> None:
+        """Video generation: unconditional, no augmentation, no image regularisers, a loss without an image penalty."""
+        self._check_image_only_options(used=("z_dim",))
+        if self.cond:
+            raise ConfigError("--cond is for class-conditional image generation; video generation is unconditional")
+        if self.augment not in ("auto", "none"):
+            raise ConfigError(f"--augment {self.augment} is not supported by video (its augmentations are for "
+                              "images; use none)")
+        if self.eval_every_kimg is not None:
+            raise ConfigError("--eval-every is not available for video yet; run `ganforge eval RUN` afterwards")
+        if self.loss is not None and self.loss not in VIDEO_GENERATION_LOSSES:
+            raise ConfigError(f"--loss {self.loss} is not supported by video (its gradient penalty is written for "
+                              f"images); use one of {', '.join(VIDEO_GENERATION_LOSSES)}")
+        if self.frames is not None and self.frames < 2:
+            raise ConfigError(f"--frames must be at least 2 for video generation (one frame has no motion), "
+                              f"got {self.frames}")
 
     def validate(self) -> TrainConfig:
         """Reject impossible values before any work starts; returns the resolved config."""
@@ -351,7 +383,7 @@ class TrainConfig:
 
         return [
             *(nonneg(n) for n in ("l1_weight", "fm_weight", "cycle_weight", "identity_weight", "pool_size",
-                                  "pretrain_kimg", "adv_weight", "gdl_weight")),
+                                  "pretrain_kimg", "adv_weight", "gdl_weight", "mask_weight")),
             (self.d_layers is None or 1 <= self.d_layers <= 8, f"--d-layers must lie in 1..8, got {self.d_layers}"),
             (self.n_blocks is None or self.n_blocks >= 0, f"--n-blocks must be >= 0, got {self.n_blocks}"),
             (self.hole_weight is None or self.hole_weight > 0, f"--hole-weight must be positive, got {self.hole_weight}"),

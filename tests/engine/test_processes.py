@@ -13,12 +13,12 @@ from pathlib import Path
 
 import torch
 from safetensors.torch import load_file
-from tests.conftest import TINY
+from tests.conftest import TEST_THREADS, TINY
 
 import ganforge
 from ganforge.engine.checkpoint import list_checkpoints
 
-ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "OMP_NUM_THREADS": str(TEST_THREADS)}
 
 
 def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120) -> None:

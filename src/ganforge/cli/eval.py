@@ -1,6 +1,7 @@
 """`ganforge eval`: FID, KID and precision/recall of a generator, or between two image folders; for a
 translation run (pix2pix, cyclegan), L1/PSNR/SSIM and KID/FID on its test split next to the identity baseline;
-for a nextframe run, per-frame MSE/PSNR/SSIM/sharpness of its predictions on held-out clips."""
+for a nextframe run, per-frame MSE/PSNR/SSIM/sharpness of its predictions on held-out clips; for a video run,
+frame KID/FID and motion against real clips."""
 
 from __future__ import annotations
 
@@ -14,12 +15,12 @@ from ganforge.errors import GanforgeError
 
 
 def eval_command(
-    run: Path | None = typer.Argument(None, help="Run directory or exported model (image generator, pix2pix or cyclegan)."),
-    data: str | None = typer.Option(None, "--data", help="Real images for RUN [default: the run's own dataset; a translation run's test split of it]."),
+    run: Path | None = typer.Argument(None, help="Run directory or exported model (image generator, pix2pix, cyclegan, inpaint, superres or video)."),
+    data: str | None = typer.Option(None, "--data", help="Real images for RUN [default: the run's own dataset; a translation run's test split of it; a video run's clips]."),
     real: Path | None = typer.Option(None, "--real", help="Folder (or zip) of real images, with --fake."),
     fake: Path | None = typer.Option(None, "--fake", help="Folder (or zip) of generated images, with --real."),
     n: int | None = typer.Option(None, "--n", help="Images per side [default: all of --real; for RUN min(dataset, 1000); "
-                                 "for a translation RUN all of its test split]."),
+                                 "for a translation RUN all of its test split; for a video RUN min(clips, 1000) clips; for a nextframe RUN all of its held-out clips]."),
     direction: str | None = typer.Option(None, "--direction", help="Translation runs: AtoB (the default), or BtoA "
                                          "for a CycleGAN's second generator."),
     frames: int | None = typer.Option(None, "--frames", help="nextframe runs: future frames to predict and score per "
@@ -39,6 +40,8 @@ def eval_command(
     For a nextframe RUN: per-frame MSE (summed over the frame, pixels in [0, 1]), PSNR, SSIM and sharpness of its
     predictions on the held-out clips (moving data's test split; a folder-trained run needs --data), per future
     step and averaged, next to holding the last observed frame still.
+    For a video RUN: KID/FID of generated frames against real frames (one frame per clip) and motion (mean
+    absolute frame-to-frame difference) of generated and real clips; no FVD (its I3D weights are not available).
     """
     from ganforge.cli.sample import check_device
     from ganforge.metrics import compute_metrics
@@ -72,6 +75,13 @@ def eval_command(
             if direction is not None:
                 raise GanforgeError("--direction applies to translation runs (pix2pix, cyclegan) only")
             _eval_superres(pipe, data, n, inception, device, as_json)
+            return
+        from ganforge.pipelines import VideoGenerationPipeline
+
+        if isinstance(pipe, VideoGenerationPipeline):
+            if direction is not None:
+                raise GanforgeError("--direction applies to translation runs (pix2pix, cyclegan) only")
+            _eval_video(pipe, data, n, inception, device, as_json)
             return
     else:
         pipe = None
@@ -201,4 +211,35 @@ def superres_table(result: dict) -> str:
         return "-" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
     for key, value in model.items():
         lines.append(f"{key:<16}{shown(value):>12}{shown(bicubic.get(key)):>12}{shown(result['truth'].get(key)):>12}")
+    return "\n".join(lines)
+
+
+def _eval_video(pipe, data: str | None, n: int | None, inception: str | None, device: str, as_json: bool) -> None:
+    """Frame KID/FID and motion of a video model's clips against real clips: one JSON object, or a table."""
+    from ganforge.metrics.video import evaluate_video
+
+    if n is not None and n < 2:
+        raise GanforgeError(f"--n must be at least 2 (KID and FID need two frames a side), got {n}")
+    with DataProgress("evaluating clips") as bar:
+        result = evaluate_video(pipe, data=data, n=n, inception=inception, device=device, progress=bar)
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    typer.echo(video_table(result))
+
+
+def video_table(result: dict) -> str:
+    """Metric rows, model and real columns, under what was evaluated."""
+    split = f"the {result['split']} split of " if result["split"] else ""
+    lines = [
+        f"video generation against {split}{result['data']} at {result['resolution']} px, {result['frames']} frames: "
+        f"n = {result['n']} clips a side, KID/FID on {result['frame_sampling']} (KID subsets of "
+        f"{result['kid_subset']}); no FVD: its I3D weights are not available",
+        f"{'metric':<16}{'model':>12}{'real':>12}",
+    ]
+    for key, value in result["model"].items():
+        real = result["real"].get(key)
+        lines.append(f"{key:<16}{value:>12.4f}{'-' if real is None else f'{real:.4f}':>12}")
+    if result["motion_ratio"] is not None:
+        lines.append(f"{'motion_ratio':<16}{result['motion_ratio']:>12.4f}")
     return "\n".join(lines)

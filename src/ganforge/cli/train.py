@@ -16,10 +16,10 @@ def _h(text: str, name: str) -> str:
 
 
 def train_command(
-    task: str = typer.Argument(..., help="What to train: image (generation), pix2pix (paired translation), cyclegan (unpaired translation), inpaint (fill holes, outpaint), superres (super-resolution), nextframe (video prediction)."),
-    data: str | None = typer.Option(None, "--data", help=_h("Built-in name (mnist, emoji, emoji-twitter, photos, digits), prepared dataset dir, or folder/zip of images; pix2pix: emoji (google -> twitter), a folder with A/ and B/, A|B images, edges:SRC, gray:SRC, labels:FOLDER; cyclegan: emoji (disjoint halves) or a folder with A/ and B/; nextframe: moving-mnist, moving-emoji[-twitter] or a folder/zip of videos.", "data")),
-    model: str | None = typer.Option(None, "--model", help="Network family: image: dcgan | stylegan2 | r3gan; pix2pix: unet | spade; cyclegan: resnet; inpaint: lama; superres: srresnet | rrdb; nextframe: simvp [default: the task's first]."),
-    resolution: int | None = typer.Option(None, "--resolution", help=_h("Image side in pixels.", "resolution")),
+    task: str = typer.Argument(..., help="What to train: image (generation), pix2pix (paired translation), cyclegan (unpaired translation), inpaint (fill holes, outpaint), superres (super-resolution), nextframe (video prediction), video (clips from noise, VGAN)."),
+    data: str | None = typer.Option(None, "--data", help=_h("Built-in name (mnist, emoji, emoji-twitter, photos, digits), prepared dataset dir, or folder/zip of images; pix2pix: emoji (google -> twitter), a folder with A/ and B/, A|B images, edges:SRC, gray:SRC, labels:FOLDER; cyclegan: emoji (disjoint halves) or a folder with A/ and B/; nextframe and video: moving-mnist, moving-emoji[-twitter] or a folder/zip of videos (GIF; MP4/WebM with the video extra).", "data")),
+    model: str | None = typer.Option(None, "--model", help="Network family: image: dcgan | stylegan2 | r3gan; pix2pix: unet | spade; cyclegan: resnet; inpaint: lama; superres: srresnet | rrdb; nextframe: simvp; video: vgan [default: the task's first]."),
+    resolution: int | None = typer.Option(None, "--resolution", help=_h("Image side in pixels (nextframe, video: frame side; use 64 for moving-mnist and moving-emoji).", "resolution")),
     batch: int | None = typer.Option(None, "--batch", help=_h("Global batch size.", "batch")),
     kimg: float | None = typer.Option(None, "--kimg", help="Budget in thousands of real images shown [default: 100 when no --minutes]."),
     minutes: float | None = typer.Option(None, "--minutes", help="Budget in wall-clock minutes (the first budget reached ends the run)."),
@@ -66,9 +66,10 @@ def train_command(
     pretrain_kimg: float | None = typer.Option(None, "--pretrain-kimg", help="superres: kimg of L1-only pre-training before the adversarial phase [default: half of --kimg; 0 with --init; with --minutes alone give --kimg or --pretrain-kimg]."),
     adv_weight: float | None = typer.Option(None, "--adv-weight", help="superres: relativistic adversarial loss weight (0 = a pixel-loss model) [default: 5e-3, with --l1-weight 1e-2]; nextframe --loss adv: weight of the clip discriminator's loss against L2's 1 [default: 0.05]."),
     init: str | None = typer.Option(None, "--init", help="superres: start the generator from this (pixel-loss) run."),
-    frames: int | None = typer.Option(None, "--frames", help="nextframe: frames per training clip, observed + predicted [default: 20]."),
+    frames: int | None = typer.Option(None, "--frames", help="nextframe: frames per training clip, observed + predicted [default: 20]; video: frames per clip [default: 16]."),
     context_frames: int | None = typer.Option(None, "--context-frames", help="nextframe: observed frames the prediction is conditioned on; the rest of each clip is predicted [default: 10]."),
     gdl_weight: float | None = typer.Option(None, "--gdl-weight", help="nextframe --loss adv: weight of the image gradient difference loss [default: 1]."),
+    mask_weight: float | None = typer.Option(None, "--mask-weight", help="video: weight of VGAN's L1 sparsity penalty on the foreground mask [default: 0.1]."),
     lr_decay_start: float | None = typer.Option(None, "--lr-decay-start", help="Fraction of the --kimg budget after which learning rates fall linearly to 0 (1 = constant) [default: 0.5 for cyclegan, else 1]."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate, resolve the data and print the config; train nothing."),
 ) -> None:
@@ -86,7 +87,7 @@ def train_command(
         identity_weight=identity_weight, pool_size=pool_size, n_blocks=n_blocks, lr_decay_start=lr_decay_start,
         hole_weight=hole_weight,
         scale=scale, degradation=degradation, pretrain_kimg=pretrain_kimg, adv_weight=adv_weight, init=init,
-        frames=frames, context_frames=context_frames, gdl_weight=gdl_weight,
+        frames=frames, context_frames=context_frames, gdl_weight=gdl_weight, mask_weight=mask_weight,
     )
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if resume is not None:

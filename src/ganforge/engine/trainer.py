@@ -182,13 +182,16 @@ def channels_first(array: torch.Tensor) -> torch.Tensor:
     raise ValueError(f"training arrays must be images [N, H, W, C] or clips [N, T, H, W, C], got {tuple(array.shape)}")
 
 
-def place_network(net: torch.nn.Module, device: torch.device, channels_last: bool) -> None:
-    """Move a network to `device`; with `channels_last`, 2D convolution weights go to NHWC and 3D ones (a video
-    discriminator's) to NDHWC. `Module.to(memory_format=channels_last)` alone fails on 5-D weights."""
-    net.to(device=device)
+def place_network(net: torch.nn.Module, device: torch.device, channels_last: bool) -> torch.nn.Module:
+    """Move `net` to `device`, its 4-D tensors (2-D convolution weights) in channels_last when asked.
+
+    `Module.to(memory_format=channels_last)` refuses 5-D tensors, so a network with 3-D convolutions (the video
+    tasks') keeps those weights contiguous; on this CPU channels_last_3d made a VGAN step no faster.
+    """
+    net.to(device)
     if channels_last:
-        formats = {4: torch.channels_last, 5: torch.channels_last_3d}
-        net._apply(lambda t: t.contiguous(memory_format=formats[t.dim()]) if t.dim() in formats else t)
+        net._apply(lambda t: t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t)
+    return net
 
 
 def lr_scale(images_shown: int, total_images: int | None, decay_start: float) -> float:

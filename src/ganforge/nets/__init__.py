@@ -11,5 +11,6 @@ from ganforge.nets import (  # noqa: F401  (registers the networks)
     sr,
     stylegan2,
     unet,
+    vgan,
     video_disc,
 )

