@@ -82,6 +82,8 @@ class NextFrameTask(Task):
             self.D = VideoDiscriminator(in_channels=data.channels, frames=self.k + self.m,
                                         resolution=config.resolution, width=discriminator_width(config.width),
                                         spectral=True)
+            if config.channels_last:  # the trainer leaves 5-D weights contiguous; NDHWC is a third faster for this D
+                self.D.to(memory_format=torch.channels_last_3d)
             self.networks["D"] = self.D
             self.optimizers = gan_optimizers(config, self.G.parameters(), self.D.parameters())
         else:  # the L2 baseline (or L2 + GDL with --adv-weight 0): no discriminator at all
