@@ -11,7 +11,8 @@ clips/s and frames/s, prediction clips/s), then the issue's check: `adv` must be
 to the true frames closer to 1) at a per-frame MSE no more than 15% above `mse`'s. `--strip N` writes the first
 N test clips as true | mse | adv rows (each the last observed frame, then the predicted ones) to a PNG.
 
-Each video task is one sub-command (SUBCOMMANDS): video generation (task `video`) adds its own next to it.
+Each video task can be one sub-command (SUBCOMMANDS); video generation (task `video`) has its own script for now,
+`benchmarks/video_generation.py`.
 """
 
 from __future__ import annotations
@@ -147,7 +148,7 @@ def nextframe_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=nextframe_main)
 
 
-SUBCOMMANDS = [nextframe_parser]  # each adds one sub-command (a video task) with its `run`; `video` goes here too
+SUBCOMMANDS = [nextframe_parser]  # each adds one sub-command (a video task) with its `run`
 
 
 def main() -> None:
