@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ganforge.config import TrainConfig
+from ganforge.config import TASK_FIELD_DEFAULTS, TrainConfig
 from ganforge.errors import CheckpointError, ConfigError
 
 # Options that may change when a run is resumed: budgets and bookkeeping, never the model or data.
@@ -50,6 +50,16 @@ def unique_run_dir(config: TrainConfig) -> Path:
     return candidate
 
 
+def new_run_config(config: TrainConfig | None, overrides: dict[str, Any]) -> TrainConfig:
+    """A new run's config: `config` (or the defaults) with the non-None overrides; fields left out entirely take
+    the task's default where it has its own (TASK_FIELD_DEFAULTS: the video tasks' data and frame size)."""
+    base = config.to_dict() if config is not None else {}
+    base.update({k: v for k, v in overrides.items() if v is not None})
+    for key, value in TASK_FIELD_DEFAULTS.get(base.get("task", "image"), {}).items():
+        base.setdefault(key, value)
+    return TrainConfig.from_dict(base)
+
+
 def train(
     config: TrainConfig | None = None,
     *,
@@ -75,9 +85,7 @@ def train(
         run_dir, resume_from = resolve_resume_target(Path(resume))
         cfg = resolve_resume_config(run_dir, overrides)  # `config` is ignored: the run's own is used
     else:
-        base = config.to_dict() if config is not None else {}
-        base.update({k: v for k, v in overrides.items() if v is not None})
-        cfg = TrainConfig.from_dict(base)
+        cfg = new_run_config(config, overrides)
         run_dir = None
     cfg = cfg.validate()
 

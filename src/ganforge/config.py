@@ -77,6 +77,12 @@ TASK_MODELS: dict[str, tuple[str, ...]] = {
     "video": ("vgan",),
 }
 TRANSLATION_TASKS = ("pix2pix", "cyclegan")
+# Fields whose default depends on the task, applied when a run is started without them (api.train): the video
+# tasks' moving data needs 64 px frames for its 28-32 px sprites to move, and the image data sets are no clips.
+TASK_FIELD_DEFAULTS: dict[str, dict[str, Any]] = {
+    "nextframe": dict(data="moving-mnist", resolution=64),
+    "video": dict(data="moving-emoji", resolution=64),
+}
 # Tasks conditioned on input images (nextframe: observed frames): no latent, no --cond, no augmentation, no
 # --eval-every during training.
 IMAGE_CONDITIONED_TASKS = (*TRANSLATION_TASKS, "inpaint", "superres", "nextframe")

@@ -29,3 +29,13 @@ def test_video_discriminator_judges_patches_of_a_clip():
     d = VideoDiscriminator(in_channels=3, frames=8, resolution=32, width=4)
     logits = d(torch.randn(2, 8, 3, 32, 32))
     assert logits.shape[:2] == (2, 1) and logits.ndim == 5
+
+
+def test_video_tasks_default_to_their_moving_data_at_64_px():
+    from ganforge.api import new_run_config
+
+    assert (new_run_config(None, {"task": "nextframe"}).data, new_run_config(None, {"task": "nextframe"}).resolution) \
+        == ("moving-mnist", 64)
+    video = new_run_config(None, {"task": "video", "resolution": 32})
+    assert (video.data, video.resolution) == ("moving-emoji", 32)  # what the caller gives wins
+    assert new_run_config(None, {"task": "image"}).resolution == 32
