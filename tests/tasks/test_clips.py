@@ -39,3 +39,7 @@ def test_video_tasks_default_to_their_moving_data_at_64_px():
     video = new_run_config(None, {"task": "video", "resolution": 32})
     assert (video.data, video.resolution) == ("moving-emoji", 32)  # what the caller gives wins
     assert new_run_config(None, {"task": "image"}).resolution == 32
+    from ganforge.config import TrainConfig
+
+    from_object = new_run_config(TrainConfig(task="video"), {})
+    assert (from_object.data, from_object.resolution) == ("moving-emoji", 64)

@@ -24,9 +24,7 @@ Label-map inputs (SPADE) have no identity baseline: a map of class ids is not an
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,19 +43,13 @@ from ganforge.metrics.fid import fid_from_features
 from ganforge.metrics.image import l1, psnr, ssim
 from ganforge.metrics.kid import kernel_inception_distance
 from ganforge.metrics.resize import RESIZE_MODE
+from ganforge.pipelines.base import run_config  # the other metrics modules import it from here too
 
 PSNR_MAX_DB = 100.0  # per-image cap: an exact copy scores 100 dB rather than inf
 KID_SUBSET = 1000  # KID subsets of min(KID_SUBSET, n) images
 SSIM_MIN_SIZE = 11  # SSIM's 11x11 window
 
 Progress = Callable[[int, int], None]
-
-
-def run_config(pipe: Any) -> dict[str, Any] | None:
-    """The training config of the run a pipeline was loaded from; None for an exported model."""
-    run = pipe.config.get("source", {}).get("run")
-    path = Path(run) / "config.json" if run else None
-    return json.loads(path.read_text()) if path is not None and path.is_file() else None
 
 
 def load_test_split(

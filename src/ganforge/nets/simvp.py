@@ -1,16 +1,18 @@
-"""SimVP: a non-recurrent next-frame predictor (Gao et al., CVPR 2022; SimVP v2's gated translator, Tan et al., 2022).
+"""SimVP: a non-recurrent next-frame predictor (Gao et al., CVPR 2022), adapted for CPU speed.
 
 k observed frames in, the next m frames out, in one forward pass:
 
-1. a per-frame convolutional encoder (3x3 conv, GroupNorm, SiLU; strides 1, 2, 1, 2) takes each frame
-   [C, H, W] to a latent [width, H/4, W/4];
-2. the translator stacks the k latents along channels ([k * width, H/4, W/4]), mixes them with
-   `n_blocks` gated spatio-temporal attention blocks (SimVP v2's gSTA: a large-kernel depthwise attention
-   gate and a convolutional MLP, `hidden` channels) and maps the result to m latents [m * width, H/4, W/4];
-3. a per-frame decoder (pixel-shuffle upsampling) turns each latent back into a frame, with the full-
-   resolution features of the last observed frame added before its last layer (SimVP's skip; with k != m
-   the last frame is the one every future frame starts from), then a 1x1 readout. No output activation:
-   frames live in [-1, 1] and the L2 loss keeps them there (tanh would make pure black, -1, unreachable).
+1. a space-to-depth stem (pixel unshuffle by 2), then a per-frame convolutional encoder (3x3 conv,
+   GroupNorm, SiLU; strides 1, 2, 1) takes each frame [C, H, W] to a latent [width, H/4, W/4];
+2. the translator stacks the k latents along channels ([k * width, H/4, W/4]), mixes them with a 1x1
+   convolution to `hidden` channels, `n_blocks` dense 3x3 residual blocks (in place of SimVP v2's gated
+   attention blocks, whose large depthwise kernels are slow on a CPU; docs/architecture.md) and a 1x1
+   convolution to m latents [m * width, H/4, W/4];
+3. a per-frame decoder (a transposed-convolution upsampling to H/2) turns each latent back into a frame,
+   with the H/2 features of the last observed frame added (SimVP's skip; with k != m the last frame is
+   the one every future frame starts from), then a 1x1 readout and a pixel shuffle back to H. No output
+   activation: frames live in [-1, 1] and the L2 loss keeps them there (tanh would make pure black, -1,
+   unreachable).
 
 Time is mixed by the translator's convolutions over stacked frames, not by a recurrence, so a training step
 is one batched pass of plain 2D convolutions over every frame at once: much faster on a CPU than a
@@ -120,7 +122,8 @@ class SimVPPredictor(nn.Module):
         self.check_context(context)
         n, k, c, h, w = context.shape  # [N, k, C, H, W]
         x = self.stem(context.reshape(n * k, c, h, w))  # [N * k, 4C, H/2, W/2]
-        if self.readout.weight.is_contiguous(memory_format=torch.channels_last):
+        if self.enc[0].conv.weight.is_contiguous(memory_format=torch.channels_last) and \
+                not self.enc[0].conv.weight.is_contiguous():  # a 3x3 weight: a 1x1 one passes both tests
             x = x.contiguous(memory_format=torch.channels_last)  # the trainer's layout for 2D convolutions
         x = self.enc[0](x)
         skip = x.reshape(n, k, *x.shape[1:])[:, -1]  # [N, width, H/2, W/2]: the last observed frame's features

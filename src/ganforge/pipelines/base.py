@@ -13,6 +13,13 @@ from ganforge.errors import CheckpointError, GanforgeError
 from ganforge.imaging import tensor_to_uint8, to_pil
 from ganforge.registry import NETWORKS, Registry
 
+
+def run_config(pipe: Any) -> dict[str, Any] | None:
+    """The training config of the run a pipeline was loaded from; None for an exported model."""
+    run = pipe.config.get("source", {}).get("run")
+    path = Path(run) / "config.json" if run else None
+    return json.loads(path.read_text()) if path is not None and path.is_file() else None
+
 PIPELINES: Registry = Registry("pipeline")
 OUTPUT_TYPES = ("pil", "np", "pt")
 

@@ -23,7 +23,6 @@ EMA predictor when the run kept one.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,7 +33,7 @@ import torch
 from PIL import Image
 
 from ganforge.errors import GanforgeError
-from ganforge.pipelines.base import PIPELINES, Pipeline
+from ganforge.pipelines.base import PIPELINES, Pipeline, run_config
 from ganforge.pipelines.translation import as_array, match_channels, split_alpha
 
 log = logging.getLogger("ganforge")
@@ -79,12 +78,6 @@ class FramePredictionPipeline(Pipeline):
     @property
     def channels(self) -> int:
         return int(self.config.get("channels", 1))
-
-    def run_config(self) -> dict[str, Any] | None:
-        """The training config of the run this model was loaded from; None for an export."""
-        run = self.config.get("source", {}).get("run")
-        path = Path(run) / "config.json" if run else None
-        return json.loads(path.read_text()) if path is not None and path.is_file() else None
 
     # ------------------------------------------------------------------------------------- inputs
     def load_clip(self, clip: ClipInput, min_frames: int | None = None) -> np.ndarray:
@@ -144,7 +137,7 @@ class FramePredictionPipeline(Pipeline):
         from ganforge.data.video import resolve_video
 
         if name is None:
-            config = self.run_config()
+            config = run_config(self)
             if config is None:
                 raise GanforgeError("this model is an export without its run directory: name the data, e.g. "
                                     "moving-mnist:test:7")

@@ -48,12 +48,22 @@ def white_alpha(rgb: np.ndarray, threshold: int = WHITE_THRESHOLD) -> np.ndarray
     return np.where((rgb >= threshold).all(axis=-1), 0, 255).astype(np.uint8)
 
 
-def split_pools(n: int, split_seed: int = 0, held_out: float = HELD_OUT) -> dict[str, np.ndarray]:
-    """Sprite indices of each split: a seeded permutation, the last ceil(held_out * n) held out for test."""
+def split_pools(n: int, split_seed: int = 0, held_out: float = HELD_OUT,
+                groups: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Sprite indices of each split: a seeded permutation, the last ceil(held_out * n) held out for test.
+
+    With `groups` (one key per sprite, e.g. an emoji's skin-tone variants share one) whole groups are held
+    out, as the image tasks' test split does (data/split.py), so no test sprite has a sibling in training.
+    """
     if n < 2:
         raise DataError(f"moving clips need at least 2 sprite images to hold some out for testing, got {n}")
     if not 0.0 < held_out < 1.0:
         raise DataError(f"held_out must lie strictly between 0 and 1, got {held_out!r}")
+    if groups is not None:
+        from ganforge.data.split import split_indices
+
+        train, test = split_indices(n, seed=split_seed, fraction=held_out, what="moving sprites", groups=groups)
+        return {"train": train, "test": test}
     n_test = min(n - 1, max(1, math.ceil(held_out * n)))
     perm = np.random.default_rng([split_seed, _POOL_STREAM]).permutation(n)
     return {"train": np.sort(perm[: n - n_test]), "test": np.sort(perm[n - n_test :])}
@@ -130,6 +140,7 @@ class MovingSprites:
         held_out: float = HELD_OUT,  # share of the sprite images kept for the test split
         background: str | Sequence[int] = "plain",  # with alpha: plain | noise | stripes | a colour
         name: str = "moving-sprites",
+        groups: np.ndarray | None = None,  # one key per sprite: hold out whole groups (emoji skin tones)
     ) -> None:
         sprites = np.asarray(sprites)
         if sprites.dtype != np.uint8 or sprites.ndim != 4 or sprites.shape[3] not in (1, 3):
@@ -168,7 +179,7 @@ class MovingSprites:
         self.seed = int(seed)
         self.split_seed = int(split_seed)
         self.background = background
-        self.pool = split_pools(len(sprites), split_seed, held_out)[split]  # sprite indices this split uses
+        self.pool = split_pools(len(sprites), split_seed, held_out, groups)[split]  # sprite indices this split uses
         self.meta = {
             "name": name,
             "split": split,
@@ -327,7 +338,7 @@ def moving_emoji(
     are cut out by `white_alpha`: pixels whose channels are all >= `white_threshold` become
     transparent, which loses soft edges and white inside the sprite but needs nothing else.
     """
-    name = "moving-emoji"
+    name, groups = "moving-emoji", None
     if sprites is None:
         from ganforge.data.builtin import get_builtin
 
@@ -335,6 +346,9 @@ def moving_emoji(
         variant = emoji.check_variant(variant)
         ds = emoji.at_resolution(sprite_size, variant)
         sprites, alpha = ds.images, (ds.alpha if alpha is None else alpha)
+        from ganforge.data.split import group_keys
+
+        groups = group_keys(ds, "emoji")  # skin-tone variants stay on one side of the split
         name = "moving-emoji" if variant == emoji.default_variant else f"moving-emoji-{variant}"
     sprites = np.asarray(sprites)
     if alpha is None:
@@ -352,6 +366,7 @@ def moving_emoji(
         split_seed=split_seed,
         background=background,
         name=name,
+        groups=groups,
     )
 
 
