@@ -7,7 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from PIL import Image
+
 import ganforge
+from ganforge.cli.main import main
+from ganforge.cli.sample import grid_row_labels
 from ganforge.imaging import save_image
 
 
@@ -40,3 +44,15 @@ def test_conditional_samples_follow_the_class(tmp_path, dark_and_bright, model, 
     bright = pipe(seeds=seeds, class_label=names.index("bright"), output_type="np").astype(float).mean()
     dark = pipe(seeds=seeds, class_label=names.index("dark"), output_type="np").astype(float).mean()
     assert bright > dark + 40, (model, bright, dark)
+
+    # `ganforge sample` without --class gives one row per class: here "bright" over "dark".
+    grid_path = tmp_path / "grid.png"
+    assert main(["sample", str(result.run_dir), "--n", "8", "--nrow", "4", "--out", str(grid_path)]) == 0
+    grid = np.asarray(Image.open(grid_path).convert("L"), dtype=float)
+    half = grid.shape[0] // 2
+    assert grid[2:half - 1, 2:-2].mean() > grid[half + 1:-2, 2:-2].mean() + 30, model
+
+
+def test_grid_rows_walk_the_classes():
+    assert grid_row_labels(7, 3, 2) == [0, 0, 0, 1, 1, 1, 0]
+    assert grid_row_labels(4, None, 10) == [0, 0, 1, 1]  # square grid: 2 per row

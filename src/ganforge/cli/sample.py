@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -46,13 +47,19 @@ def _class_arg(value: str | None, class_names: list[str]) -> int | str | None:
     return int(value) if value.lstrip("-").isdigit() else value
 
 
+def grid_row_labels(n: int, nrow: int | None, num_classes: int) -> list[int]:
+    """One class per grid row (rows cycle through the classes), so a conditional grid reads row by row."""
+    per_row = nrow or max(1, math.ceil(math.sqrt(n)))
+    return [(i // per_row) % num_classes for i in range(n)]
+
+
 def sample_command(
     run: Path = typer.Argument(..., help="Run directory, checkpoint folder or exported model directory."),
     n: int = typer.Option(64, "--n", help="Number of images or clips (ignored with --seeds)."),
     out: Path = typer.Option(Path("samples.png"), "--out", help="grid.png, a folder (DIR/) for one PNG each, or walk.gif/.mp4 with --interpolate. Video runs: clips.gif/.mp4 (one animation, the clips tiled in a grid), a folder (DIR/) for one GIF per clip, or strip.png (a row of frames per clip)."),
     seed: int = typer.Option(0, "--seed", help="First seed; images use seeds seed..seed+n-1."),
     seeds: str | None = typer.Option(None, "--seeds", help="Explicit seeds, e.g. 0-63 or 1,5,9."),
-    class_: str | None = typer.Option(None, "--class", help="Class index or name for a conditional model [default: cycle through classes]."),
+    class_: str | None = typer.Option(None, "--class", help="Class index or name for a conditional model [default: one grid row per class, cycling]."),
     interpolate: bool = typer.Option(False, "--interpolate", help="Write a looping latent walk through the seeds as an animation."),
     frames: int | None = typer.Option(None, "--frames", help="Frames in the latent walk [default: 60] (a video run makes the clip length it was trained on)."),
     fps: int = typer.Option(20, "--fps", help="Frames per second of the animation."),
@@ -97,8 +104,10 @@ def sample_command(
         path = save_animation(pipe.latent_walk(walk_seeds, frames, label), out, fps=fps)
         typer.echo(str(path))
         return
-    images = pipe(seeds=seed_list, class_label=label, output_type="np", truncation=truncation)
     as_folder = str(out).endswith(("/", "\\")) or out.is_dir() or out.suffix == ""
+    if label is None and pipe.class_names and not as_folder:
+        label = grid_row_labels(len(seed_list), nrow, len(pipe.class_names))
+    images = pipe(seeds=seed_list, class_label=label, output_type="np", truncation=truncation)
     if as_folder:
         out.mkdir(parents=True, exist_ok=True)
         for s, img in zip(seed_list, images):

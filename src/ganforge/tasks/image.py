@@ -220,7 +220,7 @@ class ImageTask(Task):
         g = torch.Generator().manual_seed(seed)
         inputs = {"z": torch.randn(n, self.z_dim, generator=g)}
         if self.conditional:
-            inputs["label"] = torch.arange(n) % self.data.num_classes  # each row walks the classes
+            inputs["label"] = torch.arange(n) % self.data.num_classes  # training grids: consecutive images walk the classes
         return inputs
 
     def visuals(self, networks: dict[str, nn.Module], inputs: dict[str, torch.Tensor]) -> torch.Tensor:
