@@ -22,17 +22,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from report import rounded
 
 import ganforge
 from ganforge.imaging import make_grid, save_image
-
-
-def rounded(value):
-    if isinstance(value, float):
-        return round(value, 5)
-    if isinstance(value, dict):
-        return {k: rounded(v) for k, v in value.items()}
-    return value
 
 
 def train_run(args: argparse.Namespace, task: str) -> tuple[Path, object, dict]:

@@ -23,20 +23,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+from report import rounded
 
 import ganforge
 from ganforge.imaging import make_grid, save_image
 from ganforge.metrics.superres import bicubic_upscale, evaluate_superres, load_sr_test
 from ganforge.pipelines.superres import DEFAULT_OVERLAP, DEFAULT_TILE
 from ganforge.pipelines.translation import match_channels
-
-
-def rounded(value):
-    if isinstance(value, float):
-        return round(value, 5)
-    if isinstance(value, dict):
-        return {k: rounded(v) for k, v in value.items()}
-    return value
 
 
 def comparison_grid(pixel, gan, rows: int) -> np.ndarray:

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from report import rounded
 
 import ganforge
 from ganforge.imaging import make_grid, save_image
@@ -54,14 +55,6 @@ def comparison_grid(pipe, rows: int, direction: str = "AtoB", data: str | None =
     labels = pipe.num_labels if direction == "AtoB" else None
     tiles = np.stack([display(inputs, labels), display(outputs), display(third)], axis=1)  # [rows, 3, H, W, 3]
     return make_grid(tiles.reshape(-1, *tiles.shape[2:]), nrow=3)
-
-
-def rounded(value):
-    if isinstance(value, float):
-        return round(value, 5)
-    if isinstance(value, dict):
-        return {k: rounded(v) for k, v in value.items()}
-    return value
 
 
 def main() -> None:

@@ -23,26 +23,17 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import statistics
 import sys
 import time
 from pathlib import Path
 
 import torch
+from report import rounded, tick_rate
 
 import ganforge
-from ganforge.engine.stats import read_metrics
 from ganforge.imaging import save_animation, save_image
 from ganforge.metrics.video import evaluate_video, load_real_clips
 from ganforge.pipelines.video import clip_strip, streams_figure, tile_clips
-
-
-def rounded(value):
-    if isinstance(value, float):
-        return round(value, 5)
-    if isinstance(value, dict):
-        return {k: rounded(v) for k, v in value.items()}
-    return value
 
 
 def gflop_per_clip(task, batch: int = 4) -> float:
@@ -54,12 +45,6 @@ def gflop_per_clip(task, batch: int = 4) -> float:
     with FlopCounterMode(display=False) as counter:
         task.train_step({"clip": clip.to(task.runtime.device)}, step=0)
     return counter.get_total_flops() / batch / 1e9
-
-
-def tick_rate(run_dir: Path) -> float | None:
-    """Median clips/s of the logged ticks after the first (which holds start-up and the first grid)."""
-    rates = [row["images_per_sec"] for row in read_metrics(run_dir / "metrics.jsonl") if "images_per_sec" in row]
-    return statistics.median(rates[1:]) if len(rates) > 1 else None
 
 
 def main() -> None:

@@ -1,0 +1,30 @@
+"""Result helpers shared by the quality benchmarks: JSON rows at a readable precision, training rates from a run's log.
+
+Run the benchmarks as scripts (`python benchmarks/X.py`): the script's folder is then on sys.path, so
+they import this module as `report`.
+"""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+from typing import Any
+
+from ganforge.engine.stats import read_metrics
+
+
+def rounded(value: Any) -> Any:
+    """Floats to 5 decimals, inside dicts and lists too, so printed rows stay readable."""
+    if isinstance(value, float):
+        return round(value, 5)
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rounded(v) for v in value]
+    return value
+
+
+def tick_rate(run_dir: Path) -> float | None:
+    """Median items/s of the logged ticks after the first (which holds start-up and the first grid)."""
+    rates = [row["images_per_sec"] for row in read_metrics(Path(run_dir) / "metrics.jsonl") if "images_per_sec" in row]
+    return statistics.median(rates[1:]) if len(rates) > 1 else None
