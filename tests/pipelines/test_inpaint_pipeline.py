@@ -75,6 +75,8 @@ def test_mask_of_another_size_is_a_clear_error(pipe, tmp_path):
         pipe(_image(), mask=tmp_path / "m.png")
     with pytest.raises(GanforgeError, match="12x10"):
         pipe(_image(), mask=np.ones((10, 12), bool))
+    with pytest.raises(GanforgeError, match="output_type must be one of"):
+        pipe(_image(), mask=np.ones((37, 45), bool), output_type="tensor")
 
 
 def test_empty_mask_returns_the_input(pipe, caplog):

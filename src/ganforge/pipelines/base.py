@@ -77,6 +77,12 @@ class Pipeline:
             return array
         if output_type == "pil":
             return [to_pil(a) for a in array]
+        check_output_type(output_type)
+
+
+def check_output_type(output_type: str) -> None:
+    """A one-line error for an output_type no pipeline knows, before any work is done."""
+    if output_type not in OUTPUT_TYPES:
         raise GanforgeError(f"output_type must be one of {', '.join(OUTPUT_TYPES)}, got {output_type!r}")
 
 

@@ -39,7 +39,7 @@ from PIL import Image
 
 from ganforge.data.masks import _check_borders, load_mask, outpaint_mask
 from ganforge.errors import GanforgeError
-from ganforge.pipelines.base import PIPELINES, Pipeline
+from ganforge.pipelines.base import PIPELINES, Pipeline, check_output_type
 from ganforge.pipelines.translation import ImageInput, _pad_amounts, as_array, match_channels, split_alpha
 
 log = logging.getLogger("ganforge")
@@ -165,6 +165,7 @@ class InpaintPipeline(Pipeline):
         items = [images] if single else list(images)
         if not items:
             raise GanforgeError("no images to inpaint")
+        check_output_type(output_type)
         if mask is None and outpaint is None:
             raise GanforgeError("give a mask (white = fill) or outpaint borders, or both")
         masks = list(mask) if isinstance(mask, (list, tuple)) else [mask] * len(items)
@@ -191,7 +192,5 @@ class InpaintPipeline(Pipeline):
             return np.stack(outputs) if same else outputs
         if output_type == "pil":
             return [to_pil(o) for o in outputs]
-        if output_type == "pt":
-            tensors = [torch.from_numpy(o).permute(2, 0, 1).float() / 127.5 - 1 for o in outputs]
-            return torch.stack(tensors) if same else tensors
-        raise GanforgeError(f"output_type must be one of pil, np, pt, got {output_type!r}")
+        tensors = [torch.from_numpy(o).permute(2, 0, 1).float() / 127.5 - 1 for o in outputs]  # "pt"
+        return torch.stack(tensors) if same else tensors

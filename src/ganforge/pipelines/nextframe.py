@@ -33,7 +33,7 @@ import torch
 from PIL import Image
 
 from ganforge.errors import GanforgeError
-from ganforge.pipelines.base import PIPELINES, Pipeline, run_config
+from ganforge.pipelines.base import PIPELINES, Pipeline, check_output_type, run_config
 from ganforge.pipelines.translation import as_array, match_channels, split_alpha
 
 log = logging.getLogger("ganforge")
@@ -196,8 +196,7 @@ class FramePredictionPipeline(Pipeline):
         """Predict the `frames` (default m) frames after each clip's observed ones. Returns a list (one per clip)
         of lists of PIL frames ("pil"), a uint8 [N, frames, R, R, C] array ("np") or a [N, frames, C, R, R]
         tensor in [-1, 1] ("pt"); a single clip gives a batch of one."""
-        if output_type not in ("pil", "np", "pt"):
-            raise GanforgeError(f"output_type must be one of pil, np, pt, got {output_type!r}")
+        check_output_type(output_type)
         single = isinstance(clips, (str, Path)) or (isinstance(clips, np.ndarray) and clips.ndim in (3, 4)) or (
             isinstance(clips, Sequence) and len(clips) > 0 and isinstance(clips[0], Image.Image))
         if isinstance(clips, np.ndarray) and clips.ndim == 5:

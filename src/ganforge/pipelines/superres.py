@@ -31,7 +31,7 @@ import torch
 from PIL import Image
 
 from ganforge.errors import GanforgeError
-from ganforge.pipelines.base import PIPELINES, Pipeline
+from ganforge.pipelines.base import PIPELINES, Pipeline, check_output_type
 from ganforge.pipelines.translation import ImageInput, as_array, match_channels, split_alpha
 
 DEFAULT_TILE = 128  # input pixels per tile side
@@ -201,8 +201,7 @@ class UpscalePipeline(Pipeline):
         items = [images] if single else list(images)
         if not items:
             raise GanforgeError("no images to upscale")
-        if output_type not in ("pil", "np", "pt"):
-            raise GanforgeError(f"output_type must be one of pil, np, pt, got {output_type!r}")
+        check_output_type(output_type)
         arrays = [self.upscale_array(as_array(item), tile, tile_overlap) for item in items]
         same = len({a.shape for a in arrays}) == 1
         if output_type == "np":

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 
 from ganforge.errors import GanforgeError
-from ganforge.pipelines.base import PIPELINES, Pipeline
+from ganforge.pipelines.base import PIPELINES, Pipeline, check_output_type
 
 ImageInput = str | Path | Image.Image | np.ndarray
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
@@ -256,6 +256,7 @@ class TranslationPipeline(Pipeline):
         items = [images] if single else list(images)
         if not items:
             raise GanforgeError("no images to translate")
+        check_output_type(output_type)
         in_channels, _ = self._side(direction)
         outputs: list[torch.Tensor] = []  # each [C, H, W] in [-1, 1]; RGBA when the input had alpha
         for item in items:
@@ -272,6 +273,4 @@ class TranslationPipeline(Pipeline):
         arrays = [tensor_to_uint8(o[None])[0] for o in outputs]
         if output_type == "np":
             return np.stack(arrays) if same else arrays
-        if output_type == "pil":
-            return [to_pil(a) for a in arrays]
-        raise GanforgeError(f"output_type must be one of pil, np, pt, got {output_type!r}")
+        return [to_pil(a) for a in arrays]  # "pil"

@@ -22,7 +22,7 @@ import torch
 
 from ganforge.errors import GanforgeError
 from ganforge.imaging import make_grid, to_pil
-from ganforge.pipelines.base import OUTPUT_TYPES, PIPELINES, Pipeline
+from ganforge.pipelines.base import PIPELINES, Pipeline, check_output_type
 from ganforge.pipelines.image import latent_for_seed
 
 STREAMS = ("video", "foreground", "mask", "background")
@@ -95,7 +95,7 @@ class VideoGenerationPipeline(Pipeline):
         output_type: str = "pil",
         batch_size: int = 16,
     ) -> Any:
-        _check_output_type(output_type)
+        check_output_type(output_type)
         clips = self.generate(self._latents(self._seeds(n, seed, seeds)), batch_size)
         return format_clips(clips, output_type)
 
@@ -109,7 +109,7 @@ class VideoGenerationPipeline(Pipeline):
     ) -> dict[str, Any]:
         """The clips and the streams they are composed of, each in `output_type`: "video", "foreground" and
         "mask" are clips (the mask in [0, 1] as "pt", 0..255 grey otherwise), "background" one image per clip."""
-        _check_output_type(output_type)
+        check_output_type(output_type)
         parts = self.generate(self._latents(self._seeds(n, seed, seeds)), batch_size, streams=True)
         if output_type == "pt":
             return parts
@@ -118,11 +118,6 @@ class VideoGenerationPipeline(Pipeline):
                 "foreground": format_clips(parts["foreground"], output_type),
                 "mask": format_clips(mask, output_type),
                 "background": self.format_output(parts["background"], output_type)}
-
-
-def _check_output_type(output_type: str) -> None:
-    if output_type not in OUTPUT_TYPES:
-        raise GanforgeError(f"output_type must be one of {', '.join(OUTPUT_TYPES)}, got {output_type!r}")
 
 
 def format_clips(clips: torch.Tensor, output_type: str) -> Any:
