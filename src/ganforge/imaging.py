@@ -43,17 +43,25 @@ def save_image(array: np.ndarray, path: str | Path) -> Path:
     return path
 
 
+def to_signed(pixels: torch.Tensor) -> torch.Tensor:
+    """Stored uint8 pixels (any layout) -> float in [-1, 1], the range every network works in."""
+    return pixels.float() / 127.5 - 1
+
+
+def to_unsigned(x: torch.Tensor) -> torch.Tensor:
+    """Float pixels in [-1, 1] (any layout) -> rounded uint8: the inverse of `to_signed`, clamping the rest."""
+    return ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
 def tensor_to_uint8(images: torch.Tensor) -> np.ndarray:
     """Generator output in [-1, 1], [N, C, H, W] -> uint8 [N, H, W, C]."""
     assert images.ndim == 4, images.shape  # [N, C, H, W]
-    x = (images.detach().float().clamp(-1, 1) + 1) * 127.5
-    return x.round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+    return to_unsigned(images).permute(0, 2, 3, 1).cpu().numpy()
 
 
 def uint8_to_tensor(images: np.ndarray) -> torch.Tensor:
     """uint8 [N, H, W, C] -> float [N, C, H, W] in [-1, 1], the training range."""
-    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float()
-    return x / 127.5 - 1.0
+    return to_signed(torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2))
 
 
 def save_animation(frames: Sequence[np.ndarray] | np.ndarray, path: str | Path, fps: int = 20) -> Path:

@@ -39,6 +39,7 @@ from PIL import Image
 
 from ganforge.data.masks import _check_borders, load_mask, outpaint_mask
 from ganforge.errors import GanforgeError
+from ganforge.imaging import tensor_to_uint8, to_pil, uint8_to_tensor
 from ganforge.pipelines.base import PIPELINES, Pipeline, check_output_type
 from ganforge.pipelines.translation import ImageInput, _pad_amounts, as_array, match_channels, split_alpha
 
@@ -107,7 +108,7 @@ class InpaintPipeline(Pipeline):
         G = self.generator
         stride = int(getattr(G, "stride", self.config.get("stride", 1)))
         minimum = int(self.config.get("min_size", stride))
-        x = torch.from_numpy(np.array(images, dtype=np.uint8)).to(self.device).permute(0, 3, 1, 2).float() / 127.5 - 1
+        x = uint8_to_tensor(np.asarray(images, dtype=np.uint8)).to(self.device)
         m = torch.from_numpy(np.array(masks, dtype=bool)).to(self.device)[:, None].float()  # [N, 1, H, W]
         inp = torch.cat([x * (1 - m), m], dim=1)  # the holed image and its mask, [N, C + 1, H, W]
         (top, bottom), (left, right) = _pad_amounts(h, stride, minimum), _pad_amounts(w, stride, minimum)
@@ -115,7 +116,6 @@ class InpaintPipeline(Pipeline):
             mode = "reflect" if max(top, bottom) < h and max(left, right) < w else "replicate"
             inp = F.pad(inp, (left, right, top, bottom), mode=mode)
         out = G(inp).float().clamp(-1, 1)[:, :, top : top + h, left : left + w]
-        from ganforge.imaging import tensor_to_uint8
 
         return tensor_to_uint8(out)
 
@@ -158,7 +158,6 @@ class InpaintPipeline(Pipeline):
         """Fill one image or a list (one mask each, or one mask for all); returns a list of PIL images ("pil"),
         a uint8 [N, H, W, C] array ("np", a list when sizes differ) or a [N, C, H, W] tensor in [-1, 1] ("pt",
         a list when sizes differ). Outputs keep their input's mode (L, RGB, RGBA); see the module doc."""
-        from ganforge.imaging import to_pil
 
         single = isinstance(images, (str, Path, Image.Image, np.ndarray)) and not (
             isinstance(images, np.ndarray) and images.ndim == 4)
@@ -192,5 +191,5 @@ class InpaintPipeline(Pipeline):
             return np.stack(outputs) if same else outputs
         if output_type == "pil":
             return [to_pil(o) for o in outputs]
-        tensors = [torch.from_numpy(o).permute(2, 0, 1).float() / 127.5 - 1 for o in outputs]  # "pt"
+        tensors = [uint8_to_tensor(o[None])[0] for o in outputs]  # "pt"
         return torch.stack(tensors) if same else tensors

@@ -33,6 +33,7 @@ import torch
 from PIL import Image
 
 from ganforge.errors import GanforgeError
+from ganforge.imaging import to_pil, to_signed, to_unsigned
 from ganforge.pipelines.base import PIPELINES, Pipeline, check_output_type, run_config
 from ganforge.pipelines.translation import as_array, match_channels, split_alpha
 
@@ -182,8 +183,8 @@ class FramePredictionPipeline(Pipeline):
         outs = []
         for i in range(0, len(contexts), batch_size):
             x = torch.from_numpy(np.ascontiguousarray(contexts[i : i + batch_size])).permute(0, 1, 4, 2, 3)
-            y = self.predict_tensor(x.float() / 127.5 - 1, frames)  # [n, frames, C, R, R]
-            outs.append(((y + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 1, 3, 4, 2).cpu().numpy())
+            y = self.predict_tensor(to_signed(x), frames)  # [n, frames, C, R, R]
+            outs.append(to_unsigned(y).permute(0, 1, 3, 4, 2).cpu().numpy())
         return np.concatenate(outs)
 
     def __call__(
@@ -210,7 +211,6 @@ class FramePredictionPipeline(Pipeline):
         if output_type == "np":
             return out
         if output_type == "pt":
-            return torch.from_numpy(out).permute(0, 1, 4, 2, 3).float() / 127.5 - 1
-        from ganforge.imaging import to_pil
+            return to_signed(torch.from_numpy(out).permute(0, 1, 4, 2, 3))
 
         return [[to_pil(f) for f in clip] for clip in out]

@@ -31,6 +31,7 @@ import torch
 from PIL import Image
 
 from ganforge.errors import GanforgeError
+from ganforge.imaging import tensor_to_uint8, to_pil, uint8_to_tensor
 from ganforge.pipelines.base import PIPELINES, Pipeline, check_output_type
 from ganforge.pipelines.translation import ImageInput, as_array, match_channels, split_alpha
 
@@ -151,15 +152,13 @@ class UpscalePipeline(Pipeline):
     def upscale_batch(self, images: np.ndarray, batch_size: int = 16) -> np.ndarray:
         """uint8 [N, h, w, C] (C the model's) -> uint8 [N, h * scale, w * scale, C], in batches, untiled:
         what an evaluation on the test split calls."""
-        from ganforge.imaging import tensor_to_uint8
 
         if images.ndim != 4 or images.dtype != np.uint8 or images.shape[3] != self.channels:
             raise GanforgeError(f"upscale_batch takes uint8 [N, H, W, {self.channels}], got {images.dtype} "
                                 f"{images.shape}")
         outs = []
         for i in range(0, len(images), batch_size):
-            x = torch.from_numpy(np.ascontiguousarray(images[i : i + batch_size])).permute(0, 3, 1, 2).float()
-            outs.append(tensor_to_uint8(self.upscale_tensor(x / 127.5 - 1)))
+            outs.append(tensor_to_uint8(self.upscale_tensor(uint8_to_tensor(images[i : i + batch_size]))))
         return np.concatenate(outs)
 
     @torch.no_grad()
@@ -176,9 +175,9 @@ class UpscalePipeline(Pipeline):
         rgb, alpha = split_alpha(array)
         grey_in = rgb.shape[2] == 1
         x = match_channels(rgb, self.channels)
-        t = torch.from_numpy(x).permute(2, 0, 1)[None].float().to(self.device) / 127.5 - 1  # [1, C, H, W]
+        t = uint8_to_tensor(x[None]).to(self.device)  # [1, C, H, W]
         out = tiled_apply(self.upscale_tensor, t, self.scale, tile, tile_overlap).clamp(-1, 1)
-        big = ((out[0] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+        big = tensor_to_uint8(out)[0]
         big = match_channels(big, 1 if grey_in and alpha is None else 3 if alpha is not None else rgb.shape[2])
         if alpha is None:
             return big
@@ -194,7 +193,6 @@ class UpscalePipeline(Pipeline):
     ) -> Any:
         """Upscale one image or a list; returns a list of PIL images ("pil"), a uint8 [N, H, W, C] array ("np",
         a list when sizes differ) or a [N, C, H, W] tensor in [-1, 1] ("pt", a list when sizes differ)."""
-        from ganforge.imaging import to_pil
 
         single = isinstance(images, (str, Path, Image.Image, np.ndarray)) and not (
             isinstance(images, np.ndarray) and images.ndim == 4)
@@ -207,6 +205,6 @@ class UpscalePipeline(Pipeline):
         if output_type == "np":
             return np.stack(arrays) if same else arrays
         if output_type == "pt":
-            tensors = [torch.from_numpy(a).permute(2, 0, 1).float() / 127.5 - 1 for a in arrays]
+            tensors = [uint8_to_tensor(a[None])[0] for a in arrays]
             return torch.stack(tensors) if same else tensors
         return [to_pil(a) if a.shape[2] != 4 else Image.fromarray(a, "RGBA") for a in arrays]

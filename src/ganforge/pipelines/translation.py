@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 
 from ganforge.errors import GanforgeError
+from ganforge.imaging import tensor_to_uint8, to_pil, to_signed
 from ganforge.pipelines.base import PIPELINES, Pipeline, check_output_type
 
 ImageInput = str | Path | Image.Image | np.ndarray
@@ -173,7 +174,7 @@ class TranslationPipeline(Pipeline):
                                     f"0..{self.num_labels - 1}")
             return one_hot_labels(ids, self.num_labels)
         assert batch.shape[3] == in_channels, batch.shape  # [N, H, W, C]
-        return x.permute(0, 3, 1, 2).float() / 127.5 - 1
+        return to_signed(x.permute(0, 3, 1, 2))
 
     @torch.no_grad()
     def translate_tensor(self, x: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:
@@ -184,7 +185,6 @@ class TranslationPipeline(Pipeline):
     def translate_batch(self, a: np.ndarray, direction: str = "AtoB", batch_size: int = 16) -> np.ndarray:
         """uint8 [N, H, W, C] at a size the generator takes (e.g. a PairedData's `a` at the training
         resolution) -> uint8 [N, H, W, C_out], in batches. What an evaluation on the test split calls."""
-        from ganforge.imaging import tensor_to_uint8
 
         direction = self.check_direction(direction)
         if a.ndim != 4 or a.dtype != np.uint8:
@@ -248,7 +248,6 @@ class TranslationPipeline(Pipeline):
         """Translate one image or a list; returns a list of PIL images ("pil"), a uint8 [N, H, W, C] array
         ("np", a list of arrays when sizes differ), or a [N, C, H, W] tensor in [-1, 1] ("pt", a list when
         sizes differ). RGBA inputs give RGBA outputs (see the module doc)."""
-        from ganforge.imaging import tensor_to_uint8, to_pil
 
         direction = self.check_direction(direction)
         single = isinstance(images, (str, Path, Image.Image, np.ndarray)) and not (
@@ -264,7 +263,7 @@ class TranslationPipeline(Pipeline):
             out = self._translate_one(array, direction, resize)[0].cpu()
             if alpha is not None:
                 rgb = out if out.shape[0] == 3 else out.repeat(3, 1, 1)
-                a = torch.from_numpy(np.array(alpha)).permute(2, 0, 1).float() / 127.5 - 1
+                a = to_signed(torch.from_numpy(np.array(alpha)).permute(2, 0, 1))
                 out = torch.cat([rgb, a])
             outputs.append(out)
         same = len({tuple(o.shape) for o in outputs}) == 1

@@ -34,6 +34,7 @@ from torch import nn
 from ganforge.config import TrainConfig
 from ganforge.data.masks import sample_masks
 from ganforge.errors import ConfigError
+from ganforge.imaging import to_signed
 from ganforge.losses.adversarial import AdversarialLoss
 from ganforge.losses.reconstruction import feature_matching_loss, hole_weighted_l1_loss
 from ganforge.nets.ffc import LamaGenerator, composite, inpaint_input
@@ -177,7 +178,7 @@ class InpaintTask(Task):
     def fixed_inputs(self, n: int, seed: int) -> dict[str, torch.Tensor]:
         picked = pick_fixed(self._grid_data, min(n, GRID_ROWS), seed, paired=True)["image"]
         masks = sample_masks(len(picked), MASK_KIND, int(picked.shape[-1]), seed)
-        return {"image": picked.float() / 127.5 - 1, "mask": torch.from_numpy(masks)[:, None].float()}
+        return {"image": to_signed(picked), "mask": torch.from_numpy(masks)[:, None].float()}
 
     def visuals(self, networks: dict[str, nn.Module], inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         G = networks.get("G_ema", networks["G"])

@@ -28,6 +28,7 @@ from torch import nn
 
 from ganforge.config import NEXTFRAME_LOSSES, TrainConfig
 from ganforge.errors import ConfigError
+from ganforge.imaging import to_signed
 from ganforge.losses.adversarial import AdversarialLoss
 from ganforge.losses.reconstruction import gradient_difference_loss, l2_loss
 from ganforge.nets.simvp import SimVPPredictor
@@ -141,7 +142,7 @@ class NextFrameTask(Task):
     def fixed_inputs(self, n: int, seed: int) -> dict[str, torch.Tensor]:
         """A fixed choice of training clips (seeded), float [n, k + m, C, H, W] in [-1, 1]."""
         picked = pick_fixed(self._grid_data, min(n, GRID_CLIPS), seed, paired=True)[CLIP_KEY]  # uint8
-        return {"clip": picked.float() / 127.5 - 1}
+        return {"clip": to_signed(picked)}
 
     def visuals(self, networks: dict[str, nn.Module], inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         """Per clip two rows of 1 + m frames: the last observed frame and the true future, then the last observed

@@ -35,6 +35,7 @@ from torch import nn
 from ganforge.config import TrainConfig
 from ganforge.data.degrade import centre_crop, degrade, pair_rng, training_pair
 from ganforge.errors import ConfigError
+from ganforge.imaging import tensor_to_uint8, uint8_to_tensor
 from ganforge.losses.adversarial import AdversarialLoss
 from ganforge.losses.reconstruction import l1_loss
 from ganforge.nets.patchgan import PatchGANDiscriminator
@@ -54,12 +55,12 @@ GRID_SEED = 20240
 
 def to_uint8_nhwc(x: torch.Tensor) -> np.ndarray:
     """[N, C, H, W] in [-1, 1] (exactly u / 127.5 - 1 for stored uint8 u) -> the uint8 [N, H, W, C] again."""
-    return ((x.detach().float() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+    return tensor_to_uint8(x)
 
 
 def to_float_nchw(images: np.ndarray, device: torch.device) -> torch.Tensor:
     """uint8 [N, H, W, C] -> float [N, C, H, W] in [-1, 1] on `device`."""
-    return torch.from_numpy(np.ascontiguousarray(images)).to(device).permute(0, 3, 1, 2).float() / 127.5 - 1
+    return uint8_to_tensor(images).to(device)
 
 
 def load_init_generator(G: nn.Module, config: TrainConfig, channels: int) -> str:

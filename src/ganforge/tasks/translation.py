@@ -7,6 +7,7 @@ import torch
 
 from ganforge.config import TrainConfig
 from ganforge.errors import ConfigError
+from ganforge.imaging import to_signed
 
 GRID_ROWS = 8  # items per translation grid: each is one row of three images
 
@@ -16,7 +17,7 @@ def label_palette(num_labels: int) -> torch.Tensor:
     g = torch.Generator().manual_seed(0)
     colours = torch.randint(40, 256, (max(num_labels, 1), 3), generator=g).float()
     colours[0] = 0
-    return colours / 127.5 - 1
+    return to_signed(colours)
 
 
 def to_display(x: torch.Tensor, channels: int = 3, num_labels: int | None = None) -> torch.Tensor:
@@ -52,7 +53,7 @@ def pick_fixed(arrays: dict[str, torch.Tensor], n: int, seed: int, paired: bool)
 
 def uint8_input(x: torch.Tensor, integer: bool) -> torch.Tensor:
     """A stored uint8 [N, C, H, W] batch as the task sees it: int64 ids [N, H, W], or floats in [-1, 1]."""
-    return x[:, 0].long() if integer else x.float() / 127.5 - 1
+    return x[:, 0].long() if integer else to_signed(x)
 
 
 def check_discriminator_fits(D: torch.nn.Module, resolution: int, config: TrainConfig) -> None:
