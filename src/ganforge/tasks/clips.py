@@ -11,6 +11,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ganforge.config import TrainConfig
+from ganforge.errors import ConfigError
 from ganforge.tasks.base import DataInfo, TrainData
 
 CLIP_KEY = "clip"
@@ -22,6 +23,7 @@ def load_clip_data(config: TrainConfig, frames: int,
     """Every training clip of `config.data` at `config.resolution`, `frames` frames each."""
     from ganforge.data.video import resolve_video
 
+    check_moving_resolution(config, frames)
     folder_options = {} if _is_moving(config.data) else {"strict": config.strict}  # moving data has no bad files
     clips = resolve_video(config.data, config.resolution, frames=frames, **folder_options)
     n = len(clips)
@@ -40,3 +42,20 @@ def _is_moving(spec: str) -> bool:
     from ganforge.data.builtin.moving import parse_moving
 
     return parse_moving(str(spec)) is not None
+
+
+def check_moving_resolution(config: TrainConfig, frames: int) -> None:
+    """Moving sprites must be smaller than the frame to move at all (either video task): say so before
+    10,000 clips are drawn."""
+    from ganforge.data.resize import MAX_RESOLUTION
+    from ganforge.data.video import resolve_video
+
+    if not _is_moving(config.data):
+        return
+    # Built at the largest frame size, which any sprite fits: only the meta is read, nothing is drawn.
+    meta = resolve_video(config.data, MAX_RESOLUTION, frames=frames, num_sequences=1).meta
+    if meta["sprite_size"] >= config.resolution:
+        raise ConfigError(
+            f"{config.data}'s sprites are {meta['sprite_size']} px, so in {config.resolution} px frames they cannot "
+            f"move: train at --resolution 64 or more"
+        )

@@ -41,23 +41,6 @@ def build_vgan(config: TrainConfig, data: DataInfo) -> NetworkPair:
                        z_dim=config.z_dim)
 
 
-def check_moving_resolution(config: TrainConfig, frames: int) -> None:
-    """Moving sprites must be smaller than the frame to move at all: say so before 10,000 clips are drawn."""
-    from ganforge.data.builtin.moving import parse_moving
-    from ganforge.data.resize import MAX_RESOLUTION
-    from ganforge.data.video import resolve_video
-
-    if parse_moving(str(config.data)) is None:
-        return
-    # Built at the largest frame size, which any sprite fits: only the meta is read, nothing is drawn.
-    meta = resolve_video(config.data, MAX_RESOLUTION, frames=frames, num_sequences=1).meta
-    if meta["sprite_size"] >= config.resolution:
-        raise ConfigError(
-            f"{config.data}'s sprites are {meta['sprite_size']} px, so in {config.resolution} px frames they cannot "
-            f"move: train at --resolution 64 (VGAN's frame size) or more"
-        )
-
-
 @TASKS.register("video")
 class VideoTask(Task):
     """Clip GAN: VGAN's generator against a 3D-conv discriminator, with a sparse foreground mask."""
@@ -67,7 +50,6 @@ class VideoTask(Task):
 
     @classmethod
     def load_data(cls, config: TrainConfig, progress: Callable[[int, int], None] | None = None) -> TrainData:
-        check_moving_resolution(config, config.frames)
         return load_clip_data(config, config.frames, progress)
 
     def __init__(self, config: TrainConfig, data: DataInfo) -> None:
