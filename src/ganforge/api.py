@@ -70,11 +70,13 @@ def train(
     should_stop: Callable[[], bool] | None = None,
     on_data_progress: Callable[[int, int], None] | None = None,
     dry_run: bool = False,
+    data_memo: dict[str, Any] | None = None,
     **overrides: Any,
 ):
     """Train a model; returns a TrainResult. Keyword overrides are TrainConfig fields.
 
-    With `resume`, the run directory's saved config is used and only budgets may change.
+    With `resume`, the run directory's saved config is used and only budgets may change. A `data_memo` dict
+    passed to a dry run and then to the real one loads the data once (moving clips are drawn, not cached).
     """
     from accelerate.utils import broadcast_object_list
 
@@ -98,7 +100,14 @@ def train(
     from ganforge.registry import TASKS
 
     task_cls = TASKS.get(cfg.task)
-    data = task_cls.load_data(cfg, progress=on_data_progress)  # images, pairs or domains: the task says
+    memo_key = json.dumps(cfg.to_dict(), sort_keys=True, default=str)
+    if data_memo is not None and memo_key in data_memo:
+        data = data_memo[memo_key]
+    else:
+        data = task_cls.load_data(cfg, progress=on_data_progress)  # images, pairs or domains: the task says
+        if data_memo is not None:
+            data_memo.clear()
+            data_memo[memo_key] = data
     info = data.info
     if info.resolution != cfg.resolution:
         raise ConfigError(f"dataset {cfg.data} is {info.resolution} px but --resolution is {cfg.resolution}")

@@ -103,9 +103,15 @@ def test_demo_runs_briefly(capsys, tmp_path):
     assert (run_dir / "demo-grid.png").is_file() and (run_dir / "demo-walk.gif").is_file()
 
 
-def test_run_directory_guards(capsys, tmp_path):
+def test_run_directory_guards(capsys, tmp_path, monkeypatch):
+    from ganforge.tasks.image import ImageTask
+
+    loads = []
+    original = ImageTask.load_data.__func__
+    monkeypatch.setattr(ImageTask, "load_data", classmethod(lambda cls, *a, **k: loads.append(1) or original(cls, *a, **k)))
     base = [*TRAIN, "--kimg", "0.5", "--out", str(tmp_path), "--name", "g"]
     assert run(capsys, *base)[0] == 0
+    assert len(loads) == 1  # the data-preparing dry run and the run share one load
     code, _, err = run(capsys, *base)
     assert code == 2 and "already holds a run: continue it with --resume" in err
     code, _, err = run(capsys, "export", str(tmp_path / "g"), "--out", str(tmp_path / "g"))

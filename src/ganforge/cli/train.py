@@ -92,9 +92,10 @@ def train_command(
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if resume is not None:
         overrides.pop("task")
-    # Resolve (fetch, prepare, cache) the data first under its own bar; the real run then loads it at once.
+    # Resolve (fetch, prepare, cache) the data first under its own bar; the real run reuses what it loaded.
+    data_memo: dict = {}
     with DataProgress("preparing data") as data_bar:
-        plan = train(resume=resume, dry_run=True, on_data_progress=data_bar, **overrides)
+        plan = train(resume=resume, dry_run=True, on_data_progress=data_bar, data_memo=data_memo, **overrides)
     if dry_run:
         typer.echo(json.dumps(plan, indent=2))
         return
@@ -102,7 +103,7 @@ def train_command(
     total = resolved["kimg"] if resolved["kimg"] is not None else (None if resolved["minutes"] else 100.0)
     minutes = resolved["minutes"]
     with TrainingProgress(total, minutes) as bar:
-        result = train(resume=resume, on_progress=bar.update, on_data_progress=None, **overrides)
+        result = train(resume=resume, on_progress=bar.update, on_data_progress=None, data_memo=data_memo, **overrides)
     summary = (
         f"{result.status}: {result.kimg:.3f} kimg in {result.wall_sec:.0f} s ({result.images_per_sec:.0f} img/s); "
         f"run {result.run_dir}; checkpoint {result.checkpoint}; report {result.run_dir / 'report.html'}"
