@@ -10,7 +10,7 @@ from PIL import Image
 
 import ganforge
 from ganforge.cli.main import main
-from ganforge.cli.sample import grid_row_labels
+from ganforge.cli.sample import conditional_grid
 from ganforge.imaging import save_image
 
 
@@ -53,5 +53,7 @@ def test_conditional_samples_follow_the_class(tmp_path, dark_and_bright, model, 
 
 
 def test_grid_rows_walk_the_classes():
-    assert grid_row_labels(7, 3, 2) == [0, 0, 0, 1, 1, 1, 0]
-    assert grid_row_labels(4, None, 10) == [0, 0, 1, 1]  # square grid: 2 per row
+    assert conditional_grid(7, 3, 2) == ([0, 0, 0, 1, 1, 1, 0], 3)
+    labels, per_row = conditional_grid(64, None, 10)  # the default --n 64: every class gets a row
+    assert per_row == 7 and sorted(set(labels)) == list(range(10)) and labels[:8] == [0] * 7 + [1]
+    assert conditional_grid(4, 4, 10) == ([0, 1, 2, 3], 4)  # one row for ten classes: cycle per image

@@ -47,10 +47,13 @@ def _class_arg(value: str | None, class_names: list[str]) -> int | str | None:
     return int(value) if value.lstrip("-").isdigit() else value
 
 
-def grid_row_labels(n: int, nrow: int | None, num_classes: int) -> list[int]:
-    """One class per grid row (rows cycle through the classes), so a conditional grid reads row by row."""
-    per_row = nrow or max(1, math.ceil(math.sqrt(n)))
-    return [(i // per_row) % num_classes for i in range(n)]
+def conditional_grid(n: int, nrow: int | None, num_classes: int) -> tuple[list[int], int]:
+    """Labels and images per row for a conditional grid: one class per row (rows cycle through the classes);
+    without --nrow, rows are sized so every class gets one. A grid with fewer rows than classes cycles per image."""
+    per_row = nrow or max(1, math.ceil(n / num_classes))
+    if math.ceil(n / per_row) < num_classes:
+        return [i % num_classes for i in range(n)], per_row
+    return [(i // per_row) % num_classes for i in range(n)], per_row
 
 
 def sample_command(
@@ -106,7 +109,7 @@ def sample_command(
         return
     as_folder = str(out).endswith(("/", "\\")) or out.is_dir() or out.suffix == ""
     if label is None and pipe.class_names and not as_folder:
-        label = grid_row_labels(len(seed_list), nrow, len(pipe.class_names))
+        label, nrow = conditional_grid(len(seed_list), nrow, len(pipe.class_names))
     images = pipe(seeds=seed_list, class_label=label, output_type="np", truncation=truncation)
     if as_folder:
         out.mkdir(parents=True, exist_ok=True)

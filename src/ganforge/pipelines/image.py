@@ -10,7 +10,7 @@ import torch
 
 from ganforge.errors import GanforgeError
 from ganforge.imaging import tensor_to_uint8
-from ganforge.pipelines.base import PIPELINES, Pipeline
+from ganforge.pipelines.base import PIPELINES, Pipeline, check_output_type
 
 
 def latent_for_seed(seed: int, z_dim: int) -> torch.Tensor:
@@ -89,6 +89,7 @@ class ImageGenerationPipeline(Pipeline):
         batch_size: int = 64,
         truncation: float = 1.0,
     ) -> Any:
+        check_output_type(output_type)
         if seeds is None:
             if n is None or n < 1:
                 raise GanforgeError(f"give n >= 1 or a list of seeds, got n={n!r}")

@@ -35,7 +35,7 @@ from torch import nn
 from ganforge.config import TrainConfig
 from ganforge.data.degrade import centre_crop, degrade, pair_rng, training_pair
 from ganforge.errors import ConfigError
-from ganforge.imaging import tensor_to_uint8, uint8_to_tensor
+from ganforge.imaging import tensor_to_uint8, to_signed
 from ganforge.losses.adversarial import AdversarialLoss
 from ganforge.losses.reconstruction import l1_loss
 from ganforge.nets.patchgan import PatchGANDiscriminator
@@ -53,14 +53,9 @@ SR_LOSSES = ("ragan", "ns", "lsgan", "hinge", "rpgan")
 GRID_SEED = 20240
 
 
-def to_uint8_nhwc(x: torch.Tensor) -> np.ndarray:
-    """[N, C, H, W] in [-1, 1] (exactly u / 127.5 - 1 for stored uint8 u) -> the uint8 [N, H, W, C] again."""
-    return tensor_to_uint8(x)
-
-
 def to_float_nchw(images: np.ndarray, device: torch.device) -> torch.Tensor:
-    """uint8 [N, H, W, C] -> float [N, C, H, W] in [-1, 1] on `device`."""
-    return uint8_to_tensor(images).to(device)
+    """uint8 [N, H, W, C] -> float [N, C, H, W] in [-1, 1] on `device` (bytes are copied, then converted there)."""
+    return to_signed(torch.from_numpy(np.ascontiguousarray(images)).to(device).permute(0, 3, 1, 2))
 
 
 def load_init_generator(G: nn.Module, config: TrainConfig, channels: int) -> str:
@@ -146,7 +141,7 @@ class SuperResTask(Task):
         function of (seed, step) whatever the number of processes."""
         cfg, rt = self.config, self.runtime
         rank, world = (rt.rank, rt.world_size) if rt is not None else (0, 1)
-        src = to_uint8_nhwc(sources)
+        src = tensor_to_uint8(sources)  # exact: the sources are stored uint8 mapped to [-1, 1]
         highs, lows = [], []
         for image, position in zip(src, batch_positions(step, cfg.batch, rank, world), strict=True):
             rng = pair_rng(cfg.seed, step, position)
