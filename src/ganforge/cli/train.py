@@ -29,7 +29,7 @@ def train_command(
     seed: int | None = typer.Option(None, "--seed", help=_h("Seed for weights, data order and noise.", "seed")),
     cond: bool | None = typer.Option(None, "--cond/--no-cond", help="Class-conditional (needs labels). [default: no-cond]"),
     loss: str | None = typer.Option(None, "--loss", help="Adversarial loss: ns | hinge | lsgan | wgan-gp | rpgan | ragan [default: the model's: rpgan for r3gan, ragan for superres, else ns]; nextframe: mse (L2 alone) | adv (L2 + gradient difference + clip discriminator) [default: adv]."),
-    augment: str | None = typer.Option(None, "--augment", help=_h("Augment D's inputs, real and fake: none | diffaug (colour, translation, cutout) | ada (adaptive; p steered by D's overfitting) | auto (ada under 30k images, else none).", "augment")),
+    augment: str | None = typer.Option(None, "--augment", help=_h("Augment D's inputs, real and fake: none | diffaug (colour, translation, cutout) | ada (adaptive; p steered by D's overfitting) | auto (ada under 30k images, else none). With --cond on classes that flips or rotations change (digits), use none or diffaug.", "augment")),
     ada_target: float | None = typer.Option(None, "--ada-target", help=_h("ADA: target of E[sign(D(real))].", "ada_target")),
     ada_kimg: float | None = typer.Option(None, "--ada-kimg", help=_h("ADA: kimg for p to move from 0 to 1.", "ada_kimg")),
     r1_gamma: float | None = typer.Option(None, "--r1-gamma", help="R1 penalty weight on real images (0 = off) [default: the model's: 0 for dcgan, 0.05 otherwise]."),
