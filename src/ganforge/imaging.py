@@ -61,7 +61,10 @@ def tensor_to_uint8(images: torch.Tensor) -> np.ndarray:
 
 def uint8_to_tensor(images: np.ndarray) -> torch.Tensor:
     """uint8 [N, H, W, C] -> float [N, C, H, W] in [-1, 1], the training range."""
-    return to_signed(torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2))
+    array = np.ascontiguousarray(images)
+    if not array.flags.writeable:  # read-only inputs (decoded files, broadcasts): torch wants its own copy
+        array = array.copy()
+    return to_signed(torch.from_numpy(array).permute(0, 3, 1, 2))
 
 
 def save_animation(frames: Sequence[np.ndarray] | np.ndarray, path: str | Path, fps: int = 20) -> Path:

@@ -25,3 +25,10 @@ def test_nhwc_array_helpers_agree_with_the_layout_free_ones():
     t = uint8_to_tensor(images)
     assert t.shape == (2, 3, 5, 3)
     assert np.array_equal(tensor_to_uint8(t), images)
+
+
+def test_read_only_arrays_convert_without_a_warning(recwarn):
+    images = np.zeros((1, 2, 2, 3), dtype=np.uint8)
+    images.flags.writeable = False
+    assert uint8_to_tensor(images).shape == (1, 3, 2, 2)
+    assert not [w for w in recwarn if "not writable" in str(w.message)]
