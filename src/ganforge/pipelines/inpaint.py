@@ -158,7 +158,6 @@ class InpaintPipeline(Pipeline):
         """Fill one image or a list (one mask each, or one mask for all); returns a list of PIL images ("pil"),
         a uint8 [N, H, W, C] array ("np", a list when sizes differ) or a [N, C, H, W] tensor in [-1, 1] ("pt",
         a list when sizes differ). Outputs keep their input's mode (L, RGB, RGBA); see the module doc."""
-
         single = isinstance(images, (str, Path, Image.Image, np.ndarray)) and not (
             isinstance(images, np.ndarray) and images.ndim == 4)
         items = [images] if single else list(images)

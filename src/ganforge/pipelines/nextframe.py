@@ -212,5 +212,4 @@ class FramePredictionPipeline(Pipeline):
             return out
         if output_type == "pt":
             return to_signed(torch.from_numpy(out).permute(0, 1, 4, 2, 3))
-
         return [[to_pil(f) for f in clip] for clip in out]

@@ -152,7 +152,6 @@ class UpscalePipeline(Pipeline):
     def upscale_batch(self, images: np.ndarray, batch_size: int = 16) -> np.ndarray:
         """uint8 [N, h, w, C] (C the model's) -> uint8 [N, h * scale, w * scale, C], in batches, untiled:
         what an evaluation on the test split calls."""
-
         if images.ndim != 4 or images.dtype != np.uint8 or images.shape[3] != self.channels:
             raise GanforgeError(f"upscale_batch takes uint8 [N, H, W, {self.channels}], got {images.dtype} "
                                 f"{images.shape}")
@@ -193,7 +192,6 @@ class UpscalePipeline(Pipeline):
     ) -> Any:
         """Upscale one image or a list; returns a list of PIL images ("pil"), a uint8 [N, H, W, C] array ("np",
         a list when sizes differ) or a [N, C, H, W] tensor in [-1, 1] ("pt", a list when sizes differ)."""
-
         single = isinstance(images, (str, Path, Image.Image, np.ndarray)) and not (
             isinstance(images, np.ndarray) and images.ndim == 4)
         items = [images] if single else list(images)

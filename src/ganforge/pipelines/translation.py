@@ -185,7 +185,6 @@ class TranslationPipeline(Pipeline):
     def translate_batch(self, a: np.ndarray, direction: str = "AtoB", batch_size: int = 16) -> np.ndarray:
         """uint8 [N, H, W, C] at a size the generator takes (e.g. a PairedData's `a` at the training
         resolution) -> uint8 [N, H, W, C_out], in batches. What an evaluation on the test split calls."""
-
         direction = self.check_direction(direction)
         if a.ndim != 4 or a.dtype != np.uint8:
             raise GanforgeError(f"translate_batch takes uint8 [N, H, W, C], got {a.dtype} {a.shape}")
@@ -248,7 +247,6 @@ class TranslationPipeline(Pipeline):
         """Translate one image or a list; returns a list of PIL images ("pil"), a uint8 [N, H, W, C] array
         ("np", a list of arrays when sizes differ), or a [N, C, H, W] tensor in [-1, 1] ("pt", a list when
         sizes differ). RGBA inputs give RGBA outputs (see the module doc)."""
-
         direction = self.check_direction(direction)
         single = isinstance(images, (str, Path, Image.Image, np.ndarray)) and not (
             isinstance(images, np.ndarray) and images.ndim == 4)
