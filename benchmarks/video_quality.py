@@ -43,6 +43,20 @@ def train_run(args: argparse.Namespace, settings: dict, name: str) -> tuple[Path
     return run_dir, result, json.loads((run_dir / "config.json").read_text())
 
 
+def reuse_run(run_dir: Path, settings: dict) -> tuple[Path, object, dict]:
+    """An earlier run of this benchmark in place of training: (run_dir, result-like, config). Its config must
+    match `settings` on every key they share, so the comparison stays like for like."""
+    from types import SimpleNamespace
+
+    config = json.loads((run_dir / "config.json").read_text())
+    differ = {k: (config[k], v) for k, v in settings.items() if k in config and k not in ("out", "name")
+              and config[k] != v}
+    if differ:
+        sys.exit(f"--mse-run {run_dir} was trained with other settings (run, asked): {differ}")
+    last = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[-1])
+    return run_dir, SimpleNamespace(kimg=last["kimg"], wall_sec=last["time_sec"]), config
+
+
 def prediction_speed(pipe, clips: np.ndarray, repeats: int = 3) -> float:
     """Clips per second of `pipe.predict_batch` on uint8 contexts [N, k, R, R, C] (median of `repeats`)."""
     pipe.predict_batch(clips[:2])  # warm-up
@@ -78,11 +92,14 @@ def nextframe_main(args: argparse.Namespace) -> None:
     settings = dict(task="nextframe", data=args.data, resolution=args.resolution, batch=args.batch, kimg=args.kimg,
                     seed=args.seed, frames=args.frames, context_frames=args.context_frames,
                     checkpoint_every_kimg=args.kimg, keep_checkpoints=1, **extra)
-    losses = {"mse": dict(loss="mse"), "adv": dict(loss="adv", **({"adv_weight": args.adv_weight}
-                                                                     if args.adv_weight is not None else {}))}
+    adv_options = {k: v for k, v in (("adv_weight", args.adv_weight), ("pretrain_kimg", args.pretrain_kimg)) if v is not None}
+    losses = {"mse": dict(loss="mse"), "adv": dict(loss="adv", **adv_options)}
     rows, pipes, configs = {}, {}, {}
     for kind, changes in losses.items():
-        run_dir, result, config = train_run(args, dict(settings, **changes), f"{base}-{kind}")
+        if kind == "mse" and args.mse_run:
+            run_dir, result, config = reuse_run(Path(args.mse_run), dict(settings, **changes))
+        else:
+            run_dir, result, config = train_run(args, dict(settings, **changes), f"{base}-{kind}")
         pipe = pipes[kind] = ganforge.load(run_dir)
         configs[kind] = config
         started = time.perf_counter()
@@ -119,7 +136,7 @@ def nextframe_main(args: argparse.Namespace) -> None:
     config = configs["adv"]
     print(json.dumps({"command": " ".join(sys.argv), "config": {k: config[k] for k in (
         "task", "model", "data", "resolution", "frames", "context_frames", "width", "n_blocks", "batch", "lr_g",
-        "lr_d", "beta1", "beta2", "adv_weight", "gdl_weight", "ema_kimg", "precision")}}), flush=True)
+        "lr_d", "beta1", "beta2", "adv_weight", "gdl_weight", "pretrain_kimg", "ema_kimg", "precision")}}), flush=True)
 
 
 def nextframe_parser(sub: argparse._SubParsersAction) -> None:
@@ -131,6 +148,10 @@ def nextframe_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--kimg", type=float, default=50.0, help="thousands of training clips shown, per model")
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--adv-weight", type=float, default=None, help="the adv run's --adv-weight [default: the task's]")
+    p.add_argument("--pretrain-kimg", type=float, default=None,
+                   help="the adv run's --pretrain-kimg: L2 alone first [default: the task's, 0]")
+    p.add_argument("--mse-run", default=None, metavar="RUN",
+                   help="reuse this earlier mse run (same settings, checked) instead of training it again")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n", type=int, default=None, help="cap on test clips [default: the whole test split]")
     p.add_argument("--strip", type=int, default=0, metavar="N", help="write N test clips as true | mse | adv rows")

@@ -103,7 +103,7 @@ TASK_OPTIONS: dict[str, tuple[str, ...]] = {
     "data_b": ("cyclegan",),
     "scale": ("superres",),
     "degradation": ("superres",),
-    "pretrain_kimg": ("superres",),
+    "pretrain_kimg": ("superres", "nextframe"),
     "adv_weight": ("superres", "nextframe"),
     "init": ("superres",),
     "frames": ("nextframe", "video"),
@@ -188,7 +188,7 @@ class TrainConfig:
     # Super-resolution (superres); None -> the task's or model's default.
     scale: int | None = None  # upscaling factor, 2 or 4 (4); --resolution is the high-resolution crop side
     degradation: str | None = None  # how low-resolution inputs are made: bicubic (classic) | realistic (Real-ESRGAN-style)
-    pretrain_kimg: float | None = None  # kimg of L1-only pre-training before the adversarial phase
+    pretrain_kimg: float | None = None  # kimg of pixel-loss-only pre-training before the adversarial phase
     #                                     (None: half the --kimg budget; 0 with --init; needs --kimg
     #                                     or --pretrain-kimg with --minutes)
     adv_weight: float | None = None  # weight of the adversarial loss (superres 5e-3, nextframe 0.05; 0 = pixel losses only)
@@ -227,6 +227,8 @@ class TrainConfig:
             values["pretrain_kimg"] = 0.0 if values["init"] or budget is None else budget / 2
         if values["task"] == "nextframe" and values["loss"] == "mse":
             values["adv_weight"] = values["gdl_weight"] = 0.0  # the L2 baseline: config.json says so
+        if values["task"] == "nextframe" and values["pretrain_kimg"] is None:
+            values["pretrain_kimg"] = 0.0  # Mathieu et al. train the full objective from the first step
         return TrainConfig(**values)
 
     def _check_task_options(self) -> None:
@@ -306,7 +308,7 @@ class TrainConfig:
             raise ConfigError(f"nextframe takes --loss mse (the L2 baseline) or adv (L2 + gradient difference + "
                               f"adversarial), got {self.loss!r}")
         if self.loss == "mse":
-            for name in ("adv_weight", "gdl_weight"):
+            for name in ("adv_weight", "gdl_weight", "pretrain_kimg"):
                 if getattr(self, name):
                     raise ConfigError(f"--{name.replace('_', '-')} applies to --loss adv; --loss mse trains on L2 alone")
         frames = self.frames if self.frames is not None else TASK_DEFAULTS["nextframe"]["frames"]

@@ -62,11 +62,36 @@ def test_adv_run_trains_a_clip_discriminator_and_resumes_exactly(tmp_path):
     assert (config["adv_weight"], config["gdl_weight"], config["model"]) == (0.05, 1.0, "simvp")
 
 
+def test_pretrain_kimg_trains_l2_alone_first_and_resumes_exactly(tmp_path):
+    clips = write_video_folder(tmp_path / "videos")
+    settings = dict(TINY_NF, data=str(clips), loss="adv", pretrain_kimg=0.012, ema_kimg=0.01, out=str(tmp_path))
+    full = ganforge.train(**settings, kimg=0.024, name="full")
+    rows = _rows(tmp_path / "full")
+    first, last = rows[0], rows[-1]  # one row per step at this size: pre-training, then the adversarial phase
+    assert first["Phase/adversarial"] == 0.0 and not {"Loss/G/gdl", "Loss/D/adv"} & set(first)
+    assert last["Phase/adversarial"] == 1.0 and {"Loss/G/gdl", "Loss/G/adv", "Loss/D/adv"} <= set(last)
+    calls = {"n": 0}
+
+    def stop() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 2
+
+    ganforge.train(**settings, kimg=0.024, name="split", should_stop=stop)
+    resumed = ganforge.train(resume=tmp_path / "split", kimg=0.024)
+    w_full, _ = load_checkpoint(full.checkpoint)
+    w_res, _ = load_checkpoint(resumed.checkpoint)
+    for net in w_full:
+        assert all(torch.equal(w_full[net][k], w_res[net][k]) for k in w_full[net]), net
+    config = json.loads((tmp_path / "full" / "config.json").read_text())
+    assert config["pretrain_kimg"] == 0.012
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
         (dict(loss="hinge"), r"nextframe takes --loss mse \(the L2 baseline\) or adv .* got 'hinge'"),
         (dict(loss="mse", gdl_weight=1.0), "--gdl-weight applies to --loss adv"),
+        (dict(loss="mse", pretrain_kimg=5.0), "--pretrain-kimg applies to --loss adv"),
         (dict(frames=10, context_frames=10), "--frames 10 must exceed --context-frames 10"),
         (dict(resolution=30), "a multiple of 4 and at least 8"),
         (dict(augment="diffaug"), "--augment diffaug is not supported by nextframe"),

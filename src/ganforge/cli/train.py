@@ -63,7 +63,7 @@ def train_command(
     hole_weight: float | None = typer.Option(None, "--hole-weight", help="inpaint: L1 weight of hole pixels against 1 for known ones [default: 6]."),
     scale: int | None = typer.Option(None, "--scale", help="superres: upscaling factor, 2 or 4; --resolution is the high-resolution side [default: 4]."),
     degradation: str | None = typer.Option(None, "--degradation", help="superres: how inputs are made: bicubic (classic) | realistic (Real-ESRGAN-style blur, resize, noise, JPEG) [default: bicubic]."),
-    pretrain_kimg: float | None = typer.Option(None, "--pretrain-kimg", help="superres: kimg of L1-only pre-training before the adversarial phase [default: half of --kimg; 0 with --init; with --minutes alone give --kimg or --pretrain-kimg]."),
+    pretrain_kimg: float | None = typer.Option(None, "--pretrain-kimg", help="superres, nextframe --loss adv: kimg of pixel-loss-only pre-training (L1; nextframe: L2) before the adversarial phase [superres default: half of --kimg; 0 with --init; with --minutes alone give --kimg or --pretrain-kimg. nextframe default: 0, as Mathieu et al.]."),
     adv_weight: float | None = typer.Option(None, "--adv-weight", help="superres: relativistic adversarial loss weight (0 = a pixel-loss model) [default: 5e-3, with --l1-weight 1e-2]; nextframe --loss adv: weight of the clip discriminator's loss against L2's 1 [default: 0.05]."),
     init: str | None = typer.Option(None, "--init", help="superres: start the generator from this (pixel-loss) run."),
     frames: int | None = typer.Option(None, "--frames", help="nextframe: frames per training clip, observed + predicted [default: 20]; video: frames per clip [default: 16]."),

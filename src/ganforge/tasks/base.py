@@ -104,6 +104,12 @@ class Task(ABC):
         elsewhere here (superres's `--init RUN`), so a resumed run does not depend on that source any more."""
         return None
 
+    def adversarial_at(self, step: int) -> bool:
+        """True once `--pretrain-kimg` of pixel-loss pre-training is over (by images shown before this step) and
+        the adversarial term is on: for tasks whose generator first learns a pixel loss alone (superres, nextframe)."""
+        cfg = self.config
+        return bool(cfg.adv_weight) and step * cfg.batch >= (cfg.pretrain_kimg or 0.0) * 1000
+
     def attach_data(self, arrays: dict[str, torch.Tensor]) -> None:
         """Called once by the trainer with the training arrays (uint8 [N, C, H, W]); tasks whose sample
         grids show real inputs (translation) keep them for `fixed_inputs`. Never used for training."""

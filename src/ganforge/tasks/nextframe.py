@@ -11,7 +11,9 @@ and predicts the remaining m = `--frames` - k in one pass. `--loss` picks the ob
   followed by either the true or the predicted m frames, so it judges the motion as well as the frames.
   The adversarial loss is the non-saturating (binary cross-entropy) one, as in the paper. Mathieu's losses
   are sums over pixels and ours are means, so the same 0.05 weighs the adversarial term much more here
-  relative to L2; `--adv-weight` sets it.
+  relative to L2; `--adv-weight` sets it. `--pretrain-kimg K` (default 0, as the paper) trains on L2 alone
+  for the first K kimg and adds GDL and the discriminator after, as SRGAN-style super-resolution does, so
+  the adversarial phase starts from a predictor that already tracks the digits.
 
 Data: `tasks.clips.load_clip_data` (moving-mnist, moving-emoji[-twitter], or a folder/zip of videos cut into
 clips of `--frames`); moving data's `test` split (held-out digits or emoji) is never loaded by training.
@@ -55,7 +57,7 @@ class NextFrameTask(Task):
     and fool a clip discriminator."""
 
     name = "nextframe"
-    loss_names = ("Loss/G/l2", "Loss/G/gdl", "Loss/G/adv", "Loss/D/adv", "D/real", "D/fake")
+    loss_names = ("Loss/G/l2", "Loss/G/gdl", "Loss/G/adv", "Loss/D/adv", "D/real", "D/fake", "Phase/adversarial")
     ema_network = "G"
 
     @classmethod
@@ -98,12 +100,15 @@ class NextFrameTask(Task):
         rt, cfg = self.runtime, self.config
         clip = batch[CLIP_KEY]  # [N, k + m, C, H, W] in [-1, 1]
         context, future = clip[:, : self.k], clip[:, self.k :]
+        adversarial = self.D is not None and self.adversarial_at(step)  # False during --pretrain-kimg: L2 alone
         stats: dict[str, torch.Tensor] = {}
+        if self.D is not None:
+            stats["Phase/adversarial"] = torch.tensor(float(adversarial), device=clip.device)
 
         with rt.autocast():
             pred = self.G(context)  # [N, m, C, H, W]
 
-        if self.D is not None:  # D's phase on a detached copy; G's phase reuses the graph
+        if adversarial:  # D's phase on a detached copy; G's phase reuses the graph
             with rt.autocast():
                 d_real = self.D(clip).float()
                 d_fake = self.D(torch.cat([context, pred.detach().to(context.dtype)], dim=1)).float()
@@ -120,17 +125,17 @@ class NextFrameTask(Task):
             out = pred.float()
             l2 = l2_loss(out, future)
             loss_g = l2
-            if cfg.gdl_weight > 0:
+            if cfg.gdl_weight > 0 and (adversarial or self.D is None):  # with --adv-weight 0: L2 + GDL throughout
                 gdl = gradient_difference_loss(out, future)
                 loss_g = loss_g + cfg.gdl_weight * gdl
                 stats["Loss/G/gdl"] = gdl.detach()
-            if self.D is not None:
+            if adversarial:
                 adv = self.loss.g_loss(self.D(torch.cat([context, out], dim=1)).float())
                 loss_g = loss_g + cfg.adv_weight * adv
                 stats["Loss/G/adv"] = adv.detach()
         rt.backward(loss_g, self.optimizers["G"])
         rt.step(self.optimizers["G"], self.G)
-        if self.D is not None:
+        if adversarial:
             self.D.requires_grad_(True)
         stats["Loss/G/l2"] = l2.detach()
         return stats

@@ -130,10 +130,6 @@ class SuperResTask(Task):
             self.init_checkpoint = load_init_generator(self.G, self.config, self.data.channels)
 
     # ----------------------------------------------------------------------------------- training
-    def adversarial_at(self, step: int) -> bool:
-        """True once pre-training is over (by images shown before this step) and the GAN term is on."""
-        return self.config.adv_weight > 0 and step * self.config.batch >= self.config.pretrain_kimg * 1000
-
     def make_pairs(self, sources: torch.Tensor, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Sources [N, C, S, S] in [-1, 1] -> (low [N, C, R/s, R/s], high [N, C, R, R]) on their device.
 
