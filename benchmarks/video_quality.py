@@ -7,9 +7,10 @@
 Both are evaluated by `ganforge.metrics.nextframe.evaluate_nextframe` (what `ganforge eval RUN` calls) on the
 held-out test split: per-frame MSE (summed over the frame, pixels in [0, 1]), PSNR, SSIM and sharpness, per
 future step and averaged, next to the last observed frame held still. Prints one JSON row per model (training
-clips/s and frames/s, prediction clips/s), then the issue's check: `adv` must be sharper (its sharpness ratio
-to the true frames closer to 1) at a per-frame MSE no more than 15% above `mse`'s. `--strip N` writes the first
-N test clips as true | mse | adv rows (each the last observed frame, then the predicted ones) to a PNG.
+clips/s and frames/s, prediction clips/s), then the issue's check: `adv` must be measurably sharper (its
+sharpness ratio to the true frames at least SHARPNESS_MARGIN closer to 1) at a per-frame MSE no more than 15%
+above `mse`'s. `--strip N` writes the first N test clips as true | mse | adv rows (each the last observed frame,
+then the predicted ones) to a PNG. `--mse-run RUN` reuses an earlier mse run with the same settings.
 
 Each video task can be one sub-command (SUBCOMMANDS); video generation (task `video`) has its own script for now,
 `benchmarks/video_generation.py`.
@@ -31,6 +32,9 @@ import ganforge
 from ganforge.imaging import make_grid, save_image
 
 MSE_TOLERANCE = 1.15  # the issue: adv's per-frame MSE at most 15% above mse's
+# "Measurably sharper": adv's sharpness ratio must be this much closer to 1 than mse's. The per-step ratios of
+# one model move by about 0.05 from frame to frame, so a smaller gain is within what one run can tell apart.
+SHARPNESS_MARGIN = 0.05
 
 
 def train_run(args: argparse.Namespace, settings: dict, name: str) -> tuple[Path, object, dict]:
@@ -123,8 +127,9 @@ def nextframe_main(args: argparse.Namespace) -> None:
         "mse_mse": mse["model"]["mse"], "adv_mse": adv["model"]["mse"],
         "mse_ratio": round(adv["model"]["mse"] / mse["model"]["mse"], 4),
         "sharpness_ratio": {"mse": mse["model"]["sharpness_ratio"], "adv": adv["model"]["sharpness_ratio"]},
-        "adv_sharper": abs(adv["model"]["sharpness_ratio"] - 1) < abs(mse["model"]["sharpness_ratio"] - 1),
+        "sharpness_gain": round(abs(mse["model"]["sharpness_ratio"] - 1) - abs(adv["model"]["sharpness_ratio"] - 1), 5),
     }
+    check["adv_sharper"] = check["sharpness_gain"] >= SHARPNESS_MARGIN
     check["mse_within_15pct"] = check["mse_ratio"] <= MSE_TOLERANCE
     check["pass"] = bool(check["adv_sharper"] and check["mse_within_15pct"])
     print(json.dumps({"check": check}), flush=True)
