@@ -189,8 +189,8 @@ class TrainConfig:
     scale: int | None = None  # upscaling factor, 2 or 4 (4); --resolution is the high-resolution crop side
     degradation: str | None = None  # how low-resolution inputs are made: bicubic (classic) | realistic (Real-ESRGAN-style)
     pretrain_kimg: float | None = None  # kimg of pixel-loss-only pre-training before the adversarial phase
-    #                                     (None: half the --kimg budget; 0 with --init; needs --kimg
-    #                                     or --pretrain-kimg with --minutes)
+    #                                     (superres None: half the --kimg budget; 0 with --init; needs --kimg
+    #                                     or --pretrain-kimg with --minutes. nextframe None: 0)
     adv_weight: float | None = None  # weight of the adversarial loss (superres 5e-3, nextframe 0.05; 0 = pixel losses only)
     init: str | None = None  # superres: start G from this run's (pixel-loss) generator
     # Video (nextframe, video); None -> the task's default.
