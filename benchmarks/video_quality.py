@@ -24,6 +24,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 from report import rounded, tick_rate
@@ -50,11 +51,8 @@ def train_run(args: argparse.Namespace, settings: dict, name: str) -> tuple[Path
 def reuse_run(run_dir: Path, settings: dict) -> tuple[Path, object, dict]:
     """An earlier run of this benchmark in place of training: (run_dir, result-like, config). Its config must
     match `settings` on every key they share, so the comparison stays like for like."""
-    from types import SimpleNamespace
-
     config = json.loads((run_dir / "config.json").read_text())
-    differ = {k: (config[k], v) for k, v in settings.items() if k in config and k not in ("out", "name")
-              and config[k] != v}
+    differ = {k: (config[k], v) for k, v in settings.items() if k in config and config[k] != v}
     if differ:
         sys.exit(f"--mse-run {run_dir} was trained with other settings (run, asked): {differ}")
     last = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[-1])
@@ -96,7 +94,8 @@ def nextframe_main(args: argparse.Namespace) -> None:
     settings = dict(task="nextframe", data=args.data, resolution=args.resolution, batch=args.batch, kimg=args.kimg,
                     seed=args.seed, frames=args.frames, context_frames=args.context_frames,
                     checkpoint_every_kimg=args.kimg, keep_checkpoints=1, **extra)
-    adv_options = {k: v for k, v in (("adv_weight", args.adv_weight), ("pretrain_kimg", args.pretrain_kimg)) if v is not None}
+    adv_options = {k: v for k, v in (("adv_weight", args.adv_weight), ("pretrain_kimg", args.pretrain_kimg))
+                   if v is not None}
     losses = {"mse": dict(loss="mse"), "adv": dict(loss="adv", **adv_options)}
     rows, pipes, configs = {}, {}, {}
     for kind, changes in losses.items():
