@@ -58,14 +58,16 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 # Per task: the default model, the models it takes, and defaults for fields its models leave open.
 TASK_DEFAULTS: dict[str, dict[str, Any]] = {
-    "image": dict(model="dcgan", lr_decay_start=1.0, ema_kimg=10.0),
-    "pix2pix": dict(model="unet", lr_decay_start=1.0, ema_kimg=10.0),
-    "cyclegan": dict(model="resnet", lr_decay_start=0.5, ema_kimg=10.0),
-    "inpaint": dict(model="lama", lr_decay_start=1.0, ema_kimg=10.0),
-    "superres": dict(model="srresnet", lr_decay_start=1.0, ema_kimg=10.0, scale=4, degradation="bicubic"),
+    "image": dict(model="dcgan", lr_decay_start=1.0, ema_kimg=10.0, batch=64),
+    "pix2pix": dict(model="unet", lr_decay_start=1.0, ema_kimg=10.0, batch=64),
+    "cyclegan": dict(model="resnet", lr_decay_start=0.5, ema_kimg=10.0, batch=64),
+    "inpaint": dict(model="lama", lr_decay_start=1.0, ema_kimg=10.0, batch=64),
+    # SRGAN and ESRGAN train on 16 crops a step: on a per-pixel loss, 16 crops give as good a step as 64 (the loss
+    # after 250 steps is the same), so 64 would spend four times the images per step (docs/benchmarks.md).
+    "superres": dict(model="srresnet", lr_decay_start=1.0, ema_kimg=10.0, scale=4, degradation="bicubic", batch=16),
     # Srivastava et al.'s Moving MNIST protocol: 20-frame clips, 10 observed and 10 to predict.
-    "nextframe": dict(model="simvp", lr_decay_start=1.0, ema_kimg=10.0, frames=20, context_frames=10),
-    "video": dict(model="vgan", lr_decay_start=1.0, ema_kimg=10.0, frames=16),
+    "nextframe": dict(model="simvp", lr_decay_start=1.0, ema_kimg=10.0, frames=20, context_frames=10, batch=64),
+    "video": dict(model="vgan", lr_decay_start=1.0, ema_kimg=10.0, frames=16, batch=64),
 }
 TASK_MODELS: dict[str, tuple[str, ...]] = {
     "image": ("dcgan", "stylegan2", "r3gan"),
@@ -133,7 +135,7 @@ class TrainConfig:
     model: str | None = None  # network family (registry MODELS); None -> the task's: dcgan, unet, resnet
     data: str = "emoji"  # built-in name, prepared dataset dir, or raw folder/zip
     resolution: int = 32  # square image side in pixels
-    batch: int = 64  # global batch size (split across processes)
+    batch: int | None = None  # global batch size (split across processes); None -> the task's: superres 16, else 64
     kimg: float | None = None  # budget: thousands of real images shown to D; None with no minutes -> 100
     minutes: float | None = None  # budget: wall-clock minutes (whichever budget ends first)
     out: str = "runs"  # parent folder of run directories

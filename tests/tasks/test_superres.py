@@ -52,6 +52,16 @@ def test_phases_defaults_and_grid(tmp_path):
     assert Image.open(result.last_grid).size[0] == 2 + 3 * (16 + 2)  # bicubic | output | truth
 
 
+def test_batch_defaults_to_sixteen_crops_for_superres_only():
+    """SRGAN/ESRGAN's 16 crops a step for superres; the other tasks keep 64; an explicit --batch wins."""
+    assert TrainConfig(task="superres", resolution=64).validate().batch == 16
+    assert TrainConfig(task="superres", resolution=64, batch=8).validate().batch == 8
+    assert TrainConfig(task="image").validate().batch == 64
+    assert TrainConfig(task="pix2pix").validate().batch == 64
+    saved = TrainConfig(task="superres", resolution=64).validate()
+    assert TrainConfig.from_dict(saved.to_dict()).validate() == saved  # a resolved config validates again
+
+
 def test_resume_is_exact_across_the_phase_change(tmp_path):
     root = write_sr_folder(tmp_path / "imgs")
     settings = dict(TINY_SR, data=str(root), degradation="realistic", model="rrdb", n_blocks=1, ema_kimg=0.01,

@@ -20,7 +20,7 @@ def train_command(
     data: str | None = typer.Option(None, "--data", help=("Built-in name (mnist, emoji, emoji-twitter, photos, digits), prepared dataset dir, or folder/zip of images; pix2pix: emoji (google -> twitter), a folder with A/ and B/, A|B images, edges:SRC, gray:SRC, labels:FOLDER; cyclegan: emoji (disjoint halves) or a folder with A/ and B/; nextframe and video: moving-mnist, moving-emoji[-twitter] or a folder/zip of videos (GIF; MP4/WebM with the video extra). [default: emoji; nextframe: moving-mnist; video: moving-emoji]")),
     model: str | None = typer.Option(None, "--model", help="Network family: image: dcgan | stylegan2 | r3gan; pix2pix: unet | spade; cyclegan: resnet; inpaint: lama; superres: srresnet | rrdb; nextframe: simvp; video: vgan [default: the task's first]."),
     resolution: int | None = typer.Option(None, "--resolution", help="Image side in pixels (nextframe, video: frame side) [default: 32; nextframe and video: 64]."),
-    batch: int | None = typer.Option(None, "--batch", help=_h("Global batch size.", "batch")),
+    batch: int | None = typer.Option(None, "--batch", help="Global batch size, split across processes [default: 64; superres: 16, as SRGAN and ESRGAN]."),
     kimg: float | None = typer.Option(None, "--kimg", help="Budget in thousands of real images shown [default: 100 when no --minutes]."),
     minutes: float | None = typer.Option(None, "--minutes", help="Budget in wall-clock minutes (the first budget reached ends the run)."),
     out: str | None = typer.Option(None, "--out", help=_h("Parent folder of run directories.", "out")),
