@@ -6,8 +6,11 @@ they import this module as `report`.
 
 from __future__ import annotations
 
+import json
 import statistics
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from ganforge.engine.stats import read_metrics
@@ -28,3 +31,14 @@ def tick_rate(run_dir: Path) -> float | None:
     """Median items/s of the logged ticks after the first (which holds start-up and the first grid)."""
     rates = [row["images_per_sec"] for row in read_metrics(Path(run_dir) / "metrics.jsonl") if "images_per_sec" in row]
     return statistics.median(rates[1:]) if len(rates) > 1 else None
+
+
+def reuse_run(run_dir: Path, settings: dict) -> tuple[Path, object, dict]:
+    """An earlier run of this benchmark in place of training: (run_dir, result-like, config). Its config must
+    match `settings` on every key they share, so the comparison stays like for like."""
+    config = json.loads((run_dir / "config.json").read_text())
+    differ = {k: (config[k], v) for k, v in settings.items() if k in config and config[k] != v}
+    if differ:
+        sys.exit(f"{run_dir} was trained with other settings (run, asked): {differ}")
+    last = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[-1])
+    return run_dir, SimpleNamespace(kimg=last["kimg"], wall_sec=last["time_sec"]), config

@@ -11,6 +11,8 @@ one JSON row per model, with training throughput (images/s) and upscaling speed 
     .venv/bin/python benchmarks/superres_quality.py emoji --scale 4 --resolution 64 --pixel-kimg 40 --gan-kimg 20 --grid 8
 
 `--grid N` writes bicubic | pixel | GAN | truth rows of the first N held-out images to a PNG (--grid-out).
+`--pixel-run RUN` reuses an earlier pixel run with the same settings; `--gan-set KEY=VALUE` changes the GAN run
+alone (e.g. `lr_d=0.001`), so GAN settings can be compared on one pixel model.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from report import rounded
+from report import reuse_run, rounded
 
 import ganforge
 from ganforge.imaging import make_grid, save_image
@@ -81,20 +83,27 @@ def main() -> None:
     parser.add_argument("--out", default="bench-runs")
     parser.add_argument("--name", default=None)
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="other TrainConfig fields (JSON values)")
+    parser.add_argument("--gan-set", nargs="*", default=[], metavar="KEY=VALUE", help="TrainConfig fields of the GAN run only")
+    parser.add_argument("--pixel-run", default=None, metavar="RUN", help="reuse this earlier pixel run (same settings)")
     args = parser.parse_args()
 
     name = args.name or f"superres-x{args.scale}-{args.data.replace(':', '-').replace('/', '_')}-{args.resolution}"
     out = Path(args.out)
-    extra = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
+    extra, gan_extra = ({k: json.loads(v) for k, v in (item.split("=", 1) for item in items)}
+                        for items in (args.set, args.gan_set))
     settings = dict(task="superres", model=args.model, data=args.data, resolution=args.resolution, scale=args.scale,
                     degradation=args.degradation, seed=args.seed, out=str(out), keep_checkpoints=1, **extra)
     runs = {}
-    pixel_result, pixel_dir = train(settings, f"{name}-pixel", out, kimg=args.pixel_kimg, adv_weight=0.0,
-                                    checkpoint_every_kimg=args.pixel_kimg)
+    if args.pixel_run:
+        asked = {k: v for k, v in settings.items() if k != "out"}
+        pixel_dir, pixel_result, _ = reuse_run(Path(args.pixel_run), dict(asked, kimg=args.pixel_kimg, adv_weight=0.0))
+    else:
+        pixel_result, pixel_dir = train(settings, f"{name}-pixel", out, kimg=args.pixel_kimg, adv_weight=0.0,
+                                        checkpoint_every_kimg=args.pixel_kimg)
     runs["pixel"] = (pixel_result, pixel_dir)
     if args.gan_kimg > 0:
-        runs["gan"] = train(settings, f"{name}-gan", out, kimg=args.gan_kimg, init=str(pixel_dir),
-                            checkpoint_every_kimg=args.gan_kimg)
+        runs["gan"] = train(dict(settings, **gan_extra), f"{name}-gan", out, kimg=args.gan_kimg,
+                            init=str(pixel_dir), checkpoint_every_kimg=args.gan_kimg)
     pipes = {}
     for kind, (result, run_dir) in runs.items():
         pipe = pipes[kind] = ganforge.load(run_dir)
@@ -112,10 +121,11 @@ def main() -> None:
         path = Path(args.grid_out or out / f"{name}-grid.png")
         save_image(comparison_grid(pipes["pixel"], pipes["gan"], args.grid), path)
         print(json.dumps({"grid": str(path), "rows": args.grid, "columns": "bicubic | pixel | GAN | truth"}), flush=True)
-    config = json.loads((runs["pixel"][1] / "config.json").read_text())
-    print(json.dumps({"command": " ".join(sys.argv), "config": {k: config[k] for k in (
-        "task", "model", "scale", "degradation", "loss", "width", "n_blocks", "batch", "lr_g", "lr_d", "beta1", "beta2",
-        "precision")}}), flush=True)
+    keys = ("task", "model", "scale", "degradation", "loss", "width", "n_blocks", "batch", "lr_g", "lr_d", "beta1",
+            "beta2", "precision")
+    configs = {kind: json.loads((run_dir / "config.json").read_text()) for kind, (_, run_dir) in runs.items()}
+    print(json.dumps({"command": " ".join(sys.argv),
+                      "config": {kind: {k: c[k] for k in keys} for kind, c in configs.items()}}), flush=True)
 
 
 if __name__ == "__main__":

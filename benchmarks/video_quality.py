@@ -24,10 +24,9 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
-from report import rounded, tick_rate
+from report import reuse_run, rounded, tick_rate
 
 import ganforge
 from ganforge.imaging import make_grid, save_image
@@ -46,17 +45,6 @@ def train_run(args: argparse.Namespace, settings: dict, name: str) -> tuple[Path
         shutil.rmtree(run_dir)
     result = ganforge.train(**settings, name=name, out=str(out))
     return run_dir, result, json.loads((run_dir / "config.json").read_text())
-
-
-def reuse_run(run_dir: Path, settings: dict) -> tuple[Path, object, dict]:
-    """An earlier run of this benchmark in place of training: (run_dir, result-like, config). Its config must
-    match `settings` on every key they share, so the comparison stays like for like."""
-    config = json.loads((run_dir / "config.json").read_text())
-    differ = {k: (config[k], v) for k, v in settings.items() if k in config and config[k] != v}
-    if differ:
-        sys.exit(f"--mse-run {run_dir} was trained with other settings (run, asked): {differ}")
-    last = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[-1])
-    return run_dir, SimpleNamespace(kimg=last["kimg"], wall_sec=last["time_sec"]), config
 
 
 def prediction_speed(pipe, clips: np.ndarray, repeats: int = 3) -> float:
