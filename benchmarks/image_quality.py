@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from report import machine
 
 import ganforge
 from ganforge.data import resolve_dataset
@@ -122,7 +123,7 @@ def main() -> None:
     config = json.loads((run_dir / "config.json").read_text())
     summary = {"resumed": resuming, "model": args.model, "data": args.data, "subset": args.subset, "resolution": args.resolution,
                "augment": config["augment"], "cond": args.cond, "seed": args.seed, "run_dir": str(run_dir),
-               "points": rows, "command": " ".join(sys.argv)}
+               "points": rows, "command": " ".join(sys.argv), "machine": machine()}
     print(json.dumps(summary), flush=True)
 
 

@@ -42,3 +42,21 @@ def reuse_run(run_dir: Path, settings: dict) -> tuple[Path, object, dict]:
         sys.exit(f"{run_dir} was trained with other settings (run, asked): {differ}")
     last = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[-1])
     return run_dir, SimpleNamespace(kimg=last["kimg"], wall_sec=last["time_sec"]), config
+
+
+def machine() -> dict[str, Any]:
+    """Where a benchmark ran, printed with its figures: timings from another CPU (or one without bf16) differ."""
+    import platform
+
+    import torch
+
+    from ganforge.engine.trainer import cpu_has_native_bf16
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"cpu": cpu, "cpu_capability": torch.backends.cpu.get_cpu_capability(), "cpu_native_bf16": cpu_has_native_bf16(),
+            "threads": torch.get_num_threads(), "torch": torch.__version__,
+            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}

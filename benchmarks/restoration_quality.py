@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from report import rounded
+from report import machine, rounded
 
 import ganforge
 from ganforge.imaging import make_grid, save_image
@@ -81,7 +81,7 @@ def inpaint_main(args: argparse.Namespace) -> None:
         path = Path(args.grid_out or Path(args.out) / f"{run_dir.name}-test-grid.png")
         save_image(inpaint_grid(pipe, args.grid, args.per_bucket), path)
         print(json.dumps({"grid": str(path), "rows": args.grid, "columns": "input | mask | output | truth"}), flush=True)
-    print(json.dumps({"run_dir": str(run_dir), "command": " ".join(sys.argv), "config": {k: config[k] for k in (
+    print(json.dumps({"run_dir": str(run_dir), "command": " ".join(sys.argv), "machine": machine(), "config": {k: config[k] for k in (
         "task", "model", "loss", "width", "batch", "n_blocks", "lr_g", "lr_d", "l1_weight", "hole_weight",
         "fm_weight", "d_layers", "precision") if k in config}}), flush=True)
 

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from report import rounded, tick_rate
+from report import machine, rounded, tick_rate
 
 import ganforge
 from ganforge.metrics.superres import bicubic_upscale, load_sr_test, sr_scores
@@ -47,7 +47,7 @@ def main() -> None:
                    seed=args.seed, out=args.out, name=name, kimg=args.kimg, adv_weight=0.0,
                    checkpoint_every_kimg=args.every, keep_checkpoints=10_000, **extra)
     config = json.loads((run_dir / "config.json").read_text())
-    print(json.dumps({"command": " ".join(sys.argv), "train_sec": round(time.perf_counter() - started, 1),
+    print(json.dumps({"command": " ".join(sys.argv), "machine": machine(), "train_sec": round(time.perf_counter() - started, 1),
                       "images_per_sec": tick_rate(run_dir), "batch": config["batch"], "lr_g": config["lr_g"]}),
           flush=True)
     bicubic = None

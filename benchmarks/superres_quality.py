@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from report import reuse_run, rounded
+from report import machine, reuse_run, rounded
 
 import ganforge
 from ganforge.imaging import make_grid, save_image
@@ -124,7 +124,7 @@ def main() -> None:
     keys = ("task", "model", "scale", "degradation", "loss", "width", "n_blocks", "batch", "lr_g", "lr_d", "beta1",
             "beta2", "precision")
     configs = {kind: json.loads((run_dir / "config.json").read_text()) for kind, (_, run_dir) in runs.items()}
-    print(json.dumps({"command": " ".join(sys.argv),
+    print(json.dumps({"command": " ".join(sys.argv), "machine": machine(),
                       "config": {kind: {k: c[k] for k in keys} for kind, c in configs.items()}}), flush=True)
 
 

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from report import rounded
+from report import machine, rounded
 
 import ganforge
 from ganforge.imaging import make_grid, save_image
@@ -101,7 +101,7 @@ def main() -> None:
         save_image(comparison_grid(pipe, args.grid), path)
         third = "target" if rows[0]["paired"] else "cycle reconstruction"
         print(json.dumps({"grid": str(path), "rows": args.grid, "columns": f"input | output | {third}"}), flush=True)
-    print(json.dumps({"run_dir": str(run_dir), "command": " ".join(sys.argv), "config": {k: config[k] for k in (
+    print(json.dumps({"run_dir": str(run_dir), "command": " ".join(sys.argv), "machine": machine(), "config": {k: config[k] for k in (
         "task", "model", "loss", "width", "batch", "lr_g", "lr_d", "l1_weight", "cycle_weight", "identity_weight",
         "direction", "precision") if k in config}}), flush=True)
 

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import torch
-from report import rounded, tick_rate
+from report import machine, rounded, tick_rate
 
 import ganforge
 from ganforge.imaging import save_animation, save_image
@@ -110,7 +110,7 @@ def main() -> None:
         "clips_per_sec_overall": round(overall, 2), "frames_per_sec_overall": round(overall * frames, 1),
         "gflop_per_clip": round(gflop, 3),
         "achieved_gflop_per_sec": round(gflop * clips_per_sec, 1) if clips_per_sec else None,
-        "eval_sec": round(eval_sec, 1), **rounded(metrics), "files": files, "command": " ".join(sys.argv),
+        "eval_sec": round(eval_sec, 1), **rounded(metrics), "files": files, "command": " ".join(sys.argv), "machine": machine(),
     }
     print(json.dumps(row), flush=True)
 

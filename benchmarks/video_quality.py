@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from report import reuse_run, rounded, tick_rate
+from report import machine, reuse_run, rounded, tick_rate
 
 import ganforge
 from ganforge.imaging import make_grid, save_image
@@ -126,7 +126,7 @@ def nextframe_main(args: argparse.Namespace) -> None:
         print(json.dumps({"strip": str(path), "clips": args.strip, "rows per clip": "true | mse | adv",
                           "columns": "last observed frame, then the predicted ones"}), flush=True)
     config = configs["adv"]
-    print(json.dumps({"command": " ".join(sys.argv), "config": {k: config[k] for k in (
+    print(json.dumps({"command": " ".join(sys.argv), "machine": machine(), "config": {k: config[k] for k in (
         "task", "model", "data", "resolution", "frames", "context_frames", "width", "n_blocks", "batch", "lr_g",
         "lr_d", "beta1", "beta2", "adv_weight", "gdl_weight", "pretrain_kimg", "ema_kimg", "precision")}}), flush=True)
 
