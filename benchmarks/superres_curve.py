@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import time
 from pathlib import Path
 
 from report import machine, rounded, tick_rate
+from superres_quality import add_model_arguments, train
 
 import ganforge
 from ganforge.metrics.superres import bicubic_upscale, load_sr_test, sr_scores
@@ -25,10 +25,7 @@ from ganforge.metrics.superres import bicubic_upscale, load_sr_test, sr_scores
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", help="as `ganforge train superres --data`: photos, emoji, a folder of images")
-    parser.add_argument("--scale", type=int, default=4)
-    parser.add_argument("--resolution", type=int, default=64, help="high-resolution crop side")
-    parser.add_argument("--model", default="srresnet")
+    add_model_arguments(parser)
     parser.add_argument("--kimg", type=float, default=12.0)
     parser.add_argument("--every", type=float, default=2.0, help="kimg between scored checkpoints")
     parser.add_argument("--seed", type=int, default=0)
@@ -39,13 +36,11 @@ def main() -> None:
 
     extra = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
     name = args.name or f"superres-curve-x{args.scale}-{args.data.replace(':', '-').replace('/', '_')}-{args.resolution}"
-    run_dir = Path(args.out) / name
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
+    settings = dict(task="superres", model=args.model, data=args.data, resolution=args.resolution, scale=args.scale,
+                    seed=args.seed, out=args.out, **extra)
     started = time.perf_counter()
-    ganforge.train(task="superres", model=args.model, data=args.data, resolution=args.resolution, scale=args.scale,
-                   seed=args.seed, out=args.out, name=name, kimg=args.kimg, adv_weight=0.0,
-                   checkpoint_every_kimg=args.every, keep_checkpoints=10_000, **extra)
+    _, run_dir = train(settings, name, Path(args.out), kimg=args.kimg, adv_weight=0.0,
+                       checkpoint_every_kimg=args.every, keep_checkpoints=10_000)
     config = json.loads((run_dir / "config.json").read_text())
     print(json.dumps({"command": " ".join(sys.argv), "machine": machine(), "train_sec": round(time.perf_counter() - started, 1),
                       "images_per_sec": tick_rate(run_dir), "batch": config["batch"], "lr_g": config["lr_g"]}),

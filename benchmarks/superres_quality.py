@@ -66,12 +66,17 @@ def train(settings: dict, name: str, out: Path, **changes) -> tuple[object, Path
     return result, run_dir
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """The data and network arguments every superres benchmark takes (this one and superres_curve.py)."""
     parser.add_argument("data", help="as `ganforge train superres --data`: photos, emoji, a folder of images")
     parser.add_argument("--scale", type=int, default=4)
     parser.add_argument("--resolution", type=int, default=64, help="high-resolution crop side")
     parser.add_argument("--model", default="srresnet")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_model_arguments(parser)
     parser.add_argument("--degradation", default="bicubic")
     parser.add_argument("--pixel-kimg", type=float, default=40.0)
     parser.add_argument("--gan-kimg", type=float, default=20.0)
