@@ -159,7 +159,7 @@ class TrainConfig:
     beta2: float | None = None  # Adam beta2; None -> the model's default
     z_dim: int | None = None  # latent size; None -> the model's default
     width: int | None = None  # channel width (DCGAN: ngf/ndf; StyleGAN2: channels min(64w/res, 4w)); None -> model default
-    d_norm: str = "auto"  # discriminator normalisation: auto | batch | none (auto: none for wgan-gp)
+    d_norm: str = "auto"  # discriminator normalisation: auto | batch | none (auto: none for wgan-gp; superres: SN)
     ema_kimg: float | None = None  # half-life of the generator EMA in kimg (0 = no EMA); None -> the model's or
     #                                task's: 0 for pix2pix's batch-norm unet and spade, else 10
     ema_rampup: float = 0.05  # EMA half-life at most this fraction of images shown so far
@@ -241,7 +241,7 @@ class TrainConfig:
                 named = tasks[0] if len(tasks) == 1 else f"{', '.join(tasks[:-1])} and {tasks[-1]}"
                 raise ConfigError(f"{flag} applies to {named}, not to task {self.task!r}")
         if self.task in IMAGE_CONDITIONED_TASKS:
-            self._check_image_only_options()
+            self._check_image_only_options(used=("d_norm",) if self.task == "superres" else ())
         if self.direction not in DIRECTIONS:
             raise ConfigError(f"--direction must be AtoB or BtoA, got {self.direction!r}")
         if self.direction != "AtoB" and self.task not in TRANSLATION_TASKS:

@@ -52,6 +52,27 @@ def test_phases_defaults_and_grid(tmp_path):
     assert Image.open(result.last_grid).size[0] == 2 + 3 * (16 + 2)  # bicubic | output | truth
 
 
+def test_d_norm_picks_the_discriminator_and_batch_norm_trains(tmp_path):
+    """auto: spectrally normalised PatchGAN; batch: ESRGAN's batch norm without spectral norm; none: neither."""
+    from ganforge.tasks.base import DataInfo
+
+    info = DataInfo(name="x", resolution=16, channels=3, count=4, in_channels=3, counts={"hr": 4})
+
+    def d_layers(d_norm):
+        task = TASKS.get("superres")(TrainConfig(**TINY_SR, d_norm=d_norm).validate().resolved(), info)
+        names = {type(m).__name__ for m in task.D.modules()}
+        return "BatchNorm2d" in names, any("parametrizations" in k for k in task.D.state_dict())
+
+    assert d_layers("auto") == (False, True)
+    assert d_layers("batch") == (True, False)
+    assert d_layers("none") == (False, False)
+    root = write_sr_folder(tmp_path / "imgs")
+    ganforge.train(**dict(TINY_SR, data=str(root), d_norm="batch", pretrain_kimg=0.0), kimg=0.016, out=str(tmp_path), name="bn")
+    rows = _rows(tmp_path / "bn")
+    assert all(r["Phase/adversarial"] == 1.0 and 0.0 < r["Loss/D/adv"] < 5.0 for r in rows)
+    assert json.loads((tmp_path / "bn" / "config.json").read_text())["d_norm"] == "batch"
+
+
 def test_batch_defaults_to_sixteen_crops_for_superres_only():
     """SRGAN/ESRGAN's 16 crops a step for superres; the other tasks keep 64; an explicit --batch wins."""
     assert TrainConfig(task="superres", resolution=64).validate().batch == 16

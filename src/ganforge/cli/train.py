@@ -40,7 +40,7 @@ def train_command(
     lr_d: float | None = typer.Option(None, "--lr-d", help=_h("Discriminator learning rate.", "lr_d")),
     z_dim: int | None = typer.Option(None, "--z-dim", help=_h("Latent size.", "z_dim")),
     width: int | None = typer.Option(None, "--width", help=_h("Channel width of the outer layers.", "width")),
-    d_norm: str | None = typer.Option(None, "--d-norm", help=_h("Discriminator normalisation: auto | batch | none.", "d_norm")),
+    d_norm: str | None = typer.Option(None, "--d-norm", help=_h("Discriminator normalisation: auto | batch | none (superres: auto is spectral norm, batch is batch norm as ESRGAN).", "d_norm")),
     ema_kimg: float | None = typer.Option(None, "--ema-kimg", help="Generator EMA half-life in kimg (0 = off) [default: 10; 0 for pix2pix's unet and spade, whose batch-norm statistics an EMA cannot average]."),
     sample_every: float | None = typer.Option(None, "--sample-every", help=_h("Sample grid every N kimg.", "sample_every_kimg")),
     checkpoint_every: float | None = typer.Option(None, "--checkpoint-every", help=_h("Checkpoint every N kimg.", "checkpoint_every_kimg")),

@@ -1,8 +1,9 @@
 """Task `superres`: single-image super-resolution x2 or x4 (SRGAN, Ledig et al., 2017; ESRGAN, Wang et al., 2018).
 
 Models (`--model`): `srresnet` (default; BasicSR's MSRResNet, 16 blocks) or `rrdb` (ESRGAN, 23 blocks);
-`--n-blocks` and `--width` size them. The discriminator is a PatchGAN with spectral norm (no batch norm)
-judging the high-resolution image alone, trained with the relativistic average loss (`--loss ragan`).
+`--n-blocks` and `--width` size them. The discriminator is a PatchGAN judging the high-resolution image
+alone, with spectral norm (`--d-norm auto`) or ESRGAN's batch norm (`--d-norm batch`), trained with the
+relativistic average loss (`--loss ragan`).
 
 Two phases in one run, by images shown (a pure function of the step, so resume is exact):
 
@@ -48,6 +49,13 @@ from ganforge.tasks.translation import GRID_ROWS, check_discriminator_fits, inte
 SR_GENERATORS: dict[str, tuple[str, type[nn.Module]]] = {
     "srresnet": ("sr.srresnet", SRResNet),
     "rrdb": ("sr.rrdb", RRDBNet),
+}
+# `--d-norm`: auto is the spectrally normalised PatchGAN; batch is batch norm without spectral norm, as ESRGAN's
+# VGG-style discriminator, which keeps separating a fine-tuned generator's outputs where the SN one stalls.
+SR_D_NORMS: dict[str, dict[str, Any]] = {
+    "auto": dict(norm="none", spectral=True),
+    "batch": dict(norm="batch", spectral=False),
+    "none": dict(norm="none", spectral=False),
 }
 SR_LOSSES = ("ragan", "ns", "lsgan", "hinge", "rpgan")
 GRID_SEED = 20240
@@ -116,7 +124,7 @@ class SuperResTask(Task):
         self.generator_spec = {"class": class_name, "kwargs": g_kwargs, "network": "G"}
         self.init_checkpoint: str | None = None  # `--init`'s checkpoint, once start_fresh() has loaded it
         self.D = PatchGANDiscriminator(in_channels=data.channels, width=config.width, d_layers=config.d_layers,
-                                       norm="none", spectral=True)
+                                       **SR_D_NORMS[config.d_norm])
         check_discriminator_fits(self.D, config.resolution, config)
         self.loss: AdversarialLoss = LOSSES.get(config.loss)()
         self.networks = {"G": self.G, "D": self.D}
