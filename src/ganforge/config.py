@@ -119,6 +119,8 @@ TASK_OPTIONS: dict[str, tuple[str, ...]] = {
 # resolved and resumed configs validate again). --cond and --augment have their own messages below.
 IMAGE_ONLY_OPTIONS = ("r1_gamma", "r2_gamma", "r1_interval", "pl_weight", "pl_interval", "z_dim", "d_norm",
                       "gp_weight", "ada_target", "ada_kimg")
+# The image-task options another task reads too: video generation has a latent, superres picks its D's normalisation.
+IMAGE_OPTIONS_ALSO_READ: dict[str, tuple[str, ...]] = {"video": ("z_dim",), "superres": ("d_norm",)}
 # Video generation (task video) has a latent (--z-dim) but none of the image task's regularisers or augmentations.
 VIDEO_GENERATION_LOSSES = ("ns", "hinge", "lsgan", "rpgan", "ragan")  # wgan-gp's penalty is written for images
 DIRECTIONS = ("AtoB", "BtoA")
@@ -241,7 +243,7 @@ class TrainConfig:
                 named = tasks[0] if len(tasks) == 1 else f"{', '.join(tasks[:-1])} and {tasks[-1]}"
                 raise ConfigError(f"{flag} applies to {named}, not to task {self.task!r}")
         if self.task in IMAGE_CONDITIONED_TASKS:
-            self._check_image_only_options(used=("d_norm",) if self.task == "superres" else ())
+            self._check_image_only_options()
         if self.direction not in DIRECTIONS:
             raise ConfigError(f"--direction must be AtoB or BtoA, got {self.direction!r}")
         if self.direction != "AtoB" and self.task not in TRANSLATION_TASKS:
@@ -266,11 +268,12 @@ class TrainConfig:
         if self.task == "video":
             self._check_video_options()
 
-    def _check_image_only_options(self, used: tuple[str, ...] = ()) -> None:
-        """A conditioned task never reads the image task's options: a value given for one is an error.
-        `used` names the ones this task does read (video: --z-dim)."""
+    def _check_image_only_options(self) -> None:
+        """A task other than image reads none of the image task's options but those IMAGE_OPTIONS_ALSO_READ
+        names for it: a value given for another is an error."""
         model = self.model or TASK_DEFAULTS[self.task]["model"]
         defaults = MODEL_DEFAULTS.get(model, {})
+        used = IMAGE_OPTIONS_ALSO_READ.get(self.task, ())
         for name in IMAGE_ONLY_OPTIONS:
             if name in used:
                 continue
@@ -324,7 +327,7 @@ class TrainConfig:
 
     def _check_video_options(self) -> None:
         """Video generation: unconditional, no augmentation, no image regularisers, a loss without an image penalty."""
-        self._check_image_only_options(used=("z_dim",))
+        self._check_image_only_options()
         if self.cond:
             raise ConfigError("--cond is for class-conditional image generation; video generation is unconditional")
         if self.augment not in ("auto", "none"):

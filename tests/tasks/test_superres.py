@@ -58,14 +58,14 @@ def test_d_norm_picks_the_discriminator_and_batch_norm_trains(tmp_path):
 
     info = DataInfo(name="x", resolution=16, channels=3, count=4, in_channels=3, counts={"hr": 4})
 
-    def d_layers(d_norm):
-        task = TASKS.get("superres")(TrainConfig(**TINY_SR, d_norm=d_norm).validate().resolved(), info)
+    def d_kind(d_norm):
+        task = TASKS.get("superres")(TrainConfig(**TINY_SR, d_norm=d_norm).validate(), info)
         names = {type(m).__name__ for m in task.D.modules()}
         return "BatchNorm2d" in names, any("parametrizations" in k for k in task.D.state_dict())
 
-    assert d_layers("auto") == (False, True)
-    assert d_layers("batch") == (True, False)
-    assert d_layers("none") == (False, False)
+    assert d_kind("auto") == (False, True)
+    assert d_kind("batch") == (True, False)
+    assert d_kind("none") == (False, False)
     root = write_sr_folder(tmp_path / "imgs")
     ganforge.train(**dict(TINY_SR, data=str(root), d_norm="batch", pretrain_kimg=0.0), kimg=0.016, out=str(tmp_path), name="bn")
     rows = _rows(tmp_path / "bn")
