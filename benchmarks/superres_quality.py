@@ -118,6 +118,7 @@ def main() -> None:
         images = int(round(result.kimg * 1000))
         row = {"model_kind": kind, "generator": config["model"], "kimg": result.kimg, "seed": args.seed,
                "l1_weight": config["l1_weight"], "adv_weight": config["adv_weight"],
+               "perceptual_weight": config.get("perceptual_weight"), "d_norm": config["d_norm"],
                "train_sec": round(result.wall_sec, 1), "images_per_sec": round(images / result.wall_sec, 1),
                "eval_sec": round(time.perf_counter() - started, 1), "upscale": upscale_speed(pipe, args.speed_size),
                **rounded(metrics)}

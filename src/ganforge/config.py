@@ -40,13 +40,14 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
                  r1_interval=16, pl_weight=0.0, z_dim=0, width=32, l1_weight=10.0, hole_weight=6.0, fm_weight=10.0,
                  d_layers=3, n_blocks=4),
     # Super-resolution (BasicSR's MSRResNet / ESRGAN's RRDBNet): relativistic average GAN, L1 1e-2 + adv 5e-3 as
-    # ESRGAN (its VGG perceptual term left out: no ImageNet weights here), Adam (0.9, 0.99).
+    # ESRGAN; its VGG perceptual term (weight 1) is optional with the FID Inception's stem in place of VGG
+    # (losses/perceptual.py), Adam (0.9, 0.99).
     "srresnet": dict(loss="ragan", lr_g=2e-4, lr_d=2e-4, beta1=0.9, beta2=0.99, r1_gamma=0.0, r2_gamma=0.0,
                      r1_interval=16, pl_weight=0.0, z_dim=0, width=64, n_blocks=16, l1_weight=1e-2, adv_weight=5e-3,
-                     d_layers=3),
+                     perceptual_weight=0.0, d_layers=3),
     "rrdb": dict(loss="ragan", lr_g=2e-4, lr_d=2e-4, beta1=0.9, beta2=0.99, r1_gamma=0.0, r2_gamma=0.0,
                  r1_interval=16, pl_weight=0.0, z_dim=0, width=64, n_blocks=23, l1_weight=1e-2, adv_weight=5e-3,
-                 d_layers=3),
+                 perceptual_weight=0.0, d_layers=3),
     # Next-frame prediction (task nextframe): a SimVP-style predictor (Adam 1e-3, SimVP's rate), trained on L2
     # (--loss mse) or, as Mathieu et al., L2 + GDL (1) + 0.05 x adversarial from a 3D-conv clip discriminator (adv).
     "simvp": dict(loss="adv", lr_g=1e-3, lr_d=2e-4, beta1=0.9, beta2=0.999, r1_gamma=0.0, r2_gamma=0.0,
@@ -92,6 +93,7 @@ NEXTFRAME_LOSSES = ("mse", "adv")  # nextframe's --loss: the L2 baseline, or L2 
 SUPERRES_SCALES = (2, 4)
 SUPERRES_DEGRADATIONS = ("bicubic", "realistic")
 SUPERRES_MIN_LR = 4  # pixels: the smallest low-resolution side a superres run trains on
+PERCEPTUAL_MIN_SIDE = 20  # pixels: the smallest crop the perceptual loss's Inception stem takes (losses/perceptual.py)
 # Options only some tasks read: giving one to another task is an error rather than silently ignored.
 TASK_OPTIONS: dict[str, tuple[str, ...]] = {
     "l1_weight": ("pix2pix", "inpaint", "superres"),
@@ -107,6 +109,7 @@ TASK_OPTIONS: dict[str, tuple[str, ...]] = {
     "degradation": ("superres",),
     "pretrain_kimg": ("superres", "nextframe"),
     "adv_weight": ("superres", "nextframe"),
+    "perceptual_weight": ("superres",),
     "init": ("superres",),
     "frames": ("nextframe", "video"),
     "context_frames": ("nextframe",),
@@ -196,6 +199,7 @@ class TrainConfig:
     #                                     (superres None: half the --kimg budget; 0 with --init; needs --kimg
     #                                     or --pretrain-kimg with --minutes. nextframe None: 0)
     adv_weight: float | None = None  # weight of the adversarial loss (superres 5e-3, nextframe 0.05; 0 = pixel losses only)
+    perceptual_weight: float | None = None  # superres: Inception-stem perceptual L1 in the adversarial phase (0)
     init: str | None = None  # superres: start G from this run's (pixel-loss) generator
     # Video (nextframe, video); None -> the task's default.
     frames: int | None = None  # frames per training clip (nextframe: context + predicted)
@@ -280,7 +284,9 @@ class TrainConfig:
             value = getattr(self, name)
             unset = defaults.get(name, field_default(name))  # what the task resolves it to when not given
             if value is not None and value != unset:
-                raise ConfigError(f"--{name.replace('_', '-')} applies to image generation (task image); "
+                readers = ["image generation (task image)",
+                           *(t for t, names in IMAGE_OPTIONS_ALSO_READ.items() if name in names)]
+                raise ConfigError(f"--{name.replace('_', '-')} applies to {' and '.join(readers)}; "
                                   f"{self.task} does not use it")
 
     def _check_superres_options(self) -> None:
@@ -307,6 +313,9 @@ class TrainConfig:
                 f"{scale} and give low-resolution inputs of at least {SUPERRES_MIN_LR} px (e.g. --resolution "
                 f"{scale * 16} for {scale * 16 // scale} -> {scale * 16})"
             )
+        if self.perceptual_weight and self.resolution < PERCEPTUAL_MIN_SIDE:
+            raise ConfigError(f"--perceptual-weight needs --resolution of at least {PERCEPTUAL_MIN_SIDE} (the Inception "
+                              f"stem shrinks a crop about five times), got {self.resolution}")
 
     def _check_nextframe_options(self) -> None:
         if self.loss is not None and self.loss not in NEXTFRAME_LOSSES:
@@ -396,7 +405,8 @@ class TrainConfig:
 
         return [
             *(nonneg(n) for n in ("l1_weight", "fm_weight", "cycle_weight", "identity_weight", "pool_size",
-                                  "pretrain_kimg", "adv_weight", "gdl_weight", "mask_weight")),
+                                  "pretrain_kimg", "adv_weight", "perceptual_weight", "gdl_weight",
+                                  "mask_weight")),
             (self.d_layers is None or 1 <= self.d_layers <= 8, f"--d-layers must lie in 1..8, got {self.d_layers}"),
             (self.n_blocks is None or self.n_blocks >= 0, f"--n-blocks must be >= 0, got {self.n_blocks}"),
             (self.hole_weight is None or self.hole_weight > 0, f"--hole-weight must be positive, got {self.hole_weight}"),

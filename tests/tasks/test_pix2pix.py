@@ -144,8 +144,8 @@ def test_spade_needs_label_maps(tmp_path, translation_folder, tiny_translation):
         (dict(task="pix2pix", augment="ada"), "--augment ada is not supported by pix2pix"),
         # The image task's options, which no conditioned task reads.
         (dict(task="pix2pix", r1_gamma=1.0), "--r1-gamma applies to image generation (task image); pix2pix does not"),
-        (dict(task="cyclegan", z_dim=64), "--z-dim applies to image generation (task image); cyclegan does not"),
-        (dict(task="inpaint", d_norm="batch"), "--d-norm applies to image generation"),
+        (dict(task="cyclegan", z_dim=64), "--z-dim applies to image generation (task image) and video; cyclegan does not"),
+        (dict(task="inpaint", d_norm="batch"), "--d-norm applies to image generation (task image) and superres; inpaint"),
         (dict(task="superres", resolution=16, scale=2, gp_weight=5.0), "--gp-weight applies to image generation"),
         (dict(task="pix2pix", model="spade", ada_target=0.7), "--ada-target applies to image generation"),
         (dict(task="cyclegan", pl_weight=2.0), "--pl-weight applies to image generation"),

@@ -177,3 +177,17 @@ def test_resume_after_the_init_run_is_gone(tmp_path):
         assert all(torch.equal(w_full[net][k], w_res[net][k]) for k in w_full[net]), net
     with pytest.raises(ConfigError, match="not a run directory"):  # a fresh run still needs it
         ganforge.train(**dict(settings, name="again"), kimg=0.016, dry_run=True)
+
+
+def test_perceptual_weight_adds_the_inception_term_in_the_adversarial_phase_only(tmp_path):
+    root = write_sr_folder(tmp_path / "imgs")
+    settings = dict(TINY_SR, resolution=20, data=str(root), perceptual_weight=1.0, pretrain_kimg=0.008)
+    ganforge.train(**settings, kimg=0.024, out=str(tmp_path), name="pc")
+    rows = _rows(tmp_path / "pc")
+    assert all(("Loss/G/perceptual" in r) == (r["Phase/adversarial"] > 0.0) for r in rows)
+    assert rows[-1]["Phase/adversarial"] == 1.0 and rows[-1]["Loss/G/perceptual"] > 0.0
+    assert TrainConfig(task="superres", resolution=64).validate().perceptual_weight == 0.0  # off by default
+    with pytest.raises(ConfigError, match="at least 20"):
+        TrainConfig(**dict(TINY_SR, perceptual_weight=1.0)).validate()
+    with pytest.raises(ConfigError, match="applies to superres"):
+        TrainConfig(task="pix2pix", perceptual_weight=1.0).validate()

@@ -65,6 +65,7 @@ def train_command(
     degradation: str | None = typer.Option(None, "--degradation", help="superres: how inputs are made: bicubic (classic) | realistic (Real-ESRGAN-style blur, resize, noise, JPEG) [default: bicubic]."),
     pretrain_kimg: float | None = typer.Option(None, "--pretrain-kimg", help="superres, nextframe --loss adv: kimg of pixel-loss-only pre-training (L1; nextframe: L2) before the adversarial phase [superres default: half of --kimg; 0 with --init; with --minutes alone give --kimg or --pretrain-kimg. nextframe default: 0, as Mathieu et al.]."),
     adv_weight: float | None = typer.Option(None, "--adv-weight", help="superres: relativistic adversarial loss weight (0 = a pixel-loss model) [default: 5e-3, with --l1-weight 1e-2]; nextframe --loss adv: weight of the clip discriminator's loss against L2's 1 [default: 0.05]."),
+    perceptual_weight: float | None = typer.Option(None, "--perceptual-weight", help="superres: weight of a perceptual L1 on the FID Inception network's first convolutions (ESRGAN's VGG term, whose weights are not available here) in the adversarial phase; 0 = off [default: 0]."),
     init: str | None = typer.Option(None, "--init", help="superres: start the generator from this (pixel-loss) run."),
     frames: int | None = typer.Option(None, "--frames", help="nextframe: frames per training clip, observed + predicted [default: 20]; video: frames per clip [default: 16]."),
     context_frames: int | None = typer.Option(None, "--context-frames", help="nextframe: observed frames the prediction is conditioned on; the rest of each clip is predicted [default: 10]."),
@@ -87,6 +88,7 @@ def train_command(
         identity_weight=identity_weight, pool_size=pool_size, n_blocks=n_blocks, lr_decay_start=lr_decay_start,
         hole_weight=hole_weight,
         scale=scale, degradation=degradation, pretrain_kimg=pretrain_kimg, adv_weight=adv_weight, init=init,
+        perceptual_weight=perceptual_weight,
         frames=frames, context_frames=context_frames, gdl_weight=gdl_weight, mask_weight=mask_weight,
     )
     overrides = {k: v for k, v in overrides.items() if v is not None}

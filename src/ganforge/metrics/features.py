@@ -46,20 +46,25 @@ def find_inception(path: str | Path | None = None) -> Path:
     raise GanforgeError(f"the FID Inception network was not found{where}: {HOW_TO_GET}")
 
 
+def load_inception_script(path: str | Path | None = None, device: str | torch.device = "cpu") -> torch.nn.Module:
+    """The checked TorchScript InceptionV3 (FID's, and the perceptual loss's stem), on `device`."""
+    file = find_inception(path)
+    if file_digest(file, "sha1") != INCEPTION_SHA1:
+        raise GanforgeError(f"{file} is not the expected TF-Inception file (sha1 mismatch): {HOW_TO_GET}")
+    try:
+        with warnings.catch_warnings():  # the file is TorchScript; torch 2.13 calls jit.load deprecated
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return torch.jit.load(str(file), map_location=device)
+    except RuntimeError as exc:
+        raise GanforgeError(f"cannot load the Inception network from {file}: {exc}") from exc
+
+
 class InceptionFeatures(torch.nn.Module):
     """uint8-range float images [N, 3, 299, 299] (0..255) -> features [N, 2048] in float64."""
 
     def __init__(self, path: str | Path | None = None, device: str | torch.device = "cpu") -> None:
         super().__init__()
-        file = find_inception(path)
-        if file_digest(file, "sha1") != INCEPTION_SHA1:
-            raise GanforgeError(f"{file} is not the expected TF-Inception file (sha1 mismatch): {HOW_TO_GET}")
-        try:
-            with warnings.catch_warnings():  # the file is TorchScript; torch 2.13 calls jit.load deprecated
-                warnings.simplefilter("ignore", DeprecationWarning)
-                self.net = torch.jit.load(str(file), map_location=device).eval()
-        except RuntimeError as exc:
-            raise GanforgeError(f"cannot load the Inception network from {file}: {exc}") from exc
+        self.net = load_inception_script(path, device).eval()
         self.device = torch.device(device)
         self.name = EXTRACTOR_NAME
 

@@ -9,8 +9,9 @@ Two phases in one run, by images shown (a pure function of the step, so resume i
 
 1. pixel-loss pre-training for `--pretrain-kimg` (default: half the `--kimg` budget): G minimises L1 only
    and D is not trained;
-2. adversarial fine-tuning: `--l1-weight` (1e-2) x L1 + `--adv-weight` (5e-3) x RaGAN, ESRGAN's weights
-   without its VGG perceptual term (no ImageNet VGG weights are available here).
+2. adversarial fine-tuning: `--l1-weight` (1e-2) x L1 + `--adv-weight` (5e-3) x RaGAN, ESRGAN's weights, plus
+   `--perceptual-weight` x a perceptual L1 (ESRGAN: 1 on VGG features; no VGG weights are available here, so
+   losses/perceptual.py compares the FID Inception network's first convolutions; default 0).
 
 `--adv-weight 0` makes a pixel-loss (PSNR-oriented) model; `--init RUN` starts G (and its EMA) from such a
 run's generator, and then pre-training defaults to 0. Adam is scale-invariant, so keeping the 1e-2 on L1
@@ -38,6 +39,7 @@ from ganforge.data.degrade import centre_crop, degrade, pair_rng, training_pair
 from ganforge.errors import ConfigError
 from ganforge.imaging import tensor_to_uint8, to_signed
 from ganforge.losses.adversarial import AdversarialLoss
+from ganforge.losses.perceptual import InceptionPerceptualLoss
 from ganforge.losses.reconstruction import l1_loss
 from ganforge.nets.patchgan import PatchGANDiscriminator
 from ganforge.nets.sr import RRDBNet, SRResNet
@@ -96,7 +98,7 @@ class SuperResTask(Task):
     """G(low resolution) should match the high-resolution crop (L1), then also fool a relativistic D."""
 
     name = "superres"
-    loss_names = ("Loss/G/l1", "Loss/G/adv", "Loss/D/adv", "D/real", "D/fake", "Phase/adversarial")
+    loss_names = ("Loss/G/l1", "Loss/G/adv", "Loss/G/perceptual", "Loss/D/adv", "D/real", "D/fake", "Phase/adversarial")
     ema_network = "G"
     grid_columns = 3  # bicubic | output | truth
 
@@ -130,6 +132,12 @@ class SuperResTask(Task):
         self.networks = {"G": self.G, "D": self.D}
         self.optimizers = gan_optimizers(config, self.G.parameters(), self.D.parameters())
         self._grid_data: dict[str, torch.Tensor] = {}
+        self.perceptual: InceptionPerceptualLoss | None = None  # built on the run's device by attach()
+
+    def attach(self, runtime: Any) -> None:
+        super().attach(runtime)
+        if self.config.perceptual_weight and self.config.adv_weight:
+            self.perceptual = InceptionPerceptualLoss(device=runtime.device)
 
     def start_fresh(self) -> None:
         """`--init RUN`: start G from that run's generator. Only for a fresh run: a resumed one restores its own
@@ -190,6 +198,10 @@ class SuperResTask(Task):
                 loss_g_adv = self.loss.g_loss(self.D(fake).float(), real_logits)
                 loss_g = loss_g + cfg.adv_weight * loss_g_adv
                 stats["Loss/G/adv"] = loss_g_adv.detach()
+                if self.perceptual is not None:
+                    perceptual = self.perceptual(fake, high)
+                    loss_g = loss_g + cfg.perceptual_weight * perceptual
+                    stats["Loss/G/perceptual"] = perceptual.detach()
         rt.backward(loss_g, self.optimizers["G"])
         rt.step(self.optimizers["G"], self.G)
         self.D.requires_grad_(True)
