@@ -35,3 +35,18 @@ def test_gradient_reaches_the_output_and_not_the_frozen_stem(perceptual):
 def test_too_small_an_image_is_a_clear_error(perceptual):
     with pytest.raises(ValueError, match="at least 20 px"):
         perceptual(torch.zeros(1, 3, 16, 16), torch.zeros(1, 3, 16, 16))
+
+
+def _parity_bias(perceptual) -> float:
+    """Spread of the mean gradient over the four pixel parities, against its mean size, for a flat output."""
+    output = torch.zeros(1, 3, 48, 48, requires_grad=True)
+    perceptual(output, torch.full_like(output, 0.2)).backward()
+    g = output.grad[0, :, 8:40, 8:40]
+    means = torch.stack([g[:, a::2, b::2].mean() for a in (0, 1) for b in (0, 1)])
+    return ((means.max() - means.min()) / g.abs().mean()).item()
+
+
+def test_shift_averaging_removes_the_stride_two_dither_from_the_gradient(perceptual, monkeypatch):
+    assert _parity_bias(perceptual) < 0.15
+    monkeypatch.setattr("ganforge.losses.perceptual.SHIFTS", ((0, 0),))
+    assert _parity_bias(perceptual) > 0.3  # one phase alone pushes every other pixel its own way

@@ -19,6 +19,7 @@ from ganforge.losses.reconstruction import feature_matching_loss
 # The layers of the TorchScript's `layers` Sequential up to the deepest one compared, in order.
 STEM = ("conv", "conv_1", "conv_2", "pool0", "conv_3", "conv_4")
 COMPARED = ("conv_2", "conv_4")
+SHIFTS = ((0, 0), (0, 1), (1, 0), (1, 1))  # crops that put every pixel under each phase of the stride-2 first conv
 
 
 class InceptionPerceptualLoss(nn.Module):
@@ -40,7 +41,7 @@ class InceptionPerceptualLoss(nn.Module):
 
     def features(self, images: torch.Tensor) -> list[torch.Tensor]:
         """[N, C, H, W] in [-1, 1] -> the COMPARED activations; the network's input is p / 128 - 1 for p in 0..255."""
-        if min(images.shape[-2:]) < MIN_SIDE:
+        if min(images.shape[-2:]) < MIN_SIDE - 1:  # a shifted crop is one pixel smaller
             raise ValueError(f"the perceptual loss needs images of at least {MIN_SIDE} px, got {tuple(images.shape[-2:])}")
         x = images.float()
         if x.shape[1] == 1:
@@ -54,6 +55,12 @@ class InceptionPerceptualLoss(nn.Module):
         return out
 
     def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            real = self.features(target)
-        return feature_matching_loss(real, self.features(output))
+        """Averaged over the four one-pixel shifts: the stem's first convolution has stride 2, and on one phase alone
+        its gradient favours every other pixel, which G turns into a two-pixel dither over flat areas."""
+        terms = []
+        for dy, dx in SHIFTS:
+            out, tgt = output[..., dy:, dx:], target[..., dy:, dx:]
+            with torch.no_grad():
+                real = self.features(tgt)
+            terms.append(feature_matching_loss(real, self.features(out)))
+        return torch.stack(terms).mean()
