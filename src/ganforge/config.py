@@ -40,14 +40,14 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
                  r1_interval=16, pl_weight=0.0, z_dim=0, width=32, l1_weight=10.0, hole_weight=6.0, fm_weight=10.0,
                  d_layers=3, n_blocks=4),
     # Super-resolution (BasicSR's MSRResNet / ESRGAN's RRDBNet): relativistic average GAN, L1 1e-2 + adv 5e-3 as
-    # ESRGAN; its VGG perceptual term (weight 1) is optional with the FID Inception's stem in place of VGG
-    # (losses/perceptual.py), Adam (0.9, 0.99).
+    # ESRGAN, plus its perceptual term (weight 1; resolved() sets it by crop size) with the FID Inception's stem in
+    # place of VGG (losses/perceptual.py), Adam (0.9, 0.99).
     "srresnet": dict(loss="ragan", lr_g=2e-4, lr_d=2e-4, beta1=0.9, beta2=0.99, r1_gamma=0.0, r2_gamma=0.0,
                      r1_interval=16, pl_weight=0.0, z_dim=0, width=64, n_blocks=16, l1_weight=1e-2, adv_weight=5e-3,
-                     perceptual_weight=0.0, d_layers=3),
+                     d_layers=3),
     "rrdb": dict(loss="ragan", lr_g=2e-4, lr_d=2e-4, beta1=0.9, beta2=0.99, r1_gamma=0.0, r2_gamma=0.0,
                  r1_interval=16, pl_weight=0.0, z_dim=0, width=64, n_blocks=23, l1_weight=1e-2, adv_weight=5e-3,
-                 perceptual_weight=0.0, d_layers=3),
+                 d_layers=3),
     # Next-frame prediction (task nextframe): a SimVP-style predictor (Adam 1e-3, SimVP's rate), trained on L2
     # (--loss mse) or, as Mathieu et al., L2 + GDL (1) + 0.05 x adversarial from a 3D-conv clip discriminator (adv).
     "simvp": dict(loss="adv", lr_g=1e-3, lr_d=2e-4, beta1=0.9, beta2=0.999, r1_gamma=0.0, r2_gamma=0.0,
@@ -164,7 +164,7 @@ class TrainConfig:
     beta2: float | None = None  # Adam beta2; None -> the model's default
     z_dim: int | None = None  # latent size; None -> the model's default
     width: int | None = None  # channel width (DCGAN: ngf/ndf; StyleGAN2: channels min(64w/res, 4w)); None -> model default
-    d_norm: str = "auto"  # discriminator normalisation: auto | batch | none (auto: none for wgan-gp; superres: SN)
+    d_norm: str = "auto"  # discriminator normalisation: auto | batch | none (auto: none for wgan-gp; superres: batch)
     ema_kimg: float | None = None  # half-life of the generator EMA in kimg (0 = no EMA); None -> the model's or
     #                                task's: 0 for pix2pix's batch-norm unet and spade, else 10
     ema_rampup: float = 0.05  # EMA half-life at most this fraction of images shown so far
@@ -199,7 +199,8 @@ class TrainConfig:
     #                                     (superres None: half the --kimg budget; 0 with --init; needs --kimg
     #                                     or --pretrain-kimg with --minutes. nextframe None: 0)
     adv_weight: float | None = None  # weight of the adversarial loss (superres 5e-3, nextframe 0.05; 0 = pixel losses only)
-    perceptual_weight: float | None = None  # superres: Inception-stem perceptual L1 in the adversarial phase (0)
+    perceptual_weight: float | None = None  # superres: Inception-stem perceptual L1 in the adversarial phase
+    #                                         (None: 1 for crops of at least PERCEPTUAL_MIN_SIDE px, else 0)
     init: str | None = None  # superres: start G from this run's (pixel-loss) generator
     # Video (nextframe, video); None -> the task's default.
     frames: int | None = None  # frames per training clip (nextframe: context + predicted)
@@ -233,6 +234,9 @@ class TrainConfig:
             budget = TrainConfig(kimg=values["kimg"], minutes=values["minutes"]).kimg_budget
             # No budget (--minutes alone) is rejected by validate() unless there is nothing to pre-train.
             values["pretrain_kimg"] = 0.0 if values["init"] or budget is None else budget / 2
+        if values["task"] == "superres" and values["perceptual_weight"] is None:
+            # ESRGAN's weight 1 where the Inception stem can take the crops; off below that.
+            values["perceptual_weight"] = 1.0 if values["resolution"] >= PERCEPTUAL_MIN_SIDE else 0.0
         if values["task"] == "nextframe" and values["loss"] == "mse":
             values["adv_weight"] = values["gdl_weight"] = 0.0  # the L2 baseline: config.json says so
         if values["task"] == "nextframe" and values["pretrain_kimg"] is None:

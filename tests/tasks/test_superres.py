@@ -53,7 +53,7 @@ def test_phases_defaults_and_grid(tmp_path):
 
 
 def test_d_norm_picks_the_discriminator_and_batch_norm_trains(tmp_path):
-    """auto: spectrally normalised PatchGAN; batch: ESRGAN's batch norm without spectral norm; none: neither."""
+    """auto and batch: ESRGAN's batch norm without spectral norm; none: neither."""
     from ganforge.tasks.base import DataInfo
 
     info = DataInfo(name="x", resolution=16, channels=3, count=4, in_channels=3, counts={"hr": 4})
@@ -63,7 +63,7 @@ def test_d_norm_picks_the_discriminator_and_batch_norm_trains(tmp_path):
         names = {type(m).__name__ for m in task.D.modules()}
         return "BatchNorm2d" in names, any("parametrizations" in k for k in task.D.state_dict())
 
-    assert d_kind("auto") == (False, True)
+    assert d_kind("auto") == (True, False)
     assert d_kind("batch") == (True, False)
     assert d_kind("none") == (False, False)
     root = write_sr_folder(tmp_path / "imgs")
@@ -186,7 +186,8 @@ def test_perceptual_weight_adds_the_inception_term_in_the_adversarial_phase_only
     rows = _rows(tmp_path / "pc")
     assert all(("Loss/G/perceptual" in r) == (r["Phase/adversarial"] > 0.0) for r in rows)
     assert rows[-1]["Phase/adversarial"] == 1.0 and rows[-1]["Loss/G/perceptual"] > 0.0
-    assert TrainConfig(task="superres", resolution=64).validate().perceptual_weight == 0.0  # off by default
+    assert TrainConfig(task="superres", resolution=64).validate().perceptual_weight == 1.0  # ESRGAN's weight
+    assert TrainConfig(**TINY_SR).validate().perceptual_weight == 0.0  # off for crops the stem cannot take
     with pytest.raises(ConfigError, match="at least 20"):
         TrainConfig(**dict(TINY_SR, perceptual_weight=1.0)).validate()
     with pytest.raises(ConfigError, match="applies to superres"):

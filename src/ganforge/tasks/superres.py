@@ -2,8 +2,8 @@
 
 Models (`--model`): `srresnet` (default; BasicSR's MSRResNet, 16 blocks) or `rrdb` (ESRGAN, 23 blocks);
 `--n-blocks` and `--width` size them. The discriminator is a PatchGAN judging the high-resolution image
-alone, with spectral norm (`--d-norm auto`) or ESRGAN's batch norm (`--d-norm batch`), trained with the
-relativistic average loss (`--loss ragan`).
+alone, with ESRGAN's batch norm (`--d-norm auto`/`batch`; `none` for neither), trained with the relativistic
+average loss (`--loss ragan`).
 
 Two phases in one run, by images shown (a pure function of the step, so resume is exact):
 
@@ -11,7 +11,7 @@ Two phases in one run, by images shown (a pure function of the step, so resume i
    and D is not trained;
 2. adversarial fine-tuning: `--l1-weight` (1e-2) x L1 + `--adv-weight` (5e-3) x RaGAN, ESRGAN's weights, plus
    `--perceptual-weight` x a perceptual L1 (ESRGAN: 1 on VGG features; no VGG weights are available here, so
-   losses/perceptual.py compares the FID Inception network's first convolutions; default 0).
+   losses/perceptual.py compares the FID Inception network's first convolutions; default 1, 0 below 20 px crops).
 
 `--adv-weight 0` makes a pixel-loss (PSNR-oriented) model; `--init RUN` starts G (and its EMA) from such a
 run's generator, and then pre-training defaults to 0. Adam is scale-invariant, so keeping the 1e-2 on L1
@@ -52,10 +52,10 @@ SR_GENERATORS: dict[str, tuple[str, type[nn.Module]]] = {
     "srresnet": ("sr.srresnet", SRResNet),
     "rrdb": ("sr.rrdb", RRDBNet),
 }
-# `--d-norm`: auto is the spectrally normalised PatchGAN; batch is batch norm without spectral norm, as ESRGAN's
-# VGG-style discriminator, which keeps separating a fine-tuned generator's outputs where the SN one stalls.
+# `--d-norm`: auto and batch are ESRGAN's batch norm without spectral norm; none is neither. A spectrally normalised
+# PatchGAN was the default until 2026-12-03: G moved it back to chance within 1 kimg of fine-tuning (docs/benchmarks.md).
 SR_D_NORMS: dict[str, dict[str, Any]] = {
-    "auto": dict(norm="none", spectral=True),
+    "auto": dict(norm="batch", spectral=False),
     "batch": dict(norm="batch", spectral=False),
     "none": dict(norm="none", spectral=False),
 }
