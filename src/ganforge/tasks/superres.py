@@ -55,10 +55,10 @@ SR_GENERATORS: dict[str, tuple[str, type[nn.Module]]] = {
 # `--d-norm`: auto and batch are ESRGAN's batch norm without spectral norm; none is neither. A spectrally normalised
 # PatchGAN was the default until 2026-12-03: G moved it back to chance within 1 kimg of fine-tuning (docs/benchmarks.md).
 SR_D_NORMS: dict[str, dict[str, Any]] = {
-    "auto": dict(norm="batch", spectral=False),
     "batch": dict(norm="batch", spectral=False),
     "none": dict(norm="none", spectral=False),
 }
+SR_D_NORMS["auto"] = SR_D_NORMS["batch"]  # one entry, so the default cannot drift from what --d-norm batch builds
 SR_LOSSES = ("ragan", "ns", "lsgan", "hinge", "rpgan")
 GRID_SEED = 20240
 
