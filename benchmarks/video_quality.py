@@ -82,8 +82,8 @@ def nextframe_main(args: argparse.Namespace) -> None:
     settings = dict(task="nextframe", data=args.data, resolution=args.resolution, batch=args.batch, kimg=args.kimg,
                     seed=args.seed, frames=args.frames, context_frames=args.context_frames,
                     checkpoint_every_kimg=args.kimg, keep_checkpoints=1, **extra)
-    adv_options = {k: v for k, v in (("adv_weight", args.adv_weight), ("pretrain_kimg", args.pretrain_kimg))
-                   if v is not None}
+    adv_options = {k: v for k, v in (("adv_weight", args.adv_weight), ("gdl_weight", args.gdl_weight),
+                                     ("pretrain_kimg", args.pretrain_kimg)) if v is not None}
     losses = {"mse": dict(loss="mse"), "adv": dict(loss="adv", **adv_options)}
     rows, pipes, configs = {}, {}, {}
     for kind, changes in losses.items():
@@ -140,6 +140,7 @@ def nextframe_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--kimg", type=float, default=50.0, help="thousands of training clips shown, per model")
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--adv-weight", type=float, default=None, help="the adv run's --adv-weight [default: the task's]")
+    p.add_argument("--gdl-weight", type=float, default=None, help="the adv run's --gdl-weight [default: the task's]")
     p.add_argument("--pretrain-kimg", type=float, default=None,
                    help="the adv run's --pretrain-kimg: L2 alone first [default: the task's, 0]")
     p.add_argument("--mse-run", default=None, metavar="RUN",
