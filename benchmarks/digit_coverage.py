@@ -31,6 +31,7 @@ from torch import nn
 
 import ganforge
 from ganforge.data import resolve_dataset
+from ganforge.imaging import uint8_to_tensor
 from ganforge.paths import cache_home
 
 SIDE = 32  # classifier input: [N, 1, 32, 32] in [-1, 1]
@@ -61,8 +62,7 @@ def as_input(images: torch.Tensor) -> torch.Tensor:
 def real_digits() -> tuple[torch.Tensor, torch.Tensor]:
     """The built-in mnist at 32 px as [N, 1, 32, 32] in [-1, 1], with labels."""
     data = resolve_dataset("mnist", SIDE)
-    x = torch.from_numpy(np.asarray(data.images)).permute(0, 3, 1, 2).float() / 127.5 - 1
-    return x, torch.from_numpy(np.asarray(data.labels)).long()
+    return uint8_to_tensor(data.images), torch.from_numpy(np.asarray(data.labels)).long()
 
 
 def trained_classifier(images: torch.Tensor, labels: torch.Tensor) -> tuple[nn.Sequential, float]:
