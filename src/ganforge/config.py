@@ -26,14 +26,14 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     # No EMA (ema_kimg 0) for the batch-norm generators: an EMA averages weights but would copy the live BN running
     # statistics, which do not belong to the averaged weights; the pipeline then uses G itself, as the paper's code.
     "unet": dict(loss="ns", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, r1_gamma=0.0, r2_gamma=0.0, r1_interval=16,
-                 pl_weight=0.0, z_dim=0, width=64, l1_weight=100.0, fm_weight=0.0, d_layers=3, ema_kimg=0.0),
+                 pl_weight=0.0, z_dim=0, width=64, l1_weight=100.0, fm_weight=0.0, d_layers=3, ema_kimg=0.0, residual=False),
     # SPADE (Park et al.): hinge loss, feature matching 10, its two-time-scale Adam (G 1e-4, D 4e-4, betas 0, 0.9).
     "spade": dict(loss="hinge", lr_g=1e-4, lr_d=4e-4, beta1=0.0, beta2=0.9, r1_gamma=0.0, r2_gamma=0.0, r1_interval=16,
                   pl_weight=0.0, z_dim=0, width=64, l1_weight=0.0, fm_weight=10.0, d_layers=3, ema_kimg=0.0),
     # CycleGAN (Zhu et al.): LSGAN, cycle 10, identity 0.5 (x cycle), pool 50, Adam 2e-4 (0.5, 0.999), decay over half.
     "resnet": dict(loss="lsgan", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, r1_gamma=0.0, r2_gamma=0.0,
                    r1_interval=16, pl_weight=0.0, z_dim=0, width=64, cycle_weight=10.0, identity_weight=0.5,
-                   pool_size=50, d_layers=3, lr_decay_start=0.5),
+                   pool_size=50, d_layers=3, lr_decay_start=0.5, residual=False),
     # LaMa (Suvorov et al.): FFC ResNet G (Adam 1e-3) against a spectrally normalised PatchGAN (1e-4), hinge loss,
     # feature matching; hole-weighted L1 (PConv's 6:1) in place of LaMa's high-receptive-field perceptual loss.
     "lama": dict(loss="hinge", lr_g=1e-3, lr_d=1e-4, beta1=0.9, beta2=0.999, r1_gamma=0.0, r2_gamma=0.0,
@@ -99,6 +99,7 @@ TASK_OPTIONS: dict[str, tuple[str, ...]] = {
     "l1_weight": ("pix2pix", "inpaint", "superres"),
     "fm_weight": ("pix2pix", "inpaint"),
     "d_layers": ("pix2pix", "cyclegan", "inpaint", "superres"),
+    "residual": ("pix2pix", "cyclegan"),
     "cycle_weight": ("cyclegan",),
     "identity_weight": ("cyclegan",),
     "pool_size": ("cyclegan",),
@@ -185,6 +186,8 @@ class TrainConfig:
     l1_weight: float | None = None  # pix2pix: weight of L1 to the target (unet 100, spade 0)
     fm_weight: float | None = None  # pix2pix: weight of D's feature matching (spade 10, unet 0)
     d_layers: int | None = None  # strided layers of each PatchGAN discriminator (3: 70x70 patches)
+    residual: bool | None = None  # pix2pix unet, cyclegan: G predicts a change to its input, starting as the
+    #                               identity (False, as the papers; needs input and output of the same channels)
     cycle_weight: float | None = None  # cyclegan: weight of each direction's cycle-consistency L1 (10)
     identity_weight: float | None = None  # cyclegan: identity loss weight, times cycle_weight (0.5)
     pool_size: int | None = None  # cyclegan: images in each history pool of fakes (50; 0 = off)

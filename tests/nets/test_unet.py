@@ -83,3 +83,38 @@ def test_bad_arguments_are_config_errors():
         UNetGenerator(depth=1)
     with pytest.raises(ConfigError, match="unknown normalisation 'layer'"):
         UNetGenerator(depth=3, norm="layer")
+
+
+@pytest.mark.parametrize("network", ["unet", "resnet"])
+def test_residual_generator_starts_as_the_identity_and_keeps_gradients(network):
+    from ganforge.nets.resnet_gen import ResnetGenerator
+
+    torch.manual_seed(0)
+    G = (UNetGenerator(in_channels=3, out_channels=3, depth=3, width=4, max_channels=8, residual=True)
+         if network == "unet" else ResnetGenerator(in_channels=3, out_channels=3, width=4, n_blocks=1, residual=True))
+    x = torch.rand(2, 3, 16, 16) * 2 - 1
+    x[:, :, :4] = 1.0  # a white band: where a tanh output would saturate
+    assert torch.equal(G(x), x)  # untrained: output = input, exactly
+    target = -x
+    opt = torch.optim.Adam(G.parameters(), lr=1e-2)
+    first = None
+    for _ in range(5):
+        out = G(x)
+        loss = (out - target).abs().mean()
+        first = first if first is not None else loss.item()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    out = G(x)
+    assert out.min() >= -1 and out.max() <= 1  # clamped forward, straight-through backward
+    assert (out - target).abs().mean().item() < first  # it learns, white band included
+    assert not torch.equal(out[:, :, :4], x[:, :, :4])
+
+
+@pytest.mark.parametrize("network", ["unet", "resnet"])
+def test_residual_generator_needs_matching_channels(network):
+    from ganforge.nets.resnet_gen import ResnetGenerator
+
+    cls = UNetGenerator if network == "unet" else ResnetGenerator
+    with pytest.raises(ConfigError, match=r"needs as many input as output channels \(got 1 and 3\)"):
+        cls(in_channels=1, out_channels=3, width=4, residual=True)

@@ -149,6 +149,7 @@ def test_spade_needs_label_maps(tmp_path, translation_folder, tiny_translation):
         (dict(task="superres", resolution=16, scale=2, gp_weight=5.0), "--gp-weight applies to image generation"),
         (dict(task="pix2pix", model="spade", ada_target=0.7), "--ada-target applies to image generation"),
         (dict(task="cyclegan", pl_weight=2.0), "--pl-weight applies to image generation"),
+        (dict(task="inpaint", residual=True), "--residual applies to pix2pix and cyclegan, not to task 'inpaint'"),
     ],
 )
 def test_config_errors(settings, message):
@@ -167,6 +168,23 @@ def test_pix2pix_loss_choice_and_deep_discriminator(tmp_path, translation_folder
     result = ganforge.train(task="pix2pix", data=str(root), loss="lsgan", kimg=0.008, out=str(tmp_path), name="l",
                             **tiny_translation)
     assert result.steps == 2
+
+
+def test_residual_pix2pix_trains_and_translates_from_the_identity(tmp_path, translation_folder, tiny_translation):
+    root = translation_folder()
+    result = ganforge.train(task="pix2pix", data=str(root), residual=True, kimg=0.008, out=str(tmp_path), name="r",
+                            **tiny_translation)
+    assert result.steps == 2 and json.loads((tmp_path / "r" / "config.json").read_text())["residual"] is True
+    pipe = ganforge.load(tmp_path / "r")
+    image = np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    out = np.asarray(pipe(image))[0]
+    assert out.shape == (16, 16, 3) and np.abs(out.astype(int) - image).mean() < 40  # two steps from the identity
+    default = ganforge.train(task="pix2pix", data=str(root), kimg=0.004, out=str(tmp_path), name="d", dry_run=True,
+                             **tiny_translation)
+    assert default["config"]["residual"] is False  # the paper's U-Net unless asked
+    with pytest.raises(ConfigError, match="--residual applies to --model unet"):
+        ganforge.train(task="pix2pix", model="spade", data=str(root), residual=True, kimg=0.01, out=str(tmp_path),
+                       dry_run=True, **dict(tiny_translation, resolution=32))
 
 
 def test_image_only_options_pass_when_unused_and_for_the_image_task():

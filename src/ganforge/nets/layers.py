@@ -94,6 +94,20 @@ def normal_init(module: nn.Module, std: float = 0.02) -> None:
             nn.init.zeros_(m.bias)
 
 
+def residual_image(x: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
+    """x + delta clamped to [-1, 1] in the forward pass only (straight-through), so that an image generator that
+    predicts a change to its input still gets gradients at white or black pixels, where a tanh would saturate."""
+    out = x + delta
+    return out + (out.clamp(-1.0, 1.0) - out).detach()
+
+
+def zero_init(layer: nn.Module) -> None:
+    """Zero weight and bias: a residual output head that starts as the identity."""
+    nn.init.zeros_(layer.weight)
+    if getattr(layer, "bias", None) is not None:
+        nn.init.zeros_(layer.bias)
+
+
 def spectral_norm(module: nn.Module, enabled: bool = True) -> nn.Module:
     """`module` with its weight divided by its largest singular value (Miyato et al.), or as is.
 

@@ -4,7 +4,8 @@ A 7x7 stem, two stride-2 downsamplings, `n_blocks` residual blocks at a quarter 
 two transposed-convolution upsamplings and a 7x7 output layer with tanh. Reflection padding at the
 3x3 and 7x7 convolutions avoids the dark borders zero padding leaves; instance norm keeps each image's
 statistics its own. The paper uses 6 blocks at 128 px and 9 at 256 px. Fully convolutional: it takes
-any height and width that are multiples of `stride` = 4 (and at least 8).
+any height and width that are multiples of `stride` = 4 (and at least 8). `residual=True` (not in the paper)
+predicts a change to the input instead, as nets/unet.py's option: an untrained generator is the identity.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import torch
 from torch import nn
 
 from ganforge.errors import ConfigError
-from ganforge.nets.layers import Norm2d, check_multiple, normal_init
+from ganforge.nets.layers import Norm2d, check_multiple, normal_init, residual_image, zero_init
 from ganforge.registry import NETWORKS
 
 
@@ -56,11 +57,15 @@ class ResnetGenerator(nn.Module):
         n_blocks: int = 9,  # residual blocks: 6 at 128 px, 9 at 256 px in the paper
         norm: str = "instance",  # batch | instance | none
         dropout: float = 0.0,  # dropout inside the residual blocks (CycleGAN: off)
+        residual: bool = False,  # output = input + a learned change (starts as the identity); needs C_in == C_out
     ) -> None:
         super().__init__()
         if n_blocks < 0:
             raise ConfigError(f"resnet generator needs n_blocks >= 0, got {n_blocks}")
-        self.in_channels, self.out_channels = in_channels, out_channels
+        if residual and in_channels != out_channels:
+            raise ConfigError(f"a residual resnet generator adds its output to its input, so it needs as many input "
+                              f"as output channels (got {in_channels} and {out_channels})")
+        self.in_channels, self.out_channels, self.residual = in_channels, out_channels, residual
         bias = norm != "batch"
         layers: list[nn.Module] = [
             nn.ReflectionPad2d(3), nn.Conv2d(in_channels, width, 7, bias=bias), Norm2d(norm, width), nn.ReLU(inplace=True),
@@ -76,12 +81,16 @@ class ResnetGenerator(nn.Module):
                 nn.ReLU(inplace=True),
             ]
             c //= 2
-        layers += [nn.ReflectionPad2d(3), nn.Conv2d(c, out_channels, 7), nn.Tanh()]
+        head = nn.Conv2d(c, out_channels, 7)
+        layers += [nn.ReflectionPad2d(3), head, *([] if residual else [nn.Tanh()])]
         self.model = nn.Sequential(*layers)
         normal_init(self)
+        if residual:
+            zero_init(head)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         assert x.ndim == 4 and x.shape[1] == self.in_channels, x.shape  # [N, C_in, H, W]
         # Reflection padding of 1 at a quarter of the size needs at least 2 pixels there.
         check_multiple(x, self.stride, "the resnet generator", minimum=2 * self.stride)
-        return self.model(x)  # [N, C_out, H, W]
+        out = self.model(x)
+        return residual_image(x, out) if self.residual else out  # [N, C_out, H, W]

@@ -9,6 +9,11 @@ fully convolutional: it takes any height and width that are multiples of `stride
 pix2pix has no noise input; dropout (0.5) in the three innermost decoder blocks, kept on in training,
 is its source of randomness ("dropout as noise"). The paper puts it on the first three decoder layers
 (CD512 x3), which is what is done here; the authors' code shifts it one block outwards.
+
+`residual=True` (not in the paper) makes the network predict a change to its input: output = input + the last
+layer (zero at the start, clamped straight-through), so an untrained model is the identity and every pixel the
+target shares with the input comes through at full resolution rather than through the outermost transposed
+convolution. It needs input and output of the same channels.
 """
 
 from __future__ import annotations
@@ -17,7 +22,14 @@ import torch
 from torch import nn
 
 from ganforge.errors import ConfigError
-from ganforge.nets.layers import Norm2d, check_multiple, log2_resolution, normal_init
+from ganforge.nets.layers import (
+    Norm2d,
+    check_multiple,
+    log2_resolution,
+    normal_init,
+    residual_image,
+    zero_init,
+)
 from ganforge.registry import NETWORKS
 
 
@@ -36,6 +48,7 @@ class UNetGenerator(nn.Module):
         norm: str = "batch",  # batch | instance | none
         dropout: float = 0.5,  # dropout probability in the innermost decoder blocks (0: none)
         dropout_blocks: int = 3,  # how many innermost decoder blocks get dropout
+        residual: bool = False,  # output = input + a learned change (starts as the identity); needs C_in == C_out
     ) -> None:
         super().__init__()
         if depth is None:
@@ -45,7 +58,10 @@ class UNetGenerator(nn.Module):
             raise ConfigError(f"unet needs depth >= 2, got {depth}")
         if not 0.0 <= dropout < 1.0:
             raise ConfigError(f"unet dropout must be in [0, 1), got {dropout}")
-        self.in_channels, self.out_channels, self.depth = in_channels, out_channels, depth
+        if residual and in_channels != out_channels:
+            raise ConfigError(f"a residual unet adds its output to its input, so it needs as many input as output "
+                              f"channels (got {in_channels} and {out_channels})")
+        self.in_channels, self.out_channels, self.depth, self.residual = in_channels, out_channels, depth, residual
         self.stride = 2**depth  # H and W must be multiples of this
         chans = [min(width * 2**i, max_channels) for i in range(depth)]  # encoder outputs, outermost first
 
@@ -64,9 +80,8 @@ class UNetGenerator(nn.Module):
             ))
         # Decoder, indexed like the encoder: ups[i] undoes downs[i]. All but the innermost take the
         # concatenation of the skip (downs[i]'s output) and the block below.
-        self.ups = nn.ModuleList([nn.Sequential(
-            nn.ReLU(inplace=True), nn.ConvTranspose2d(2 * chans[0], out_channels, 4, 2, 1), nn.Tanh()
-        )])
+        head = nn.ConvTranspose2d(2 * chans[0], out_channels, 4, 2, 1)
+        self.ups = nn.ModuleList([nn.Sequential(nn.ReLU(inplace=True), head, *([] if residual else [nn.Tanh()]))])
         for i in range(1, depth):
             cin = chans[i] if i == depth - 1 else 2 * chans[i]
             block: list[nn.Module] = [
@@ -78,6 +93,8 @@ class UNetGenerator(nn.Module):
                 block.append(nn.Dropout(dropout))
             self.ups.append(nn.Sequential(*block))
         normal_init(self)
+        if residual:
+            zero_init(head)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         assert x.ndim == 4 and x.shape[1] == self.in_channels, x.shape  # [N, C_in, H, W]
@@ -90,4 +107,4 @@ class UNetGenerator(nn.Module):
         h = self.ups[-1](skips[-1])
         for i in range(self.depth - 2, -1, -1):
             h = self.ups[i](torch.cat([skips[i], h], dim=1))
-        return h  # [N, C_out, H, W]
+        return residual_image(x, h) if self.residual else h  # [N, C_out, H, W]
