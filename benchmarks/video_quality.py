@@ -10,7 +10,8 @@ future step and averaged, next to the last observed frame held still. Prints one
 clips/s and frames/s, prediction clips/s), then the issue's check: `adv` must be measurably sharper (its
 sharpness ratio to the true frames at least SHARPNESS_MARGIN closer to 1) at a per-frame MSE no more than 15%
 above `mse`'s. `--strip N` writes the first N test clips as true | mse | adv rows (each the last observed frame,
-then the predicted ones) to a PNG. `--mse-run RUN` reuses an earlier mse run with the same settings.
+then the predicted ones) to a PNG. `--mse-run RUN` and `--adv-run RUN` reuse earlier runs with the same settings
+(for example two `ganforge train` runs made side by side, one per core).
 
 Each video task can be one sub-command (SUBCOMMANDS); video generation (task `video`) has its own script for now,
 `benchmarks/video_generation.py`.
@@ -86,9 +87,10 @@ def nextframe_main(args: argparse.Namespace) -> None:
                                      ("pretrain_kimg", args.pretrain_kimg)) if v is not None}
     losses = {"mse": dict(loss="mse"), "adv": dict(loss="adv", **adv_options)}
     rows, pipes, configs = {}, {}, {}
+    reused = {"mse": args.mse_run, "adv": args.adv_run}
     for kind, changes in losses.items():
-        if kind == "mse" and args.mse_run:
-            run_dir, result, config = reuse_run(Path(args.mse_run), dict(settings, **changes))
+        if reused[kind]:
+            run_dir, result, config = reuse_run(Path(reused[kind]), dict(settings, **changes))
         else:
             run_dir, result, config = train_run(args, dict(settings, **changes), f"{base}-{kind}")
         pipe = pipes[kind] = ganforge.load(run_dir)
@@ -145,6 +147,9 @@ def nextframe_parser(sub: argparse._SubParsersAction) -> None:
                    help="the adv run's --pretrain-kimg: L2 alone first [default: the task's, 0]")
     p.add_argument("--mse-run", default=None, metavar="RUN",
                    help="reuse this earlier mse run (same settings, checked) instead of training it again")
+    p.add_argument("--adv-run", default=None, metavar="RUN",
+                   help="reuse this adv run (same settings, checked): train both with `ganforge train` side by side, "
+                        "then compare them here")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n", type=int, default=None, help="cap on test clips [default: the whole test split]")
     p.add_argument("--strip", type=int, default=0, metavar="N", help="write N test clips as true | mse | adv rows")
