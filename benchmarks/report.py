@@ -37,7 +37,8 @@ def reuse_run(run_dir: Path, settings: dict) -> tuple[Path, object, dict]:
     """An earlier run of this benchmark in place of training: (run_dir, result-like, config). Its config must
     match `settings` on every key they share, so the comparison stays like for like."""
     config = json.loads((run_dir / "config.json").read_text())
-    differ = {k: (config[k], v) for k, v in settings.items() if k in config and config[k] != v}
+    bookkeeping = ("checkpoint_every_kimg", "keep_checkpoints", "tick_kimg", "sample_every_kimg")  # not the model
+    differ = {k: (config[k], v) for k, v in settings.items() if k in config and config[k] != v and k not in bookkeeping}
     if differ:
         sys.exit(f"{run_dir} was trained with other settings (run, asked): {differ}")
     last = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[-1])

@@ -148,8 +148,9 @@ def nextframe_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mse-run", default=None, metavar="RUN",
                    help="reuse this earlier mse run (same settings, checked) instead of training it again")
     p.add_argument("--adv-run", default=None, metavar="RUN",
-                   help="reuse this adv run (same settings, checked): train both with `ganforge train` side by side, "
-                        "then compare them here")
+                   help="reuse this adv run (same settings, checked: give `ganforge train nextframe` this script's "
+                        "--batch 16, --kimg, --seed, --frames, --context-frames and adv options), e.g. the mse and "
+                        "adv runs trained side by side, one per core")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n", type=int, default=None, help="cap on test clips [default: the whole test split]")
     p.add_argument("--strip", type=int, default=0, metavar="N", help="write N test clips as true | mse | adv rows")

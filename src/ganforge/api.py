@@ -25,8 +25,9 @@ def resolve_resume_config(run_dir: Path, overrides: dict[str, Any]) -> TrainConf
         raise CheckpointError(f"cannot resume: {run_dir} is not a run directory (no config.json)")
     saved = TrainConfig.load(path)
     values = saved.to_dict()
+    resolved = saved.resolved().to_dict()  # a run saved before a field existed holds None where it now resolves
     for key, value in overrides.items():
-        if value is None or values.get(key) == value or key in ("out", "name"):
+        if value is None or value in (values.get(key), resolved.get(key)) or key in ("out", "name"):
             continue
         if key not in RESUME_OVERRIDABLE:
             raise ConfigError(

@@ -29,7 +29,8 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
                  pl_weight=0.0, z_dim=0, width=64, l1_weight=100.0, fm_weight=0.0, d_layers=3, ema_kimg=0.0, residual=False),
     # SPADE (Park et al.): hinge loss, feature matching 10, its two-time-scale Adam (G 1e-4, D 4e-4, betas 0, 0.9).
     "spade": dict(loss="hinge", lr_g=1e-4, lr_d=4e-4, beta1=0.0, beta2=0.9, r1_gamma=0.0, r2_gamma=0.0, r1_interval=16,
-                  pl_weight=0.0, z_dim=0, width=64, l1_weight=0.0, fm_weight=10.0, d_layers=3, ema_kimg=0.0),
+                  pl_weight=0.0, z_dim=0, width=64, l1_weight=0.0, fm_weight=10.0, d_layers=3, ema_kimg=0.0,
+                  residual=False),
     # CycleGAN (Zhu et al.): LSGAN, cycle 10, identity 0.5 (x cycle), pool 50, Adam 2e-4 (0.5, 0.999), decay over half.
     "resnet": dict(loss="lsgan", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, r1_gamma=0.0, r2_gamma=0.0,
                    r1_interval=16, pl_weight=0.0, z_dim=0, width=64, cycle_weight=10.0, identity_weight=0.5,
@@ -249,7 +250,8 @@ class TrainConfig:
     def _check_task_options(self) -> None:
         """Options the task cannot use, and models it does not take, are errors before anything is resolved."""
         for name, tasks in TASK_OPTIONS.items():
-            if getattr(self, name) is not None and self.task not in tasks:
+            value = getattr(self, name)
+            if value is not None and value is not False and self.task not in tasks:  # --no-residual changes nothing
                 flag = "--" + name.replace("_", "-")
                 named = tasks[0] if len(tasks) == 1 else f"{', '.join(tasks[:-1])} and {tasks[-1]}"
                 raise ConfigError(f"{flag} applies to {named}, not to task {self.task!r}")

@@ -185,12 +185,23 @@ def test_residual_pix2pix_trains_and_translates_from_the_identity(tmp_path, tran
     with pytest.raises(ConfigError, match="--residual applies to --model unet"):
         ganforge.train(task="pix2pix", model="spade", data=str(root), residual=True, kimg=0.01, out=str(tmp_path),
                        dry_run=True, **dict(tiny_translation, resolution=32))
+    with pytest.raises(ConfigError, match="--residual adds the generator's output to its input.*label maps"):
+        ganforge.train(task="pix2pix", data=f"labels:{_label_folder(tmp_path / 'lab')}", residual=True, kimg=0.01,
+                       out=str(tmp_path), dry_run=True, **dict(tiny_translation, resolution=32))
+    # A run saved before --residual existed (no key in config.json) resumes, --no-residual included.
+    config_path = tmp_path / "r" / "config.json"
+    saved = json.loads(config_path.read_text())
+    del saved["residual"]
+    config_path.write_text(json.dumps(saved))
+    resumed = ganforge.train(resume=tmp_path / "r", kimg=0.012, residual=False)
+    assert resumed.steps == 3
 
 
 def test_image_only_options_pass_when_unused_and_for_the_image_task():
     for task in ("pix2pix", "cyclegan", "inpaint"):
         resolved = TrainConfig(task=task, kimg=1.0).validate()  # holds the model's r1_gamma 0, z_dim 0, ...
         assert TrainConfig.from_dict(resolved.to_dict()).validate() == resolved  # as a resumed run's config
+    assert not TrainConfig(task="image", residual=False).validate().residual  # --no-residual changes nothing
     image = TrainConfig(task="image", r1_gamma=1.0, z_dim=16, d_norm="none", gp_weight=5.0, ada_target=0.7).validate()
     assert (image.r1_gamma, image.z_dim, image.d_norm, image.gp_weight, image.ada_target) == (1.0, 16, "none", 5.0, 0.7)
 

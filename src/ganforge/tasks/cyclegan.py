@@ -78,6 +78,9 @@ class CycleGANTask(Task):
                 f"the identity loss feeds each generator images of its output domain, so both domains need the same "
                 f"channels (A has {ca}, B has {cb}); use --identity-weight 0"
             )
+        if config.residual and ca != cb:
+            raise ConfigError(f"--residual adds each generator's output to its input, so both domains need the same "
+                              f"channels (A has {ca}, B has {cb}): drop --residual")
         self.channels_a, self.channels_b = ca, cb
         shared = dict(width=config.width, n_blocks=config.n_blocks, norm="instance", dropout=0.0,
                       residual=bool(config.residual))

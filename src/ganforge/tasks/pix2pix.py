@@ -44,6 +44,10 @@ PIX2PIX_LOSSES = ("ns", "lsgan", "hinge")
 
 
 def _build_unet(config: TrainConfig, data: DataInfo, in_channels: int) -> tuple[nn.Module, dict, nn.Module]:
+    if config.residual and (data.num_labels is not None or in_channels != data.channels):
+        given = "label maps" if data.num_labels is not None else f"{in_channels}-channel images"
+        raise ConfigError(f"--residual adds the generator's output to its input, so it needs input images with the "
+                          f"target's {data.channels} channels; {data.name!r} gives {given}: drop --residual")
     g_kwargs = dict(in_channels=in_channels, out_channels=data.channels, resolution=config.resolution, depth=None,
                     width=config.width, max_channels=512, norm="batch", dropout=0.5, dropout_blocks=3,
                     residual=bool(config.residual))
