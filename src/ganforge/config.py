@@ -251,7 +251,7 @@ class TrainConfig:
         """Options the task cannot use, and models it does not take, are errors before anything is resolved."""
         for name, tasks in TASK_OPTIONS.items():
             value = getattr(self, name)
-            if value is not None and value is not False and self.task not in tasks:  # --no-residual changes nothing
+            if value is not None and value is not False and self.task not in tasks:  # a switch left off changes nothing
                 flag = "--" + name.replace("_", "-")
                 named = tasks[0] if len(tasks) == 1 else f"{', '.join(tasks[:-1])} and {tasks[-1]}"
                 raise ConfigError(f"{flag} applies to {named}, not to task {self.task!r}")

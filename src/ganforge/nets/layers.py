@@ -94,6 +94,13 @@ def normal_init(module: nn.Module, std: float = 0.02) -> None:
             nn.init.zeros_(m.bias)
 
 
+def check_residual_channels(network: str, in_channels: int, out_channels: int) -> None:
+    """A generator that adds its output to its input needs as many channels on both sides."""
+    if in_channels != out_channels:
+        raise ConfigError(f"a residual {network} adds its output to its input, so it needs as many input as output "
+                          f"channels (got {in_channels} and {out_channels})")
+
+
 def residual_image(x: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
     """x + delta clamped to [-1, 1] in the forward pass only (straight-through), so that an image generator that
     predicts a change to its input still gets gradients at white or black pixels, where a tanh would saturate."""

@@ -14,7 +14,14 @@ import torch
 from torch import nn
 
 from ganforge.errors import ConfigError
-from ganforge.nets.layers import Norm2d, check_multiple, normal_init, residual_image, zero_init
+from ganforge.nets.layers import (
+    Norm2d,
+    check_multiple,
+    check_residual_channels,
+    normal_init,
+    residual_image,
+    zero_init,
+)
 from ganforge.registry import NETWORKS
 
 
@@ -62,9 +69,8 @@ class ResnetGenerator(nn.Module):
         super().__init__()
         if n_blocks < 0:
             raise ConfigError(f"resnet generator needs n_blocks >= 0, got {n_blocks}")
-        if residual and in_channels != out_channels:
-            raise ConfigError(f"a residual resnet generator adds its output to its input, so it needs as many input "
-                              f"as output channels (got {in_channels} and {out_channels})")
+        if residual:
+            check_residual_channels("resnet generator", in_channels, out_channels)
         self.in_channels, self.out_channels, self.residual = in_channels, out_channels, residual
         bias = norm != "batch"
         layers: list[nn.Module] = [

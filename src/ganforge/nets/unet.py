@@ -25,6 +25,7 @@ from ganforge.errors import ConfigError
 from ganforge.nets.layers import (
     Norm2d,
     check_multiple,
+    check_residual_channels,
     log2_resolution,
     normal_init,
     residual_image,
@@ -58,9 +59,8 @@ class UNetGenerator(nn.Module):
             raise ConfigError(f"unet needs depth >= 2, got {depth}")
         if not 0.0 <= dropout < 1.0:
             raise ConfigError(f"unet dropout must be in [0, 1), got {dropout}")
-        if residual and in_channels != out_channels:
-            raise ConfigError(f"a residual unet adds its output to its input, so it needs as many input as output "
-                              f"channels (got {in_channels} and {out_channels})")
+        if residual:
+            check_residual_channels("unet", in_channels, out_channels)
         self.in_channels, self.out_channels, self.depth, self.residual = in_channels, out_channels, depth, residual
         self.stride = 2**depth  # H and W must be multiples of this
         chans = [min(width * 2**i, max_channels) for i in range(depth)]  # encoder outputs, outermost first
