@@ -26,15 +26,16 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     # No EMA (ema_kimg 0) for the batch-norm generators: an EMA averages weights but would copy the live BN running
     # statistics, which do not belong to the averaged weights; the pipeline then uses G itself, as the paper's code.
     "unet": dict(loss="ns", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, r1_gamma=0.0, r2_gamma=0.0, r1_interval=16,
-                 pl_weight=0.0, z_dim=0, width=64, l1_weight=100.0, fm_weight=0.0, d_layers=3, ema_kimg=0.0, residual=False),
+                 pl_weight=0.0, z_dim=0, width=64, l1_weight=100.0, fm_weight=0.0, d_layers=3, ema_kimg=0.0,
+                 residual=False, upsample="transpose"),
     # SPADE (Park et al.): hinge loss, feature matching 10, its two-time-scale Adam (G 1e-4, D 4e-4, betas 0, 0.9).
     "spade": dict(loss="hinge", lr_g=1e-4, lr_d=4e-4, beta1=0.0, beta2=0.9, r1_gamma=0.0, r2_gamma=0.0, r1_interval=16,
                   pl_weight=0.0, z_dim=0, width=64, l1_weight=0.0, fm_weight=10.0, d_layers=3, ema_kimg=0.0,
-                  residual=False),
+                  residual=False, upsample="transpose"),
     # CycleGAN (Zhu et al.): LSGAN, cycle 10, identity 0.5 (x cycle), pool 50, Adam 2e-4 (0.5, 0.999), decay over half.
     "resnet": dict(loss="lsgan", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, r1_gamma=0.0, r2_gamma=0.0,
                    r1_interval=16, pl_weight=0.0, z_dim=0, width=64, cycle_weight=10.0, identity_weight=0.5,
-                   pool_size=50, d_layers=3, lr_decay_start=0.5, residual=False),
+                   pool_size=50, d_layers=3, lr_decay_start=0.5, residual=False, upsample="transpose"),
     # LaMa (Suvorov et al.): FFC ResNet G (Adam 1e-3) against a spectrally normalised PatchGAN (1e-4), hinge loss,
     # feature matching; hole-weighted L1 (PConv's 6:1) in place of LaMa's high-receptive-field perceptual loss.
     "lama": dict(loss="hinge", lr_g=1e-3, lr_d=1e-4, beta1=0.9, beta2=0.999, r1_gamma=0.0, r2_gamma=0.0,
@@ -101,6 +102,7 @@ TASK_OPTIONS: dict[str, tuple[str, ...]] = {
     "fm_weight": ("pix2pix", "inpaint"),
     "d_layers": ("pix2pix", "cyclegan", "inpaint", "superres"),
     "residual": ("pix2pix", "cyclegan"),
+    "upsample": ("pix2pix", "cyclegan"),
     "cycle_weight": ("cyclegan",),
     "identity_weight": ("cyclegan",),
     "pool_size": ("cyclegan",),
@@ -129,6 +131,7 @@ IMAGE_OPTIONS_ALSO_READ: dict[str, tuple[str, ...]] = {"video": ("z_dim",), "sup
 # Video generation (task video) has a latent (--z-dim) but none of the image task's regularisers or augmentations.
 VIDEO_GENERATION_LOSSES = ("ns", "hinge", "lsgan", "rpgan", "ragan")  # wgan-gp's penalty is written for images
 DIRECTIONS = ("AtoB", "BtoA")
+UPSAMPLE_MODES = ("transpose", "resize")  # a decoder's x2 step: transposed convolution (the papers) or resize-conv
 ADA_AUTO_LIMIT = 30_000  # `--augment auto` picks ADA for data sets smaller than this
 
 FALLBACK_DEFAULTS: dict[str, Any] = MODEL_DEFAULTS["dcgan"]
@@ -189,6 +192,7 @@ class TrainConfig:
     d_layers: int | None = None  # strided layers of each PatchGAN discriminator (3: 70x70 patches)
     residual: bool | None = None  # pix2pix unet, cyclegan: G predicts a change to its input, starting as the
     #                               identity (False, as the papers; needs input and output of the same channels)
+    upsample: str | None = None  # pix2pix unet, cyclegan: G's x2 steps, transpose (the papers) or resize (resize-conv)
     cycle_weight: float | None = None  # cyclegan: weight of each direction's cycle-consistency L1 (10)
     identity_weight: float | None = None  # cyclegan: identity loss weight, times cycle_weight (0.5)
     pool_size: int | None = None  # cyclegan: images in each history pool of fakes (50; 0 = off)
@@ -259,6 +263,8 @@ class TrainConfig:
             self._check_image_only_options()
         if self.direction not in DIRECTIONS:
             raise ConfigError(f"--direction must be AtoB or BtoA, got {self.direction!r}")
+        if self.upsample is not None and self.upsample not in UPSAMPLE_MODES:
+            raise ConfigError(f"--upsample must be {' or '.join(UPSAMPLE_MODES)}, got {self.upsample!r}")
         if self.direction != "AtoB" and self.task not in TRANSLATION_TASKS:
             raise ConfigError(f"--direction applies to {' and '.join(TRANSLATION_TASKS)}, not to task {self.task!r}")
         models = TASK_MODELS.get(self.task)

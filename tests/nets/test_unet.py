@@ -118,3 +118,37 @@ def test_residual_generator_needs_matching_channels(network):
     cls = UNetGenerator if network == "unet" else ResnetGenerator
     with pytest.raises(ConfigError, match=r"needs as many input as output channels \(got 1 and 3\)"):
         cls(in_channels=1, out_channels=3, width=4, residual=True)
+
+
+def test_resize_conv_paints_no_checkerboard_where_a_transposed_conv_does():
+    from ganforge.nets.layers import upsample_layer
+
+    torch.manual_seed(0)
+    x = torch.ones(1, 4, 8, 8)  # a flat feature map: any pattern in the output comes from the layer itself
+    transposed = upsample_layer("transpose", 4, 2, bias=False)(x)[..., 2:-2, 2:-2]
+    resized = upsample_layer("resize", 4, 2, bias=False)(x)[..., 2:-2, 2:-2]  # interior: away from the padding
+    assert transposed.shape == resized.shape == (1, 2, 12, 12)
+    assert transposed.std(dim=(2, 3)).min() > 1e-3  # stride 2, kernel 4: uneven overlap, a period-2 pattern
+    assert torch.allclose(transposed[..., ::2, ::2], transposed[..., 2::2, 2::2][..., :1, :1].expand(1, 2, 6, 6))
+    assert resized.std(dim=(2, 3)).max() < 1e-6  # every output pixel sees the same taps: flat
+    with pytest.raises(ConfigError, match="unknown upsampling 'pixelshuffle'; choose one of: transpose, resize"):
+        upsample_layer("pixelshuffle", 4, 2, bias=False)
+
+
+@pytest.mark.parametrize("network", ["unet", "resnet"])
+def test_resize_conv_generators_keep_shapes_and_have_no_transposed_convolutions(network):
+    from ganforge.nets.resnet_gen import ResnetGenerator
+
+    torch.manual_seed(0)
+    G = (UNetGenerator(in_channels=3, out_channels=3, depth=3, width=4, max_channels=8, upsample="resize")
+         if network == "unet" else ResnetGenerator(in_channels=3, out_channels=3, width=4, n_blocks=1,
+                                                   upsample="resize"))
+    assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in G.modules())
+    y = G(torch.randn(2, 3, 24, 40))  # fully convolutional at a non-square multiple of the stride
+    assert y.shape == (2, 3, 24, 40) and y.min() >= -1 and y.max() <= 1
+    residual = (UNetGenerator(in_channels=3, out_channels=3, depth=3, width=4, max_channels=8, upsample="resize",
+                              residual=True)
+                if network == "unet" else ResnetGenerator(in_channels=3, out_channels=3, width=4, n_blocks=1,
+                                                          upsample="resize", residual=True))
+    x = torch.rand(1, 3, 16, 16) * 2 - 1
+    assert torch.equal(residual(x), x)  # the zero-initialised head works through the resize-conv as well

@@ -224,3 +224,28 @@ def test_batch_norm_generators_keep_no_ema_by_default(tmp_path, translation_fold
     kept = ganforge.train(task="pix2pix", data=str(root), kimg=0.008, out=str(tmp_path), name="e", ema_kimg=1.0,
                           **settings)
     assert "G_ema" in load_checkpoint(kept.checkpoint)[0]
+
+
+def test_resize_conv_upsampling_trains_loads_and_is_checked(tmp_path, translation_folder, tiny_translation):
+    root = translation_folder()
+    for task in ("pix2pix", "cyclegan"):
+        result = ganforge.train(task=task, data=str(root), upsample="resize", kimg=0.008, out=str(tmp_path),
+                                name=task, **tiny_translation)
+        assert result.steps == 2 and json.loads((tmp_path / task / "config.json").read_text())["upsample"] == "resize"
+        pipe = ganforge.load(tmp_path / task)
+        layers = [m for net in pipe.components.values() for m in net.modules()]
+        assert any(isinstance(m, torch.nn.Upsample) for m in layers)
+        assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in layers)  # rebuilt as trained
+        image = np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+        assert np.asarray(pipe(image))[0].shape == (16, 16, 3)
+    default = ganforge.train(task="pix2pix", data=str(root), kimg=0.004, out=str(tmp_path), name="d", dry_run=True,
+                             **tiny_translation)
+    assert default["config"]["upsample"] == "transpose"  # the paper's U-Net unless asked
+    with pytest.raises(ConfigError, match="--upsample must be transpose or resize, got 'bilinear'"):
+        TrainConfig(task="pix2pix", upsample="bilinear").validate()
+    with pytest.raises(ConfigError, match="--upsample applies to pix2pix and cyclegan, not to task 'image'"):
+        TrainConfig(task="image", upsample="resize").validate()
+    with pytest.raises(ConfigError, match="--upsample applies to --model unet"):
+        ganforge.train(task="pix2pix", model="spade", data=f"labels:{_label_folder(tmp_path / 'lab')}",
+                       upsample="resize", kimg=0.01, out=str(tmp_path), dry_run=True,
+                       **dict(tiny_translation, resolution=32))

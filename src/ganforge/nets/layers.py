@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ganforge.config import UPSAMPLE_MODES
 from ganforge.errors import ConfigError
 
 
@@ -109,10 +110,31 @@ def residual_image(x: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
 
 
 def zero_init(layer: nn.Module) -> None:
-    """Zero weight and bias: a residual output head that starts as the identity."""
+    """Zero weight and bias: a residual output head that starts as the identity (a resize-conv: its convolution)."""
+    if isinstance(layer, nn.Sequential):
+        layer = layer[-1]
     nn.init.zeros_(layer.weight)
     if getattr(layer, "bias", None) is not None:
         nn.init.zeros_(layer.bias)
+
+
+def upsample_layer(
+    mode: str,  # transpose | resize
+    in_channels: int,
+    out_channels: int,
+    bias: bool,
+    transposed: tuple[int, int, int, int] = (4, 2, 1, 0),  # the transposed conv's kernel, stride, padding, output pad
+    padding_mode: str = "zeros",  # the resize-conv's padding: zeros, or reflect as the CycleGAN generator pads
+) -> nn.Module:
+    """A decoder's x2 upsampling layer. `resize` is Odena et al.'s (2016) nearest-neighbour resize then a 3x3
+    convolution: every output pixel sees the same number of kernel taps, so no checkerboard pattern is painted."""
+    if mode == "transpose":
+        k, s, p, op = transposed
+        return nn.ConvTranspose2d(in_channels, out_channels, k, s, p, output_padding=op, bias=bias)
+    if mode == "resize":
+        return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
+                             nn.Conv2d(in_channels, out_channels, 3, 1, 1, bias=bias, padding_mode=padding_mode))
+    raise ConfigError(f"unknown upsampling {mode!r}; choose one of: {', '.join(UPSAMPLE_MODES)}")
 
 
 def spectral_norm(module: nn.Module, enabled: bool = True) -> nn.Module:

@@ -5,7 +5,9 @@ two transposed-convolution upsamplings and a 7x7 output layer with tanh. Reflect
 3x3 and 7x7 convolutions avoids the dark borders zero padding leaves; instance norm keeps each image's
 statistics its own. The paper uses 6 blocks at 128 px and 9 at 256 px. Fully convolutional: it takes
 any height and width that are multiples of `stride` = 4 (and at least 8). `residual=True` (not in the paper)
-predicts a change to the input instead, as nets/unet.py's option: an untrained generator is the identity.
+predicts a change to the input instead, as nets/unet.py's option: an untrained generator is the identity;
+`upsample="resize"` (not in the paper either) upsamples by nearest-neighbour resize and a reflection-padded 3x3
+convolution instead of transposed convolutions, against their checkerboard (Odena et al., 2016).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ganforge.nets.layers import (
     check_residual_channels,
     normal_init,
     residual_image,
+    upsample_layer,
     zero_init,
 )
 from ganforge.registry import NETWORKS
@@ -65,6 +68,7 @@ class ResnetGenerator(nn.Module):
         norm: str = "instance",  # batch | instance | none
         dropout: float = 0.0,  # dropout inside the residual blocks (CycleGAN: off)
         residual: bool = False,  # output = input + a learned change (starts as the identity); needs C_in == C_out
+        upsample: str = "transpose",  # 3x3 transposed convolutions (the paper) or resize-conv
     ) -> None:
         super().__init__()
         if n_blocks < 0:
@@ -83,7 +87,8 @@ class ResnetGenerator(nn.Module):
         layers += [ResnetBlock(c, norm, dropout) for _ in range(n_blocks)]
         for _ in range(self.n_down):
             layers += [
-                nn.ConvTranspose2d(c, c // 2, 3, 2, 1, output_padding=1, bias=bias), Norm2d(norm, c // 2),
+                upsample_layer(upsample, c, c // 2, bias, transposed=(3, 2, 1, 1), padding_mode="reflect"),
+                Norm2d(norm, c // 2),
                 nn.ReLU(inplace=True),
             ]
             c //= 2

@@ -14,6 +14,10 @@ is its source of randomness ("dropout as noise"). The paper puts it on the first
 layer (zero at the start, clamped straight-through), so an untrained model is the identity and every pixel the
 target shares with the input comes through at full resolution rather than through the outermost transposed
 convolution. It needs input and output of the same channels.
+
+`upsample="resize"` (not in the paper) replaces each transposed convolution by a nearest-neighbour x2 resize
+and a 3x3 convolution (Odena et al., 2016), which cannot paint the checkerboard a stride-2 transposed
+convolution's uneven kernel overlap leaves in early training.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from ganforge.nets.layers import (
     log2_resolution,
     normal_init,
     residual_image,
+    upsample_layer,
     zero_init,
 )
 from ganforge.registry import NETWORKS
@@ -50,6 +55,7 @@ class UNetGenerator(nn.Module):
         dropout: float = 0.5,  # dropout probability in the innermost decoder blocks (0: none)
         dropout_blocks: int = 3,  # how many innermost decoder blocks get dropout
         residual: bool = False,  # output = input + a learned change (starts as the identity); needs C_in == C_out
+        upsample: str = "transpose",  # decoder steps: 4x4 transposed convolutions (the paper) or resize-conv
     ) -> None:
         super().__init__()
         if depth is None:
@@ -80,13 +86,13 @@ class UNetGenerator(nn.Module):
             ))
         # Decoder, indexed like the encoder: ups[i] undoes downs[i]. All but the innermost take the
         # concatenation of the skip (downs[i]'s output) and the block below.
-        head = nn.ConvTranspose2d(2 * chans[0], out_channels, 4, 2, 1)
+        head = upsample_layer(upsample, 2 * chans[0], out_channels, bias=True)
         self.ups = nn.ModuleList([nn.Sequential(nn.ReLU(inplace=True), head, *([] if residual else [nn.Tanh()]))])
         for i in range(1, depth):
             cin = chans[i] if i == depth - 1 else 2 * chans[i]
             block: list[nn.Module] = [
                 nn.ReLU(inplace=True),
-                nn.ConvTranspose2d(cin, chans[i - 1], 4, 2, 1, bias=bias(True)),
+                upsample_layer(upsample, cin, chans[i - 1], bias=bias(True)),
                 Norm2d(norm, chans[i - 1]),
             ]
             if dropout > 0 and i >= depth - dropout_blocks:

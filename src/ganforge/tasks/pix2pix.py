@@ -4,7 +4,8 @@ Models (`--model`):
 
 - `unet` (default): pix2pix's U-Net generator against a PatchGAN that judges the input and the output
   concatenated along channels; loss = adversarial (`--loss` ns | lsgan | hinge) + `--l1-weight` (100)
-  x L1 to the target. `--residual` makes the U-Net predict a change to its input (nets/unet.py).
+  x L1 to the target. `--residual` makes the U-Net predict a change to its input and `--upsample resize` swaps
+  its transposed convolutions for resize-convolutions (nets/unet.py).
 - `spade`: SPADE's generator for label-map inputs, against a two-scale PatchGAN with spectral norm;
   loss = hinge + `--fm-weight` (10) x feature matching (pix2pixHD) + optional `--l1-weight` x L1.
   SPADE's VGG perceptual loss is left out (it needs ImageNet weights this project does not ship).
@@ -50,7 +51,7 @@ def _build_unet(config: TrainConfig, data: DataInfo, in_channels: int) -> tuple[
                           f"target's {data.channels} channels; {data.name!r} gives {given}: drop --residual")
     g_kwargs = dict(in_channels=in_channels, out_channels=data.channels, resolution=config.resolution, depth=None,
                     width=config.width, max_channels=512, norm="batch", dropout=0.5, dropout_blocks=3,
-                    residual=bool(config.residual))
+                    residual=bool(config.residual), upsample=config.upsample or "transpose")
     D = PatchGANDiscriminator(in_channels=in_channels + data.channels, width=config.width, d_layers=config.d_layers,
                               norm="batch")
     return UNetGenerator(**g_kwargs), {"class": "unet.generator", "kwargs": g_kwargs, "network": "G"}, D
@@ -59,6 +60,8 @@ def _build_unet(config: TrainConfig, data: DataInfo, in_channels: int) -> tuple[
 def _build_spade(config: TrainConfig, data: DataInfo, in_channels: int) -> tuple[nn.Module, dict, nn.Module]:
     if config.residual:
         raise ConfigError("--residual applies to --model unet: spade draws images from label maps, not from images")
+    if config.upsample == "resize":
+        raise ConfigError("--upsample applies to --model unet: spade already upsamples by resizing")
     if data.num_labels is None:
         raise ConfigError(
             f"--model spade turns label maps into images; {data.name!r} has image inputs. Use labels:FOLDER "
