@@ -90,7 +90,7 @@ def main() -> None:
     for direction in args.directions or (["AtoB", "BtoA"] if args.task == "cyclegan" else ["AtoB"]):
         started = time.perf_counter()
         metrics = evaluate_translation(pipe, direction=direction, n=args.n)
-        row = {"task": args.task, "generator": config["model"], "residual": config.get("residual"), "data": args.data, "resolution": args.resolution,
+        row = {"task": args.task, "generator": config["model"], "residual": config.get("residual"), "upsample": config.get("upsample"), "data": args.data, "resolution": args.resolution,
                "kimg": result.kimg, "seed": args.seed, "train_sec": round(result.wall_sec, 1),
                "images_per_sec": round(images / result.wall_sec, 1), "eval_sec": round(time.perf_counter() - started, 1),
                **rounded(metrics)}
@@ -103,7 +103,7 @@ def main() -> None:
         print(json.dumps({"grid": str(path), "rows": args.grid, "columns": f"input | output | {third}"}), flush=True)
     print(json.dumps({"run_dir": str(run_dir), "command": " ".join(sys.argv), "machine": machine(), "config": {k: config[k] for k in (
         "task", "model", "loss", "width", "batch", "lr_g", "lr_d", "l1_weight", "cycle_weight", "identity_weight",
-        "direction", "residual", "precision") if k in config}}), flush=True)
+        "direction", "residual", "upsample", "precision") if k in config}}), flush=True)
 
 
 if __name__ == "__main__":
