@@ -23,7 +23,7 @@ def load_clip_data(config: TrainConfig, frames: int,
     """Every training clip of `config.data` at `config.resolution`, `frames` frames each."""
     from ganforge.data.video import resolve_video
 
-    check_moving_resolution(config, frames)
+    check_moving_resolution(config)
     folder_options = {} if _is_moving(config.data) else {"strict": config.strict}  # moving data has no bad files
     clips = resolve_video(config.data, config.resolution, frames=frames, **folder_options)
     n = len(clips)
@@ -44,18 +44,16 @@ def _is_moving(spec: str) -> bool:
     return parse_moving(str(spec)) is not None
 
 
-def check_moving_resolution(config: TrainConfig, frames: int) -> None:
+def check_moving_resolution(config: TrainConfig) -> None:
     """Moving sprites must be smaller than the frame to move at all (either video task): say so before
     10,000 clips are drawn."""
-    from ganforge.data.resize import MAX_RESOLUTION
-    from ganforge.data.video import resolve_video
+    from ganforge.data.builtin.moving import moving_sprite_size
 
     if not _is_moving(config.data):
         return
-    # Built at the largest frame size, which any sprite fits: only the meta is read, nothing is drawn.
-    meta = resolve_video(config.data, MAX_RESOLUTION, frames=frames, num_sequences=1).meta
-    if meta["sprite_size"] >= config.resolution:
+    sprite_size = moving_sprite_size(str(config.data), config.resolution)  # nothing is drawn
+    if sprite_size >= config.resolution:
         raise ConfigError(
-            f"{config.data}'s sprites are {meta['sprite_size']} px, so in {config.resolution} px frames they cannot "
+            f"{config.data}'s sprites are {sprite_size} px, so in {config.resolution} px frames they cannot "
             f"move: train at --resolution 64 or more"
         )

@@ -33,6 +33,7 @@ DEFAULT_SEQUENCES = {"train": 10_000, "test": 1_000}
 HELD_OUT = 0.1  # the share of sprite images kept for the test split
 # Srivastava et al. step 0.1 of the [0, 1] travel range per frame; that range is 64 - 28 = 36 px.
 DEFAULT_SPEED = 3.6
+MNIST_DIGIT_SIZE = 28
 BACKGROUNDS = ("plain", "noise", "stripes")
 WHITE_THRESHOLD = 245
 _SPLIT_CODE = {"train": 1, "test": 2}
@@ -315,14 +316,31 @@ def moving_mnist(
     )
 
 
+EMOJI_SPRITE_SIZE = 32  # moving-emoji's sprites in frames of 64 px and more
+
+
+def emoji_sprite_size(size: int) -> int:
+    """moving-emoji's default sprite side for `size` px frames: 32 px, or half the frame below 64 px, so that the
+    sprites have room to move in small frames (32 px clips train a video GAN about four times faster)."""
+    return min(EMOJI_SPRITE_SIZE, max(1, size // 2))
+
+
+def moving_sprite_size(name: str, size: int) -> int:
+    """The sprite side the moving dataset `name` draws in `size` px frames (checked before any clip is drawn)."""
+    hit = parse_moving(name)
+    if hit is None:
+        raise DataError(f"unknown moving dataset {name!r}; choose one of: {', '.join(MOVING)}")
+    return MNIST_DIGIT_SIZE if hit[0] == "moving-mnist" else emoji_sprite_size(size)
+
+
 def moving_emoji(
     split: str = "train",  # "train" or "test" (held-out emoji)
     num_sequences: int | None = None,  # default 10,000 train / 1,000 test
     frames: int = 20,
     size: int = 64,  # frame side in pixels
-    sprite_size: int = 32,  # emoji side in pixels (the built-in emoji are 64 and resized once, cached)
+    sprite_size: int | None = None,  # emoji side in pixels; None: emoji_sprite_size(size) (32 from 64 px frames up)
     num_sprites: int = 2,
-    speed: float = DEFAULT_SPEED,  # pixels per frame
+    speed: float | None = None,  # pixels per frame; None: DEFAULT_SPEED, scaled with built-in sprites under 32 px
     background: str | Sequence[int] = "noise",  # plain | noise | stripes | an RGB colour
     seed: int = 0,
     split_seed: int = 0,
@@ -339,6 +357,10 @@ def moving_emoji(
     transparent, which loses soft edges and white inside the sprite but needs nothing else.
     """
     name, groups = "moving-emoji", None
+    if sprite_size is None:
+        sprite_size = emoji_sprite_size(size)
+    if speed is None:
+        speed = DEFAULT_SPEED * (1.0 if sprites is not None else sprite_size / EMOJI_SPRITE_SIZE)
     if sprites is None:
         from ganforge.data.builtin import get_builtin
 
