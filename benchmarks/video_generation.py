@@ -14,6 +14,9 @@ training clip (torch.utils.flop_counter, one step of the task) and the achieved 
 - `--strip`: a still PNG, one row of frames per clip (the first 8 clips);
 - `--streams`: a still PNG of the first 3 clips' two streams: clip, foreground, mask, background rows.
 
+`--resume` continues the run OUT/NAME left by an earlier call up to the new `--kimg` (its saved settings; the
+row's train_sec then covers the continued part only) and evaluates that.
+
     .venv/bin/python benchmarks/video_generation.py --kimg 20 --gif docs/images/vgan-moving-emoji.gif \\
         --strip docs/images/vgan-moving-emoji.png --streams docs/images/vgan-streams.png
 """
@@ -65,19 +68,23 @@ def main() -> None:
     parser.add_argument("--out", default="bench-runs")
     parser.add_argument("--name", default=None)
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="other TrainConfig fields (JSON values)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue OUT/NAME's earlier run up to --kimg (same settings) instead of starting afresh")
     args = parser.parse_args()
 
     out = Path(args.out)
     name = args.name or f"video-vgan-{args.data.replace(':', '-').replace('/', '_')}-{args.resolution}"
     run_dir = out / name
-    if run_dir.exists():
+    if args.resume and not run_dir.exists():
+        sys.exit(f"--resume: no run at {run_dir}")
+    if run_dir.exists() and not args.resume:
         shutil.rmtree(run_dir)
     extra = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
     settings = dict(task="video", data=args.data, resolution=args.resolution, frames=args.frames, kimg=args.kimg,
                     seed=args.seed, out=str(out), name=name, keep_checkpoints=1, checkpoint_every_kimg=args.kimg, **extra)
     if args.batch is not None:
         settings["batch"] = args.batch
-    result = ganforge.train(**settings)
+    result = ganforge.train(resume=run_dir, kimg=args.kimg) if args.resume else ganforge.train(**settings)
     config = json.loads((run_dir / "config.json").read_text())
     frames = int(config["frames"])
     precision = result.task.runtime.precision
