@@ -84,7 +84,13 @@ def main() -> None:
                     seed=args.seed, out=str(out), name=name, keep_checkpoints=1, checkpoint_every_kimg=args.kimg, **extra)
     if args.batch is not None:
         settings["batch"] = args.batch
-    result = ganforge.train(resume=run_dir, kimg=args.kimg) if args.resume else ganforge.train(**settings)
+    if args.resume:  # the saved settings; resolve_resume_config refuses any that differ from what is asked
+        done = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[-1])["kimg"]
+        if args.kimg <= done:
+            sys.exit(f"--resume: {run_dir} has already trained {done} kimg; ask for more with --kimg")
+        result = ganforge.train(resume=run_dir, **settings)
+    else:
+        result = ganforge.train(**settings)
     config = json.loads((run_dir / "config.json").read_text())
     frames = int(config["frames"])
     precision = result.task.runtime.precision
@@ -106,10 +112,10 @@ def main() -> None:
         files["real_gif"] = str(save_animation(tile_clips(real), args.real_gif, fps=args.fps))
 
     clips_per_sec = tick_rate(run_dir)
-    overall = result.kimg * 1000 / result.wall_sec
+    overall = result.images_per_sec  # this call's training only (with --resume: the continued part)
     row = {
-        "task": "video", "generator": config["model"], "data": args.data, "resolution": args.resolution, "frames": frames,
-        "kimg": result.kimg, "seed": args.seed, "batch": config["batch"], "width": config["width"],
+        "task": "video", "generator": config["model"], "data": config["data"], "resolution": config["resolution"],
+        "frames": frames, "kimg": result.kimg, "seed": config["seed"], "batch": config["batch"], "width": config["width"],
         "z_dim": config["z_dim"], "mask_weight": config["mask_weight"], "loss": config["loss"],
         "precision": precision, "train_sec": round(result.wall_sec, 1),
         "clips_per_sec": round(clips_per_sec, 2) if clips_per_sec else None,

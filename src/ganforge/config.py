@@ -31,7 +31,7 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     # SPADE (Park et al.): hinge loss, feature matching 10, its two-time-scale Adam (G 1e-4, D 4e-4, betas 0, 0.9).
     "spade": dict(loss="hinge", lr_g=1e-4, lr_d=4e-4, beta1=0.0, beta2=0.9, r1_gamma=0.0, r2_gamma=0.0, r1_interval=16,
                   pl_weight=0.0, z_dim=0, width=64, l1_weight=0.0, fm_weight=10.0, d_layers=3, ema_kimg=0.0,
-                  residual=False, upsample="transpose"),
+                  residual=False),
     # CycleGAN (Zhu et al.): LSGAN, cycle 10, identity 0.5 (x cycle), pool 50, Adam 2e-4 (0.5, 0.999), decay over half.
     "resnet": dict(loss="lsgan", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, r1_gamma=0.0, r2_gamma=0.0,
                    r1_interval=16, pl_weight=0.0, z_dim=0, width=64, cycle_weight=10.0, identity_weight=0.5,
@@ -266,6 +266,8 @@ class TrainConfig:
             raise ConfigError(f"--direction must be AtoB or BtoA, got {self.direction!r}")
         if self.upsample is not None and self.upsample not in UPSAMPLE_MODES:
             raise ConfigError(f"--upsample must be {' or '.join(UPSAMPLE_MODES)}, got {self.upsample!r}")
+        if self.model == "spade" and self.upsample not in (None, "transpose"):  # transpose: left as the default
+            raise ConfigError("--upsample applies to --model unet: spade already upsamples by resizing")
         if self.direction != "AtoB" and self.task not in TRANSLATION_TASKS:
             raise ConfigError(f"--direction applies to {' and '.join(TRANSLATION_TASKS)}, not to task {self.task!r}")
         models = TASK_MODELS.get(self.task)

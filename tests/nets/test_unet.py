@@ -128,7 +128,7 @@ def test_resize_conv_paints_no_checkerboard_where_a_transposed_conv_does():
     transposed = upsample_layer("transpose", 4, 2, bias=False)(x)[..., 2:-2, 2:-2]
     resized = upsample_layer("resize", 4, 2, bias=False)(x)[..., 2:-2, 2:-2]  # interior: away from the padding
     assert transposed.shape == resized.shape == (1, 2, 12, 12)
-    assert transposed.std(dim=(2, 3)).min() > 1e-3  # stride 2, kernel 4: uneven overlap, a period-2 pattern
+    assert transposed.std(dim=(2, 3)).min() > 1e-3  # odd and even pixels from different taps: a period-2 pattern
     assert torch.allclose(transposed[..., ::2, ::2], transposed[..., 2::2, 2::2][..., :1, :1].expand(1, 2, 6, 6))
     assert resized.std(dim=(2, 3)).max() < 1e-6  # every output pixel sees the same taps: flat
     with pytest.raises(ConfigError, match="unknown upsampling 'pixelshuffle'; choose one of: transpose, resize"):

@@ -246,6 +246,15 @@ def test_resize_conv_upsampling_trains_loads_and_is_checked(tmp_path, translatio
     with pytest.raises(ConfigError, match="--upsample applies to pix2pix and cyclegan, not to task 'image'"):
         TrainConfig(task="image", upsample="resize").validate()
     with pytest.raises(ConfigError, match="--upsample applies to --model unet"):
-        ganforge.train(task="pix2pix", model="spade", data=f"labels:{_label_folder(tmp_path / 'lab')}",
-                       upsample="resize", kimg=0.01, out=str(tmp_path), dry_run=True,
-                       **dict(tiny_translation, resolution=32))
+        TrainConfig(task="pix2pix", model="spade", upsample="resize").validate()
+    assert TrainConfig(task="pix2pix", model="spade", upsample="transpose").validate().upsample == "transpose"
+    assert TrainConfig(task="pix2pix", model="spade").validate().upsample is None  # spade has no such layers
+    # A run saved before --upsample existed (no key in config.json) resumes as the paper's transposed convolutions.
+    with pytest.raises(ConfigError, match="cannot change upsample when resuming"):
+        ganforge.train(resume=tmp_path / "pix2pix", kimg=0.012, upsample="transpose")  # it was trained with resize
+    old = ganforge.train(task="pix2pix", data=str(root), kimg=0.004, out=str(tmp_path), name="old", **tiny_translation)
+    config_path = tmp_path / "old" / "config.json"
+    saved = json.loads(config_path.read_text())
+    del saved["upsample"]
+    config_path.write_text(json.dumps(saved))
+    assert ganforge.train(resume=tmp_path / "old", kimg=0.008, upsample="transpose").steps == old.steps + 1

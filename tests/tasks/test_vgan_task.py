@@ -129,3 +129,20 @@ def test_data_errors(tmp_path, monkeypatch):
             ganforge.train(task=task, data="moving-mnist", resolution=resolution, out=str(tmp_path), dry_run=True)
     with pytest.raises(DataError, match="neither a moving dataset"):
         ganforge.train(task="video", data=str(tmp_path / "nowhere"), resolution=16, out=str(tmp_path), dry_run=True)
+
+
+def test_moving_emoji_trains_at_32_px_with_half_frame_sprites(tmp_path, monkeypatch):
+    from tests.data.gf_data_helpers import make_emoji_tarballs
+
+    from ganforge.data.builtin import get_builtin, npm
+
+    monkeypatch.setenv("GANFORGE_HOME", str(tmp_path / "home"))
+    tgzs = make_emoji_tarballs(tmp_path / "tarballs")
+    for vendor, path in tgzs.items():
+        monkeypatch.setitem(npm.PINNED_SHA256, f"emoji-datasource-{vendor}@16.0.0", npm.sha256_file(path))
+    get_builtin("emoji").fetch(from_path=tmp_path / "tarballs")
+    for task in ("video", "nextframe"):  # 16 px emoji in 32 px frames: the check lets them through
+        plan = ganforge.train(task=task, data="moving-emoji", resolution=32, out=str(tmp_path), dry_run=True)
+        assert plan["config"]["resolution"] == 32
+    with pytest.raises(ConfigError, match="sprites are 4 px, so in 4 px frames they cannot move"):
+        ganforge.train(task="video", data="moving-emoji", resolution=4, out=str(tmp_path), dry_run=True)

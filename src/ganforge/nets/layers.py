@@ -127,7 +127,8 @@ def upsample_layer(
     padding_mode: str = "zeros",  # the resize-conv's padding: zeros, or reflect as the CycleGAN generator pads
 ) -> nn.Module:
     """A decoder's x2 upsampling layer. `resize` is Odena et al.'s (2016) nearest-neighbour resize then a 3x3
-    convolution: every output pixel sees the same number of kernel taps, so no checkerboard pattern is painted."""
+    convolution (its last module, for zero_init): every output pixel is made by the same kernel taps, where a
+    stride-2 transposed convolution uses different taps for odd and even pixels and can paint a checkerboard."""
     if mode == "transpose":
         k, s, p, op = transposed
         return nn.ConvTranspose2d(in_channels, out_channels, k, s, p, output_padding=op, bias=bias)

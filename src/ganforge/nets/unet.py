@@ -16,8 +16,9 @@ target shares with the input comes through at full resolution rather than throug
 convolution. It needs input and output of the same channels.
 
 `upsample="resize"` (not in the paper) replaces each transposed convolution by a nearest-neighbour x2 resize
-and a 3x3 convolution (Odena et al., 2016), which cannot paint the checkerboard a stride-2 transposed
-convolution's uneven kernel overlap leaves in early training.
+and a 3x3 convolution (Odena et al., 2016): a stride-2 transposed convolution computes odd and even output
+pixels from different kernel taps, so it can paint a period-2 checkerboard; a resize-conv uses the same taps
+for every output pixel.
 """
 
 from __future__ import annotations

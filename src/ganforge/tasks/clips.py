@@ -55,5 +55,5 @@ def check_moving_resolution(config: TrainConfig) -> None:
     if sprite_size >= config.resolution:
         raise ConfigError(
             f"{config.data}'s sprites are {sprite_size} px, so in {config.resolution} px frames they cannot "
-            f"move: train at --resolution 64 or more"
+            f"move: train at a --resolution above {sprite_size}"
         )

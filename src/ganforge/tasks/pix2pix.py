@@ -60,8 +60,6 @@ def _build_unet(config: TrainConfig, data: DataInfo, in_channels: int) -> tuple[
 def _build_spade(config: TrainConfig, data: DataInfo, in_channels: int) -> tuple[nn.Module, dict, nn.Module]:
     if config.residual:
         raise ConfigError("--residual applies to --model unet: spade draws images from label maps, not from images")
-    if config.upsample == "resize":
-        raise ConfigError("--upsample applies to --model unet: spade already upsamples by resizing")
     if data.num_labels is None:
         raise ConfigError(
             f"--model spade turns label maps into images; {data.name!r} has image inputs. Use labels:FOLDER "

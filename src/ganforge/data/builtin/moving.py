@@ -34,6 +34,8 @@ HELD_OUT = 0.1  # the share of sprite images kept for the test split
 # Srivastava et al. step 0.1 of the [0, 1] travel range per frame; that range is 64 - 28 = 36 px.
 DEFAULT_SPEED = 3.6
 MNIST_DIGIT_SIZE = 28
+EMOJI_SPRITE_SIZE = 32  # moving-emoji's sprites in frames larger than 32 px
+MIN_SPRITE_SIZE = 4  # the smallest emoji side drawn (frames under 8 px then leave the sprites no room: an error)
 BACKGROUNDS = ("plain", "noise", "stripes")
 WHITE_THRESHOLD = 245
 _SPLIT_CODE = {"train": 1, "test": 2}
@@ -316,21 +318,15 @@ def moving_mnist(
     )
 
 
-EMOJI_SPRITE_SIZE = 32  # moving-emoji's sprites in frames of 64 px and more
-
-
 def emoji_sprite_size(size: int) -> int:
-    """moving-emoji's default sprite side for `size` px frames: 32 px, or half the frame below 64 px, so that the
-    sprites have room to move in small frames (32 px clips train a video GAN about four times faster)."""
-    return min(EMOJI_SPRITE_SIZE, max(1, size // 2))
+    """moving-emoji's default sprite side for `size` px frames: 32 px in frames larger than that (as always), half
+    the frame in smaller ones, where 32 px sprites could not move (32 px clips train a video GAN 12x faster)."""
+    return EMOJI_SPRITE_SIZE if size > EMOJI_SPRITE_SIZE else max(MIN_SPRITE_SIZE, size // 2)
 
 
 def moving_sprite_size(name: str, size: int) -> int:
     """The sprite side the moving dataset `name` draws in `size` px frames (checked before any clip is drawn)."""
-    hit = parse_moving(name)
-    if hit is None:
-        raise DataError(f"unknown moving dataset {name!r}; choose one of: {', '.join(MOVING)}")
-    return MNIST_DIGIT_SIZE if hit[0] == "moving-mnist" else emoji_sprite_size(size)
+    return MNIST_DIGIT_SIZE if _known_moving(name)[0] == "moving-mnist" else emoji_sprite_size(size)
 
 
 def moving_emoji(
@@ -340,7 +336,8 @@ def moving_emoji(
     size: int = 64,  # frame side in pixels
     sprite_size: int | None = None,  # emoji side in pixels; None: emoji_sprite_size(size) (32 from 64 px frames up)
     num_sprites: int = 2,
-    speed: float | None = None,  # pixels per frame; None: DEFAULT_SPEED, scaled with built-in sprites under 32 px
+    speed: float | None = None,  # pixels per frame; None: DEFAULT_SPEED, slowed in step when the built-in sprites
+    #                              shrink with small frames (sprite_size and sprites left as None)
     background: str | Sequence[int] = "noise",  # plain | noise | stripes | an RGB colour
     seed: int = 0,
     split_seed: int = 0,
@@ -357,10 +354,11 @@ def moving_emoji(
     transparent, which loses soft edges and white inside the sprite but needs nothing else.
     """
     name, groups = "moving-emoji", None
+    if speed is None:
+        shrunk = sprite_size is None and sprites is None
+        speed = DEFAULT_SPEED * (emoji_sprite_size(size) / EMOJI_SPRITE_SIZE if shrunk else 1.0)
     if sprite_size is None:
         sprite_size = emoji_sprite_size(size)
-    if speed is None:
-        speed = DEFAULT_SPEED * (1.0 if sprites is not None else sprite_size / EMOJI_SPRITE_SIZE)
     if sprites is None:
         from ganforge.data.builtin import get_builtin
 
@@ -409,12 +407,17 @@ def parse_moving(name: str) -> tuple[str, str | None] | None:
     return None
 
 
-def make_moving(name: str, **options) -> MovingSprites:
-    """The moving dataset `name` (see parse_moving) with the maker's keyword options."""
+def _known_moving(name: str) -> tuple[str, str | None]:
+    """parse_moving's (name, variant), or a DataError naming the moving datasets there are."""
     hit = parse_moving(name)
     if hit is None:
         raise DataError(f"unknown moving dataset {name!r}; choose one of: {', '.join(MOVING)}")
-    base, variant = hit
+    return hit
+
+
+def make_moving(name: str, **options) -> MovingSprites:
+    """The moving dataset `name` (see parse_moving) with the maker's keyword options."""
+    base, variant = _known_moving(name)
     if variant is not None:
         options["variant"] = variant
     maker = MOVING[base]
