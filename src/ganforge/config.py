@@ -83,7 +83,7 @@ TASK_MODELS: dict[str, tuple[str, ...]] = {
 }
 TRANSLATION_TASKS = ("pix2pix", "cyclegan")
 # Fields whose default depends on the task, applied when a run is started without them (api.train): the video
-# tasks' moving data is made for 64 px frames (28 px digits; 32 px emoji, half the frame below 64 px), and the image
+# tasks' moving data is made for 64 px frames (28 px digits; 32 px emoji, half the frame at 32 px and less), and the image
 # data sets are no clips.
 TASK_FIELD_DEFAULTS: dict[str, dict[str, Any]] = {
     "nextframe": dict(data="moving-mnist", resolution=64),
