@@ -83,7 +83,7 @@ class CycleGANTask(Task):
                               f"channels (A has {ca}, B has {cb}): drop --residual")
         self.channels_a, self.channels_b = ca, cb
         shared = dict(width=config.width, n_blocks=config.n_blocks, norm="instance", dropout=0.0,
-                      residual=bool(config.residual), upsample=config.upsample or "transpose")
+                      residual=bool(config.residual), upsample=config.upsample)
         self.kwargs_ab = dict(in_channels=ca, out_channels=cb, **shared)
         self.kwargs_ba = dict(in_channels=cb, out_channels=ca, **shared)
         self.G_AB, self.G_BA = ResnetGenerator(**self.kwargs_ab), ResnetGenerator(**self.kwargs_ba)

@@ -51,7 +51,7 @@ def _build_unet(config: TrainConfig, data: DataInfo, in_channels: int) -> tuple[
                           f"target's {data.channels} channels; {data.name!r} gives {given}: drop --residual")
     g_kwargs = dict(in_channels=in_channels, out_channels=data.channels, resolution=config.resolution, depth=None,
                     width=config.width, max_channels=512, norm="batch", dropout=0.5, dropout_blocks=3,
-                    residual=bool(config.residual), upsample=config.upsample or "transpose")
+                    residual=bool(config.residual), upsample=config.upsample)
     D = PatchGANDiscriminator(in_channels=in_channels + data.channels, width=config.width, d_layers=config.d_layers,
                               norm="batch")
     return UNetGenerator(**g_kwargs), {"class": "unet.generator", "kwargs": g_kwargs, "network": "G"}, D

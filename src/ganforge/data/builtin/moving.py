@@ -354,11 +354,11 @@ def moving_emoji(
     transparent, which loses soft edges and white inside the sprite but needs nothing else.
     """
     name, groups = "moving-emoji", None
-    if speed is None:
-        shrunk = sprite_size is None and sprites is None
-        speed = DEFAULT_SPEED * (emoji_sprite_size(size) / EMOJI_SPRITE_SIZE if shrunk else 1.0)
+    shrunk = sprite_size is None and sprites is None  # the built-in sprites at the frame's default size
     if sprite_size is None:
         sprite_size = emoji_sprite_size(size)
+    if speed is None:
+        speed = DEFAULT_SPEED * (sprite_size / EMOJI_SPRITE_SIZE if shrunk else 1.0)
     if sprites is None:
         from ganforge.data.builtin import get_builtin
 
