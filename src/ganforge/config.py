@@ -57,7 +57,7 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     # VGAN (Vondrick et al.): two-stream generator, 3D-conv D, vanilla GAN, Adam 2e-4 (0.5, 0.999), z 100, mask L1 0.1.
     # Width 32 is half of VGAN's (64 channels in the last hidden layer, 512 at the first): see docs/architecture.md.
     "vgan": dict(loss="ns", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, r1_gamma=0.0, r2_gamma=0.0, r1_interval=16,
-                 pl_weight=0.0, z_dim=100, width=32, mask_weight=0.1),
+                 pl_weight=0.0, z_dim=100, width=32, mask_weight=0.1, upsample="transpose"),
 }
 # Per task: the default model, the models it takes, and defaults for fields its models leave open.
 TASK_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -103,7 +103,7 @@ TASK_OPTIONS: dict[str, tuple[str, ...]] = {
     "fm_weight": ("pix2pix", "inpaint"),
     "d_layers": ("pix2pix", "cyclegan", "inpaint", "superres"),
     "residual": ("pix2pix", "cyclegan"),
-    "upsample": ("pix2pix", "cyclegan"),
+    "upsample": ("pix2pix", "cyclegan", "video"),
     "cycle_weight": ("cyclegan",),
     "identity_weight": ("cyclegan",),
     "pool_size": ("cyclegan",),
@@ -193,7 +193,7 @@ class TrainConfig:
     d_layers: int | None = None  # strided layers of each PatchGAN discriminator (3: 70x70 patches)
     residual: bool | None = None  # pix2pix unet, cyclegan: G predicts a change to its input, starting as the
     #                               identity (False, as the papers; needs input and output of the same channels)
-    upsample: str | None = None  # pix2pix unet, cyclegan: G's x2 steps, transpose (the papers) or resize (resize-conv)
+    upsample: str | None = None  # pix2pix unet, cyclegan, video: G's x2 steps, transpose (the papers) or resize-conv
     cycle_weight: float | None = None  # cyclegan: weight of each direction's cycle-consistency L1 (10)
     identity_weight: float | None = None  # cyclegan: identity loss weight, times cycle_weight (0.5)
     pool_size: int | None = None  # cyclegan: images in each history pool of fakes (50; 0 = off)

@@ -243,7 +243,7 @@ def test_resize_conv_upsampling_trains_loads_and_is_checked(tmp_path, translatio
     assert default["config"]["upsample"] == "transpose"  # the paper's U-Net unless asked
     with pytest.raises(ConfigError, match="--upsample must be transpose or resize, got 'bilinear'"):
         TrainConfig(task="pix2pix", upsample="bilinear").validate()
-    with pytest.raises(ConfigError, match="--upsample applies to pix2pix and cyclegan, not to task 'image'"):
+    with pytest.raises(ConfigError, match="--upsample applies to pix2pix, cyclegan and video, not to task 'image'"):
         TrainConfig(task="image", upsample="resize").validate()
     with pytest.raises(ConfigError, match="--upsample applies to --model unet"):
         TrainConfig(task="pix2pix", model="spade", upsample="resize").validate()

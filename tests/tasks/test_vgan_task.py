@@ -62,6 +62,43 @@ def test_generator_and_discriminator_shapes(frames, resolution, start):
     assert logits.shape[:2] == (2, 1) and logits.ndim == 5 and torch.isfinite(logits).all()
 
 
+@pytest.mark.parametrize(("stride", "shape"), [(2, (1, 2, 12, 12, 12)), ((1, 2, 2), (1, 2, 4, 12, 12))])
+def test_3d_resize_conv_grows_the_strided_axes_without_a_checkerboard(stride, shape):
+    from ganforge.nets.layers import upsample_layer
+
+    torch.manual_seed(0)
+    x = torch.ones(1, 4, 8, 8, 8)  # a flat clip feature map [N, C, T, H, W]: any pattern comes from the layer
+    transposed = (4, 2, 1, 0) if stride == 2 else ((3, 4, 4), (1, 2, 2), (1, 1, 1), 0)
+    inner = (..., slice(2, -2), slice(2, -2), slice(2, -2))  # away from the padding
+    resized = upsample_layer("resize", 4, 2, bias=False, transposed=transposed, dims=3)(x)[inner]
+    checker = upsample_layer("transpose", 4, 2, bias=False, transposed=transposed, dims=3)(x)[inner]
+    assert resized.shape == checker.shape == shape
+    assert resized.std(dim=(2, 3, 4)).max() < 1e-6 < checker.std(dim=(2, 3, 4)).min()
+
+
+@pytest.mark.parametrize(("frames", "resolution"), [(4, 16), (6, 32)])
+def test_resize_conv_generator_keeps_shapes_and_transposes_only_its_stems(frames, resolution):
+    G = _tiny_generator(frames=frames, resolution=resolution, upsample="resize")
+    transposed = [m for m in G.modules() if isinstance(m, (torch.nn.ConvTranspose2d, torch.nn.ConvTranspose3d))]
+    assert transposed == [G.fg_stem, G.bg[0]]  # the streams' projections of z to 4 x 4, no x2 step
+    with torch.no_grad():
+        out = G(torch.randn(2, 8), streams=True)
+    assert out["video"].shape == (2, frames, 3, resolution, resolution) and out["background"].shape[-1] == resolution
+    assert out["video"].abs().max() <= 1 and 0 <= out["mask"].min() and out["mask"].max() <= 1
+
+
+def test_resize_conv_run_trains_resumes_and_samples(tmp_path):
+    clips = write_video_folder(tmp_path / "clips")
+    result = ganforge.train(data=str(clips), kimg=0.008, out=str(tmp_path), name="resize", upsample="resize",
+                            **TINY_VIDEO)
+    assert TrainConfig.load(tmp_path / "resize" / "config.json").upsample == "resize"
+    with pytest.raises(ConfigError, match="cannot change upsample when resuming"):
+        ganforge.train(resume=tmp_path / "resize", kimg=0.016, upsample="transpose")
+    assert ganforge.train(resume=tmp_path / "resize", kimg=0.016).steps == result.steps + 2
+    clip = ganforge.load(tmp_path / "resize")(n=2, seed=0, output_type="np")
+    assert clip.shape == (2, 4, 16, 16, 3) and clip.dtype == np.uint8
+
+
 def test_mask_penalty_is_the_mean_mask():
     mask = torch.tensor([0.0, 0.5, 1.0, 0.5]).view(1, 4, 1, 1, 1)
     assert mask_l1(mask) == pytest.approx(0.5)
@@ -96,6 +133,9 @@ def test_defaults_and_options():
     assert (config.lr_g, config.lr_d, config.beta1, config.beta2, config.loss) == (2e-4, 2e-4, 0.5, 0.999, "ns")
     assert TrainConfig.from_dict(config.to_dict()).validate() == config  # a resumed run's config validates again
     assert TrainConfig(task="video", loss="hinge", z_dim=16, mask_weight=0.0).validate().z_dim == 16
+    assert config.upsample == "transpose"  # VGAN's transposed convolutions unless --upsample resize
+    old = {k: v for k, v in config.to_dict().items() if k != "upsample"}  # a run saved before the option
+    assert TrainConfig.from_dict(old).validate().upsample == "transpose"
 
 
 @pytest.mark.parametrize(("options", "message"), [

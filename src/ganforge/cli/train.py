@@ -60,7 +60,7 @@ def train_command(
     cycle_weight: float | None = typer.Option(None, "--cycle-weight", help="cyclegan: cycle-consistency weight per direction [default: 10]."),
     identity_weight: float | None = typer.Option(None, "--identity-weight", help="cyclegan: identity loss weight, times --cycle-weight (0 = off) [default: 0.5]."),
     pool_size: int | None = typer.Option(None, "--pool-size", help="cyclegan: generated images kept in each history pool for D (0 = off) [default: 50]."),
-    upsample: str | None = typer.Option(None, "--upsample", help="pix2pix (unet), cyclegan: the generator's x2 steps: transpose (transposed convolutions, the papers) or resize (nearest-neighbour resize then a 3x3 convolution, Odena et al., against checkerboard artefacts). [default: transpose]"),
+    upsample: str | None = typer.Option(None, "--upsample", help="pix2pix (unet), cyclegan, video: the generator's x2 steps: transpose (transposed convolutions, the papers) or resize (nearest-neighbour resize then a 3x3 convolution, Odena et al., against checkerboard artefacts). [default: transpose]"),
     n_blocks: int | None = typer.Option(None, "--n-blocks", help="cyclegan/inpaint/superres/nextframe: residual blocks per generator [default: cyclegan 9 at >= 256 px, else 6; srresnet 16; rrdb 23; lama 4; simvp 4 (translator)]."),
     hole_weight: float | None = typer.Option(None, "--hole-weight", help="inpaint: L1 weight of hole pixels against 1 for known ones [default: 6]."),
     scale: int | None = typer.Option(None, "--scale", help="superres: upscaling factor, 2 or 4; --resolution is the high-resolution side [default: 4]."),

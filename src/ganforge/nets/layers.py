@@ -118,23 +118,33 @@ def zero_init(layer: nn.Module) -> None:
         nn.init.zeros_(layer.bias)
 
 
+Size = int | tuple[int, ...]
+
+
 def upsample_layer(
     mode: str,  # transpose | resize
     in_channels: int,
     out_channels: int,
     bias: bool,
-    transposed: tuple[int, int, int, int] = (4, 2, 1, 0),  # the transposed conv's kernel, stride, padding, output pad
+    transposed: tuple[Size, Size, Size, Size] = (4, 2, 1, 0),  # the transposed conv's kernel, stride, padding, out pad
     padding_mode: str = "zeros",  # the resize-conv's padding: zeros, or reflect as the CycleGAN generator pads
+    dims: int = 2,  # 2: images [N, C, H, W]; 3: clips [N, C, T, H, W] (the stride says which axes grow)
 ) -> nn.Module:
-    """A decoder's x2 upsampling layer. `resize` is Odena et al.'s (2016) nearest-neighbour resize then a 3x3
-    convolution (its last module, for zero_init): every output pixel is made by the same kernel taps, where a
-    stride-2 transposed convolution uses different taps for odd and even pixels and can paint a checkerboard."""
+    """A decoder's upsampling layer. `resize` is Odena et al.'s (2016) nearest-neighbour resize by the transposed
+    convolution's stride, then a 3x3 (3x3x3) convolution (its last module, for zero_init): every output pixel is
+    made by the same kernel taps, where a stride-2 transposed convolution uses different taps for odd and even
+    pixels and can paint a checkerboard."""
+    if dims not in (2, 3):
+        raise ValueError(f"upsample_layer makes 2D or 3D layers, not {dims}D")
+    k, s, p, op = transposed
     if mode == "transpose":
-        k, s, p, op = transposed
-        return nn.ConvTranspose2d(in_channels, out_channels, k, s, p, output_padding=op, bias=bias)
+        transpose = nn.ConvTranspose2d if dims == 2 else nn.ConvTranspose3d
+        return transpose(in_channels, out_channels, k, s, p, output_padding=op, bias=bias)
     if mode == "resize":
-        return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
-                             nn.Conv2d(in_channels, out_channels, 3, 1, 1, bias=bias, padding_mode=padding_mode))
+        conv = nn.Conv2d if dims == 2 else nn.Conv3d
+        scale = tuple(float(f) for f in s) if isinstance(s, tuple) else float(s)
+        return nn.Sequential(nn.Upsample(scale_factor=scale, mode="nearest"),
+                             conv(in_channels, out_channels, 3, 1, 1, bias=bias, padding_mode=padding_mode))
     raise ConfigError(f"unknown upsampling {mode!r}; choose one of: {', '.join(UPSAMPLE_MODES)}")
 
 

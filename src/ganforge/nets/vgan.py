@@ -20,6 +20,9 @@ Sizes: VGAN made 32 frames of 64 x 64 from 512 channels at (2, 4, 4) down to 64 
 `max_channels`; the foreground starts at (T / 2^k, 4, 4) and doubles time in its last k layers (k as
 many as the frame count's factors of two allow, at most one per layer), so 16 frames at 64 px double
 time and space in every layer, as VGAN's 32 frames did.
+
+`upsample="resize"` (not in the paper) makes every x2 step of both streams a nearest-neighbour resize and a
+3x3 (3x3x3) convolution (`nets.layers.upsample_layer`), against the transposed convolutions' checkerboard.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import torch
 from torch import nn
 
 from ganforge.errors import ConfigError
-from ganforge.nets.layers import log2_resolution, normal_init
+from ganforge.nets.layers import log2_resolution, normal_init, upsample_layer
 from ganforge.registry import NETWORKS
 
 INIT_STD = 0.01  # VGAN's weights_init: N(0, 0.01) for every (transposed) convolution
@@ -61,6 +64,7 @@ class VGANGenerator(nn.Module):
         z_dim: int = 100,  # latent size (VGAN: 100)
         width: int = 32,  # channels of the last hidden layer of each stream (VGAN: 64)
         max_channels: int = 512,  # cap on the widest layer (VGAN: 512)
+        upsample: str = "transpose",  # x2 steps: transposed convolutions (the paper) or resize-conv
     ) -> None:
         super().__init__()
         log_res = log2_resolution(resolution, 16, 128, "the vgan generator needs --resolution 16, 32, 64 or 128")
@@ -77,16 +81,16 @@ class VGANGenerator(nn.Module):
         self.fg_stem = nn.ConvTranspose3d(z_dim, chans[0], (self.start_frames, 4, 4), bias=False)
         fg: list[nn.Module] = [nn.BatchNorm3d(chans[0]), nn.ReLU(inplace=True)]
         for cin, cout, double in zip(chans[:-1], chans[1:], doubles[:-1]):
-            fg += [_up3d(cin, cout, double, bias=False), nn.BatchNorm3d(cout), nn.ReLU(inplace=True)]
+            fg += [_up3d(upsample, cin, cout, double, bias=False), nn.BatchNorm3d(cout), nn.ReLU(inplace=True)]
         self.fg_body = nn.Sequential(*fg)
-        self.fg_head = _up3d(chans[-1], channels + 1, doubles[-1], bias=True)  # C foreground channels + 1 mask
+        self.fg_head = _up3d(upsample, chans[-1], channels + 1, doubles[-1], bias=True)  # C foreground channels + 1 mask
 
         # Background: z -> [c0, 4, 4] -> ... -> [C, R, R].
         bg: list[nn.Module] = [nn.ConvTranspose2d(z_dim, chans[0], 4, bias=False), nn.BatchNorm2d(chans[0]),
                                nn.ReLU(inplace=True)]
         for cin, cout in zip(chans[:-1], chans[1:]):
-            bg += [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
-        bg.append(nn.ConvTranspose2d(chans[-1], channels, 4, 2, 1))
+            bg += [upsample_layer(upsample, cin, cout, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+        bg.append(upsample_layer(upsample, chans[-1], channels, bias=True))
         self.bg = nn.Sequential(*bg)
         normal_init(self, INIT_STD)
 
@@ -107,11 +111,10 @@ class VGANGenerator(nn.Module):
         return video
 
 
-def _up3d(cin: int, cout: int, double_time: bool, bias: bool) -> nn.ConvTranspose3d:
+def _up3d(mode: str, cin: int, cout: int, double_time: bool, bias: bool) -> nn.Module:
     """Doubles height and width, and time when `double_time` (kernel 4, stride 2), else keeps it (kernel 3)."""
-    if double_time:
-        return nn.ConvTranspose3d(cin, cout, 4, 2, 1, bias=bias)
-    return nn.ConvTranspose3d(cin, cout, (3, 4, 4), (1, 2, 2), (1, 1, 1), bias=bias)
+    transposed = (4, 2, 1, 0) if double_time else ((3, 4, 4), (1, 2, 2), (1, 1, 1), 0)
+    return upsample_layer(mode, cin, cout, bias, transposed=transposed, dims=3)
 
 
 def mask_l1(mask: torch.Tensor) -> torch.Tensor:

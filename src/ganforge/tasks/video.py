@@ -33,7 +33,7 @@ def build_vgan(config: TrainConfig, data: DataInfo) -> NetworkPair:
     """VGAN's two-stream generator and a 3D-conv discriminator of the same width, for clips of `data.frames`."""
     assert data.frames is not None, "video models need clip data (DataInfo.frames)"
     g_kwargs = dict(resolution=config.resolution, frames=data.frames, channels=data.channels, z_dim=config.z_dim,
-                    width=config.width, max_channels=512)
+                    width=config.width, max_channels=512, upsample=config.upsample)
     G = VGANGenerator(**g_kwargs)
     D = VideoDiscriminator(in_channels=data.channels, frames=data.frames, resolution=config.resolution,
                            width=config.width, max_channels=512, spectral=True)
