@@ -142,8 +142,7 @@ def upsample_layer(
         return transpose(in_channels, out_channels, k, s, p, output_padding=op, bias=bias)
     if mode == "resize":
         conv = nn.Conv2d if dims == 2 else nn.Conv3d
-        scale = tuple(float(f) for f in s) if isinstance(s, tuple) else float(s)
-        return nn.Sequential(nn.Upsample(scale_factor=scale, mode="nearest"),
+        return nn.Sequential(nn.Upsample(scale_factor=s, mode="nearest"),
                              conv(in_channels, out_channels, 3, 1, 1, bias=bias, padding_mode=padding_mode))
     raise ConfigError(f"unknown upsampling {mode!r}; choose one of: {', '.join(UPSAMPLE_MODES)}")
 
