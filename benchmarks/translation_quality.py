@@ -81,7 +81,8 @@ def main() -> None:
         shutil.rmtree(run_dir)
     extra = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
     settings = dict(task=args.task, data=args.data, resolution=args.resolution, seed=args.seed, out=str(out),
-                    name=name, kimg=args.kimg, checkpoint_every_kimg=args.kimg, keep_checkpoints=1, **extra)
+                    name=name, kimg=args.kimg, checkpoint_every_kimg=args.kimg, keep_checkpoints=1)
+    settings.update(extra)  # --set may override the checkpoint defaults above, e.g. to evaluate a run over time
     result = ganforge.train(**settings)
     images = int(round(result.kimg * 1000))
     pipe = ganforge.load(run_dir)
