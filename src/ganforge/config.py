@@ -27,11 +27,11 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     # statistics, which do not belong to the averaged weights; the pipeline then uses G itself, as the paper's code.
     "unet": dict(loss="ns", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, r1_gamma=0.0, r2_gamma=0.0, r1_interval=16,
                  pl_weight=0.0, z_dim=0, width=64, l1_weight=100.0, fm_weight=0.0, d_layers=3, ema_kimg=0.0,
-                 residual=False, upsample="transpose"),
+                 residual=False, upsample="transpose", perceptual_weight=0.0),
     # SPADE (Park et al.): hinge loss, feature matching 10, its two-time-scale Adam (G 1e-4, D 4e-4, betas 0, 0.9).
     "spade": dict(loss="hinge", lr_g=1e-4, lr_d=4e-4, beta1=0.0, beta2=0.9, r1_gamma=0.0, r2_gamma=0.0, r1_interval=16,
                   pl_weight=0.0, z_dim=0, width=64, l1_weight=0.0, fm_weight=10.0, d_layers=3, ema_kimg=0.0,
-                  residual=False),
+                  residual=False, perceptual_weight=0.0),
     # CycleGAN (Zhu et al.): LSGAN, cycle 10, identity 0.5 (x cycle), pool 50, Adam 2e-4 (0.5, 0.999), decay over half.
     "resnet": dict(loss="lsgan", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, r1_gamma=0.0, r2_gamma=0.0,
                    r1_interval=16, pl_weight=0.0, z_dim=0, width=64, cycle_weight=10.0, identity_weight=0.5,
@@ -114,7 +114,7 @@ TASK_OPTIONS: dict[str, tuple[str, ...]] = {
     "degradation": ("superres",),
     "pretrain_kimg": ("superres", "nextframe"),
     "adv_weight": ("superres", "nextframe"),
-    "perceptual_weight": ("superres",),
+    "perceptual_weight": ("superres", "pix2pix"),
     "init": ("superres",),
     "frames": ("nextframe", "video"),
     "context_frames": ("nextframe",),
@@ -208,7 +208,7 @@ class TrainConfig:
     #                                     (superres None: half the --kimg budget; 0 with --init; needs --kimg
     #                                     or --pretrain-kimg with --minutes. nextframe None: 0)
     adv_weight: float | None = None  # weight of the adversarial loss (superres 5e-3, nextframe 0.05; 0 = pixel losses only)
-    perceptual_weight: float | None = None  # superres: Inception-stem perceptual L1 in the adversarial phase
+    perceptual_weight: float | None = None  # superres (1), pix2pix (0): Inception-stem perceptual L1 (adversarial phase)
     #                                         (None: 1 for crops of at least PERCEPTUAL_MIN_SIDE px, else 0)
     init: str | None = None  # superres: start G from this run's (pixel-loss) generator
     # Video (nextframe, video); None -> the task's default.
@@ -283,6 +283,9 @@ class TrainConfig:
                 raise ConfigError(f"--augment {self.augment} is not supported by {self.task} (use none)")
             if self.eval_every_kimg is not None:
                 raise ConfigError(f"--eval-every is not available for {self.task} yet; evaluate the run afterwards")
+        if self.perceptual_weight and self.resolution < PERCEPTUAL_MIN_SIDE:
+            raise ConfigError(f"--perceptual-weight needs --resolution of at least {PERCEPTUAL_MIN_SIDE} (the Inception "
+                              f"stem shrinks a crop about five times), got {self.resolution}")
         if self.task == "superres":
             self._check_superres_options()
         if self.task == "nextframe":
@@ -331,9 +334,6 @@ class TrainConfig:
                 f"{scale} and give low-resolution inputs of at least {SUPERRES_MIN_LR} px (e.g. --resolution "
                 f"{scale * 16} for {scale * 16 // scale} -> {scale * 16})"
             )
-        if self.perceptual_weight and self.resolution < PERCEPTUAL_MIN_SIDE:
-            raise ConfigError(f"--perceptual-weight needs --resolution of at least {PERCEPTUAL_MIN_SIDE} (the Inception "
-                              f"stem shrinks a crop about five times), got {self.resolution}")
 
     def _check_nextframe_options(self) -> None:
         if self.loss is not None and self.loss not in NEXTFRAME_LOSSES:

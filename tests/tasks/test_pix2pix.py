@@ -258,3 +258,15 @@ def test_resize_conv_upsampling_trains_loads_and_is_checked(tmp_path, translatio
     del saved["upsample"]
     config_path.write_text(json.dumps(saved))
     assert ganforge.train(resume=tmp_path / "old", kimg=0.008, upsample="transpose").steps == old.steps + 1
+
+
+def test_perceptual_weight_adds_the_inception_stem_term(tmp_path, translation_folder, tiny_translation):
+    root = translation_folder(size=32)
+    settings = dict(tiny_translation, resolution=32, perceptual_weight=10.0)
+    ganforge.train(task="pix2pix", data=str(root), kimg=0.008, out=str(tmp_path), name="pc", **settings)
+    rows = _rows(tmp_path / "pc")
+    assert rows and all(r["Loss/G/perceptual"] > 0.0 for r in rows)
+    assert json.loads((tmp_path / "pc" / "config.json").read_text())["perceptual_weight"] == 10.0
+    assert TrainConfig(task="pix2pix").validate().perceptual_weight == 0.0  # the paper's loss by default
+    with pytest.raises(ConfigError, match="at least 20"):
+        TrainConfig(task="pix2pix", resolution=16, perceptual_weight=1.0).validate()

@@ -8,7 +8,8 @@ Models (`--model`):
   its transposed convolutions for resize-convolutions (nets/unet.py).
 - `spade`: SPADE's generator for label-map inputs, against a two-scale PatchGAN with spectral norm;
   loss = hinge + `--fm-weight` (10) x feature matching (pix2pixHD) + optional `--l1-weight` x L1.
-  SPADE's VGG perceptual loss is left out (it needs ImageNet weights this project does not ship).
+  SPADE's VGG perceptual loss has no VGG weights here; `--perceptual-weight` (off by default, either model)
+  adds the same kind of term on the FID Inception network's stem instead (losses/perceptual.py).
 
 The data are `resolve_paired(--data, split="train", direction=--direction)`: the held-out 10% test
 split is never loaded here. Label-map inputs (`labels:FOLDER`) reach the networks one-hot.
@@ -25,6 +26,7 @@ from torch import nn
 from ganforge.config import TrainConfig
 from ganforge.errors import ConfigError
 from ganforge.losses.adversarial import AdversarialLoss
+from ganforge.losses.perceptual import InceptionPerceptualLoss
 from ganforge.losses.reconstruction import feature_matching_loss, l1_loss
 from ganforge.nets.patchgan import MultiScaleDiscriminator, PatchGANDiscriminator
 from ganforge.nets.spade import SPADEGenerator, one_hot_labels
@@ -84,7 +86,7 @@ class Pix2PixTask(Task):
     """Conditional GAN on aligned pairs: G(input) should fool D(input, output) and match the target."""
 
     name = "pix2pix"
-    loss_names = ("Loss/D/adv", "Loss/G/adv", "Loss/G/l1", "Loss/G/fm", "D/real", "D/fake")
+    loss_names = ("Loss/D/adv", "Loss/G/adv", "Loss/G/l1", "Loss/G/fm", "Loss/G/perceptual", "D/real", "D/fake")
     ema_network = "G"
     grid_columns = 3  # input | output | target
 
@@ -116,6 +118,12 @@ class Pix2PixTask(Task):
         self.networks = {"G": self.G, "D": self.D}
         self.optimizers = gan_optimizers(config, self.G.parameters(), self.D.parameters())
         self._grid_data: dict[str, torch.Tensor] = {}
+        self.perceptual: InceptionPerceptualLoss | None = None  # built on the run's device by attach()
+
+    def attach(self, runtime: Any) -> None:
+        super().attach(runtime)
+        if self.config.perceptual_weight:
+            self.perceptual = InceptionPerceptualLoss(device=runtime.device)
 
     # ----------------------------------------------------------------------------------- training
     def encode_input(self, a: torch.Tensor) -> torch.Tensor:
@@ -163,6 +171,10 @@ class Pix2PixTask(Task):
             l1 = l1_loss(fake.float(), target.float())
             if cfg.l1_weight > 0:
                 loss_g = loss_g + cfg.l1_weight * l1
+            if self.perceptual is not None:
+                perceptual = self.perceptual(fake, target)
+                loss_g = loss_g + cfg.perceptual_weight * perceptual
+                stats["Loss/G/perceptual"] = perceptual.detach()
         rt.backward(loss_g, self.optimizers["G"])
         rt.step(self.optimizers["G"], self.G)
         self.D.requires_grad_(True)
