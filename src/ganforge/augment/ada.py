@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from ganforge.augment.base import AUGMENTS, Augment
+from ganforge.augment.grid_sample import warp
 
 
 def _eye(n: int, size: int, device: torch.device) -> torch.Tensor:
@@ -113,7 +114,7 @@ class AdaptiveAugment(Augment):
         n, ch, h, w = x.shape  # [N, C, H, W]
         theta = self._geometric(n, h, w, x.device)[:, :2, :].to(x.dtype)
         grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-        x = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+        x = warp(x, grid)  # twice differentiable on CUDA too, for R1 through the augmentation
         c = self._colour(n, ch, x.device).to(x.dtype)
         if ch == 3:
             x = torch.einsum("nij,njhw->nihw", c[:, :3, :3], x) + c[:, :3, 3, None, None]
@@ -133,8 +134,9 @@ class AdaptiveAugment(Augment):
         self._images += images
         if self._steps % self.interval:
             return {}
-        totals = all_sum(torch.stack([torch.as_tensor(self._signal_sum, dtype=torch.float64),
-                                      torch.as_tensor(self._signal_count, dtype=torch.float64)]))
+        signal_sum = torch.as_tensor(self._signal_sum, dtype=torch.float64)  # on D's device once observed
+        count = torch.as_tensor(self._signal_count, dtype=torch.float64, device=signal_sum.device)
+        totals = all_sum(torch.stack([signal_sum, count]))
         self._signal_sum, self._signal_count = 0.0, 0.0
         if totals[1] > 0:
             self.last_rt = float(totals[0] / totals[1])
