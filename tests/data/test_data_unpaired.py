@@ -10,7 +10,7 @@ from gf_data_helpers import make_many_emoji_tarballs, save, solid
 
 from ganforge.data import resolve_dataset, resolve_unpaired
 from ganforge.data.builtin import get_builtin, npm
-from ganforge.data.unpaired import UnpairedData, halves, load_domains
+from ganforge.data.unpaired import UnpairedData, halves, held_out_counterparts, load_domains
 from ganforge.errors import DataError
 
 
@@ -126,3 +126,26 @@ def test_unpaired_errors(tmp_path: Path) -> None:
     a = domain(tmp_path / "a", 1, 0)
     with pytest.raises(DataError, match="domain A of a-b has 1 item"):
         resolve_unpaired(a, 8, data_b=domain(tmp_path / "b", 3, 1))
+
+
+def test_held_out_counterparts_are_the_other_style_of_each_input_and_never_in_training(emoji_cached: None) -> None:
+    google, twitter = resolve_dataset("emoji", 16), resolve_dataset("emoji:twitter", 16)
+    index = {Path(it["file"]).stem: i for i, it in enumerate(google.items)}
+    full = load_domains("emoji", 16)
+    for direction, inputs, other in (("AtoB", "names_a", twitter), ("BtoA", "names_b", google)):
+        test = resolve_unpaired("emoji", 16, split="test", direction=direction)
+        names = test.names_a  # the inputs of this direction
+        assert names == getattr(resolve_unpaired("emoji", 16, split="test"), inputs)
+        counter = held_out_counterparts("emoji", 16, names, direction)
+        assert np.array_equal(counter, other.images[[index[n] for n in names]])
+        # the other domain (train and test alike) never holds these emoji in the other style
+        assert not set(names) & set(full.names_b if direction == "AtoB" else full.names_a)
+    assert held_out_counterparts("emoji", 16, [], "AtoB").shape[0] == 0
+
+
+def test_held_out_counterparts_only_for_two_style_builtins(emoji_cached: None, tmp_path: Path) -> None:
+    assert held_out_counterparts("emoji", 16, ["x"], "AtoB", data_b="emoji:twitter") is None
+    assert held_out_counterparts("emoji:twitter", 16, ["x"], "AtoB") is None
+    assert held_out_counterparts(str(tmp_path), 16, ["x"], "AtoB") is None
+    with pytest.raises(DataError, match="no emoji counterpart for 1 test images"):
+        held_out_counterparts("emoji", 16, ["not-an-emoji"], "AtoB")

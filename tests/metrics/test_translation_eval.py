@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from tests.conftest import TINY_TRANSLATION
 
+import ganforge
 from ganforge.cli.main import main
-from ganforge.data import resolve_paired, resolve_unpaired
+from ganforge.data import get_builtin, resolve_paired, resolve_unpaired
+from ganforge.data.builtin import npm
+from ganforge.data.unpaired import held_out_counterparts
+from ganforge.metrics.image import l1
 
 
 class PoolFeatures:
@@ -75,6 +82,33 @@ def test_cyclegan_eval_reports_cycle_l1_both_ways(capsys, translation_runs):
         assert f"kid{n}" in result["model"] and f"fid{n}" in result["identity"]
         # The A/B fixture folder names its images alike in both domains, so the paired figures come too.
         assert result["paired"] and "psnr" in result["model"]
+
+
+def test_cyclegan_on_emoji_halves_is_also_scored_against_each_inputs_held_out_counterpart(
+        capsys, tmp_path, monkeypatch, translation_runs):
+    sys.path.insert(0, str(Path(__file__).parents[1] / "data"))
+    from gf_data_helpers import make_many_emoji_tarballs
+
+    monkeypatch.setenv("GANFORGE_HOME", str(tmp_path / "home"))
+    tgzs = make_many_emoji_tarballs(tmp_path / "tarballs", bases=24, toned=6)
+    for vendor, path in tgzs.items():
+        monkeypatch.setitem(npm.PINNED_SHA256, f"emoji-datasource-{vendor}@16.0.0", npm.sha256_file(path))
+    get_builtin("emoji").fetch(from_path=tmp_path / "tarballs")
+    ganforge.train(task="cyclegan", data="emoji", kimg=0.008, out=str(tmp_path), name="cg", pool_size=4,
+                   **TINY_TRANSLATION)
+    for direction in ("AtoB", "BtoA"):
+        result = eval_json(capsys, str(tmp_path / "cg"), "--direction", direction)
+        n = result["n"]
+        keys = {f"counterpart_{k}" for k in ("l1", "psnr", "ssim", f"fid{n}", f"kid{n}", f"kid{n}_std")}
+        assert keys <= set(result["model"]) and keys <= set(result["identity"])
+        test = resolve_unpaired("emoji", 16, split="test", direction=direction)
+        counter = held_out_counterparts("emoji", 16, test.names_a, direction)
+        # The helper draws google emoji with blue 100 and twitter ones with blue 200: copying is off by 100/255.
+        assert result["identity"]["counterpart_l1"] == pytest.approx(float(l1(test.a, counter).mean()))
+        assert result["identity"]["counterpart_l1"] > 0.05
+    # An A/B folder has no held-out counterparts: no such keys.
+    plain = eval_json(capsys, str(translation_runs["cyclegan"]))
+    assert not any(key.startswith("counterpart_") for key in plain["model"])
 
 
 def test_identity_baseline_of_an_identity_mapping_is_perfect(capsys, tmp_path, translation_runs):

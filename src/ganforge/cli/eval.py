@@ -173,13 +173,14 @@ def translation_table(result: dict) -> str:
         f"{result['task']} {result['direction']} on the {result['split']} split of {result['data']} at "
         f"{result['resolution']} px: n = {result['n']} inputs, {result['n_target']} targets "
         f"(KID subsets of {result['kid_subset']}, PSNR capped at {result['psnr_max_db']:g} dB)",
-        f"{'metric':<16}{'model':>12}{'identity':>12}",
     ]
+    width = max([16, *(len(key) + 2 for key in model)])
+    lines.append(f"{'metric':<{width}}{'model':>12}{'identity':>12}")
 
     def shown(value) -> str:
         return "-" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
     for key, value in model.items():
-        lines.append(f"{key:<16}{shown(value):>12}{shown(identity.get(key)):>12}")
+        lines.append(f"{key:<{width}}{shown(value):>12}{shown(identity.get(key)):>12}")
     return "\n".join(lines)
 
 

@@ -221,4 +221,25 @@ def emoji_halves(builtin, resolution: int) -> UnpairedData:
     )
 
 
-__all__ = ["UnpairedData", "emoji_halves", "halves", "load_domains", "resolve_unpaired"]
+def held_out_counterparts(data: str | Path, resolution: int, names: list[str], direction: str = "AtoB",
+                          data_b: str | Path | None = None) -> np.ndarray | None:
+    """The other style's renderings of the named inputs, for a two-style built-in split into halves.
+
+    The halves are disjoint, so training never loads these images (the counterpart of an A-half emoji
+    is in neither part of B); they let an unpaired model be scored against the right answer for each
+    input. None for data without counterparts (two folders, `data_b`). uint8 [N, R, R, C], in `names`' order.
+    """
+    hit = parse_builtin(str(data).strip()) if data_b is None and not isinstance(data, Path) else None
+    if hit is None or hit[0].name not in PAIRED_BUILTINS or hit[1] is not None:
+        return None
+    builtin = hit[0]
+    styles = PAIRED_BUILTINS[builtin.name]
+    other = builtin.at_resolution(resolution, styles[1] if check_direction(direction) == "AtoB" else styles[0])
+    index = {name: i for i, name in enumerate(item_names(other))}
+    missing = [name for name in names if name not in index]
+    if missing:
+        raise DataError(f"no {builtin.name} counterpart for {len(missing)} test images, e.g. {missing[:3]}")
+    return np.asarray(other.images)[[index[name] for name in names]]
+
+
+__all__ = ["UnpairedData", "emoji_halves", "halves", "held_out_counterparts", "load_domains", "resolve_unpaired"]

@@ -14,7 +14,11 @@ has learned nothing:
   the outputs against the targets on Inception features;
 - CycleGAN: FID/KID of G_AB(test A) against the target domain's test images, and the cycle-reconstruction
   L1 of G_BA(G_AB(a)) against a (0 for the identity baseline by construction); when the two test domains
-  hold the same names (an A/B pairs folder), L1/PSNR/SSIM against the same-named image too.
+  hold the same names (an A/B pairs folder), L1/PSNR/SSIM against the same-named image too. On a
+  two-style built-in (`emoji`, split into disjoint halves) every test input's rendering in the other
+  style exists but is never loaded in training: `counterpart_*` scores (L1, PSNR, SSIM, FID, KID) compare
+  the outputs with those. They answer "is this the right translation of this input", which the
+  target-domain FID/KID cannot on small test splits whose two sides hold different emoji.
   `direction="BtoA"` evaluates G_BA on test B against domain A.
 
 FID and KID carry the image count in their names (`fid381`, `kid381`, as `compute_metrics` names them):
@@ -68,6 +72,7 @@ def load_test_split(
     by a fixed seeded subset. `data` overrides the run's data (needed for an exported model).
     """
     from ganforge.data import resolve_paired, resolve_unpaired
+    from ganforge.data.unpaired import held_out_counterparts
 
     direction = pipe.check_direction(direction)
     config = run_config(pipe) or {}
@@ -86,15 +91,17 @@ def load_test_split(
         ia, ib = subset_indices(len(domains.a), n), subset_indices(len(domains.b), n)
         names_a, names_b = [domains.names_a[i] for i in ia], [domains.names_b[i] for i in ib]
         inputs, targets, paired = domains.a[ia], domains.b[ib], names_a == names_b
+        counterparts = held_out_counterparts(data, resolution, names_a, "AtoB" if trained == direction else "BtoA",
+                                             data_b=data_b)
     else:
         pairs = resolve_paired(data, resolution, split=split, direction=trained, strict=strict, progress=progress)
         pairs = pairs.subset(subset_indices(len(pairs), n))
-        inputs, targets, paired, names_a = pairs.a, pairs.b, True, pairs.names
+        inputs, targets, paired, names_a, counterparts = pairs.a, pairs.b, True, pairs.names, None
     if len(inputs) < 2 or len(targets) < 2:
         raise GanforgeError(f"the {split} split of {data} has {len(inputs)} input and {len(targets)} target images; "
                             f"KID and FID need at least 2 on each side (use more data or a larger --n)")
     return {"inputs": inputs, "targets": targets, "paired": paired, "names": names_a, "data": str(data),
-            "split": split, "direction": direction}
+            "split": split, "direction": direction, "counterparts": counterparts}
 
 
 def paired_scores(outputs: np.ndarray, targets: np.ndarray) -> dict[str, float | None]:
@@ -182,8 +189,9 @@ def evaluate_translation(
     cyclegan = pipe.task == "cyclegan"
     label_map = pipe.num_labels is not None
     out_channels = pipe.channels(direction)[1]
-    count = _Counter(len(inputs) * (2 if cyclegan else 1) + len(targets) + len(inputs) * (1 if label_map else 2),
-                     progress)
+    counterparts = test["counterparts"]
+    count = _Counter(len(inputs) * (2 if cyclegan else 1) + len(targets) + len(inputs) * (1 if label_map else 2)
+                     + (0 if counterparts is None else len(inputs)), progress)
     extractor = extractor if extractor is not None else get_extractor(inception, device)
 
     outputs = _translate(pipe, inputs, direction, batch_size, count.stage())
@@ -201,10 +209,17 @@ def evaluate_translation(
         identity["cycle_l1"] = 0.0  # copying twice gives the input back exactly
 
     target_feats = _features(targets, extractor, batch_size, True, count.stage())
-    model.update(distribution_scores(target_feats, _features(outputs, extractor, batch_size, False, count.stage())))
+    output_feats = _features(outputs, extractor, batch_size, False, count.stage())
+    model.update(distribution_scores(target_feats, output_feats))
+    base_feats = None
     if baseline is not None:
         base_feats = _features(baseline, extractor, batch_size, True, count.stage())
         identity.update(distribution_scores(target_feats, base_feats))
+    if counterparts is not None:  # CycleGAN on a two-style built-in: each input's held-out other rendering
+        counter_feats = _features(counterparts, extractor, batch_size, True, count.stage())
+        for scores, images, feats in ((model, outputs, output_feats), (identity, baseline, base_feats)):
+            both = {**paired_scores(images, counterparts), **distribution_scores(counter_feats, feats)}
+            scores.update({f"counterpart_{key}": value for key, value in both.items()})
     return {
         "task": pipe.task, "direction": direction, "split": test["split"], "data": test["data"],
         "resolution": pipe.resolution, "n": int(len(inputs)), "n_target": int(len(targets)),
