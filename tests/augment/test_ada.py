@@ -107,3 +107,19 @@ def test_auto_picks_ada_for_small_data_only():
     assert cfg.for_dataset(1797).augment == "ada"
     assert cfg.for_dataset(60_000).augment == "none"
     assert TrainConfig(augment="diffaug").for_dataset(10).augment == "diffaug"
+
+
+def test_adapt_keeps_its_statistics_on_ds_device():
+    # On a GPU the sign sum lives on D's device; the count must join it there (a CPU count crashed on CUDA).
+    # The meta device stands in for CUDA: mixing it with a CPU tensor fails the same way.
+    aug = AdaptiveAugment(p=0.0)
+    seen = []
+
+    def all_sum(totals: torch.Tensor) -> torch.Tensor:
+        seen.append(totals.device.type)
+        return torch.tensor([3.0, 4.0], dtype=torch.float64)  # what a reduction would hand back
+
+    for _ in range(aug.interval):
+        aug.observe(torch.ones(4, 1, device="meta"))
+        stats = aug.adapt(4, all_sum)
+    assert seen == ["meta"] and stats["Augment/rt"] == 0.75 and aug.p > 0
