@@ -20,23 +20,27 @@ export PYTHONPATH=${PYTHONPATH:+$PYTHONPATH:}src PYTHONUNBUFFERED=1
 
 gf() { python3 -c "from ganforge.cli.main import entry; entry()" "$@"; }
 
-train() {
-    local name=$1
+train() {  # its status is the training's, so that a crashed run shows in the summary
+    local name=$1 status
     shift
     gf train image --out "$RUNS" --name "$name" --resolution 32 --minutes "$MINUTES" --kimg 100000 \
         --sample-every 50 --checkpoint-every 50 --keep 1000 --precision "$PRECISION" --seed 0 "$@" \
         >"$RUNS/$name.log" 2>&1
+    status=$?
     echo "$name: $(tail -n 1 "$RUNS/$name.log")"
+    return $status
 }
 
 nvidia-smi -L 2>/dev/null || true
 start=$(date +%s)
-train stylegan2-mnist --model stylegan2 --data "$DATA/mnist-32" &
-train r3gan-mnist --model r3gan --data "$DATA/mnist-32" &
-train stylegan2-emoji --model stylegan2 --data "$DATA/emoji-32" &
-train r3gan-emoji --model r3gan --data "$DATA/emoji-32" &
-[ -n "${SKIP_DCGAN:-}" ] || train dcgan-emoji --model dcgan --data "$DATA/emoji-32" &
-wait
+pids=()
+train stylegan2-mnist --model stylegan2 --data "$DATA/mnist-32" & pids+=($!)
+train r3gan-mnist --model r3gan --data "$DATA/mnist-32" & pids+=($!)
+train stylegan2-emoji --model stylegan2 --data "$DATA/emoji-32" & pids+=($!)
+train r3gan-emoji --model r3gan --data "$DATA/emoji-32" & pids+=($!)
+if [ -z "${SKIP_DCGAN:-}" ]; then train dcgan-emoji --model dcgan --data "$DATA/emoji-32" & pids+=($!); fi
+failed=0
+for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
 echo "trained in $(($(date +%s) - start)) s"
 
 # Three exports per run: the last checkpoint and those nearest a third and two thirds of its kimg;
@@ -60,18 +64,24 @@ if mine:
     print(" ".join(sorted({str(near(t)) for t in targets} | {str(mine[-1])})))
 EOF
 }
-for run in "$RUNS"/*/; do
+shopt -s nullglob
+declare -A picks
+for run in "$RUNS"/*/; do  # every pick before any checkpoint folder goes: DCGAN's read the others'
     name=$(basename "$run")
     if [ "$name" = dcgan-emoji ]; then
-        picks=$(pick "$run" "$RUNS/stylegan2-emoji" "$RUNS/r3gan-emoji")
+        picks[$name]=$(pick "$run" "$RUNS/stylegan2-emoji" "$RUNS/r3gan-emoji")
     else
-        picks=$(pick "$run")
+        picks[$name]=$(pick "$run")
     fi
+done
+for run in "$RUNS"/*/; do
+    name=$(basename "$run")
     mkdir -p "$run/exports"
-    for ckpt in $picks; do
+    for ckpt in ${picks[$name]}; do
         gf export "$ckpt" --out "$run/exports/$(basename "$ckpt")" >/dev/null
     done
     rm -rf "$run/checkpoints"
     tar -cf "$OUT/$name.tar" -C "$RUNS" "$name" "$name.log"
     echo "$name: exported $(ls "$run/exports" | tr '\n' ' ')"
 done
+[ "$failed" = 0 ] || { echo "some runs failed: see their logs in the tars"; exit 1; }
