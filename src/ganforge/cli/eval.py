@@ -32,7 +32,8 @@ def eval_command(
     """Measure quality: FID, KID (mean, std) and precision/recall, named by sample count (fid1k).
 
     For a pix2pix or cyclegan RUN: L1, PSNR, SSIM and KID/FID on its held-out test split (CycleGAN: KID/FID
-    against the target domain and cycle L1), each next to the identity baseline (output = input).
+    against the target domain and cycle L1; on emoji halves also counterpart_* scores against each input's
+    held-out rendering in the other style), each next to the identity baseline (output = input).
     For an inpaint RUN: per hole-area bucket of fixed test masks, L1, PSNR, SSIM (whole image and hole) and
     KID on its held-out split, next to biharmonic inpainting (scikit-image).
     For a superres RUN: PSNR/SSIM on Y (border shaved by the scale), KID/FID and sharpness on its held-out
