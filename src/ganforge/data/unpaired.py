@@ -23,7 +23,7 @@ import numpy as np
 from ganforge.data.builtin import parse_builtin
 from ganforge.data.dataset import ImageDataset, is_prepared
 from ganforge.data.folder import check_source
-from ganforge.data.paired import PAIRED_BUILTINS, TwoSides, check_direction, item_names
+from ganforge.data.paired import PAIRED_BUILTINS, TwoSides, builtin_pairs, check_direction, item_names
 from ganforge.data.prepare import Progress
 from ganforge.data.resize import check_resolution
 from ganforge.data.resolve import resolve_dataset
@@ -232,14 +232,13 @@ def held_out_counterparts(data: str | Path, resolution: int, names: list[str], d
     hit = parse_builtin(str(data).strip()) if data_b is None and not isinstance(data, Path) else None
     if hit is None or hit[0].name not in PAIRED_BUILTINS or hit[1] is not None:
         return None
-    builtin = hit[0]
-    styles = PAIRED_BUILTINS[builtin.name]
-    other = builtin.at_resolution(resolution, styles[1] if check_direction(direction) == "AtoB" else styles[0])
-    index = {name: i for i, name in enumerate(item_names(other))}
+    pairs = builtin_pairs(hit[0], None, resolution)  # the two styles aligned, names as the halves name them
+    other = pairs.b if check_direction(direction) == "AtoB" else pairs.a
+    index = {name: i for i, name in enumerate(pairs.names)}
     missing = [name for name in names if name not in index]
     if missing:
-        raise DataError(f"no {builtin.name} counterpart for {len(missing)} test images, e.g. {missing[:3]}")
-    return np.asarray(other.images)[[index[name] for name in names]]
+        raise DataError(f"no {hit[0].name} counterpart for {len(missing)} test images, e.g. {missing[:3]}")
+    return other[[index[name] for name in names]]
 
 
 __all__ = ["UnpairedData", "emoji_halves", "halves", "held_out_counterparts", "load_domains", "resolve_unpaired"]
