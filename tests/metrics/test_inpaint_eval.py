@@ -53,6 +53,9 @@ def test_eval_json_per_bucket(capsys, inpaint_run):  # noqa: F811
     capsys.readouterr()
     assert main(["eval", str(inpaint_run["run"])]) == 0
     assert "biharmonic" in capsys.readouterr().out
+    for flag in ("--direction", "--split"):  # they choose what a translation run is scored on
+        assert main(["eval", str(inpaint_run["run"]), flag, "train"]) == 2
+        assert f"{flag} applies to translation runs" in capsys.readouterr().err
 
 
 def test_the_masks_are_the_fixed_test_masks(inpaint_run):  # noqa: F811

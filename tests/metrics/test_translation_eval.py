@@ -138,6 +138,17 @@ def test_only_the_test_split_is_evaluated(translation_runs):
     assert np.array_equal(loaded["inputs"], test.a) and np.array_equal(loaded["targets"], test.b)
 
 
+def test_split_train_scores_the_images_it_trained_on(capsys, translation_runs):
+    pairs = str(translation_runs["pairs"])
+    train = resolve_paired(pairs, 16, split="train")
+    result = eval_json(capsys, str(translation_runs["pix2pix"]), "--split", "train")
+    assert result["split"] == "train" and result["n"] == len(train) == result["n_target"]
+    assert result["identity"]["l1"] == pytest.approx(float(l1(train.a, train.b).mean()))
+    cyclegan = eval_json(capsys, str(translation_runs["cyclegan"]), "--split", "TRAIN")
+    domains = resolve_unpaired(pairs, 16, split="train")
+    assert cyclegan["split"] == "train" and (cyclegan["n"], cyclegan["n_target"]) == (len(domains.a), len(domains.b))
+
+
 def test_eval_table_shows_model_and_identity(capsys, translation_runs):
     code = main(["eval", str(translation_runs["cyclegan"])])
     out, err = capsys.readouterr()
@@ -151,6 +162,7 @@ def test_eval_table_shows_model_and_identity(capsys, translation_runs):
     ("pix2pix", ["--direction", "BtoA"], "translates one way only"),
     ("cyclegan", ["--direction", "up"], "direction must be one of AtoB"),
     ("pix2pix", ["--n", "1"], "--n must be at least 2"),
+    ("pix2pix", ["--split", "all"], "--split takes test or train"),
 ])
 def test_translation_eval_errors(capsys, translation_runs, model, args, message):
     code = main(["eval", str(translation_runs[model]), *args])
@@ -158,6 +170,7 @@ def test_translation_eval_errors(capsys, translation_runs, model, args, message)
     assert code == 2 and message in err and err.startswith("error: ")
 
 
-def test_direction_is_for_translation_runs_only(capsys, tmp_path):
-    code = main(["eval", "--real", str(tmp_path), "--fake", str(tmp_path), "--direction", "BtoA"])
-    assert code == 2 and "--direction applies to translation runs" in capsys.readouterr().err
+@pytest.mark.parametrize("flag", ["--direction", "--split"])
+def test_direction_and_split_are_for_translation_runs_only(capsys, tmp_path, flag):
+    code = main(["eval", "--real", str(tmp_path), "--fake", str(tmp_path), flag, "train"])
+    assert code == 2 and f"{flag} applies to translation runs" in capsys.readouterr().err

