@@ -6,8 +6,12 @@ split, as `ganforge eval` scores a CycleGAN's outputs, shows how low that score 
 test splits hold different emoji, so even the right answer stays near the identity baseline.
 
     .venv/bin/python benchmarks/translation_oracle.py --resolution 32
+    .venv/bin/python benchmarks/translation_oracle.py --resolution 32 --reference all --one-per-group
 
-Prints one JSON row per direction: FID/KID of the identity baseline and of the perfect translator.
+`--reference all` scores against the whole target domain (training images too) instead of its test split;
+`--one-per-group` keeps one test input per emoji family (skin-tone variants travel together), so that
+near-copies within the inputs do not weigh in. Prints one JSON row per direction: FID/KID of the identity
+baseline and of the perfect translator.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import json
 import numpy as np
 
 from ganforge.data import resolve_unpaired
-from ganforge.data.unpaired import held_out_counterparts
+from ganforge.data.unpaired import held_out_counterparts, load_domains
 from ganforge.metrics.extract import array_batches, extract_features
 from ganforge.metrics.features import get_extractor
 from ganforge.metrics.translation import distribution_scores
@@ -33,18 +37,31 @@ def main() -> None:
     parser.add_argument("--data", default="emoji")
     parser.add_argument("--resolution", type=int, default=32)
     parser.add_argument("--inception", default=None)
+    parser.add_argument("--reference", choices=("test", "all"), default="test",
+                        help="the target domain's test split (as `ganforge eval`) or all of it")
+    parser.add_argument("--one-per-group", action="store_true", help="one test input per emoji family")
     args = parser.parse_args()
     extractor = get_extractor(args.inception, "cpu")
     for direction in ("AtoB", "BtoA"):
         test = resolve_unpaired(args.data, args.resolution, split="test", direction=direction)
-        perfect = held_out_counterparts(args.data, args.resolution, test.names_a, direction)
+        keep = np.arange(len(test.a))
+        if args.one_per_group:
+            full = load_domains(args.data, args.resolution)
+            names, groups = (full.names_a, full.groups_a) if direction == "AtoB" else (full.names_b, full.groups_b)
+            group_of = dict(zip(names, groups or names))
+            firsts = {group_of[name]: i for i, name in reversed(list(enumerate(test.names_a)))}
+            keep = np.array(sorted(firsts.values()))
+        inputs, names_a = test.a[keep], [test.names_a[i] for i in keep]
+        perfect = held_out_counterparts(args.data, args.resolution, names_a, direction)
         if perfect is None:
             raise SystemExit(f"{args.data} has no held-out counterparts (a two-style built-in such as emoji has)")
-        target = features(test.b, extractor)
+        reference = test.b if args.reference == "test" else \
+            resolve_unpaired(args.data, args.resolution, split="all", direction=direction).b
+        target = features(reference, extractor)
         print(json.dumps({
-            "data": args.data, "resolution": args.resolution, "direction": direction,
-            "n_inputs": len(test.a), "n_targets": len(test.b),
-            "identity": distribution_scores(target, features(test.a, extractor)),
+            "data": args.data, "resolution": args.resolution, "direction": direction, "reference": args.reference,
+            "n_inputs": len(inputs), "n_targets": len(reference),
+            "identity": distribution_scores(target, features(inputs, extractor)),
             "perfect": distribution_scores(target, features(perfect, extractor)),
         }), flush=True)
 
