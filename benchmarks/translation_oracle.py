@@ -49,8 +49,10 @@ def main() -> None:
             full = load_domains(args.data, args.resolution)
             names, groups = (full.names_a, full.groups_a) if direction == "AtoB" else (full.names_b, full.groups_b)
             group_of = dict(zip(names, groups or names))
-            firsts = {group_of[name]: i for i, name in reversed(list(enumerate(test.names_a)))}
-            keep = np.array(sorted(firsts.values()))
+            firsts: dict[str, int] = {}
+            for i, name in enumerate(test.names_a):
+                firsts.setdefault(group_of[name], i)
+            keep = np.array(list(firsts.values()))
         inputs, names_a = test.a[keep], [test.names_a[i] for i in keep]
         perfect = held_out_counterparts(args.data, args.resolution, names_a, direction)
         if perfect is None:
