@@ -88,3 +88,62 @@ def test_path_length_regularisation_trains_and_is_resumable_state(tmp_path):
 def test_path_length_needs_a_mapping_network(tmp_path):
     with pytest.raises(ConfigError, match="--pl-weight needs a generator with a mapping network"):
         ganforge.train(**TINY, pl_weight=2.0, kimg=0.1, out=str(tmp_path), name="bad")
+
+
+def _noisy_generator(seed: int = 3) -> StyleGAN2Generator:
+    """A small generator whose noise inputs matter (their strengths start at zero, as in the paper)."""
+    torch.manual_seed(seed)
+    G = StyleGAN2Generator(8, channels=3, mapping_layers=2, **SMALL)
+    for name, p in G.named_parameters():
+        if name.endswith("noise_strength"):
+            p.data.fill_(1.0)
+    return G.eval()
+
+
+def test_const_noise_is_a_fixed_buffer_saved_with_the_weights():
+    # StyleGAN2-ADA's const mode adds fixed per-layer noise (registered buffers), not none at all.
+    G = _noisy_generator()
+    z = torch.randn(3, 16)
+    const, none = G(z, noise_mode="const"), G(z, noise_mode="none")
+    assert not torch.allclose(const, none)
+    assert torch.equal(G(z), const)  # eval mode's default is const: deterministic
+    assert torch.allclose(G(z[:1]), const[:1], atol=1e-5)  # the same noise whatever the batch
+    noise_keys = [k for k in G.state_dict() if k.endswith("noise_const")]
+    assert len(noise_keys) == 1 + 2 * len(G.blocks)
+    assert G.state_dict()["conv4.noise_const"].shape == (4, 4)
+    random_a, random_b = G(z, noise_mode="random"), G(z, noise_mode="random")
+    assert not torch.allclose(random_a, random_b) and not torch.allclose(random_a, const)
+    with pytest.raises(ValueError, match="noise_mode must be one of random, const, none, got 'fixed'"):
+        G(z, noise_mode="fixed")
+
+
+def test_noise_buffers_follow_the_seed_and_leave_the_weights_alone():
+    # Drawn from their own generator, so the weights (and D's, built after G) are what they were for a seed.
+    torch.manual_seed(5)
+    a = StyleGAN2Generator(8, channels=3, mapping_layers=2, **SMALL)
+    after_a = torch.randn(4)
+    torch.manual_seed(5)
+    b = StyleGAN2Generator(8, channels=3, mapping_layers=2, **SMALL)
+    torch.manual_seed(6)
+    c = StyleGAN2Generator(8, channels=3, mapping_layers=2, **SMALL)
+    torch.manual_seed(5)
+    for name, p in StyleGAN2Generator(8, channels=3, mapping_layers=2, **SMALL).named_parameters():
+        assert torch.equal(p, dict(a.named_parameters())[name])
+    assert torch.equal(torch.randn(4), after_a)  # the global stream moved only by the weights
+    assert torch.equal(a.conv4.noise_const, b.conv4.noise_const)
+    assert not torch.equal(a.conv4.noise_const, c.conv4.noise_const)
+    assert not torch.equal(a.blocks[0][0].noise_const, a.blocks[0][1].noise_const)
+
+
+def test_old_weights_without_noise_buffers_still_load():
+    # Files written before the buffers existed: the missing noise is filled with zeros, which is what const mode
+    # added then, so an old model draws the images it always drew.
+    G = _noisy_generator()
+    old = {k: v for k, v in G.state_dict().items() if not k.endswith("noise_const")}
+    H = StyleGAN2Generator(8, channels=3, mapping_layers=2, **SMALL).eval()
+    H.load_state_dict(old)  # strict
+    z = torch.randn(2, 16)
+    assert torch.equal(H(z), G(z, noise_mode="none"))
+    assert all(torch.count_nonzero(b) == 0 for k, b in H.named_buffers() if k.endswith("noise_const"))
+    with pytest.raises(RuntimeError, match="Unexpected key"):  # other mismatches are still errors
+        H.load_state_dict(dict(old, extra=torch.zeros(1)))

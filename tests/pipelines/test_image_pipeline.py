@@ -11,6 +11,7 @@ from tests.conftest import TINY
 import ganforge
 from ganforge.errors import CheckpointError, GanforgeError
 from ganforge.pipelines import ImageGenerationPipeline
+from ganforge.pipelines.image import latent_for_seed
 
 
 @pytest.fixture(scope="module")
@@ -80,3 +81,60 @@ class TestImagePipeline(PipelineTesterMixin):
             ganforge.load(tmp_path / "nope")
         with pytest.raises(CheckpointError, match="no model.json"):
             ganforge.load(tmp_path)
+
+
+def _stylegan2_pipeline() -> ImageGenerationPipeline:
+    """A small StyleGAN2 pipeline whose noise inputs matter (their strengths start at zero, as in the paper)."""
+    from ganforge.nets.stylegan2 import StyleGAN2Generator
+
+    kwargs = dict(resolution=8, channels=1, z_dim=8, w_dim=8, channel_base=128, channel_max=16, mapping_layers=2)
+    torch.manual_seed(0)
+    G = StyleGAN2Generator(**kwargs)
+    for name, p in G.named_parameters():
+        if name.endswith("noise_strength"):
+            p.data.fill_(1.0)
+    spec = {"pipeline": "image", "z_dim": 8, "class_names": [], "resolution": 8, "channels": 1,
+            "components": {"generator": {"class": "stylegan2.generator", "kwargs": kwargs, "network": "G"}}}
+    return ImageGenerationPipeline({"generator": G.eval().requires_grad_(False)}, spec)
+
+
+def test_noise_modes_are_deterministic_per_seed():
+    pipe = _stylegan2_pipeline()
+    const = pipe(seeds=[3, 4, 5], output_type="pt")  # default: the fixed noise buffers
+    assert torch.equal(const, pipe(seeds=[3, 4, 5], output_type="pt", noise_mode="const"))
+    assert not torch.allclose(const, pipe(seeds=[3, 4, 5], output_type="pt", noise_mode="none"))
+    random = pipe(seeds=[3, 4, 5], output_type="pt", noise_mode="random")
+    assert not torch.allclose(random, const)
+    # Random noise comes from each seed's own generator: the same for a seed, whatever its batch.
+    assert torch.equal(random, pipe(seeds=[3, 4, 5], output_type="pt", noise_mode="random"))
+    assert torch.allclose(random[1:2], pipe(seeds=[4], output_type="pt", noise_mode="random"), atol=1e-5)
+    assert torch.allclose(random, pipe(seeds=[3, 4, 5], output_type="pt", noise_mode="random", batch_size=1),
+                          atol=1e-5)
+    # ... and the latent is still the seed's latent alone: the noise is drawn after it.
+    z = torch.stack([latent_for_seed(3, 8), latent_for_seed(4, 8)])
+    expected = pipe.generator(z, noise_mode="none").clamp(-1, 1)
+    assert torch.allclose(pipe(seeds=[3, 4], output_type="pt", noise_mode="none"), expected, atol=1e-5)
+    with pytest.raises(GanforgeError, match="noise_mode must be one of const, random, none, got 'fixed'"):
+        pipe(n=1, noise_mode="fixed")
+
+
+def test_metrics_evaluate_the_generator_with_random_noise():
+    # FID and the trainer's evaluator judge the generator as trained, which always saw fresh noise.
+    from ganforge.metrics.extract import generator_batches
+
+    pipe = _stylegan2_pipeline()
+    batches = np.concatenate(list(generator_batches(pipe, 5, 2)))
+    assert np.array_equal(batches, pipe(seeds=range(5), output_type="np", noise_mode="random"))
+    assert not np.array_equal(batches, pipe(seeds=range(5), output_type="np"))
+
+
+def test_an_export_from_before_the_noise_buffers_loads(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    pipe = _stylegan2_pipeline()
+    export = pipe.save_pretrained(tmp_path / "export")
+    weights = load_file(str(export / "model.safetensors"))
+    assert any(k.endswith("noise_const") for k in weights)
+    save_file({k: v for k, v in weights.items() if not k.endswith("noise_const")}, str(export / "model.safetensors"))
+    old = ganforge.load(export)
+    assert torch.equal(old(seeds=[1, 2], output_type="pt"), pipe(seeds=[1, 2], output_type="pt", noise_mode="none"))

@@ -42,13 +42,17 @@ def array_batches(images: np.ndarray, batch_size: int) -> BatchIter:
 
 
 def generator_batches(pipe, n: int, batch_size: int, seed: int = 0) -> BatchIter:
-    """n generated images by seeds seed..seed+n-1 (class labels cycle for conditional models)."""
+    """n generated images by seeds seed..seed+n-1 (class labels cycle for conditional models).
+
+    Noise inputs (stylegan2) get fresh noise per seed, as StyleGAN2-ADA's metrics: the generator is judged
+    as it was trained, not with const mode's one fixed draw.
+    """
     for i in range(0, n, batch_size):
         seeds = list(range(seed + i, seed + min(i + batch_size, n)))
         labels = None
         if pipe.class_names:
             labels = [s % len(pipe.class_names) for s in seeds]
-        yield pipe(seeds=seeds, class_label=labels, output_type="np")
+        yield pipe(seeds=seeds, class_label=labels, output_type="np", noise_mode="random")
 
 
 def cache_key(fingerprint: str, n: int) -> str:

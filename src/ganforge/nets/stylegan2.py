@@ -4,6 +4,11 @@ standard deviation, equalised learning rate, style mixing and truncation.
 
 Upsampling uses PyTorch's bilinear interpolation, which for a factor of two is the paper's
 [1, 3, 3, 1] FIR filter; downsampling applies that filter depthwise with stride 2.
+
+Noise inputs, as StyleGAN2-ADA: `noise_mode="random"` draws fresh per-pixel noise (training, and
+the metrics, which judge the generator as trained), "const" adds each layer's fixed noise buffer
+(drawn once at construction and saved with the weights: deterministic, batch-independent samples),
+"none" adds nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from ganforge.nets.layers import log2_resolution, projection_logits
 from ganforge.registry import NETWORKS
 
 SQRT2 = math.sqrt(2.0)
+NOISE_MODES = ("random", "const", "none")
+_NOISE_SEED_SALT = 0x6E6F697365  # decorrelates the noise buffers' stream from the weights' (same torch seed)
 
 
 def _log2_resolution(resolution: int) -> int:
@@ -109,16 +116,34 @@ class StyleConv(nn.Module):
         self.weight = nn.Parameter(torch.randn(out_channels, in_channels, 3, 3))
         self.scale = 1 / math.sqrt(in_channels * 9)
         self.noise_strength = nn.Parameter(torch.zeros([]))
+        # Const mode's noise; the generator fills it (see StyleGAN2Generator._draw_noise_buffers).
+        self.register_buffer("noise_const", torch.zeros(resolution, resolution))  # [R, R]
         self.bias = nn.Parameter(torch.zeros(out_channels))
         self.up, self.resolution = up, resolution
 
-    def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "random") -> torch.Tensor:
+    def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "random",
+                noise: torch.Tensor | None = None) -> torch.Tensor:
+        """`noise` [N, 1, R, R], when given, replaces random mode's draw (seeded sampling)."""
         if self.up:
             x = upsample2(x)
         x = modulated_conv2d(x, self.weight * self.scale, self.affine(w))
         if noise_mode == "random":
-            x = x + torch.randn(x.shape[0], 1, x.shape[2], x.shape[3], device=x.device, dtype=x.dtype) * self.noise_strength
+            if noise is None:
+                noise = torch.randn(x.shape[0], 1, x.shape[2], x.shape[3], device=x.device, dtype=x.dtype)
+            x = x + noise.to(x.dtype) * self.noise_strength
+        elif noise_mode == "const":
+            x = x + self.noise_const.to(x.dtype) * self.noise_strength
         return F.leaky_relu(x + self.bias[None, :, None, None], 0.2) * SQRT2
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs) -> None:
+        # Checkpoints and exports written before const noise existed have no buffer: fill zeros, which is
+        # what their const mode added, so an old model still loads (strictly) and draws the images it drew.
+        key = prefix + "noise_const"
+        if key not in state_dict:
+            state_dict[key] = torch.zeros_like(self.noise_const)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                      error_msgs)
 
 
 class ToRGB(nn.Module):
@@ -194,6 +219,27 @@ class StyleGAN2Generator(nn.Module):
             self.rgbs.append(ToRGB(cout, channels, w_dim))
             cin = cout
         self.num_ws = 2 + 3 * len(self.blocks)  # conv4, rgb4, then (conv, conv, rgb) per block
+        self._draw_noise_buffers()
+
+    def noise_layers(self) -> list[StyleConv]:
+        """The layers with noise inputs, in the order synthesis runs them."""
+        return [self.conv4, *(conv for block in self.blocks for conv in block)]
+
+    def _draw_noise_buffers(self) -> None:
+        """Fill const mode's buffers with N(0, 1) noise, once.
+
+        Drawn from a private generator seeded from torch's seed rather than from the global stream, so
+        that adding the buffers left the weights (and those of anything built after G) unchanged for a
+        given seed; a run's noise still follows its --seed.
+        """
+        g = torch.Generator().manual_seed((torch.initial_seed() ^ _NOISE_SEED_SALT) % 2**63)
+        with torch.no_grad():
+            for conv in self.noise_layers():
+                conv.noise_const.copy_(torch.randn(conv.noise_const.shape, generator=g))
+
+    def draw_noise(self, generator: torch.Generator) -> list[torch.Tensor]:
+        """One image's noise for every layer, [1, 1, R, R] each, from `generator` (seeded random sampling)."""
+        return [torch.randn(1, 1, c.resolution, c.resolution, generator=generator) for c in self.noise_layers()]
 
     def map(self, z: torch.Tensor, labels: torch.Tensor | None, truncation_psi: float = 1.0) -> torch.Tensor:
         """Per-layer styles ws [N, num_ws, w_dim], with style mixing in training and truncation."""
@@ -208,23 +254,32 @@ class StyleGAN2Generator(nn.Module):
             ws = avg + truncation_psi * (ws - avg)
         return ws
 
-    def synthesis(self, ws: torch.Tensor, noise_mode: str = "random") -> torch.Tensor:
+    def synthesis(self, ws: torch.Tensor, noise_mode: str = "random",
+                  noise: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """ws [N, num_ws, w_dim] -> images; `noise` (random mode): [N, 1, R, R] per layer, as noise_layers()."""
+        if noise_mode not in NOISE_MODES:
+            raise ValueError(f"noise_mode must be one of {', '.join(NOISE_MODES)}, got {noise_mode!r}")
+        layers = self.noise_layers()
+        if noise is not None and len(noise) != len(layers):
+            raise ValueError(f"noise needs one tensor per noise layer ({len(layers)}), got {len(noise)}")
+        noises = iter(noise if noise is not None else [None] * len(layers))
         x = self.const[None].expand(ws.shape[0], -1, -1, -1)
-        x = self.conv4(x, ws[:, 0], noise_mode)
+        x = self.conv4(x, ws[:, 0], noise_mode, next(noises))
         img = self.rgb4(x, ws[:, 1])
         i = 2
         for (conv_up, conv), rgb in zip(self.blocks, self.rgbs):
-            x = conv_up(x, ws[:, i], noise_mode)
-            x = conv(x, ws[:, i + 1], noise_mode)
+            x = conv_up(x, ws[:, i], noise_mode, next(noises))
+            x = conv(x, ws[:, i + 1], noise_mode, next(noises))
             img = upsample2(img) + rgb(x, ws[:, i + 2])
             i += 3
         return img  # [N, C, R, R], roughly in [-1, 1] (not clamped, as in the paper)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None, truncation_psi: float = 1.0,
-                noise_mode: str | None = None) -> torch.Tensor:
+                noise_mode: str | None = None, noise: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """Training draws fresh noise; eval mode's default is const (fixed buffers), as StyleGAN2-ADA's."""
         assert z.ndim == 2 and z.shape[1] == self.z_dim, z.shape  # [N, z_dim]
         mode = noise_mode or ("random" if self.training else "const")
-        return self.synthesis(self.map(z, labels, truncation_psi), mode)
+        return self.synthesis(self.map(z, labels, truncation_psi), mode, noise)
 
 
 class MinibatchStd(nn.Module):

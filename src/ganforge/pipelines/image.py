@@ -12,10 +12,20 @@ from ganforge.errors import GanforgeError
 from ganforge.imaging import tensor_to_uint8
 from ganforge.pipelines.base import PIPELINES, Pipeline, check_output_type
 
+# How a generator with noise inputs (stylegan2) is sampled: its fixed noise buffers (deterministic, the
+# default for users), fresh noise drawn from each seed's generator after its latent (the generator as
+# trained; what the metrics use), or no noise. A generator without noise inputs ignores the mode.
+NOISE_MODES = ("const", "random", "none")
+
 
 def latent_for_seed(seed: int, z_dim: int) -> torch.Tensor:
     """The latent of one seed, the same whatever the batch it is drawn in."""
     return torch.randn(z_dim, generator=torch.Generator().manual_seed(int(seed)))
+
+
+def check_noise_mode(noise_mode: str) -> None:
+    if noise_mode not in NOISE_MODES:
+        raise GanforgeError(f"noise_mode must be one of {', '.join(NOISE_MODES)}, got {noise_mode!r}")
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
@@ -30,7 +40,7 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
 
 @PIPELINES.register("image")
 class ImageGenerationPipeline(Pipeline):
-    """`pipe(n=16, seed=0)` or `pipe(seeds=[...])`, optional `class_label`; eval mode, no grad."""
+    """`pipe(n=16, seed=0)` or `pipe(seeds=[...])`, optional `class_label` and `noise_mode`; eval mode, no grad."""
 
     @property
     def generator(self) -> torch.nn.Module:
@@ -63,19 +73,39 @@ class ImageGenerationPipeline(Pipeline):
             raise GanforgeError(f"class must lie in 0..{len(names) - 1} (one per image), got {class_label!r}")
         return labels
 
+    def _seeded_noise(self, seeds: Sequence[int]) -> list[torch.Tensor]:
+        """Random mode's noise for these seeds, [N, 1, R, R] per layer: each seed's generator continues past
+        its latent, so an image's noise depends on its seed alone, never on its batch."""
+        per_seed = []
+        for seed in seeds:
+            g = torch.Generator().manual_seed(int(seed))
+            torch.randn(self.z_dim, generator=g)  # the seed's latent (latent_for_seed): the noise comes after it
+            per_seed.append(self.generator.draw_noise(g))
+        return [torch.cat(layer).to(self.device) for layer in zip(*per_seed)]
+
     @torch.no_grad()
     def generate(self, latents: torch.Tensor, labels: torch.Tensor | None, batch_size: int = 64,
-                 truncation: float = 1.0) -> torch.Tensor:
-        """Images [N, C, H, W] in [-1, 1] for latents [N, z_dim], in batches."""
-        extra = {}
+                 truncation: float = 1.0, noise_mode: str = "const",
+                 noise_seeds: Sequence[int] | None = None) -> torch.Tensor:
+        """Images [N, C, H, W] in [-1, 1] for latents [N, z_dim], in batches.
+
+        Random noise comes from `noise_seeds` (one per latent) when given, else from torch's global stream.
+        """
+        check_noise_mode(noise_mode)
+        extra: dict[str, Any] = {}
         if truncation != 1.0:
             if not hasattr(self.generator, "mapping"):
                 raise GanforgeError("truncation needs a style-based generator (stylegan2); this model has no w space")
             extra["truncation_psi"] = truncation
+        has_noise = hasattr(self.generator, "draw_noise")
+        if has_noise:
+            extra["noise_mode"] = noise_mode
         outs = []
         for i in range(0, latents.shape[0], batch_size):
             z = latents[i : i + batch_size].to(self.device)
             y = labels[i : i + batch_size].to(self.device) if labels is not None else None
+            if has_noise and noise_mode == "random" and noise_seeds is not None:
+                extra["noise"] = self._seeded_noise(noise_seeds[i : i + batch_size])
             outs.append(self.generator(z, y, **extra).float().clamp(-1, 1).cpu())
         return torch.cat(outs)
 
@@ -88,15 +118,18 @@ class ImageGenerationPipeline(Pipeline):
         output_type: str = "pil",
         batch_size: int = 64,
         truncation: float = 1.0,
+        noise_mode: str = "const",  # const | random | none (see NOISE_MODES); every mode is deterministic per seed
     ) -> Any:
         check_output_type(output_type)
+        check_noise_mode(noise_mode)
         if seeds is None:
             if n is None or n < 1:
                 raise GanforgeError(f"give n >= 1 or a list of seeds, got n={n!r}")
             seeds = list(range(seed, seed + n))
         seeds = list(seeds)
         latents = torch.stack([latent_for_seed(s, self.z_dim) for s in seeds])
-        images = self.generate(latents, self._labels(class_label, len(seeds)), batch_size, truncation)
+        images = self.generate(latents, self._labels(class_label, len(seeds)), batch_size, truncation,
+                               noise_mode=noise_mode, noise_seeds=seeds)
         return self.format_output(images, output_type)
 
     def latent_walk(self, seeds: Sequence[int], frames: int = 60,
