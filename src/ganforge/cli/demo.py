@@ -6,13 +6,16 @@ from pathlib import Path
 
 import typer
 
+from ganforge.cli.options import old_name, renamed
 from ganforge.cli.progress import DataProgress, TrainingProgress, err_console
 from ganforge.errors import DataError
 
 
 def demo_command(
     minutes: float = typer.Option(5.0, "--minutes", help="Training time."),
-    out: Path = typer.Option(Path("runs"), "--out", help="Parent folder of the demo run."),
+    runs_dir: Path | None = typer.Option(None, "--runs-dir", help="Parent folder of the demo run, as train's "
+                                         "--runs-dir [default: runs]. (old name: --out)"),
+    out: Path | None = old_name("--out"),
     data: str = typer.Option("emoji", "--data", help="Dataset; emoji falls back to digits when it cannot be fetched."),
     seed: int = typer.Option(0, "--seed", help="Seed of the run."),
 ) -> None:
@@ -21,6 +24,8 @@ def demo_command(
     from ganforge.data import get_builtin
     from ganforge.imaging import make_grid, save_animation, save_image
 
+    out, _ = renamed("demo", "--runs-dir", runs_dir, "--out", out)
+    out = Path("runs") if out is None else out
     resolution = 32
     if data == "emoji":
         try:

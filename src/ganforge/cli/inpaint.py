@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from ganforge.cli.options import device_option
+from ganforge.devices import resolve_device
 from ganforge.errors import GanforgeError
 
 
@@ -16,7 +18,7 @@ def inpaint_command(
     mask: Path | None = typer.Option(None, "--mask", help="Mask PNG at the image's size: white = fill, black = keep."),
     outpaint: str | None = typer.Option(None, "--outpaint", help="L,T,R,B: pixels to add on the left, top, right and "
                                         "bottom and fill (with --mask, the image's own holes are filled too)."),
-    device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1, ..."),
+    device: str = device_option(),
 ) -> None:
     """Fill holes (inpainting) or extend the border (outpainting) with a trained inpaint model.
 
@@ -24,7 +26,6 @@ def inpaint_command(
     covering the whole image gives the model's guess from nothing (with a warning).
     """
     from ganforge.api import load
-    from ganforge.cli.sample import check_device
     from ganforge.imaging import save_image
     from ganforge.pipelines import InpaintPipeline
     from ganforge.pipelines.inpaint import parse_borders
@@ -34,7 +35,7 @@ def inpaint_command(
     borders = parse_borders(outpaint) if outpaint is not None else None
     if not image.is_file():
         raise GanforgeError(f"image {image} does not exist")
-    pipe = load(run, device=check_device(device))
+    pipe = load(run, device=resolve_device(device))
     if not isinstance(pipe, InpaintPipeline):
         raise GanforgeError(f"{run} is not an inpaint model (train one with `ganforge train inpaint`)")
     array = pipe(image, mask=mask, outpaint=borders, output_type="np")[0]

@@ -11,6 +11,7 @@ from ganforge.cli.demo import demo_command
 from ganforge.cli.eval import eval_command
 from ganforge.cli.export import export_command
 from ganforge.cli.inpaint import inpaint_command
+from ganforge.cli.options import drop_notes, flush_notes
 from ganforge.cli.predict import predict_command
 from ganforge.cli.sample import sample_command
 from ganforge.cli.train import train_command
@@ -63,8 +64,16 @@ def _root(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: user errors become one line on stderr and a non-zero exit code."""
+    """Entry point: user errors become one line on stderr and a non-zero exit code; deprecation notes follow."""
     logging.basicConfig(level=logging.WARNING, format="warning: %(message)s")
+    drop_notes()
+    try:
+        return _run(argv)
+    finally:
+        flush_notes()
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         app(args=argv, prog_name="ganforge")
     except SystemExit as exc:  # click's own exit (help, usage errors, typer.Exit)

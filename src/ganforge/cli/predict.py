@@ -1,4 +1,4 @@
-"""`ganforge predict RUN CLIP --frames N --out OUT.gif|mp4`: continue a clip with a trained nextframe model.
+"""`ganforge predict RUN CLIP --predict-frames N --out OUT.gif|mp4`: continue a clip with a trained nextframe model.
 
 CLIP is a video file (GIF always; MP4, WebM, ... with the `video` extra) or a moving-data index
 `[NAME:][SPLIT:]INDEX` (`moving-mnist:test:7`, or `test:7` for the run's own data; SPLIT defaults to test,
@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import typer
 
+from ganforge.cli.options import device_option, old_name, renamed
+from ganforge.devices import resolve_device
 from ganforge.errors import GanforgeError
 
 ANIMATION_SUFFIXES = (".gif", ".mp4", ".webm")
@@ -32,8 +34,10 @@ def predict_command(
     run: Path = typer.Argument(..., help="nextframe run directory, checkpoint folder or exported model."),
     clip: str = typer.Argument(..., help="A video file (GIF; MP4/WebM with the video extra) or a moving-data index "
                                "[NAME:][SPLIT:]INDEX such as moving-mnist:test:7, or test:7 for the run's own data."),
-    frames: int | None = typer.Option(None, "--frames", help="Frames to predict [default: the model's horizon; longer "
-                                      "horizons are predicted autoregressively]."),
+    predict_frames: int | None = typer.Option(None, "--predict-frames", help="Frames to predict [default: the model's "
+                                              "horizon; longer horizons are predicted autoregressively]. (old name: "
+                                              "--frames)"),
+    frames: int | None = old_name("--frames"),
     out: Path = typer.Option(Path("prediction.gif"), "--out", help="Animation to write: .gif, or .mp4/.webm with the "
                              "video extra."),
     start: int = typer.Option(0, "--start", help="First observed frame of CLIP (negative counts from the end: "
@@ -43,21 +47,21 @@ def predict_command(
     compare: bool = typer.Option(False, "--compare", help="Put the true frames (where CLIP has them) left of the "
                                  "prediction."),
     fps: int = typer.Option(10, "--fps", help="Frames per second of the animation."),
-    device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1, ..."),
+    device: str = device_option(),
 ) -> None:
     """Predict the frames that follow a clip with a trained nextframe model, and write them as an animation."""
     from ganforge.api import load
-    from ganforge.cli.sample import check_device
     from ganforge.imaging import save_animation
     from ganforge.pipelines import FramePredictionPipeline
 
+    frames, frames_flag = renamed("predict", "--predict-frames", predict_frames, "--frames", frames)
     if out.suffix.lower() not in ANIMATION_SUFFIXES:
         raise GanforgeError(f"--out must end in {', '.join(ANIMATION_SUFFIXES)}, got {out.name!r}")
     if frames is not None and frames < 1:
-        raise GanforgeError(f"--frames must be at least 1, got {frames}")
+        raise GanforgeError(f"{frames_flag} must be at least 1, got {frames}")
     if fps < 1:
         raise GanforgeError(f"--fps must be at least 1, got {fps}")
-    pipe = load(run, device=check_device(device))
+    pipe = load(run, device=resolve_device(device))
     if not isinstance(pipe, FramePredictionPipeline):
         raise GanforgeError(f"{run} is not a nextframe model; `ganforge sample` or `translate` may fit it")
     horizon = pipe.out_frames if frames is None else frames

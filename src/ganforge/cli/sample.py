@@ -8,6 +8,8 @@ from pathlib import Path
 
 import typer
 
+from ganforge.cli.options import device_option, old_name, renamed
+from ganforge.devices import resolve_device
 from ganforge.errors import GanforgeError
 
 
@@ -23,21 +25,6 @@ def parse_seeds(text: str) -> list[int]:
             raise GanforgeError(f"--seeds must lie below 2**63 and span at most a million, got {part!r}")
         seeds.extend(range(lo, hi + 1))
     return seeds
-
-
-def check_device(device: str) -> str:
-    """A device string torch understands and this machine has, or a one-line error."""
-    import torch
-
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise GanforgeError(f"--device {device!r} is not a device: use cpu, cuda or cuda:N") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise GanforgeError(f"--device {device} asked for, but this machine has no CUDA GPU: use --device cpu")
-    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise GanforgeError(f"--device {device}: only {torch.cuda.device_count()} GPU(s) here")
-    return device
 
 
 def _class_arg(value: str | None, class_names: list[str]) -> int | str | None:
@@ -64,10 +51,11 @@ def sample_command(
     seeds: str | None = typer.Option(None, "--seeds", help="Explicit seeds, e.g. 0-63 or 1,5,9."),
     class_: str | None = typer.Option(None, "--class", help="Class index or name for a conditional model [default: one grid row per class, cycling]."),
     interpolate: bool = typer.Option(False, "--interpolate", help="Write a looping latent walk through the seeds as an animation."),
-    frames: int | None = typer.Option(None, "--frames", help="Frames in the latent walk [default: 60] (a video run makes the clip length it was trained on)."),
+    walk_frames: int | None = typer.Option(None, "--walk-frames", help="Frames in the latent walk of --interpolate [default: 60] (a video run makes the clip length it was trained on). (old name: --frames)"),
+    frames: int | None = old_name("--frames"),
     fps: int = typer.Option(20, "--fps", help="Frames per second of the animation."),
     nrow: int | None = typer.Option(None, "--nrow", help="Images per grid row [default: square]."),
-    device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1, ..."),
+    device: str = device_option(),
     truncation: float = typer.Option(1.0, "--truncation", help="Truncation psi for style-based models (1 = none, 0 = the average image)."),
     streams: bool = typer.Option(False, "--streams", help="Video runs: write a still figure (PNG) of each clip's two streams: clip, foreground, mask and background rows."),
 ) -> None:
@@ -76,18 +64,19 @@ def sample_command(
     from ganforge.imaging import make_grid, save_animation, save_image
     from ganforge.pipelines import ImageGenerationPipeline
 
+    frames, frames_flag = renamed("sample", "--walk-frames", walk_frames, "--frames", frames)
     if n < 1:
         raise GanforgeError(f"--n must be at least 1, got {n}")
     if fps < 1 or (frames is not None and frames < 2):
-        raise GanforgeError(f"--fps must be at least 1 and --frames at least 2, got {fps} and {frames}")
+        raise GanforgeError(f"--fps must be at least 1 and {frames_flag} at least 2, got {fps} and {frames}")
     if nrow is not None and nrow < 1:
         raise GanforgeError(f"--nrow must be at least 1, got {nrow}")
-    pipe = load(run, device=check_device(device))
+    pipe = load(run, device=resolve_device(device))
     seed_list = parse_seeds(seeds) if seeds else list(range(seed, seed + n))
     from ganforge.pipelines import VideoGenerationPipeline
 
     if isinstance(pipe, VideoGenerationPipeline):
-        for given, flag in ((interpolate, "--interpolate"), (frames is not None, "--frames"),
+        for given, flag in ((interpolate, "--interpolate"), (frames is not None, frames_flag),
                             (class_ is not None, "--class"), (truncation != 1.0, "--truncation")):
             if given:
                 raise GanforgeError(f"{flag} applies to image generators; {run} is a video model making clips of "

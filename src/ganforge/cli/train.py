@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from ganforge.cli.options import as_typed, flush_notes, old_name, renamed
 from ganforge.cli.progress import DataProgress, TrainingProgress, err_console
 from ganforge.config import field_default as d
 
@@ -23,7 +24,8 @@ def train_command(
     batch: int | None = typer.Option(None, "--batch", help="Global batch size, split across processes [default: 64; superres: 16, as SRGAN and ESRGAN]."),
     kimg: float | None = typer.Option(None, "--kimg", help="Budget in thousands of real images shown [default: 100 when no --minutes]."),
     minutes: float | None = typer.Option(None, "--minutes", help="Budget in wall-clock minutes (the first budget reached ends the run)."),
-    out: str | None = typer.Option(None, "--out", help=_h("Parent folder of run directories.", "out")),
+    runs_dir: str | None = typer.Option(None, "--runs-dir", help=_h("Parent folder of run directories (old name: --out).", "out")),
+    out: str | None = old_name("--out"),
     name: str | None = typer.Option(None, "--name", help="Run directory name [default: <task>-<model>-<data>-<res>, numbered]."),
     resume: Path | None = typer.Option(None, "--resume", help="Continue a run directory (or checkpoint) exactly; only budgets may change."),
     seed: int | None = typer.Option(None, "--seed", help=_h("Seed for weights, data order and noise.", "seed")),
@@ -69,7 +71,8 @@ def train_command(
     adv_weight: float | None = typer.Option(None, "--adv-weight", help="superres: relativistic adversarial loss weight (0 = a pixel-loss model) [default: 5e-3, with --l1-weight 1e-2]; nextframe --loss adv: weight of the clip discriminator's loss against L2's 1 [default: 0.05]."),
     perceptual_weight: float | None = typer.Option(None, "--perceptual-weight", help="superres, pix2pix: weight of a perceptual L1 on the FID Inception network's first convolutions (ESRGAN's and SPADE's VGG term, whose weights are not available here; superres: in the adversarial phase); 0 = off [default: superres 1, or 0 for crops under 20 px; pix2pix 0]."),
     init: str | None = typer.Option(None, "--init", help="superres: start the generator from this (pixel-loss) run."),
-    frames: int | None = typer.Option(None, "--frames", help="nextframe: frames per training clip, observed + predicted [default: 20]; video: frames per clip [default: 16]."),
+    clip_frames: int | None = typer.Option(None, "--clip-frames", help="nextframe: frames per training clip, observed + predicted [default: 20]; video: frames per clip [default: 16]. (old name: --frames)"),
+    frames: int | None = old_name("--frames"),
     context_frames: int | None = typer.Option(None, "--context-frames", help="nextframe: observed frames the prediction is conditioned on; the rest of each clip is predicted [default: 10]."),
     gdl_weight: float | None = typer.Option(None, "--gdl-weight", help="nextframe --loss adv: weight of the image gradient difference loss [default: 1]."),
     mask_weight: float | None = typer.Option(None, "--mask-weight", help="video: weight of VGAN's L1 sparsity penalty on the foreground mask [default: 0.1]."),
@@ -79,6 +82,9 @@ def train_command(
     """Train a GAN. Writes config.json, checkpoints/, samples/, metrics.jsonl and report.html into the run dir."""
     from ganforge.api import train
 
+    # The contract lists --out among train's options, so its old meaning stays accepted, with a note, until that changes.
+    out, _ = renamed("train", "--runs-dir", runs_dir, "--out", out, until="the parent folder of run directories")
+    frames, frames_flag = renamed("train", "--clip-frames", clip_frames, "--frames", frames)
     overrides = dict(
         task=task, data=data, model=model, resolution=resolution, batch=batch, kimg=kimg, minutes=minutes, out=out,
         name=name, seed=seed, cond=cond, loss=loss, augment=augment, ada_target=ada_target, ada_kimg=ada_kimg,
@@ -98,15 +104,16 @@ def train_command(
         overrides.pop("task")
     # Resolve (fetch, prepare, cache) the data first under its own bar; the real run reuses what it loaded.
     data_memo: dict = {}
-    with DataProgress("preparing data") as data_bar:
+    with as_typed({"--frames": frames_flag}), DataProgress("preparing data") as data_bar:  # config says --frames
         plan = train(resume=resume, dry_run=True, on_data_progress=data_bar, data_memo=data_memo, **overrides)
+    flush_notes()  # before a run that may take hours, not after it
     if dry_run:
         typer.echo(json.dumps(plan, indent=2))
         return
     resolved = plan["config"]  # budgets as the run will use them (a resumed run's own included)
     total = resolved["kimg"] if resolved["kimg"] is not None else (None if resolved["minutes"] else 100.0)
     minutes = resolved["minutes"]
-    with TrainingProgress(total, minutes) as bar:
+    with as_typed({"--frames": frames_flag}), TrainingProgress(total, minutes) as bar:
         result = train(resume=resume, on_progress=bar.update, on_data_progress=None, data_memo=data_memo, **overrides)
     summary = (
         f"{result.status}: {result.kimg:.3f} kimg in {result.wall_sec:.0f} s ({result.images_per_sec:.0f} img/s); "

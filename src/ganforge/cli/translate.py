@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from ganforge.cli.options import device_option
+from ganforge.devices import resolve_device
 from ganforge.errors import GanforgeError
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
@@ -42,17 +44,16 @@ def translate_command(
     direction: str = typer.Option("AtoB", "--direction", help="AtoB, or BtoA for a CycleGAN's second generator."),
     resize: bool = typer.Option(False, "--resize/--no-resize", help="Resize each image to the training resolution "
                                 "and the output back, instead of padding to the network's stride and cropping."),
-    device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1, ..."),
+    device: str = device_option(),
 ) -> None:
     """Translate images with a trained pix2pix, SPADE or CycleGAN model (any size; RGBA alpha is kept)."""
     from ganforge.api import load
     from ganforge.cli.progress import DataProgress
-    from ganforge.cli.sample import check_device
     from ganforge.imaging import save_image
     from ganforge.pipelines import TranslationPipeline
 
     jobs = collect_inputs(inputs, out)
-    pipe = load(run, device=check_device(device))
+    pipe = load(run, device=resolve_device(device))
     if not isinstance(pipe, TranslationPipeline):
         raise GanforgeError(f"{run} is not a translation model (pix2pix or cyclegan); use `ganforge sample` for it")
     direction = pipe.check_direction(direction)

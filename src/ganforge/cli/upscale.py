@@ -10,7 +10,9 @@ from pathlib import Path
 
 import typer
 
+from ganforge.cli.options import device_option
 from ganforge.cli.translate import _IMAGE_SUFFIXES, collect_inputs
+from ganforge.devices import resolve_device
 from ganforge.errors import GanforgeError
 from ganforge.pipelines.superres import DEFAULT_OVERLAP, DEFAULT_TILE
 
@@ -23,12 +25,11 @@ def upscale_command(
                              "images (0 = the whole image at once)."),
     tile_overlap: int = typer.Option(DEFAULT_OVERLAP, "--tile-overlap", help="Input pixels neighbouring tiles share; "
                                      "blended with linear (feathered) weights."),
-    device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1, ..."),
+    device: str = device_option(),
 ) -> None:
     """Upscale images x2 or x4 (the model's scale) with a trained superres model, tile by tile."""
     from ganforge.api import load
     from ganforge.cli.progress import DataProgress
-    from ganforge.cli.sample import check_device
     from ganforge.imaging import save_image
     from ganforge.pipelines import UpscalePipeline
 
@@ -38,7 +39,7 @@ def upscale_command(
         jobs = [(inputs[0], out)]
     else:
         jobs = collect_inputs(inputs, out)
-    pipe = load(run, device=check_device(device))
+    pipe = load(run, device=resolve_device(device))
     if not isinstance(pipe, UpscalePipeline):
         raise GanforgeError(f"{run} is not a superres model; `ganforge translate` or `sample` may fit it")
     with DataProgress("upscaling") as bar:
