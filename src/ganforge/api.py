@@ -156,7 +156,8 @@ def make_evaluator(real_images: Any, n: int) -> Callable[[Any], dict[str, float]
         pipe = PIPELINES.get(spec["pipeline"])({"generator": network}, spec).to(next(network.parameters()).device)
         count = min(n, len(real_images))
         result = compute_metrics(real_images, pipe, n=count)
-        return {k: float(v) for k, v in result.items() if k.startswith(("fid", "kid", "precision", "recall"))}
+        return {k: float(v) for k, v in result.items()  # figures only: KID's subset settings are not metrics
+                if k.startswith(("fid", "kid", "precision", "recall")) and not k.startswith("kid_subset")}
 
     return evaluate
 

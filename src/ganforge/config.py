@@ -32,12 +32,15 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     "spade": dict(loss="hinge", lr_g=1e-4, lr_d=4e-4, beta1=0.0, beta2=0.9, r1_gamma=0.0, r2_gamma=0.0, r1_interval=16,
                   pl_weight=0.0, z_dim=0, width=64, l1_weight=0.0, fm_weight=10.0, d_layers=3, ema_kimg=0.0,
                   residual=False, perceptual_weight=0.0),
-    # CycleGAN (Zhu et al.): LSGAN, cycle 10, identity 0.5 (x cycle), pool 50, Adam 2e-4 (0.5, 0.999), decay over half.
+    # CycleGAN (Zhu et al.): LSGAN, cycle 10, identity 0.5 (x cycle), pool of 50 batches (the paper's 50 images at
+    # batch 1), Adam 2e-4 (0.5, 0.999), decay over half.
     "resnet": dict(loss="lsgan", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, r1_gamma=0.0, r2_gamma=0.0,
                    r1_interval=16, pl_weight=0.0, z_dim=0, width=64, cycle_weight=10.0, identity_weight=0.5,
                    pool_size=50, d_layers=3, lr_decay_start=0.5, residual=False, upsample="transpose"),
-    # LaMa (Suvorov et al.): FFC ResNet G (Adam 1e-3) against a spectrally normalised PatchGAN (1e-4), hinge loss,
-    # feature matching; hole-weighted L1 (PConv's 6:1) in place of LaMa's high-receptive-field perceptual loss.
+    # LaMa-style (Suvorov et al.): FFC ResNet G (Adam 1e-3) against a spectrally normalised PatchGAN (1e-4), hinge loss,
+    # feature matching 10. LaMa itself trains non-saturating + R1 (gamma 0.001, adversarial weight 10, FM 100, a
+    # batch-norm PatchGAN): hinge is our choice, not measured against it. Hole-weighted L1 (PConv's 6:1) in place of
+    # LaMa's high-receptive-field perceptual loss.
     "lama": dict(loss="hinge", lr_g=1e-3, lr_d=1e-4, beta1=0.9, beta2=0.999, r1_gamma=0.0, r2_gamma=0.0,
                  r1_interval=16, pl_weight=0.0, z_dim=0, width=32, l1_weight=10.0, hole_weight=6.0, fm_weight=10.0,
                  d_layers=3, n_blocks=4),
@@ -196,7 +199,8 @@ class TrainConfig:
     upsample: str | None = None  # pix2pix unet, cyclegan, video: G's x2 steps, transpose (the papers) or resize-conv
     cycle_weight: float | None = None  # cyclegan: weight of each direction's cycle-consistency L1 (10)
     identity_weight: float | None = None  # cyclegan: identity loss weight, times cycle_weight (0.5)
-    pool_size: int | None = None  # cyclegan: images in each history pool of fakes (50; 0 = off)
+    pool_size: int | None = None  # cyclegan: batches (steps) of fakes in each history pool, pool_size x the
+    #                               per-process batch images (50: the paper's 50 images at batch 1; 0 = off)
     n_blocks: int | None = None  # cyclegan: residual blocks per generator (None: 9 at >= 256 px, else 6); inpaint: FFC blocks (4)
     hole_weight: float | None = None  # inpaint: L1 weight of hole pixels relative to known ones (6, as PConv)
     lr_decay_start: float | None = None  # fraction of the --kimg budget after which learning rates fall

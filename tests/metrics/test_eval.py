@@ -46,6 +46,8 @@ def test_eval_two_folders_json(capsys, tmp_path):
     code = main(["eval", "--real", str(real), "--fake", str(fake), "--json"])
     other = json.loads(capsys.readouterr().out)
     assert code == 0 and other["fid6"] > 1.0
+    # KID subsets of half the images: subsets of all 6 were the same every draw, so the spread read 0.
+    assert other["kid_subset"] == 3 and other["kid_subsets"] == 100 and other["kid6_std"] > 0
 
 
 def test_eval_run_against_its_data(capsys, tmp_path):
@@ -81,6 +83,7 @@ def test_train_eval_every_logs_metrics_and_keeps_the_best(tmp_path):
     rows = [r for r in read_metrics(result.run_dir / "metrics.jsonl") if "Metrics/fid8" in r]
     assert [r["kimg"] for r in rows] == [0.512, 1.024]
     assert all("Metrics/kid8" in r and "Metrics/precision8" in r for r in rows)
+    assert not any(key.startswith("Metrics/kid_subset") for r in rows for key in r)  # settings, not figures
     best = list((result.run_dir / "checkpoints" / "best").iterdir())
     assert len(best) == 1
     best_kimg = min(rows, key=lambda r: r["Metrics/fid8"])["kimg"]

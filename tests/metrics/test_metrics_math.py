@@ -66,6 +66,36 @@ def test_kid_matches_an_explicit_double_sum():
     assert polynomial_mmd2_unbiased(x, y) == pytest.approx(xx + yy - 2 * xy, rel=1e-10)
 
 
+def test_kid_subsets_are_smaller_than_the_sets_so_the_spread_is_not_zero():
+    # Review issue 24: with at most 1,000 images a side, subsets of min(1000, n) drawn without
+    # replacement were the whole set every time, and the reported standard deviation was always 0.
+    from ganforge.metrics.kid import kid_subset_size
+
+    rng = np.random.default_rng(6)
+    x, y = rng.normal(size=(60, 8)), rng.normal(size=(50, 8)) + 0.3
+    assert kid_subset_size(60, 50) == 25 and kid_subset_size(5000, 4000) == 1000
+    assert kid_subset_size(3, 3) == 2 and kid_subset_size(2, 2) == 2  # the smallest KID there is
+    mean, std = kernel_inception_distance(x, y)
+    assert std > 0.01 * abs(mean) and std > 0
+
+
+def test_kid_of_subsets_averages_to_the_whole_sets_unbiased_mmd2():
+    # Sampling subsets without replacement keeps the U-statistic unbiased: averaged over every pair of
+    # subsets it equals the whole sets' unbiased MMD^2 exactly (enumerated here), so KID's mean over
+    # random subsets estimates the same quantity as the full-set figure, only with more noise.
+    from itertools import combinations
+
+    rng = np.random.default_rng(7)
+    x, y = rng.normal(size=(6, 3)), rng.normal(size=(5, 3)) + 0.5
+    full = polynomial_mmd2_unbiased(x, y)
+    exact = np.mean([polynomial_mmd2_unbiased(x[list(a)], y[list(b)])
+                     for a in combinations(range(6), 3) for b in combinations(range(5), 2)])
+    assert exact == pytest.approx(full, rel=1e-10)
+    x, y = rng.normal(size=(40, 4)), rng.normal(size=(40, 4)) + 0.5
+    mean, std = kernel_inception_distance(x, y, subsets=4000)
+    assert mean == pytest.approx(polynomial_mmd2_unbiased(x, y), abs=4 * std / np.sqrt(4000))
+
+
 def test_precision_recall_on_separable_and_overlapping_clouds():
     rng = np.random.default_rng(5)
     real = rng.normal(size=(300, 8))

@@ -46,7 +46,7 @@ def test_eval_json_on_the_held_out_images(capsys, sr_run):
     assert code == 0, err
     result = json.loads(out)
     n = len(resolve_superres(str(data), 24, "test"))
-    assert n == 3 and result["n"] == n and result["kid_subset"] == n
+    assert n == 3 and result["n"] == n and result["kid_subset"] == 2 and result["kid_subsets"] == 100  # at least 2
     assert (result["task"], result["scale"], result["shave"], result["resolution"]) == ("superres", 2, 2, 24)
     assert result["degradation"] == "bicubic" and result["split"] == "test" and result["data"] == str(data)
     keys = {"psnr_y", "ssim_y", "sharpness", f"fid{n}", f"kid{n}", f"kid{n}_std"}

@@ -30,7 +30,7 @@ def test_cyclegan_trains_from_unpaired_folders(tmp_path, translation_folder, tin
     assert (config["cycle_weight"], config["identity_weight"], config["lr_decay_start"]) == (10, 0.5, 0.5)
     weights, state = load_checkpoint(result.checkpoint)
     assert set(NETS) <= set(weights)
-    assert len(state["task_state"]["pool_a"]["images"]) == 24  # every fake kept until the pool of 50 fills
+    assert len(state["task_state"]["pool_a"]["images"]) == 24  # every fake kept until 50 batches (200 images) fill it
     rows = [json.loads(line) for line in (tmp_path / "c" / "metrics.jsonl").read_text().splitlines()]
     assert all(k in rows[-1] for k in ("Loss/G/cycle", "Loss/G/identity", "Loss/D_A/adv", "Loss/D_B/adv"))
     # Only each domain's training split is loaded.
@@ -45,7 +45,7 @@ def test_cyclegan_trains_from_unpaired_folders(tmp_path, translation_folder, tin
 
 def test_resume_is_exact_with_pools_and_lr_schedule(tmp_path, translation_folder, tiny_translation):
     root = translation_folder("dom", n_a=14, n_b=11)
-    settings = dict(tiny_translation, pool_size=6, data=str(root), task="cyclegan", out=str(tmp_path))
+    settings = dict(tiny_translation, pool_size=1, data=str(root), task="cyclegan", out=str(tmp_path))  # 1 batch: 4
     full = ganforge.train(**settings, kimg=0.032, name="full")
     calls = {"n": 0}
 
@@ -63,7 +63,7 @@ def test_resume_is_exact_with_pools_and_lr_schedule(tmp_path, translation_folder
         assert all(torch.equal(w_full[net][k], w_res[net][k]) for k in w_full[net]), net
     for pool in ("pool_a", "pool_b"):
         a, b = s_full["task_state"][pool], s_res["task_state"][pool]
-        assert len(a["images"]) == 6 and all(torch.equal(x, y) for x, y in zip(a["images"], b["images"]))
+        assert len(a["images"]) == 4 and all(torch.equal(x, y) for x, y in zip(a["images"], b["images"]))
         assert torch.equal(a["rng"], b["rng"])
     for name in ("G", "D"):
         assert s_full["optimizers"][name]["param_groups"][0]["lr"] == s_res["optimizers"][name]["param_groups"][0]["lr"]
@@ -95,6 +95,30 @@ def test_identity_needs_matching_channels_and_model_choice():
     assert TrainConfig(task="cyclegan", data="x", resolution=256).validate().n_blocks == 9
     with pytest.raises(ConfigError, match="--model unet belongs to task pix2pix"):
         TrainConfig(task="cyclegan", model="unet").validate()
+
+
+def test_pools_hold_pool_size_batches_so_d_sees_fakes_many_steps_old():
+    # Review issue 24: a pool of 50 images at batch 64 held less than one batch, so the fakes D saw from it were
+    # a step or two old (mean age about 2 steps). The paper's 50 at batch 1 is 50 steps of history; the pool
+    # now holds --pool-size batches of this process's share.
+    cfg = TrainConfig(task="cyclegan", data="x", resolution=16, width=4, d_layers=2, batch=64).validate()
+    task = TASKS.get("cyclegan")(cfg, DataInfo(name="x", resolution=16, channels=3, count=4, in_channels=3))
+    ages: list[int] = []
+    for step in range(120):
+        out = task.pool_b.query(torch.full((64, 1, 1, 1), float(step)))  # every image carries its step
+        ages += [step - int(v) for v in out[:, 0, 0, 0] if int(v) != step]
+    assert task.pool_a.size == task.pool_b.size == len(task.pool_b) == 50 * 64
+    assert np.mean(ages) > 10 and max(ages) >= 50
+    # Each process keeps its own pool of its own share of the global batch (5 = 3 + 2 over two processes).
+    cfg = TrainConfig(task="cyclegan", data="x", resolution=16, width=4, d_layers=2, batch=5, pool_size=7).validate()
+    for rank, share in ((0, 3), (1, 2)):
+        task = TASKS.get("cyclegan")(cfg, DataInfo(name="x", resolution=16, channels=3, count=4, in_channels=3))
+        task.attach(type("Runtime", (), {"rank": rank, "world_size": 2, "device": torch.device("cpu")})())
+        assert task.pool_a.size == task.pool_b.size == 7 * share
+        # A resume restores rank 0's pools: a process with a smaller share keeps the first images that fit.
+        saved = {"pool_a": {"images": torch.zeros(21, 3, 16, 16)}, "pool_b": {"images": torch.zeros(21, 3, 16, 16)}}
+        task.load_extra_state(saved)
+        assert len(task.pool_a) == len(task.pool_b) == 7 * share
 
 
 class _RecordingRuntime:

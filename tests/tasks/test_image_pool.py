@@ -7,7 +7,7 @@ import torch
 
 from ganforge.engine.serialize import join_tensors, split_tensors
 from ganforge.errors import ConfigError
-from ganforge.tasks.image_pool import ImagePool
+from ganforge.tasks.image_pool import ImagePool, history_size
 
 
 def _batches(count: int, n: int = 2) -> list[torch.Tensor]:
@@ -68,6 +68,28 @@ def test_deterministic_by_seed_and_independent_of_the_global_rng():
 
     assert run(1) == run(1)
     assert run(1) != run(2)
+
+
+def test_images_are_kept_in_float16_and_come_back_in_the_batch_dtype():
+    # A pool of --pool-size batches holds thousands of images: float16 halves their memory.
+    pool = ImagePool(size=4, seed=0)
+    x = torch.rand(4, 3, 2, 2, dtype=torch.float64) * 2 - 1
+    pool.query(x)
+    assert all(image.dtype == torch.float16 for image in pool.images)
+    out = pool.query(torch.zeros(64, 3, 2, 2, dtype=torch.float64))
+    old = out[out.abs().sum((1, 2, 3)) > 0]
+    assert out.dtype == torch.float64 and len(old) > 0
+    assert all(any(torch.allclose(o, xi, atol=1e-3) for xi in x) for o in old)  # float16 spacing is 2^-11 below 1
+    state = pool.state()
+    assert isinstance(state["images"], torch.Tensor) and state["images"].shape == (4, 3, 2, 2)  # one checkpoint entry
+    older = ImagePool(size=4)
+    older.load_state({"images": [torch.ones(3, 2, 2)] * 3})  # a checkpoint from before: a list of float32 images
+    assert len(older) == 3 and older.images[0].dtype == torch.float16
+
+
+def test_history_size_is_steps_of_this_process_share_of_the_batch():
+    assert history_size(50, 64) == 3200 and history_size(50, 1) == 50  # the paper's: 50 images at batch 1
+    assert [history_size(10, 5, rank, 2) for rank in (0, 1)] == [30, 20] and history_size(0, 64) == 0
 
 
 def test_state_round_trip_through_checkpoint_format_resumes_exactly():

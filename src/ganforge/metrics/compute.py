@@ -20,7 +20,7 @@ from ganforge.metrics.extract import (
 )
 from ganforge.metrics.features import EXTRACTOR_NAME, get_extractor
 from ganforge.metrics.fid import fid_from_features
-from ganforge.metrics.kid import kernel_inception_distance
+from ganforge.metrics.kid import KID_SUBSETS, kernel_inception_distance, kid_subset_size
 from ganforge.metrics.prdc import precision_recall
 from ganforge.metrics.resize import RESIZE_MODE
 
@@ -95,7 +95,8 @@ def compute_metrics(
 ) -> dict[str, Any]:
     """Metrics of `fake` against `real`; each a dataset, uint8 array, image folder or image pipeline.
 
-    Real features are cached by content; the result records n, resize mode and extractor.
+    Real features are cached by content; the result records n, resize mode and extractor, and with KID
+    its subset size and count (`kid_subset`, `kid_subsets`: see metrics.kid).
     """
     extractor = get_extractor(inception, device)
     real_feats, real_ips = _source_features(
@@ -113,6 +114,8 @@ def compute_metrics(
     if "kid" in metrics:
         mean, std = kernel_inception_distance(real_feats, fake_feats)
         result[f"kid{label}"], result[f"kid{label}_std"] = mean, std
+        result["kid_subset"] = kid_subset_size(real_feats.shape[0], fake_feats.shape[0])
+        result["kid_subsets"] = KID_SUBSETS
     if "pr" in metrics:
         result[f"precision{label}"], result[f"recall{label}"] = precision_recall(real_feats, fake_feats)
     rates = [r for r in (real_ips, fake_ips) if r]

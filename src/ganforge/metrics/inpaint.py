@@ -17,7 +17,8 @@ images; both are composited (known pixels are the truth's), and each is scored a
 - l1, psnr, ssim over the whole image, and l1_hole, psnr_hole, ssim_hole inside the hole only
   (`metrics.image` with mask=); per-image means; L1 in [0, 1] units, PSNR capped at 100 dB;
 - kid: KID of the filled images against the truth images (Inception features; subsets of
-  min(1000, n)), so texture and realism count, not only the pixel error that a blur minimises.
+  min(1000, n // 2), `metrics.kid`), so texture and realism count, not only the pixel error that a blur
+  minimises.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from ganforge.data.masks import BUCKETS, fixed_test_masks, mask_areas
 from ganforge.errors import GanforgeError
 from ganforge.metrics.features import EXTRACTOR_NAME, get_extractor
 from ganforge.metrics.image import l1, psnr, ssim
-from ganforge.metrics.kid import kernel_inception_distance
+from ganforge.metrics.kid import KID_SUBSETS, kernel_inception_distance, kid_subset_size
 from ganforge.metrics.resize import RESIZE_MODE
 from ganforge.metrics.translation import (
     KID_SUBSET,
@@ -124,8 +125,8 @@ def evaluate_inpainting(
     """Model and biharmonic figures of an InpaintPipeline per hole-area bucket (see the module doc).
 
     Returns one JSON-ready dict: task, split, data, resolution, n, masks_per_bucket, mask_seed, extractor,
-    resize, kid_subset, psnr_max_db, and `buckets`: a list of {bucket, lo, hi, mean_area, model, biharmonic}
-    whose model/biharmonic dicts hold l1, psnr, ssim, l1_hole, psnr_hole, ssim_hole and kid, kid_std.
+    resize, kid_subset, kid_subsets, psnr_max_db, and `buckets`: a list of {bucket, lo, hi, mean_area, model,
+    biharmonic} whose model/biharmonic dicts hold l1, psnr, ssim, l1_hole, psnr_hole, ssim_hole and kid, kid_std.
     """
     from ganforge.pipelines import InpaintPipeline
 
@@ -139,7 +140,7 @@ def evaluate_inpainting(
     counter = _Counter(count * (1 + 3 * len(BUCKETS) * len(methods)), progress)  # features, then fill/score/features
     extractor = extractor if extractor is not None else get_extractor(inception, device)
     truth_feats = _features(truth, extractor, batch_size, True, counter.stage())
-    kid_subset = int(min(KID_SUBSET, count))
+    kid_subset = kid_subset_size(count, count, KID_SUBSET)
     rows = []
     for bucket in BUCKETS:
         masks = bank[bucket][np.arange(count) % per_bucket]  # bool [N, R, R]
@@ -162,7 +163,7 @@ def evaluate_inpainting(
         "task": "inpaint", "split": split, "data": data_name, "resolution": pipe.resolution, "n": int(count),
         "masks_per_bucket": per_bucket, "mask_seed": int(mask_seed),
         "extractor": getattr(extractor, "name", EXTRACTOR_NAME), "resize": RESIZE_MODE, "kid_subset": kid_subset,
-        "psnr_max_db": PSNR_MAX_DB, "buckets": rows,
+        "kid_subsets": KID_SUBSETS, "psnr_max_db": PSNR_MAX_DB, "buckets": rows,
     }
 
 

@@ -11,8 +11,8 @@ for bicubic upscaling (Pillow's, of the same input):
 
 - `psnr_y`, `ssim_y`: the standard SR protocol (metrics.image): BT.601 Y, `scale` pixels shaved from every
   border, peak 255; per-image means, PSNR capped at PSNR_MAX_DB; SSIM is None when fewer than 11 px remain;
-- `kid{n}` (subsets of min(1000, n)), `kid{n}_std`, `fid{n}` of the outputs against the truths' Inception
-  features (the truths' are cached like any real set's); FID is biased at small n, compare at equal n;
+- `kid{n}` (subsets of min(1000, n // 2), `metrics.kid`), `kid{n}_std`, `fid{n}` of the outputs against the
+  truths' Inception features (the truths' are cached like any real set's); FID is biased at small n, compare at equal n;
 - `sharpness`: mean gradient magnitude (metrics.image.sharpness); the truths' is reported too, so
   "GAN sharper than pixel loss, at what PSNR cost" reads straight off the table.
 """
@@ -30,6 +30,7 @@ from ganforge.errors import GanforgeError
 from ganforge.metrics.compute import subset_indices
 from ganforge.metrics.features import EXTRACTOR_NAME, get_extractor
 from ganforge.metrics.image import psnr, rgb_to_y, sharpness, shave, ssim
+from ganforge.metrics.kid import KID_SUBSETS, kid_subset_size
 from ganforge.metrics.resize import RESIZE_MODE
 from ganforge.metrics.translation import (
     KID_SUBSET,
@@ -104,7 +105,7 @@ def evaluate_superres(
     """Model and bicubic figures of an UpscalePipeline on its held-out images (see the module doc).
 
     Returns one JSON-ready dict: task, split, data, resolution, scale, degradation, n, extractor, resize,
-    kid_subset, psnr_max_db, shave, and `model` / `bicubic` / `truth` dicts of the metrics.
+    kid_subset, kid_subsets, psnr_max_db, shave, and `model` / `bicubic` / `truth` dicts of the metrics.
     """
     from ganforge.pipelines import UpscalePipeline
 
@@ -129,6 +130,7 @@ def evaluate_superres(
         "task": "superres", "split": test["split"], "data": test["data"], "resolution": pipe.resolution,
         "scale": scale, "degradation": test["degradation"], "n": int(len(high)),
         "extractor": getattr(extractor, "name", EXTRACTOR_NAME), "resize": RESIZE_MODE,
-        "kid_subset": int(min(KID_SUBSET, len(high))), "psnr_max_db": PSNR_MAX_DB, "shave": scale,
+        "kid_subset": kid_subset_size(len(high), len(high), KID_SUBSET), "kid_subsets": KID_SUBSETS,
+        "psnr_max_db": PSNR_MAX_DB, "shave": scale,
         "model": model, "bicubic": bicubic, "truth": {"sharpness": float(sharpness(high).mean())},
     }

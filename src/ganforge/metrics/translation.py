@@ -22,7 +22,8 @@ has learned nothing:
   `direction="BtoA"` evaluates G_BA on test B against domain A.
 
 FID and KID carry the image count in their names (`fid381`, `kid381`, as `compute_metrics` names them):
-FID is biased at small n and only comparable at equal n. KID uses subsets of min(1000, n) images.
+FID is biased at small n and only comparable at equal n. KID uses subsets of min(1000, n // 2) images
+(`kid_subset`; `metrics.kid` says why half).
 Label-map inputs (SPADE) have no identity baseline: a map of class ids is not an image (`identity` is None).
 """
 
@@ -45,12 +46,12 @@ from ganforge.metrics.extract import (
 from ganforge.metrics.features import EXTRACTOR_NAME, get_extractor
 from ganforge.metrics.fid import fid_from_features
 from ganforge.metrics.image import l1, psnr, ssim
-from ganforge.metrics.kid import kernel_inception_distance
+from ganforge.metrics.kid import KID_MAX_SUBSET, KID_SUBSETS, kernel_inception_distance, kid_subset_size
 from ganforge.metrics.resize import RESIZE_MODE
 from ganforge.pipelines.base import run_config  # the other metrics modules import it from here too
 
 PSNR_MAX_DB = 100.0  # per-image cap: an exact copy scores 100 dB rather than inf
-KID_SUBSET = 1000  # KID subsets of min(KID_SUBSET, n) images
+KID_SUBSET = KID_MAX_SUBSET  # KID subsets of kid_subset_size(n, n, KID_SUBSET) = min(KID_SUBSET, n // 2) images
 SSIM_MIN_SIZE = 11  # SSIM's 11x11 window
 
 Progress = Callable[[int, int], None]
@@ -177,7 +178,8 @@ def evaluate_translation(
     """Model and identity-baseline figures of a TranslationPipeline on its test split (see the module doc).
 
     Returns one JSON-ready dict: task, direction, split, data, resolution, n (inputs), n_target, paired,
-    extractor, resize, kid_subset, psnr_max_db, and `model` / `identity` dicts of the metrics.
+    extractor, resize, kid_subset (images per KID subset), kid_subsets (how many), psnr_max_db (and
+    counterpart_kid_subset with counterparts), and `model` / `identity` dicts of the metrics.
     """
     from ganforge.pipelines import TranslationPipeline
 
@@ -220,12 +222,15 @@ def evaluate_translation(
         for scores, images, feats in ((model, outputs, output_feats), (identity, baseline, base_feats)):
             both = {**paired_scores(images, counterparts), **distribution_scores(counter_feats, feats)}
             scores.update({f"counterpart_{key}": value for key, value in both.items()})
+    extra: dict[str, int] = {}  # the counterparts' KID compares n outputs with n counterparts
+    if counterparts is not None:
+        extra["counterpart_kid_subset"] = kid_subset_size(len(inputs), len(inputs), KID_SUBSET)
     return {
         "task": pipe.task, "direction": direction, "split": test["split"], "data": test["data"],
         "resolution": pipe.resolution, "n": int(len(inputs)), "n_target": int(len(targets)),
         "paired": bool(test["paired"]), "extractor": getattr(extractor, "name", EXTRACTOR_NAME),
-        "resize": RESIZE_MODE, "kid_subset": int(min(KID_SUBSET, len(inputs), len(targets))),
-        "psnr_max_db": PSNR_MAX_DB, "model": model, "identity": identity,
+        "resize": RESIZE_MODE, "kid_subset": kid_subset_size(len(inputs), len(targets), KID_SUBSET),
+        "kid_subsets": KID_SUBSETS, **extra, "psnr_max_db": PSNR_MAX_DB, "model": model, "identity": identity,
     }
 
 

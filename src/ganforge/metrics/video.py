@@ -29,6 +29,7 @@ import numpy as np
 from ganforge.errors import GanforgeError
 from ganforge.metrics.compute import subset_indices
 from ganforge.metrics.features import EXTRACTOR_NAME, get_extractor
+from ganforge.metrics.kid import KID_SUBSETS, kid_subset_size
 from ganforge.metrics.resize import RESIZE_MODE
 from ganforge.metrics.translation import KID_SUBSET, _Counter, _features, distribution_scores, run_config
 
@@ -92,7 +93,7 @@ def evaluate_video(
     """Frame KID/FID and motion of a VideoGenerationPipeline's clips (seeds seed..seed+n-1) against real clips.
 
     Returns one JSON-ready dict: task, data, split, resolution, frames, n, frame_sampling, extractor, resize,
-    kid_subset, fvd (None, with `fvd_note`), and `model` / `real` dicts (see the module doc).
+    kid_subset, kid_subsets, fvd (None, with `fvd_note`), and `model` / `real` dicts (see the module doc).
     """
     from ganforge.pipelines import VideoGenerationPipeline
 
@@ -122,7 +123,8 @@ def evaluate_video(
         "task": "video", "data": real["data"], "split": real["split"], "resolution": pipe.resolution,
         "frames": pipe.frames, "n": int(count), "frame_sampling": "frame i mod T of clip i",
         "extractor": getattr(extractor, "name", EXTRACTOR_NAME), "resize": RESIZE_MODE,
-        "kid_subset": int(min(KID_SUBSET, count)), "fvd": None, "fvd_note": NO_FVD,
+        "kid_subset": kid_subset_size(count, count, KID_SUBSET), "kid_subsets": KID_SUBSETS,
+        "fvd": None, "fvd_note": NO_FVD,
         "model": model, "real": {"motion": real_motion},
         "motion_ratio": model["motion"] / real_motion if real_motion > 0 else None,
     }

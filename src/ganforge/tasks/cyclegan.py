@@ -6,7 +6,9 @@ and D_B on domain B (instance norm throughout, as the paper's code). Per step, a
 - generators (both discriminators frozen): MSE(D_B(G_AB(a)), 1) + MSE(D_A(G_BA(b)), 1) (LSGAN, unhalved), plus
   `--cycle-weight` (10) x (|G_BA(G_AB(a)) - a| + |G_AB(G_BA(b)) - b|), plus the identity term
   `--identity-weight` (0.5) x `--cycle-weight` x (|G_AB(b) - b| + |G_BA(a) - a|);
-- discriminators: LSGAN on real images against fakes drawn through a 50-image history pool each.
+- discriminators: LSGAN on real images against fakes drawn through a history pool each, of `--pool-size`
+  (50) batches: the paper's pool of 50 images at its batch size of 1 is 50 steps of history, and so is
+  this one at any batch (3,200 images at batch 64, kept in float16: tasks/image_pool.py).
 
 Learning rates stay constant for the first half of the `--kimg` budget and fall linearly to 0 over the
 second (`--lr-decay-start 0.5`, applied by the trainer). The pools' images and random state are part of
@@ -31,7 +33,7 @@ from ganforge.nets.resnet_gen import ResnetGenerator
 from ganforge.registry import LOSSES, TASKS
 from ganforge.tasks.base import DataInfo, Task, TrainData
 from ganforge.tasks.image import gan_optimizers
-from ganforge.tasks.image_pool import ImagePool
+from ganforge.tasks.image_pool import ImagePool, history_size
 from ganforge.tasks.translation import (
     GRID_ROWS,
     check_discriminator_fits,
@@ -96,15 +98,20 @@ class CycleGANTask(Task):
         self._generators = nn.ModuleList([self.G_AB, self.G_BA])
         self._discriminators = nn.ModuleList([self.D_A, self.D_B])
         self.optimizers = gan_optimizers(config, self._generators.parameters(), self._discriminators.parameters())
-        self.pool_a = ImagePool(config.pool_size, seed=config.seed * 2 + 1)  # fakes of domain A, for D_A
-        self.pool_b = ImagePool(config.pool_size, seed=config.seed * 2 + 2)  # fakes of domain B, for D_B
+        self._make_pools(rank=0, world_size=1)
         self._grid_data: dict[str, torch.Tensor] = {}
+
+    def _make_pools(self, rank: int, world_size: int) -> None:
+        """Each process its own pools of `pool_size` batches of its share of the batch, and its own draws."""
+        cfg = self.config
+        size = history_size(cfg.pool_size, cfg.batch, rank, world_size)
+        self.pool_a = ImagePool(size, seed=cfg.seed * 2 + 1 + 1000 * rank)  # fakes of domain A, for D_A
+        self.pool_b = ImagePool(size, seed=cfg.seed * 2 + 2 + 1000 * rank)  # fakes of domain B, for D_B
 
     def attach(self, runtime: Any) -> None:
         super().attach(runtime)
-        if runtime.world_size > 1:  # each process its own pool draws
-            self.pool_a = ImagePool(self.config.pool_size, seed=self.config.seed * 2 + 1 + 1000 * runtime.rank)
-            self.pool_b = ImagePool(self.config.pool_size, seed=self.config.seed * 2 + 2 + 1000 * runtime.rank)
+        if runtime.world_size > 1:
+            self._make_pools(runtime.rank, runtime.world_size)
 
     # ----------------------------------------------------------------------------------- training
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
@@ -157,8 +164,12 @@ class CycleGANTask(Task):
         return {"pool_a": self.pool_a.state(), "pool_b": self.pool_b.state()}
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
-        self.pool_a.load_state(state.get("pool_a", {}))
-        self.pool_b.load_state(state.get("pool_b", {}))
+        # The checkpoint holds rank 0's pools. A process with a smaller share of the batch (an uneven split, or a
+        # resume on more processes) has smaller pools: it keeps the first images that fit.
+        for pool, key in ((self.pool_a, "pool_a"), (self.pool_b, "pool_b")):
+            saved = dict(state.get(key, {}))
+            saved["images"] = list(saved.get("images", []))[: pool.size]
+            pool.load_state(saved)
 
     # ----------------------------------------------------------------------------------- sampling
     def attach_data(self, arrays: dict[str, torch.Tensor]) -> None:

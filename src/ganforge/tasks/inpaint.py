@@ -8,6 +8,10 @@ exactly (out = mask * pred + (1 - mask) * input). A spectrally normalised PatchG
     hinge adversarial + --fm-weight (10) x D feature matching
                       + --l1-weight (10) x L1 weighted --hole-weight (6) : 1 inside : outside the hole
 
+The hinge loss is ours, not LaMa's: LaMa trains with the non-saturating loss plus R1 (gamma 0.001, adversarial
+weight 10, feature matching 100; its configs/training/lama-fourier.yaml). `--loss ns` is the nearest here; this
+task has no R1 term.
+
 Masks are drawn on the fly from `data.masks`' mixture (brush strokes, rectangles, blobs, outpaint
 bands), each by a generator seeded with (seed, step, the item's position in the global batch): the masks,
 like the images, are a pure function of the step, so a resumed run sees exactly what an unbroken one
@@ -97,7 +101,8 @@ class InpaintTask(Task):
         if config.model not in INPAINT_MODELS:
             raise ConfigError(f"task inpaint takes --model {' or '.join(INPAINT_MODELS)}, got {config.model!r}")
         if config.loss not in INPAINT_LOSSES:
-            raise ConfigError(f"inpaint takes --loss {', '.join(INPAINT_LOSSES)} (hinge is LaMa's), got {config.loss!r}")
+            raise ConfigError(f"inpaint takes --loss {', '.join(INPAINT_LOSSES)} (hinge is the default), "
+                              f"got {config.loss!r}")
         self.G, self.generator_spec = INPAINT_MODELS[config.model](config, data)
         self.D = PatchGANDiscriminator(in_channels=data.channels + 1, width=config.width, d_layers=config.d_layers,
                                        norm="none", spectral=True)
