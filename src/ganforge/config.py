@@ -11,6 +11,7 @@ from typing import Any
 from ganforge.errors import ConfigError
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+RECORDED_KEYS = ("precision_used",)  # written into a run's config.json by the trainer: what the run really used
 
 
 # Defaults that depend on the network family, filled in by TrainConfig.resolved() and then written
@@ -446,7 +447,9 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
-        """Build from a dict; unknown keys are an error that names them."""
+        """Build from a dict; unknown keys are an error that names them (facts a run records beside its settings in
+        config.json, RECORDED_KEYS, are not settings and are left out)."""
+        values = {k: v for k, v in values.items() if k not in RECORDED_KEYS}
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:

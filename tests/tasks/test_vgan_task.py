@@ -69,8 +69,8 @@ def test_3d_resize_conv_grows_the_strided_axes_without_a_checkerboard(double_tim
     torch.manual_seed(0)
     x = torch.ones(1, 4, 8, 8, 8)  # a flat clip feature map [N, C, T, H, W]: any pattern comes from the layer
     inner = (..., slice(2, -2), slice(2, -2), slice(2, -2))  # away from the padding
-    resized = _up3d("resize", 4, 2, double_time, bias=False)(x)[inner]
-    checker = _up3d("transpose", 4, 2, double_time, bias=False)(x)[inner]
+    resized = _up3d("resize", 4, 2, double_time, bias=False, frames=8)(x)[inner]
+    checker = _up3d("transpose", 4, 2, double_time, bias=False, frames=8)(x)[inner]
     assert resized.shape == checker.shape == shape
     assert resized.std(dim=(2, 3, 4)).max() < 1e-6 < checker.std(dim=(2, 3, 4)).min()
 

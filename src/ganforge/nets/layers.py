@@ -129,6 +129,7 @@ def upsample_layer(
     transposed: tuple[Size, Size, Size, Size] = (4, 2, 1, 0),  # the transposed conv's kernel, stride, padding, out pad
     padding_mode: str = "zeros",  # the resize-conv's padding: zeros, or reflect as the CycleGAN generator pads
     dims: int = 2,  # 2: images [N, C, H, W]; 3: clips [N, C, T, H, W] (the stride says which axes grow)
+    kernel: Size = 3,  # the resize-conv's kernel (3D: (time_kernel(T)[0], 3, 3) for short clips)
 ) -> nn.Module:
     """A decoder's upsampling layer. `resize` is Odena et al.'s (2016) nearest-neighbour resize by the transposed
     convolution's stride, then a 3x3 (3x3x3) convolution (its last module, for zero_init): every output pixel is
@@ -142,9 +143,19 @@ def upsample_layer(
         return transpose(in_channels, out_channels, k, s, p, output_padding=op, bias=bias)
     if mode == "resize":
         conv = nn.Conv2d if dims == 2 else nn.Conv3d
+        padding = tuple(q // 2 for q in kernel) if isinstance(kernel, tuple) else kernel // 2
         return nn.Sequential(nn.Upsample(scale_factor=s, mode="nearest"),
-                             conv(in_channels, out_channels, 3, 1, 1, bias=bias, padding_mode=padding_mode))
+                             conv(in_channels, out_channels, kernel, 1, padding, bias=bias, padding_mode=padding_mode))
     raise ConfigError(f"unknown upsampling {mode!r}; choose one of: {', '.join(UPSAMPLE_MODES)}")
+
+
+def time_kernel(frames: int, kernel: int = 3) -> tuple[int, int]:
+    """(kernel, padding) over time for a layer that keeps `frames` frames: `kernel` when the clip is at least that
+    long, else 1. A longer kernel only adds taps that ever see padding, and PyTorch's CPU bf16 path computes the
+    weight gradients of Conv3d/ConvTranspose3d wrongly at 2 frames with a kernel of 3 (tests/nets/test_precision.py)."""
+    if frames < 1:
+        raise ValueError(f"a clip layer needs at least 1 frame, got {frames}")
+    return (kernel, kernel // 2) if frames >= kernel else (1, 0)
 
 
 def spectral_norm(module: nn.Module, enabled: bool = True) -> nn.Module:

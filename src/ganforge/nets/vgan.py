@@ -23,6 +23,8 @@ time and space in every layer, as VGAN's 32 frames did.
 
 `upsample="resize"` (not in the paper) makes every x2 step of both streams a nearest-neighbour resize and a
 3x3 (3x3x3) convolution (`nets.layers.upsample_layer`), against the transposed convolutions' checkerboard.
+No layer that keeps time convolves over it with a kernel longer than its clip: below 3 frames the temporal
+kernel is 1 (`nets.layers.time_kernel`).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import torch
 from torch import nn
 
 from ganforge.errors import ConfigError
-from ganforge.nets.layers import log2_resolution, normal_init, upsample_layer
+from ganforge.nets.layers import log2_resolution, normal_init, time_kernel, upsample_layer
 from ganforge.registry import NETWORKS
 
 INIT_STD = 0.01  # VGAN's weights_init: N(0, 0.01) for every (transposed) convolution
@@ -80,10 +82,13 @@ class VGANGenerator(nn.Module):
         # Foreground: z -> [c0, T0, 4, 4] (VGAN: a transposed conv from 1x1x1, i.e. a projection), then up.
         self.fg_stem = nn.ConvTranspose3d(z_dim, chans[0], (self.start_frames, 4, 4), bias=False)
         fg: list[nn.Module] = [nn.BatchNorm3d(chans[0]), nn.ReLU(inplace=True)]
+        t = self.start_frames
         for cin, cout, double in zip(chans[:-1], chans[1:], doubles[:-1]):
-            fg += [_up3d(upsample, cin, cout, double, bias=False), nn.BatchNorm3d(cout), nn.ReLU(inplace=True)]
+            t *= 2 if double else 1
+            fg += [_up3d(upsample, cin, cout, double, bias=False, frames=t), nn.BatchNorm3d(cout), nn.ReLU(inplace=True)]
         self.fg_body = nn.Sequential(*fg)
-        self.fg_head = _up3d(upsample, chans[-1], channels + 1, doubles[-1], bias=True)  # C foreground channels + 1 mask
+        # C foreground channels + 1 mask
+        self.fg_head = _up3d(upsample, chans[-1], channels + 1, doubles[-1], bias=True, frames=frames)
 
         # Background: z -> [c0, 4, 4] -> ... -> [C, R, R].
         bg: list[nn.Module] = [nn.ConvTranspose2d(z_dim, chans[0], 4, bias=False), nn.BatchNorm2d(chans[0]),
@@ -111,10 +116,12 @@ class VGANGenerator(nn.Module):
         return video
 
 
-def _up3d(mode: str, cin: int, cout: int, double_time: bool, bias: bool) -> nn.Module:
-    """Doubles height and width, and time when `double_time` (kernel 4, stride 2), else keeps it (kernel 3)."""
-    transposed = (4, 2, 1, 0) if double_time else ((3, 4, 4), (1, 2, 2), (1, 1, 1), 0)
-    return upsample_layer(mode, cin, cout, bias, transposed=transposed, dims=3)
+def _up3d(mode: str, cin: int, cout: int, double_time: bool, bias: bool, frames: int) -> nn.Module:
+    """Doubles height and width, and time when `double_time` (kernel 4, stride 2), else keeps it (kernel 3, or 1
+    when fewer than 3 frames come out: `time_kernel`); `frames` is the clip length this layer outputs."""
+    kt, pt = time_kernel(frames)
+    transposed = (4, 2, 1, 0) if double_time else ((kt, 4, 4), (1, 2, 2), (pt, 1, 1), 0)
+    return upsample_layer(mode, cin, cout, bias, transposed=transposed, dims=3, kernel=(kt, 3, 3))
 
 
 def mask_l1(mask: torch.Tensor) -> torch.Tensor:
