@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip
 TORCH_VERSION := 2.13.0
 STAMP  := $(VENV)/.setup-stamp
 
-.PHONY: setup demo test bench lint clean
+.PHONY: setup demo test test-fp32 test-bf16 bench lint clean
 
 setup: $(STAMP)
 
@@ -27,6 +27,13 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest -q
+
+# The suite with every `--precision auto` run forced to one precision (bf16 autocast runs on any CPU).
+test-fp32: setup
+	$(PY) -m pytest -q --precision fp32
+
+test-bf16: setup
+	$(PY) -m pytest -q --precision bf16
 
 bench: setup
 	$(PY) benchmarks/train_throughput.py

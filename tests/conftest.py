@@ -13,6 +13,18 @@ import torch
 # compares their weights bit for bit, which holds only at equal thread counts).
 TEST_THREADS = min(2, os.cpu_count() or 1)
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--precision", default=None, choices=["auto", "fp32", "bf16"],
+                     help="what `--precision auto` means in every run of the suite (sets GANFORGE_PRECISION): "
+                          "make test-fp32 and make test-bf16 run the whole suite so on any CPU")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    value = config.getoption("--precision")
+    if value and value != "auto":
+        os.environ["GANFORGE_PRECISION"] = value
+
+
 @pytest.fixture(autouse=True, scope="session")
 def session_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """GANFORGE_HOME points at a temp folder for the whole session: the real cache is never touched."""

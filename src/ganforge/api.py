@@ -137,7 +137,8 @@ def train(
         from ganforge.engine.atomic import atomic_write_text
 
         run_dir.mkdir(parents=True, exist_ok=True)
-        cfg.save(run_dir / "config.json")
+        values = {**cfg.to_dict(), "precision_used": trainer.runtime.policy.summary()}  # what the run computes in
+        atomic_write_text(run_dir / "config.json", json.dumps(values, indent=2, sort_keys=True) + "\n")
         atomic_write_text(run_dir / "data.json", json.dumps(dataclasses.asdict(info), indent=2) + "\n")
         atomic_write_text(run_dir / "model.json", json.dumps(trainer.task.export_spec(), indent=2) + "\n")
     accelerator.wait_for_everyone()

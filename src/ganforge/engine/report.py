@@ -62,6 +62,15 @@ def _series(rows: list[dict[str, Any]], prefix: str) -> dict[str, list[tuple[flo
     return out
 
 
+def _precision_html(used: dict[str, Any] | None) -> str:
+    """What the run computed in, network by network, and why (config.json's precision_used)."""
+    if not used:
+        return ""
+    nets = ", ".join(f"{html.escape(k)}: {html.escape(str(v))}" for k, v in sorted(used.get("networks", {}).items()))
+    return (f'<p class="precision">precision <b>{html.escape(str(used.get("autocast", "?")))}</b> '
+            f'({html.escape(str(used.get("reason", "")))}); {nets}.</p>')
+
+
 def write_report(run_dir: Path) -> Path:
     """(Re)write `run_dir/report.html` from what the run has written so far."""
     run_dir = Path(run_dir)
@@ -89,6 +98,7 @@ img{{image-rendering:pixelated;width:256px}} pre{{background:#f4f4f4;padding:8px
 <body><h1>Run {html.escape(run_dir.name)}</h1>
 <p>task <b>{html.escape(str(config.get("task", "?")))}</b>, model <b>{html.escape(str(config.get("model", "?")))}</b>,
 data <b>{html.escape(str(config.get("data", "?")))}</b> at {config.get("resolution", "?")} px; {html.escape(summary)}.</p>
+{_precision_html(config.get("precision_used"))}
 <h2>Losses</h2>{"".join(charts)}
 <h2>Samples over time (fixed latents, EMA generator)</h2>{reals}{figures}
 <h2>Configuration</h2><pre>{html.escape(json.dumps(config, indent=2, sort_keys=True))}</pre>

@@ -8,11 +8,18 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Any
 
 import torch
 import torch.distributed as dist
 from accelerate import Accelerator
 from torch import nn
+
+
+def all_finite(tensors: list[torch.Tensor]) -> bool:
+    """True when no tensor holds an inf or NaN: one fused max-norm over all of them, one sync."""
+    norms = torch._foreach_norm(tensors, float("inf"))  # NaN propagates through max; inf stays inf
+    return bool(torch.isfinite(torch.stack(norms)).all())
 
 
 def make_accelerator() -> Accelerator:
@@ -35,6 +42,15 @@ class Runtime:
         self.is_main = accelerator.is_main_process
         self.scalers: dict[str, torch.amp.GradScaler] = {}  # fp16 loss scaling, one per optimizer
         self._names: dict[int, str] = {}
+        self._network_names: dict[int, str] = {}
+        # Set by engine.precision.compare_step_gradients: step() records the gradients instead of applying them.
+        self.record_gradients: dict[str, list[torch.Tensor]] | None = None
+        self.skipped: list[str] = []  # optimizers whose step was skipped for non-finite gradients, since last read
+        self.policy: Any = None  # engine.precision.PrecisionPolicy, set by the trainer
+
+    def register_networks(self, networks: dict[str, nn.Module]) -> None:
+        """Name the task's networks, so recorded gradients and skipped steps can say whose they are."""
+        self._network_names = {id(net): name for name, net in networks.items()}
 
     def register_optimizers(self, optimizers: dict[str, torch.optim.Optimizer]) -> None:
         """Name the task's optimizers so their loss scalers can be checkpointed by name."""
@@ -63,9 +79,10 @@ class Runtime:
         (scaler.scale(loss) if scaler is not None else loss).backward()
 
     def step(self, optimizer: torch.optim.Optimizer, module: nn.Module) -> None:
-        """Average gradients over processes, step, and clear the gradients."""
+        """Average gradients over processes, step, and clear the gradients. A step whose gradients are not all
+        finite is skipped (and named in `skipped`): one fused check, the same verdict on every process."""
+        grads = [p.grad for p in module.parameters() if p.grad is not None]
         if self.world_size > 1:
-            grads = [p.grad for p in module.parameters() if p.grad is not None]
             if grads:
                 flat = torch.cat([g.flatten() for g in grads])
                 dist.all_reduce(flat)
@@ -74,7 +91,16 @@ class Runtime:
                 for g in grads:
                     g.copy_(flat[offset : offset + g.numel()].view_as(g))
                     offset += g.numel()
+        if self.record_gradients is not None:
+            name = self._names.get(id(optimizer)) or self._network_names.get(id(module), type(module).__name__)
+            self.record_gradients[f"{len(self.record_gradients)}:{name}"] = [g.detach().clone() for g in grads]
+            optimizer.zero_grad(set_to_none=True)
+            return
         scaler = self._scaler(optimizer)
+        if scaler is None and grads and not all_finite(grads):  # fp16's scaler skips overflowing steps itself
+            self.skipped.append(self._names.get(id(optimizer), "optimizer"))
+            optimizer.zero_grad(set_to_none=True)
+            return
         if scaler is not None:
             scaler.step(optimizer)
             scaler.update()

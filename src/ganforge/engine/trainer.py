@@ -25,7 +25,14 @@ from ganforge import __version__
 from ganforge.config import TrainConfig
 from ganforge.engine.checkpoint import checkpoint_name, load_checkpoint, save_checkpoint
 from ganforge.engine.ema import EMA
-from ganforge.engine.runtime import Runtime, make_accelerator
+from ganforge.engine.precision import (
+    PRECISION_ENV,
+    PROBE_TOLERANCE,
+    PrecisionPolicy,
+    compare_step_gradients,
+    forced_precision,
+)
+from ganforge.engine.runtime import Runtime, all_finite, make_accelerator
 from ganforge.engine.stats import Stats, truncate_metrics
 from ganforge.errors import CheckpointError, TrainingError
 from ganforge.imaging import make_grid, save_image, tensor_to_uint8
@@ -76,12 +83,16 @@ def cpu_has_native_bf16() -> bool:
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
-    """auto -> bf16 on a GPU, or a CPU with native bf16 (AMX/AVX512-BF16: about 2x here), else fp32.
+    """auto -> bf16 on a GPU, or a CPU with native bf16 (AMX/AVX512-BF16: about 2x here), else fp32; the trainer
+    then keeps bf16 only if one step's gradients agree with fp32 (`needs_precision_check`). GANFORGE_PRECISION
+    forces what auto means, unchecked (tests run the whole suite so on any CPU).
 
     fp16 needs a GPU (and loss scaling, which the runtime adds).
     """
     from ganforge.errors import ConfigError
 
+    if precision == "auto":
+        precision = forced_precision() or "auto"
     if device.type == "cuda":
         if precision == "auto":
             return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
@@ -91,6 +102,25 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     if precision == "auto":
         return "bf16" if cpu_has_native_bf16() else "fp32"
     return precision
+
+
+def needs_precision_check(requested: str, resolved: str) -> bool:
+    """True when `auto` picked bf16 from the hardware alone (not forced): the trainer checks it on one step first."""
+    return requested == "auto" and forced_precision() is None and resolved == "bf16"
+
+
+def _precision_reason(requested: str, resolved: str, device: torch.device) -> str:
+    """Why a run computes in `resolved`, before any check: for config.json and report.html."""
+    if requested != "auto":
+        return f"--precision {requested}"
+    if forced_precision():
+        return f"auto, forced to {resolved} by {PRECISION_ENV}"
+    if resolved == "fp32":
+        return "auto: fp32, " + ("this GPU has no bf16" if device.type == "cuda" else "this CPU has no native bf16")
+    return "auto: bf16, not yet checked"
+
+
+MAX_SKIPPED_STEPS = 8  # consecutive steps with non-finite gradients before a run stops
 
 
 class _Order:
@@ -255,8 +285,11 @@ class Trainer:
         self.best_metric: float | None = None  # best FID so far; its checkpoint is kept in checkpoints/best
         self.accelerator = accelerator or make_accelerator()
         device = self.accelerator.device
-        self.runtime = Runtime(self.accelerator, resolve_precision(config.precision, device))
+        precision = resolve_precision(config.precision, device)
+        self.runtime = Runtime(self.accelerator, precision)
         self.is_main = self.runtime.is_main
+        self.skipped_steps = 0  # optimizer steps skipped for non-finite gradients over the whole run
+        self._skips_in_a_row = 0
 
         # Same initial weights on every process: seed before building, then per-process noise.
         _seed_everything(config.seed)
@@ -275,6 +308,8 @@ class Trainer:
         )
         self.task.attach(self.runtime)
         self.runtime.register_optimizers(self.task.optimizers)
+        self.runtime.register_networks(self.task.networks)
+        self._set_policy(PrecisionPolicy(precision, _precision_reason(config.precision, precision, device)))
         if config.compile:
             for net in self.task.networks.values():
                 net.compile()
@@ -302,8 +337,46 @@ class Trainer:
         # The kimg budget in images (None: --minutes alone); saved with each checkpoint, as the LR schedule's end.
         self.total_images = int(config.kimg_budget * 1000) if config.kimg_budget is not None else None
         self.fixed = self.task.fixed_inputs(min(config.grid_size, 256), GRID_SEED)
+        saved_policy = None
         if resume_from is not None:
-            self._restore(Path(resume_from))
+            saved_policy = self._restore(Path(resume_from))
+        if needs_precision_check(config.precision, precision):
+            self._check_bf16(saved_policy)
+
+    # ------------------------------------------------------------------------------- precision
+    def _set_policy(self, policy: PrecisionPolicy) -> None:
+        self.runtime.precision = policy.precision
+        policy.apply(self._all_networks(), self.runtime.device)
+        self.runtime.policy = policy
+
+    def _check_bf16(self, saved: dict[str, Any] | None) -> None:
+        """`auto` picked bf16 from the hardware: keep it only if one step's weight gradients agree with fp32 (on a
+        resume, the run's own earlier verdict stands, so the continuation computes as before)."""
+        if saved is not None and saved.get("autocast") in ("fp32", "bf16"):
+            if saved["autocast"] == "fp32":
+                self._set_policy(PrecisionPolicy("fp32", saved.get("reason", "auto: fp32, as the run started")))
+            else:
+                self.runtime.policy.reason = saved.get("reason", self.runtime.policy.reason)
+            return
+        step = self._first_adversarial_step()
+        batch = self.stream.batch(step, self.runtime.device, self.channels_last)
+        result = compare_step_gradients(self.task, batch, step, "bf16", PROBE_TOLERANCE)
+        where, err = result.worst
+        if result.agrees:
+            self.runtime.policy.reason = (f"auto: bf16, its gradients agreed with fp32 on step {step} "
+                                          f"(worst relative error {err:.3g}, {where}; tolerance {result.tolerance:g})")
+            return
+        logging.getLogger("ganforge").warning(
+            "bf16 gradients of %s differ from fp32 by %.3g (tolerance %g) on this machine: training in fp32",
+            where.split(":", 1)[-1], err, result.tolerance)
+        self._set_policy(PrecisionPolicy("fp32", f"auto: fp32, bf16 gradients of {where} differed from fp32 by "
+                                                 f"{err:.3g} on step {step} (tolerance {result.tolerance:g})"))
+
+    def _first_adversarial_step(self) -> int:
+        """The step the precision check runs: the first with every loss on (after pixel-loss pre-training)."""
+        pretrain = getattr(self.config, "pretrain_kimg", None) or 0.0
+        first = -(-int(pretrain * 1000) // self.config.batch) if pretrain else 0
+        return max(self.step, first)
 
     # ------------------------------------------------------------------------------ checkpoints
     def _all_networks(self) -> dict[str, torch.nn.Module]:
@@ -330,6 +403,8 @@ class Trainer:
             "task_state": self.task.extra_state(),
             "ganforge_version": __version__,
             "precision": self.runtime.precision,
+            "precision_policy": self.runtime.policy.summary(),
+            "skipped_steps": self.skipped_steps,
             "best_metric": self.best_metric,
             "world_size": self.runtime.world_size,
             "total_images": self.total_images,
@@ -343,7 +418,8 @@ class Trainer:
         return save_checkpoint(self.run_dir / "checkpoints", self.images_shown, self._all_networks(),
                                self._state(), self.config.keep_checkpoints)
 
-    def _restore(self, ckpt: Path) -> None:
+    def _restore(self, ckpt: Path) -> dict[str, Any] | None:
+        """Load everything a checkpoint holds; returns the precision policy the run used (None before it was saved)."""
         weights, state = load_checkpoint(ckpt)
         for name, module in self._all_networks().items():
             if name not in weights:
@@ -378,8 +454,10 @@ class Trainer:
         self.best_metric = state.get("best_metric")
         self.images_shown = int(state["images_shown"])
         self.step = int(state["step"])
+        self.skipped_steps = int(state.get("skipped_steps", 0))
         if self.is_main:
             truncate_metrics(self.run_dir / "metrics.jsonl", self.images_shown / 1000)
+        return state.get("precision_policy")
 
     def _warn_if_schedule_moved(self, state: dict[str, Any]) -> None:
         """One warning when a resume changes the budget that a configured LR decay is measured against."""
@@ -502,12 +580,15 @@ class Trainer:
                     scale = self._schedule_learning_rates(total_images, decay_start)
                     stats.report("Schedule/lr_scale", torch.tensor(scale), self.step)
                 losses = self.task.train_step(batch, self.step)
+                skipped = self._count_skipped()
                 before = self.images_shown
                 self.images_shown += cfg.batch
                 if self.ema is not None:
                     self.ema.update(cfg.batch, self.images_shown)
-                for name, value in losses.items():
-                    stats.report(name, value, self.step)
+                if not skipped:  # a skipped step's losses are what made it non-finite: the tick's means leave it out
+                    for name, value in losses.items():
+                        stats.report(name, value, self.step)
+                stats.report("Train/skipped", torch.tensor(float(bool(skipped))), self.step)  # the tick's fraction
                 self.step += 1
 
                 done = total_images is not None and self.images_shown >= total_images
@@ -522,6 +603,7 @@ class Trainer:
                     line = stats.flush({
                         "kimg": round(self.images_shown / 1000, 3), "step": self.step,
                         "time_sec": round(now - start_time, 3), "images_per_sec": round(ips, 2),
+                        "skipped_steps": self.skipped_steps,
                     })
                     tick_start_time, tick_start_images = now, self.images_shown
                     self._emit_progress(line, total_images, start_time, start_images, deadline)
@@ -580,6 +662,24 @@ class Trainer:
                 reason = "another process stopped"
         return reason
 
+    def _count_skipped(self) -> list[str]:
+        """The optimizers whose step the runtime skipped for non-finite gradients in this step; stop the run when
+        that has happened MAX_SKIPPED_STEPS steps in a row (nothing is saved: the weights never took those steps)."""
+        skipped, self.runtime.skipped = self.runtime.skipped, []
+        if not skipped:
+            self._skips_in_a_row = 0
+            return skipped
+        self.skipped_steps += 1
+        self._skips_in_a_row += 1
+        if self._skips_in_a_row >= MAX_SKIPPED_STEPS:
+            raise TrainingError(
+                f"non-finite gradients ({', '.join(sorted(set(skipped)))}) in {self._skips_in_a_row} steps in a row, "
+                f"up to step {self.step} (kimg {self.step * self.config.batch / 1000:.3f}); those steps were skipped and "
+                f"training stopped without saving: the last good checkpoint in {self.run_dir / 'checkpoints'} is intact. "
+                "Try a lower learning rate (--lr-g/--lr-d), R1 (--r1-gamma) or --precision fp32"
+            )
+        return skipped
+
     def _check_finite(self, stats: Stats) -> None:
         """Stop on a non-finite loss, on every process together, before anything is saved."""
         bad = stats.first_non_finite()
@@ -599,11 +699,11 @@ class Trainer:
 
     def _check_weights_finite(self) -> None:
         """Never write a checkpoint whose weights went non-finite (e.g. overflowing gradients)."""
-        for name, net in self.task.networks.items():
-            norms = torch._foreach_norm([p.detach().float() for p in net.parameters()])
-            if not bool(torch.isfinite(torch.stack(norms)).all()):
+        for name, net in self._all_networks().items():
+            tensors = [t.detach() for t in net.state_dict().values() if t.is_floating_point()]  # weights and buffers
+            if tensors and not all_finite(tensors):
                 raise TrainingError(
-                    f"network {name} has non-finite weights at step {self.step}; stopped without saving: the last "
+                    f"network {name} has non-finite weights or statistics at step {self.step}; stopped without saving: the last "
                     f"good checkpoint in {self.run_dir / 'checkpoints'} is intact. Try a lower learning rate"
                 )
 
