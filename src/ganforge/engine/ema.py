@@ -1,8 +1,10 @@
-"""Exponential moving average of the generator's weights (Karras et al.), with StyleGAN's ramp-up."""
+"""Exponential moving average of the generator's weights (Karras et al.), with StyleGAN's ramp-up, and the
+standing batch-norm statistics (Brock et al., BigGAN) that such averaged weights need."""
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -34,3 +36,31 @@ class EMA:
         torch._foreach_lerp_(dst, src, 1.0 - beta)
         for b_dst, b_src in zip(self.shadow.buffers(), self.source.buffers()):
             b_dst.copy_(b_src)
+
+
+def batch_norms(net: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
+    """The batch-norm layers of `net` (DCGAN, VGAN and LaMa generators have them; StyleGAN2 does not)."""
+    return [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+
+
+@torch.no_grad()
+def recompute_batch_norm(net: nn.Module, forward: Callable[[int], object], batches: int) -> None:
+    """Standing statistics: reset `net`'s batch-norm running statistics and average them, with equal weights, over
+    `batches` forward passes in train mode (`forward(i)` runs batch i). The EMA's averaged weights never produced
+    the live network's statistics that `EMA.update` copies, so the shadow is sampled, evaluated and saved with these."""
+    norms = batch_norms(net)
+    if not norms:
+        return
+    momenta = [m.momentum for m in norms]
+    was_training = net.training
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average over the batches
+    net.train()
+    try:
+        for i in range(batches):
+            forward(i)
+    finally:
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum
+        net.train(was_training)

@@ -24,7 +24,7 @@ from accelerate import Accelerator  # noqa: F401  (type of the accelerator argum
 from ganforge import __version__
 from ganforge.config import TrainConfig
 from ganforge.engine.checkpoint import checkpoint_name, load_checkpoint, save_checkpoint
-from ganforge.engine.ema import EMA
+from ganforge.engine.ema import EMA, batch_norms, recompute_batch_norm
 from ganforge.engine.precision import (
     PRECISION_ENV,
     PROBE_TOLERANCE,
@@ -40,6 +40,8 @@ from ganforge.registry import TASKS
 from ganforge.tasks.base import DataInfo, Task, TrainData, batch_positions
 
 GRID_SEED = 123456789  # fixed latents for sample grids, identical across resumes
+STANDING_SEED = 987654321  # fixed inputs for the EMA generator's standing batch-norm statistics
+STANDING_BATCHES = 8  # batches of the training batch size (at most 64) those statistics average over
 CLIP_ROWS = 8  # clips shown in reals.png of a video task, one row of frames each
 STOP_POLL_STEPS = 10  # with several processes, stop requests are agreed on every this many steps
 
@@ -289,6 +291,7 @@ class Trainer:
         self.runtime = Runtime(self.accelerator, precision)
         self.is_main = self.runtime.is_main
         self.skipped_steps = 0  # optimizer steps skipped for non-finite gradients over the whole run
+        self._standing_step = -1  # the step whose EMA batch-norm statistics are standing ones (-1: none yet)
         self._skips_in_a_row = 0
 
         # Same initial weights on every process: seed before building, then per-process noise.
@@ -412,6 +415,7 @@ class Trainer:
 
     def save_checkpoint(self) -> Path | None:
         """Checkpoint on rank 0 (all ranks hold the same weights), only of finite weights."""
+        self.refresh_ema_statistics()
         self._check_weights_finite()
         if not self.is_main:
             return None
@@ -479,8 +483,24 @@ class Trainer:
     # ---------------------------------------------------------------------------------- metrics
     def inference_network(self) -> torch.nn.Module:
         """The network a pipeline would use now: the EMA copy when there is one, in eval mode."""
+        self.refresh_ema_statistics()
         net = self.ema.shadow if self.ema is not None else self.task.networks[self.task.ema_network or "G"]
         return net.eval()
+
+    def refresh_ema_statistics(self) -> None:
+        """Give the EMA generator batch-norm statistics of its own (standing statistics) before it is sampled,
+        evaluated or saved, once per step; from the task's fixed inputs, so no training randomness is drawn."""
+        if self.ema is None or self._standing_step == self.step or not batch_norms(self.ema.shadow):
+            return
+        nets = self._all_networks()
+        n = min(self.config.batch, 64)
+
+        def forward(i: int) -> None:
+            with self.runtime.autocast():
+                self.task.visuals(nets, self.task.fixed_inputs(n, STANDING_SEED + i))
+
+        recompute_batch_norm(self.ema.shadow, forward, STANDING_BATCHES)
+        self._standing_step = self.step
 
     def evaluate(self, stats: Stats) -> dict[str, float]:
         """Run the evaluator on rank 0, log its figures, and keep the checkpoint with the best FID."""
@@ -511,6 +531,7 @@ class Trainer:
         """A grid from the fixed latents with the EMA generator, eval mode, without touching RNG."""
         if not self.is_main:
             return None
+        self.refresh_ema_statistics()
         nets = self._all_networks()
         was_training = {name: n.training for name, n in nets.items()}
         for n in nets.values():
