@@ -21,8 +21,9 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
                   pl_weight=0.0, z_dim=100, width=64),
     "stylegan2": dict(loss="ns", lr_g=2.5e-3, lr_d=2.5e-3, beta1=0.0, beta2=0.99, r1_gamma=0.05, r2_gamma=0.0,
                       r1_interval=16, pl_weight=0.0, z_dim=128, width=32),
+    # R3GAN (Huang et al. 2024) applies R1 and R2 every step, in D's step (no lazy regularisation).
     "r3gan": dict(loss="rpgan", lr_g=2e-4, lr_d=2e-4, beta1=0.0, beta2=0.99, r1_gamma=0.05, r2_gamma=0.05,
-                  r1_interval=16, pl_weight=0.0, z_dim=64, width=32),
+                  r1_interval=1, pl_weight=0.0, z_dim=64, width=32),
     # Translation (no latent: z_dim 0). pix2pix (Isola et al.): vanilla GAN + 100 * L1, Adam 2e-4 (0.5, 0.999).
     # No EMA (ema_kimg 0) for the batch-norm generators: an EMA averages weights but would copy the live BN running
     # statistics, which do not belong to the averaged weights; the pipeline then uses G itself, as the paper's code.

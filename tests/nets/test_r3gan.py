@@ -45,3 +45,12 @@ def test_conditioning_changes_outputs():
 def test_bad_resolution():
     with pytest.raises(ConfigError, match="r3gan needs a power-of-two --resolution from 8 to 1024, got 24"):
         R3GANGenerator(24)
+
+
+def test_r3gan_applies_r1_and_r2_every_step_by_default():
+    # Huang et al. (2024) regularise every step; lazy regularisation is StyleGAN2's choice, not R3GAN's.
+    from ganforge.config import TrainConfig
+
+    cfg = TrainConfig(model="r3gan").validate()
+    assert (cfg.r1_interval, cfg.r1_gamma, cfg.r2_gamma) == (1, 0.05, 0.05)
+    assert TrainConfig(model="stylegan2").validate().r1_interval == 16

@@ -83,10 +83,25 @@ def make_adam(params: Any, lr: float, betas: tuple[float, float]) -> torch.optim
         return torch.optim.Adam(params, lr=lr, betas=betas, foreach=True)
 
 
-def gan_optimizers(config: TrainConfig, g_params: Any, d_params: Any) -> dict[str, torch.optim.Optimizer]:
-    """The G and D optimizers every adversarial task uses: Adam at the config's rates and betas."""
-    betas = (config.beta1, config.beta2)
-    return {"G": make_adam(g_params, config.lr_g, betas), "D": make_adam(d_params, config.lr_d, betas)}
+def lazy_ratio(interval: int) -> float:
+    """StyleGAN2's correction for a regulariser that takes its own optimizer step every `interval` steps.
+
+    The network then takes interval + 1 Adam steps per interval instead of interval, so its rate is
+    multiplied by r = interval / (interval + 1) and its betas raised to r, which keeps the rate and
+    the moments' time constants per training step; 1 (no correction) when the regulariser runs
+    inside the main step.
+    """
+    return interval / (interval + 1) if interval > 1 else 1.0
+
+
+def gan_optimizers(config: TrainConfig, g_params: Any, d_params: Any, g_ratio: float = 1.0,
+                   d_ratio: float = 1.0) -> dict[str, torch.optim.Optimizer]:
+    """The G and D optimizers every adversarial task uses: Adam at the config's rates and betas, each
+    corrected by its network's lazy-regularisation ratio (lazy_ratio; 1 when it has no lazy regulariser)."""
+    def adam(params: Any, lr: float, ratio: float) -> torch.optim.Optimizer:
+        return make_adam(params, lr * ratio, (config.beta1**ratio, config.beta2**ratio))
+
+    return {"G": adam(g_params, config.lr_g, g_ratio), "D": adam(d_params, config.lr_d, d_ratio)}
 
 
 def make_augment(config: TrainConfig) -> Any:
@@ -123,7 +138,13 @@ class ImageTask(Task):
             raise ConfigError(f"--pl-weight needs a generator with a mapping network (stylegan2), not {config.model}")
         self.pl_mean = torch.zeros([])  # running mean of path lengths
         self.networks = {"G": self.G, "D": self.D}
-        self.optimizers = gan_optimizers(config, self.G.parameters(), self.D.parameters())
+        # A regulariser with interval 1 joins its network's main step; a longer one takes its own steps (lazy), and
+        # that network's Adam is corrected for them, as StyleGAN2-ADA's training loop does.
+        self.d_reg = config.r1_gamma > 0 or config.r2_gamma > 0
+        self.g_reg = config.pl_weight > 0
+        d_ratio = lazy_ratio(config.r1_interval) if self.d_reg else 1.0
+        g_ratio = lazy_ratio(config.pl_interval) if self.g_reg else 1.0
+        self.optimizers = gan_optimizers(config, self.G.parameters(), self.D.parameters(), g_ratio, d_ratio)
 
     # ----------------------------------------------------------------------------------- training
     def _latents(self, n: int) -> torch.Tensor:
@@ -134,12 +155,41 @@ class ImageTask(Task):
         # gradient penalty's real/fake interpolates then share one label.
         return real_labels if self.conditional else None
 
+    def _d_penalty(self, real: torch.Tensor, fake: torch.Tensor, real_labels: torch.Tensor | None,
+                   fake_labels: torch.Tensor | None, stats: dict[str, torch.Tensor]) -> torch.Tensor:
+        """gamma_1 / 2 * R1 on real images + gamma_2 / 2 * R2 on generated ones (R3GAN's regularised loss)."""
+        cfg = self.config
+        penalty = torch.zeros((), device=self.runtime.device)
+        if cfg.r1_gamma > 0:
+            r1 = r1_penalty(lambda x: self.D(self.augment(x), real_labels).float(), real)
+            penalty = penalty + r1 * (cfg.r1_gamma / 2)
+            stats["Loss/D/r1"] = r1.detach()
+        if cfg.r2_gamma > 0:
+            r2 = r2_penalty(lambda x: self.D(self.augment(x), fake_labels).float(), fake.float())
+            penalty = penalty + r2 * (cfg.r2_gamma / 2)
+            stats["Loss/D/r2"] = r2.detach()
+        return penalty
+
+    def _g_penalty(self, n: int, fake_labels: torch.Tensor | None, stats: dict[str, torch.Tensor]) -> torch.Tensor:
+        """pl_weight * StyleGAN2's path-length penalty on n images; updates the running mean of lengths."""
+        rt = self.runtime
+        with rt.autocast():
+            ws = self.G.map(self._latents(n), fake_labels[:n] if fake_labels is not None else None)
+            pl, pl_mean = path_length_penalty(self.G.synthesis, ws, self.pl_mean.to(rt.device))
+        self.pl_mean = rt.all_sum(pl_mean.detach().float().cpu()) / rt.world_size
+        stats["Loss/G/pl"] = pl.detach()
+        return pl * self.config.pl_weight
+
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
         rt, cfg = self.runtime, self.config
         real = batch["image"]  # [N, C, H, W] in [-1, 1]
         real_labels = batch.get("label") if self.conditional else None
         fake_labels = self._fake_labels(real_labels)
         stats: dict[str, torch.Tensor] = {}
+        # Interval 1: the regulariser is part of the main step (StyleGAN2-ADA's Dboth/Gboth); else it is lazy.
+        d_reg_now, g_reg_now = self.d_reg and step % cfg.r1_interval == 0, self.g_reg and step % cfg.pl_interval == 0
+        d_lazy, g_lazy = cfg.r1_interval > 1, cfg.pl_interval > 1
+        pl_batch = max(real.shape[0] // 2, 1)  # path length on half a batch (StyleGAN2)
 
         # Generate once; D sees a detached copy, G's phase reuses the graph (as the DCGAN paper's code).
         with rt.autocast():
@@ -155,22 +205,16 @@ class ImageTask(Task):
             gp = gradient_penalty(lambda x: self.D(self.augment(x), real_labels).float(), real, fake)
             total_d = total_d + cfg.gp_weight * gp
             stats["Loss/D/gp"] = gp.detach()
+        if d_reg_now and not d_lazy:
+            total_d = total_d + self._d_penalty(real, fake, real_labels, fake_labels, stats)
         rt.backward(total_d, self.optimizers["D"])
         rt.step(self.optimizers["D"], self.D)
         self.augment.observe(self.loss.real_signal(d_real.detach().float(), d_fake.detach().float()))
 
-        # Lazy R1 on real and R2 on generated images, scaled by the interval (StyleGAN2's lazy regularisation).
-        if (cfg.r1_gamma > 0 or cfg.r2_gamma > 0) and step % cfg.r1_interval == 0:
-            penalty = torch.zeros((), device=rt.device)
-            if cfg.r1_gamma > 0:
-                r1 = r1_penalty(lambda x: self.D(self.augment(x), real_labels).float(), real)
-                penalty = penalty + r1 * (cfg.r1_gamma / 2)
-                stats["Loss/D/r1"] = r1.detach()
-            if cfg.r2_gamma > 0:
-                r2 = r2_penalty(lambda x: self.D(self.augment(x), fake_labels).float(), fake.float())
-                penalty = penalty + r2 * (cfg.r2_gamma / 2)
-                stats["Loss/D/r2"] = r2.detach()
-            rt.backward(penalty * cfg.r1_interval, self.optimizers["D"])
+        # Lazy R1/R2: its own D step every r1_interval steps, the penalty scaled by the interval (StyleGAN2).
+        if d_reg_now and d_lazy:
+            rt.backward(self._d_penalty(real, fake, real_labels, fake_labels, stats) * cfg.r1_interval,
+                        self.optimizers["D"])
             rt.step(self.optimizers["D"], self.D)
 
         # Generator phase: D frozen so no weight gradients are computed for it.
@@ -182,20 +226,17 @@ class ImageTask(Task):
                 with torch.no_grad():
                     d_real_g = self.D(self.augment(real), real_labels).float()
             loss_g = self.loss.g_loss(d_fake_g, d_real_g)
-        rt.backward(loss_g, self.optimizers["G"])
+        total_g = loss_g
+        if g_reg_now and not g_lazy:
+            total_g = total_g + self._g_penalty(pl_batch, fake_labels, stats)
+        rt.backward(total_g, self.optimizers["G"])
         rt.step(self.optimizers["G"], self.G)
         self.D.requires_grad_(True)
 
-        # Lazy path-length regularisation on half a batch (StyleGAN2).
-        if cfg.pl_weight > 0 and step % cfg.pl_interval == 0:
-            n = max(real.shape[0] // 2, 1)
-            with rt.autocast():
-                ws = self.G.map(self._latents(n), fake_labels[:n] if fake_labels is not None else None)
-                pl, pl_mean = path_length_penalty(self.G.synthesis, ws, self.pl_mean.to(rt.device))
-            rt.backward(pl * cfg.pl_weight * cfg.pl_interval, self.optimizers["G"])
+        # Lazy path-length regularisation: its own G step every pl_interval steps, scaled by the interval.
+        if g_reg_now and g_lazy:
+            rt.backward(self._g_penalty(pl_batch, fake_labels, stats) * cfg.pl_interval, self.optimizers["G"])
             rt.step(self.optimizers["G"], self.G)
-            self.pl_mean = rt.all_sum(pl_mean.detach().float().cpu()) / rt.world_size
-            stats["Loss/G/pl"] = pl.detach()
 
         rt.sync_buffers(self.G)
         rt.sync_buffers(self.D)
