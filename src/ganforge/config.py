@@ -186,7 +186,7 @@ class TrainConfig:
     grid_size: int = 64  # images in each sample grid
     eval_every_kimg: float | None = None  # FID/KID/precision/recall every N kimg (None = never)
     eval_n: int = 1000  # generated (and real) images per evaluation
-    precision: str = "auto"  # auto | fp32 | bf16 | fp16 (auto: bf16 on a GPU or an AMX/AVX512-BF16 CPU, else fp32)
+    precision: str = "auto"  # auto | fp32 | bf16 | fp16 (auto: bf16 on a GPU or an AMX/AVX512-BF16 CPU if checked, else fp32)
     compile: bool = False  # torch.compile the networks (GPU; slow first steps)
     channels_last: bool = True  # NHWC memory format for conv networks
     strict: bool = False  # bad image files in a raw folder are errors rather than skipped
