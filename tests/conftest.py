@@ -103,3 +103,23 @@ def translation_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path
     ganforge.train(task="cyclegan", data=str(pairs), kimg=0.016, out=str(root), name="cyclegan", pool_size=4,
                    **TINY_TRANSLATION)
     return {"pix2pix": root / "pix2pix", "cyclegan": root / "cyclegan", "pairs": pairs}
+
+
+@pytest.fixture
+def poison_d_loss(monkeypatch: pytest.MonkeyPatch):
+    """poison_d_loss(bad) makes the non-saturating D loss NaN on the calls n (1, 2, ...) where bad(n) is true."""
+    from ganforge.losses.adversarial import NonSaturatingLoss
+
+    original = NonSaturatingLoss.d_loss
+
+    def install(bad) -> None:
+        calls = {"n": 0}
+
+        def poisoned(self, real, fake):
+            calls["n"] += 1
+            loss = original(self, real, fake)
+            return loss * float("nan") if bad(calls["n"]) else loss
+
+        monkeypatch.setattr(NonSaturatingLoss, "d_loss", poisoned)
+
+    return install

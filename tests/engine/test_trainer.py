@@ -81,18 +81,8 @@ def test_minutes_budget_and_should_stop(tmp_path, tiny):
     assert timed.status == "finished" and timed.wall_sec < 10
 
 
-def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tmp_path, tiny, monkeypatch):
-    from ganforge.losses.adversarial import NonSaturatingLoss
-
-    original = NonSaturatingLoss.d_loss
-    state = {"calls": 0}
-
-    def poisoned(self, real, fake):
-        state["calls"] += 1
-        loss = original(self, real, fake)
-        return loss * float("nan") if state["calls"] > 40 else loss  # step 40 is past the 1 kimg checkpoint
-
-    monkeypatch.setattr(NonSaturatingLoss, "d_loss", poisoned)
+def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tmp_path, tiny, poison_d_loss):
+    poison_d_loss(lambda n: n > 40)  # step 40 is past the 1 kimg checkpoint
     # Steps 40.. have NaN gradients in D: each is skipped, and the 8th in a row stops the run.
     with pytest.raises(TrainingError, match=r"non-finite gradients \(D\) in 8 steps in a row, up to step 47 .*"
                                             r"last good checkpoint"):
