@@ -39,7 +39,10 @@ def test_load_round_trip_and_batch_independence(run, tmp_path):
     assert a.shape == (K + M, R, R, 1) and a.dtype == np.uint8
     both = pipe([a, b], output_type="np")
     assert both.shape == (2, M, R, R, 1)
-    assert np.array_equal(both[1:], pipe(b, output_type="np"))
+    # Batched and single clips run the same maths but may take other convolution kernels (summation orders): equal
+    # up to float rounding, so a pixel may round to the next grey level.
+    diff = np.abs(both[1:].astype(int) - pipe(b, output_type="np").astype(int))
+    assert diff.max() <= 1 and (diff > 0).mean() < 0.01
     assert np.array_equal(both, pipe(np.stack([a, b]), output_type="np"))  # deterministic: no noise
     pipe.save_pretrained(tmp_path / "export")
     again = FramePredictionPipeline.from_pretrained(tmp_path / "export")
