@@ -186,8 +186,10 @@ def resolve_resume_target(path: Path) -> tuple[Path, Path]:
 
 
 def load(path: str | Path, device: str | None = None):
-    """A ready pipeline from a run directory, a checkpoint folder or an exported model directory."""
+    """A ready pipeline from a run directory, a checkpoint folder or an exported model directory; `device` may be
+    "auto" (a GPU when there is one), as on the command line."""
+    from ganforge.devices import resolve_device
     from ganforge.pipelines import load_pipeline
 
     pipe = load_pipeline(Path(path))
-    return pipe.to(device) if device else pipe
+    return pipe.to(resolve_device(device)) if device else pipe

@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 
 import ganforge
 from ganforge.engine.checkpoint import list_checkpoints
-from ganforge.errors import ConfigError, TrainingError
+from ganforge.errors import ConfigError, GanforgeError, TrainingError
 
 
 def _weights(ckpt: Path, name: str = "G") -> dict[str, torch.Tensor]:
@@ -109,6 +109,9 @@ def test_template_task_trains_and_samples(tmp_path, tiny):
     result = ganforge.train(**dict(tiny, task="template"), kimg=0.5, out=str(tmp_path), name="tpl")
     pipe = ganforge.load(result.run_dir)
     assert pipe(n=3, output_type="np").shape == (3, 16, 16, 1)
+    assert ganforge.load(result.run_dir, device="auto").device.type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(GanforgeError, match="is not a device"):
+        ganforge.load(result.run_dir, device="tpu")
 
 
 def test_precision_resolution_on_cpu(monkeypatch):
