@@ -24,8 +24,7 @@ from report import machine  # noqa: E402
 
 import ganforge.tasks  # noqa: E402, F401  (registers tasks and models)
 from ganforge.config import TrainConfig  # noqa: E402
-from ganforge.engine.precision import PROBE_TOLERANCE, PrecisionPolicy, compare_step_gradients  # noqa: E402
-from ganforge.engine.runtime import Runtime, make_accelerator  # noqa: E402
+from ganforge.engine.precision import PROBE_TOLERANCE, attach_standalone_runtime, compare_step_gradients  # noqa: E402
 from ganforge.registry import TASKS  # noqa: E402
 from ganforge.tasks.base import DataInfo  # noqa: E402
 
@@ -53,13 +52,7 @@ def check(fields: dict[str, Any], info: dict[str, Any], key: str, shape: tuple[i
     torch.manual_seed(0)
     cfg = TrainConfig(**dict(fields, data="digits", batch=batch)).validate().for_dataset(1000)
     task = TASKS.get(cfg.task)(cfg, DataInfo(name="synthetic", resolution=cfg.resolution, count=1000, **info))
-    runtime = Runtime(make_accelerator(), "bf16")
-    task.attach(runtime)
-    runtime.register_optimizers(task.optimizers)
-    runtime.register_networks(task.networks)
-    policy = PrecisionPolicy("bf16", "benchmark")
-    if pin:
-        policy.apply(task.networks, runtime.device)
+    policy = attach_standalone_runtime(task, "bf16", pin)
     data = {k: torch.rand(batch, *shape) * 2 - 1 for k in (("A", "B") if key == "AB" else (key,))}
     started = time.perf_counter()
     result = compare_step_gradients(task, data, step=0)

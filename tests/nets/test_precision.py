@@ -17,12 +17,12 @@ from ganforge.config import TrainConfig
 from ganforge.engine.precision import (
     PROBE_TOLERANCE,
     PrecisionPolicy,
+    attach_standalone_runtime,
     compare_step_gradients,
     keep_fp32,
     runs_in_fp32,
     worst_relative_error,
 )
-from ganforge.engine.runtime import Runtime, make_accelerator
 from ganforge.registry import TASKS
 from ganforge.tasks.base import DataInfo
 
@@ -87,13 +87,7 @@ def _task(settings: dict[str, Any], info: dict[str, Any], pin: bool) -> Any:
     cfg = TrainConfig(**dict(settings, data="digits", batch=N)).validate().for_dataset(100)
     data = DataInfo(name="synthetic", resolution=cfg.resolution, count=100, **info)
     task = TASKS.get(cfg.task)(cfg, data)
-    runtime = Runtime(make_accelerator(), "bf16")
-    task.attach(runtime)
-    runtime.register_optimizers(task.optimizers)
-    runtime.register_networks(task.networks)
-    policy = PrecisionPolicy("bf16", "test")
-    if pin:
-        policy.apply(task.networks, runtime.device)
+    attach_standalone_runtime(task, "bf16", pin)
     return task
 
 

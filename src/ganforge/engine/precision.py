@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import os
 import random
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -231,4 +230,17 @@ def _restore(task: Any, snap: _Snapshot) -> None:
     random.setstate(py_state)
 
 
-GradientCheck = Callable[[], ProbeResult]
+def attach_standalone_runtime(task: Any, precision: str = "bf16", pin: bool = True) -> PrecisionPolicy:
+    """Give a task built outside the trainer (tests, benchmarks) a one-process runtime in `precision`, as the trainer
+    would; with `pin`, this device's precision policy too. Returns the policy (what runs in what)."""
+    from ganforge.engine.runtime import Runtime, make_accelerator
+
+    runtime = Runtime(make_accelerator(), precision)
+    task.attach(runtime)
+    runtime.register_optimizers(task.optimizers)
+    runtime.register_networks(task.networks)
+    policy = PrecisionPolicy(precision, "standalone")
+    if pin:
+        policy.apply(task.networks, runtime.device)
+    runtime.policy = policy
+    return policy
