@@ -126,16 +126,6 @@ def _weight_layers(module: nn.Module, fp32_block: str | None = None):  # noqa: A
         yield from _weight_layers(child, fp32_block)
 
 
-def relative_error(test: list[torch.Tensor], reference: list[torch.Tensor]) -> float:
-    """||test - reference|| / ||reference|| over a list of tensors taken as one vector (inf when not finite)."""
-    if not reference:
-        return 0.0
-    diff = torch.stack([(t.float() - r.float()).norm() for t, r in zip(test, reference)]).norm()
-    ref = torch.stack([r.float().norm() for r in reference]).norm()
-    err = float(diff / ref.clamp_min(1e-30))
-    return err if np.isfinite(err) else float("inf")
-
-
 def worst_relative_error(test: list[torch.Tensor], reference: list[torch.Tensor]) -> float:
     """The largest per-tensor relative error among the weight matrices and kernels (2+ dimensions) that carry the
     gradient (>= SIGNIFICANT of the largest norm): one wrong layer shows even in a network whose other layers are
