@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -13,18 +15,29 @@ from PIL import Image
 from ganforge.errors import GanforgeError
 
 
+def grid_shape(n: int, h: int, w: int, c: int, nrow: int | None = None, pad: int = 2) -> tuple[int, int, int]:
+    """[H', W', C] of the grid `make_grid` builds from n images of h x w: known before any image exists."""
+    nrow = nrow or max(1, math.ceil(math.sqrt(n)))
+    return pad + math.ceil(n / nrow) * (h + pad), pad + nrow * (w + pad), c
+
+
+def paste_into_grid(grid: np.ndarray, images: np.ndarray, first: int, nrow: int, pad: int = 2) -> None:
+    """Put images [k, H, W, C], the grid's images first..first+k-1, in place: a grid fills batch by batch."""
+    _, h, w, _ = images.shape
+    for i, image in enumerate(images, start=first):
+        r, col = divmod(i, nrow)
+        y, x = pad + r * (h + pad), pad + col * (w + pad)
+        grid[y : y + h, x : x + w] = image
+
+
 def make_grid(images: np.ndarray, nrow: int | None = None, pad: int = 2) -> np.ndarray:
     """Tile uint8 images [N, H, W, C] into one [H', W', C] image with white padding."""
     if images.ndim != 4:
         raise ValueError(f"make_grid expects [N, H, W, C], got shape {images.shape}")
     n, h, w, c = images.shape
     nrow = nrow or max(1, math.ceil(math.sqrt(n)))
-    ncol_rows = math.ceil(n / nrow)
-    grid = np.full((pad + ncol_rows * (h + pad), pad + nrow * (w + pad), c), 255, dtype=np.uint8)
-    for i in range(n):
-        r, col = divmod(i, nrow)
-        y, x = pad + r * (h + pad), pad + col * (w + pad)
-        grid[y : y + h, x : x + w] = images[i]
+    grid = np.full(grid_shape(n, h, w, c, nrow, pad), 255, dtype=np.uint8)
+    paste_into_grid(grid, images, 0, nrow, pad)
     return grid
 
 
@@ -35,11 +48,43 @@ def to_pil(array: np.ndarray) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(array))
 
 
-def save_image(array: np.ndarray, path: str | Path) -> Path:
-    """Save a uint8 [H, W, C] array, creating the parent folder."""
-    path = Path(path)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+
+
+@contextmanager
+def written_in_place(path: Path) -> Iterator[Path]:
+    """A temp file beside `path`, renamed onto it when the block succeeds and removed when it fails, so a
+    crash or an error never leaves half a file (or a stray temp) behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    to_pil(array).save(path)
+    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def mark_options(suffix: str) -> dict[str, object]:
+    """Pillow save options that mark a file as written by ganforge (see `outputs.file_is_ours`)."""
+    from ganforge.outputs import EXIF_SOFTWARE, SOFTWARE
+
+    if suffix == ".gif":
+        return {"comment": SOFTWARE}
+    if suffix in (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff"):
+        exif = Image.Exif()
+        exif[EXIF_SOFTWARE] = SOFTWARE
+        return {"exif": exif}
+    return {}
+
+
+def save_image(array: np.ndarray, path: str | Path) -> Path:
+    """Save a uint8 [H, W, C] array, creating the parent folder; marked as ours and written atomically."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        raise GanforgeError(f"cannot write an image to {path}: use one of {', '.join(IMAGE_SUFFIXES)}")
+    with written_in_place(path) as tmp:
+        to_pil(array).save(tmp, format=Image.registered_extensions()[suffix], **mark_options(suffix))
     return path
 
 
@@ -90,11 +135,12 @@ def save_animation(frames: Sequence[np.ndarray] | np.ndarray, path: str | Path, 
             f"frames must be uint8 [H, W, C] of one shape with C 1 or 3; got {frames[0].dtype} {sorted(shapes)}"
         )
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix.lower()
     if suffix == ".gif":
         pil = [to_pil(f) for f in frames]  # L for greyscale, RGB for colour
-        pil[0].save(path, save_all=True, append_images=pil[1:], duration=max(1, round(1000 / fps)), loop=0)
+        with written_in_place(path) as tmp:
+            pil[0].save(tmp, format="GIF", save_all=True, append_images=pil[1:], duration=max(1, round(1000 / fps)),
+                        loop=0, **mark_options(suffix))
         return path
     if suffix in (".mp4", ".webm"):
         try:
@@ -110,8 +156,7 @@ def save_animation(frames: Sequence[np.ndarray] | np.ndarray, path: str | Path, 
         ph, pw = h % 2, w % 2
         if ph or pw:
             rgb = [np.pad(f, ((0, ph), (0, pw), (0, 0)), constant_values=255) for f in rgb]
-        iio.imwrite(
-            path, np.stack(rgb), plugin="pyav", fps=fps, codec="libx264" if suffix == ".mp4" else "libvpx-vp9"
-        )
+        with written_in_place(path) as tmp:
+            iio.imwrite(tmp, np.stack(rgb), plugin="pyav", fps=fps, codec="libx264" if suffix == ".mp4" else "libvpx-vp9")
         return path
     raise GanforgeError(f"unsupported animation format {suffix!r} for {path}: use .gif or .mp4")

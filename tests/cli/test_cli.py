@@ -75,7 +75,7 @@ def test_train_sample_export_round_trip(capsys, tmp_path):
     code, out, _ = run(capsys, "sample", str(run_dir), "--n", "12", "--out", str(tmp_path / "grid.png"), "--class", "7")
     assert code == 0 and Image.open(tmp_path / "grid.png").size == (2 + 4 * 18, 2 + 3 * 18)
     code, out, _ = run(capsys, "sample", str(run_dir), "--seeds", "3-5,9", "--out", str(tmp_path / "each") + "/")
-    assert code == 0 and sorted(p.name for p in (tmp_path / "each").iterdir()) == [
+    assert code == 0 and sorted(p.name for p in (tmp_path / "each").glob("[!.]*")) == [
         "seed000003.png", "seed000004.png", "seed000005.png", "seed000009.png"]
     code, out, _ = run(capsys, "sample", str(run_dir), "--interpolate", "--frames", "8", "--out", str(tmp_path / "w.gif"))
     gif = Image.open(tmp_path / "w.gif")

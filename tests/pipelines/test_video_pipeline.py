@@ -83,7 +83,7 @@ def test_sample_writes_clips(video_run, tmp_path, capsys):  # noqa: F811
     assert frames.shape == (4, 2 + 2 * 18, 2 + 3 * 18, 3)
     assert main(["sample", run, "--seeds", "3,4", "--out", str(tmp_path / "each") + "/"]) == 0
     one = read_video(tmp_path / "each" / "seed000004.gif")
-    assert one.shape == (4, 16, 16, 3) and sorted(p.name for p in (tmp_path / "each").iterdir()) == [
+    assert one.shape == (4, 16, 16, 3) and sorted(p.name for p in (tmp_path / "each").glob("[!.]*")) == [
         "seed000003.gif", "seed000004.gif"]
     assert main(["sample", run, "--n", "2", "--out", str(tmp_path / "strip.png")]) == 0
     assert Image.open(tmp_path / "strip.png").size == (2 + 4 * 18, 2 + 2 * 18)

@@ -28,6 +28,18 @@ def device_option() -> Any:
     return typer.Option("auto", "--device", help=DEVICE_HELP)
 
 
+def overwrite_option() -> Any:
+    """`--overwrite`: the one way to write over files (or into folders) that ganforge did not write."""
+    return typer.Option(False, "--overwrite", help="Write over existing files, or into a non-empty folder, that "
+                        "ganforge did not write (never over an input).")
+
+
+def strict_option() -> Any:
+    """`--strict` for commands over many inputs: stop at the first bad one instead of skipping it."""
+    return typer.Option(False, "--strict", help="Stop at the first input that cannot be used, instead of skipping "
+                        "and counting it.")
+
+
 def old_name(flag: str) -> Any:
     """The hidden option that keeps an old spelling working for one more release."""
     return typer.Option(None, flag, hidden=True)

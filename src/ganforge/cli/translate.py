@@ -6,35 +6,10 @@ from pathlib import Path
 
 import typer
 
-from ganforge.cli.options import device_option
+from ganforge.cli.inputs import collect_inputs, process_each
+from ganforge.cli.options import device_option, overwrite_option, strict_option
 from ganforge.devices import resolve_device
 from ganforge.errors import GanforgeError
-
-_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
-
-
-def collect_inputs(inputs: list[Path], out: Path) -> list[tuple[Path, Path]]:
-    """(input file, output PNG) pairs: files as given, folders searched recursively for images, the
-    output keeping the stem (and, under a folder, the sub-path). Clashing outputs are an error."""
-    jobs: list[tuple[Path, Path]] = []
-    for item in inputs:
-        if item.is_dir():
-            found = sorted(p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in _IMAGE_SUFFIXES
-                           and not any(part.startswith(".") for part in p.relative_to(item).parts))
-            if not found:
-                raise GanforgeError(f"no images found in {item} (looked for {', '.join(_IMAGE_SUFFIXES)})")
-            jobs += [(p, out / p.relative_to(item).with_suffix(".png")) for p in found]
-        elif item.is_file():
-            jobs.append((item, out / f"{item.stem}.png"))
-        else:
-            raise GanforgeError(f"input {item} does not exist: give image files or folders of images")
-    seen: dict[Path, Path] = {}
-    for src, dst in jobs:
-        if dst in seen:
-            raise GanforgeError(f"{seen[dst]} and {src} would both be written to {dst}: rename one or translate "
-                                "them into different --out folders")
-        seen[dst] = src
-    return jobs
 
 
 def translate_command(
@@ -45,11 +20,13 @@ def translate_command(
     resize: bool = typer.Option(False, "--resize/--no-resize", help="Resize each image to the training resolution "
                                 "and the output back, instead of padding to the network's stride and cropping."),
     device: str = device_option(),
+    strict: bool = strict_option(),
+    overwrite: bool = overwrite_option(),
 ) -> None:
     """Translate images with a trained pix2pix, SPADE or CycleGAN model (any size; RGBA alpha is kept)."""
     from ganforge.api import load
-    from ganforge.cli.progress import DataProgress
     from ganforge.imaging import save_image
+    from ganforge.outputs import prepare_output_folder
     from ganforge.pipelines import TranslationPipeline
 
     jobs = collect_inputs(inputs, out)
@@ -57,9 +34,10 @@ def translate_command(
     if not isinstance(pipe, TranslationPipeline):
         raise GanforgeError(f"{run} is not a translation model (pix2pix or cyclegan); use `ganforge sample` for it")
     direction = pipe.check_direction(direction)
-    with DataProgress("translating") as bar:
-        for i, (src, dst) in enumerate(jobs):
-            array = pipe(src, direction=direction, resize=resize or None, output_type="np")[0]
-            save_image(array, dst)
-            bar(i + 1, len(jobs))
-    typer.echo(f"{len(jobs)} image{'s' if len(jobs) != 1 else ''} in {out}")
+    prepare_output_folder(out, inputs, overwrite)
+
+    def translate_one(src: Path, dst: Path) -> None:
+        save_image(pipe(src, direction=direction, resize=resize or None, output_type="np")[0], dst)
+
+    done = process_each(jobs, translate_one, "translating", strict)
+    typer.echo(f"{done} image{'s' if done != 1 else ''} in {out}")

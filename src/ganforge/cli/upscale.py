@@ -10,10 +10,11 @@ from pathlib import Path
 
 import typer
 
-from ganforge.cli.options import device_option
-from ganforge.cli.translate import _IMAGE_SUFFIXES, collect_inputs
+from ganforge.cli.inputs import collect_inputs, process_each
+from ganforge.cli.options import device_option, overwrite_option, strict_option
 from ganforge.devices import resolve_device
 from ganforge.errors import GanforgeError
+from ganforge.imaging import IMAGE_SUFFIXES
 from ganforge.pipelines.superres import DEFAULT_OVERLAP, DEFAULT_TILE
 
 
@@ -26,26 +27,31 @@ def upscale_command(
     tile_overlap: int = typer.Option(DEFAULT_OVERLAP, "--tile-overlap", help="Input pixels neighbouring tiles share; "
                                      "blended with linear (feathered) weights."),
     device: str = device_option(),
+    strict: bool = strict_option(),
+    overwrite: bool = overwrite_option(),
 ) -> None:
     """Upscale images x2 or x4 (the model's scale) with a trained superres model, tile by tile."""
     from ganforge.api import load
-    from ganforge.cli.progress import DataProgress
     from ganforge.imaging import save_image
+    from ganforge.outputs import check_output_file, prepare_output_folder
     from ganforge.pipelines import UpscalePipeline
 
     if tile < 0 or tile_overlap < 0:
         raise GanforgeError(f"--tile and --tile-overlap must be >= 0, got {tile} and {tile_overlap}")
-    if len(inputs) == 1 and inputs[0].is_file() and out.suffix.lower() in _IMAGE_SUFFIXES:
-        jobs = [(inputs[0], out)]
+    one_file = len(inputs) == 1 and inputs[0].is_file() and out.suffix.lower() in IMAGE_SUFFIXES
+    if one_file:
+        jobs = [(inputs[0], check_output_file(out, inputs, overwrite))]
     else:
         jobs = collect_inputs(inputs, out)
     pipe = load(run, device=resolve_device(device))
     if not isinstance(pipe, UpscalePipeline):
         raise GanforgeError(f"{run} is not a superres model; `ganforge translate` or `sample` may fit it")
-    with DataProgress("upscaling") as bar:
-        for i, (src, dst) in enumerate(jobs):
-            array = pipe(src, tile=tile, tile_overlap=tile_overlap, output_type="np")[0]
-            save_image(array, dst)
-            bar(i + 1, len(jobs))
+    if not one_file:
+        prepare_output_folder(out, inputs, overwrite)
+
+    def upscale_one(src: Path, dst: Path) -> None:
+        save_image(pipe(src, tile=tile, tile_overlap=tile_overlap, output_type="np")[0], dst)
+
+    done = process_each(jobs, upscale_one, "upscaling", strict)
     where = jobs[0][1] if len(jobs) == 1 else out
-    typer.echo(f"{len(jobs)} image{'s' if len(jobs) != 1 else ''} upscaled x{pipe.scale} to {where}")
+    typer.echo(f"{done} image{'s' if done != 1 else ''} upscaled x{pipe.scale} to {where}")

@@ -54,6 +54,14 @@ class ImageGenerationPipeline(Pipeline):
     def class_names(self) -> list[str]:
         return list(self.config.get("class_names", []))
 
+    @property
+    def resolution(self) -> int:
+        return int(self.config["resolution"])
+
+    @property
+    def channels(self) -> int:
+        return int(self.config.get("channels", 3))
+
     def _labels(self, class_label: int | str | Sequence[int] | None, n: int) -> torch.Tensor | None:
         names = self.class_names
         if not names:
