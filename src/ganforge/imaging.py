@@ -1,12 +1,15 @@
-"""Image helpers shared by data, training and pipelines: tensor <-> uint8, grids, GIF/MP4 writing."""
+"""Image helpers shared by data, training and pipelines: tensor <-> uint8, grids, streamed PNG and GIF/MP4 writing."""
 
 from __future__ import annotations
 
 import math
 import os
+import struct
+import zlib
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from types import TracebackType
 
 import numpy as np
 import torch
@@ -86,6 +89,92 @@ def save_image(array: np.ndarray, path: str | Path) -> Path:
     with written_in_place(path) as tmp:
         to_pil(array).save(tmp, format=Image.registered_extensions()[suffix], **mark_options(suffix))
     return path
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+class PngStreamWriter:
+    """A PNG written band by band, so an output never needs a second full-size copy to be saved (Pillow's
+    `Image.fromarray(array).save` makes one): `with PngStreamWriter(path, W, H, C) as png: png.write_rows(band)`.
+
+    8-bit grey (C 1), grey + alpha (2), RGB (3) or RGBA (4). Every row uses PNG's "Up" filter (cheap in NumPy,
+    smaller than none); one zlib stream is cut into IDAT chunks of about 1 MiB; a tEXt `Software` chunk marks the
+    file as ours. Written as `save_image` writes: a temp file beside `path`, renamed onto it when all `height` rows
+    are in, removed on any failure (too few rows included).
+    """
+
+    COLOUR_TYPE = {1: 0, 2: 4, 3: 2, 4: 6}  # channels -> PNG colour type: grey, grey + alpha, RGB, RGBA
+    IDAT_BYTES = 1 << 20
+    STEP_BYTES = 1 << 22  # rows are filtered and compressed this much at a time, whatever write_rows is given
+
+    def __init__(
+        self,
+        path: str | Path,
+        width: int,  # pixels per row
+        height: int,  # rows the file will hold
+        channels: int,  # 1 grey, 2 grey + alpha, 3 RGB, 4 RGBA
+        compress_level: int = 6,  # zlib level (Pillow's default)
+    ) -> None:
+        if channels not in self.COLOUR_TYPE:
+            raise GanforgeError(f"a PNG holds 1, 2, 3 or 4 channels, got {channels}")
+        if not (0 < width < 2**31 and 0 < height < 2**31):
+            raise GanforgeError(f"a PNG is 1 to 2^31 - 1 pixels a side, got {width}x{height}")
+        self.path, self.width, self.height, self.channels = Path(path), int(width), int(height), int(channels)
+        self.compress_level = compress_level
+        self.rows_written = 0
+
+    def __enter__(self) -> PngStreamWriter:
+        from ganforge.outputs import SOFTWARE
+
+        with ExitStack() as stack:
+            tmp = stack.enter_context(written_in_place(self.path))
+            self._file = stack.enter_context(open(tmp, "wb"))
+            self._stack = stack.pop_all()
+        self._zip = zlib.compressobj(self.compress_level)
+        self._pending = bytearray()
+        self._above = np.zeros(self.width * self.channels, dtype=np.uint8)  # the row above the first: zeros
+        header = struct.pack(">IIBBBBB", self.width, self.height, 8, self.COLOUR_TYPE[self.channels], 0, 0, 0)
+        self._file.write(b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header)
+                         + _png_chunk(b"tEXt", b"Software\x00" + SOFTWARE.encode("latin-1")))
+        return self
+
+    def write_rows(self, rows: np.ndarray) -> None:
+        """Append uint8 rows [r, W, C] (or [r, W] for grey) below those already written."""
+        rows = np.asarray(rows)
+        if rows.ndim == 2:
+            rows = rows[:, :, None]
+        if rows.dtype != np.uint8 or rows.ndim != 3 or rows.shape[1:] != (self.width, self.channels):
+            raise GanforgeError(f"PNG rows must be uint8 [rows, {self.width}, {self.channels}], got {rows.dtype} "
+                                f"{rows.shape}")
+        if self.rows_written + len(rows) > self.height:
+            raise GanforgeError(f"{self.path} holds {self.height} rows; {self.rows_written + len(rows)} were given")
+        step = max(1, self.STEP_BYTES // (self.width * self.channels))
+        for i in range(0, len(rows), step):
+            flat = rows[i : i + step].reshape(-1, self.width * self.channels)  # [r, W * C]
+            data = np.empty((len(flat), flat.shape[1] + 1), dtype=np.uint8)  # a filter byte, then the row
+            data[:, 0] = 2  # "Up": each byte minus the one above it, modulo 256 (as uint8 arithmetic wraps)
+            np.subtract(flat[0], self._above, out=data[0, 1:])
+            np.subtract(flat[1:], flat[:-1], out=data[1:, 1:])
+            self._above = flat[-1].copy()
+            self._pending += self._zip.compress(data)
+            if len(self._pending) >= self.IDAT_BYTES:
+                self._file.write(_png_chunk(b"IDAT", bytes(self._pending)))
+                self._pending.clear()
+        self.rows_written += len(rows)
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if kind is None:
+            try:
+                if self.rows_written != self.height:
+                    raise GanforgeError(f"{self.path}: only {self.rows_written} of {self.height} rows were written")
+                self._file.write(_png_chunk(b"IDAT", bytes(self._pending + self._zip.flush())) + _png_chunk(b"IEND", b""))
+            except BaseException as exc:
+                self._stack.__exit__(type(exc), exc, exc.__traceback__)  # closes and removes the temp file
+                raise
+        self._stack.__exit__(kind, error, tb)  # closes, then renames onto `path` (or removes it after an error)
 
 
 def to_signed(pixels: torch.Tensor) -> torch.Tensor:
