@@ -8,8 +8,10 @@ Inputs may be paths, PIL images or uint8 NumPy arrays ([H, W], [H, W, 1], [H, W,
 least 2 x 2 pixels. Large images are cut into overlapping tiles of `tile` x `tile` input pixels (0: never
 tile), each upscaled alone, and blended with feathered weights: inside the `tile_overlap`-pixel band a
 tile shares with its neighbour, its weight falls linearly towards its edge while the neighbour's rises, and
-the weighted sum is divided by the sum of weights, so the seams are invisible and memory stays bounded by
-the tile (plus the output itself). A constant image gives a constant image whenever the network does.
+the weighted sum is divided by the sum of weights, so the seams are invisible. The blend is streamed
+(`pipelines.tiling`): memory is a few tiles and two overlap strips in float plus the uint8 output, which
+`upscale_to_file` does not even hold for a PNG (rows go to the file band by band). A constant image gives a
+constant image whenever the network does.
 
 Grey images on a colour model are repeated to three channels and the output turned back to grey (luma);
 colour images on a grey model go through its luma. RGBA: the colour is composited onto white (as the
@@ -22,7 +24,7 @@ the EMA generator when the run kept one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +33,16 @@ import torch
 from PIL import Image
 
 from ganforge.errors import GanforgeError
-from ganforge.imaging import tensor_to_uint8, to_pil, uint8_to_tensor
+from ganforge.imaging import PngStreamWriter, save_image, tensor_to_uint8, to_pil, uint8_to_tensor
 from ganforge.pipelines.base import PIPELINES, Pipeline, check_output_type
+from ganforge.pipelines.tiling import (  # noqa: F401  (re-exported: their home before the engine moved)
+    _axis_windows,
+    blend_weights,
+    check_tiling,
+    ramp_window,
+    tile_starts,
+    tiled_bands,
+)
 from ganforge.pipelines.translation import ImageInput, as_array, match_channels, split_alpha
 
 DEFAULT_TILE = 128  # input pixels per tile side
@@ -41,77 +51,18 @@ MIN_SIDE = 2
 ALPHA_MIN = 1.0 / 255  # below this the colour of a pixel does not matter
 
 
-def tile_starts(size: int, tile: int, overlap: int) -> list[int]:
-    """Starts of tiles of `tile` px covering `size` px, neighbours overlapping by at least `overlap`."""
-    if size <= tile:
-        return [0]
-    step = tile - overlap
-    count = -(-(size - overlap) // step)  # ceil
-    starts = np.linspace(0, size - tile, count).round().astype(int)
-    return sorted(set(int(s) for s in starts))
-
-
-def ramp_window(length: int, ramp_before: int, ramp_after: int) -> torch.Tensor:
-    """[length] weights: 1 in the middle, rising linearly over `ramp_before` px at the start and falling over
-    `ramp_after` px at the end (0 = no ramp: an image edge). Every weight is positive; two overlapping
-    complementary ramps sum to 1."""
-    w = torch.ones(length, dtype=torch.float64)
-    pos = torch.arange(length, dtype=torch.float64) + 0.5
-    if ramp_before > 0:
-        w = torch.minimum(w, pos / ramp_before)
-    if ramp_after > 0:
-        w = torch.minimum(w, (length - pos) / ramp_after)
-    return w.float()
-
-
-def _axis_windows(size: int, tile: int, overlap: int, scale: int) -> list[tuple[int, int, torch.Tensor]]:
-    """(output start, output length, window) per tile along one axis, ramps over the actual overlaps."""
-    starts = tile_starts(size, tile, overlap)
-    out = []
-    for i, s in enumerate(starts):
-        length = min(tile, size - s)
-        before = (starts[i - 1] + tile - s) if i > 0 else 0
-        after = (s + length - starts[i + 1]) if i + 1 < len(starts) else 0
-        out.append((s * scale, length * scale, ramp_window(length * scale, before * scale, after * scale)))
-    return out
-
-
-def blend_weights(height: int, width: int, tile: int, overlap: int, scale: int) -> torch.Tensor:
-    """The summed tile windows [H * scale, W * scale] before normalisation (tests: positive everywhere)."""
-    total = torch.zeros(height * scale, width * scale)
-    for y0, hh, wy in _axis_windows(height, tile, overlap, scale):
-        for x0, ww, wx in _axis_windows(width, tile, overlap, scale):
-            total[y0 : y0 + hh, x0 : x0 + ww] += wy[:, None] * wx[None, :]
-    return total
-
-
-def tiled_apply(fn: Any, x: torch.Tensor, scale: int, tile: int, overlap: int) -> torch.Tensor:
-    """fn: [1, C, h, w] -> [1, C, h * scale, w * scale], applied tile by tile to x [1, C, H, W] and blended."""
-    assert x.ndim == 4 and x.shape[0] == 1, x.shape  # [1, C, H, W]
-    _, _, height, width = x.shape
-    if tile <= 0 or (height <= tile and width <= tile):
-        return fn(x)
-    if not 0 <= overlap < tile / 2:
-        raise GanforgeError(f"--tile-overlap must lie in [0, tile / 2), got {overlap} with --tile {tile}")
-    out: torch.Tensor | None = None
-    total = torch.zeros(1, 1, height * scale, width * scale, device=x.device)
-    for y0, hh, wy in _axis_windows(height, tile, overlap, scale):
-        for x0, ww, wx in _axis_windows(width, tile, overlap, scale):
-            piece = fn(x[:, :, y0 // scale : (y0 + hh) // scale, x0 // scale : (x0 + ww) // scale]).float()
-            if out is None:
-                out = torch.zeros(1, piece.shape[1], height * scale, width * scale, device=x.device)
-            weight = (wy[:, None] * wx[None, :]).to(x.device)
-            out[:, :, y0 : y0 + hh, x0 : x0 + ww] += piece * weight
-            total[:, :, y0 : y0 + hh, x0 : x0 + ww] += weight
-    assert out is not None
-    return out / total
-
-
-def upscale_alpha(alpha: np.ndarray, scale: int) -> np.ndarray:
-    """uint8 [H, W, 1] -> [H * scale, W * scale, 1] by Pillow's bicubic filter."""
-    h, w = alpha.shape[:2]
-    big = Image.fromarray(alpha[:, :, 0]).resize((w * scale, h * scale), Image.Resampling.BICUBIC)
-    return np.asarray(big)[:, :, None]
+def upscale_alpha(alpha: Image.Image, scale: int, top: int = 0, rows: int | None = None) -> np.ndarray:
+    """Output rows [top, top + rows) of the alpha channel (an "L" image) upscaled by Pillow's bicubic filter,
+    uint8 [rows, W * scale, 1]: one band without resizing the rest (bit-exact to the whole resize for x2 and x4)."""
+    w, h = alpha.size
+    rows = h * scale - top if rows is None else rows
+    # Pillow's whole resize runs its horizontal pass first; given a box a few rows high it runs the vertical one
+    # first (cheaper, rounded differently). So both passes are run here in the whole resize's order: horizontal
+    # on the input rows the bicubic support reaches (3 px is enough), then vertical over the band's box.
+    r0, r1 = max(0, top // scale - 3), min(h, -(-(top + rows) // scale) + 3)
+    wide = alpha.crop((0, r0, w, r1)).resize((w * scale, r1 - r0), Image.Resampling.BICUBIC)
+    box = (0, top / scale - r0, w * scale, (top + rows) / scale - r0)
+    return np.asarray(wide.resize((w * scale, rows), Image.Resampling.BICUBIC, box=box))[:, :, None]
 
 
 def uncomposite(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -160,28 +111,56 @@ class UpscalePipeline(Pipeline):
             outs.append(tensor_to_uint8(self.upscale_tensor(uint8_to_tensor(images[i : i + batch_size]))))
         return np.concatenate(outs)
 
-    @torch.no_grad()
-    def upscale_array(self, array: np.ndarray, tile: int = DEFAULT_TILE, tile_overlap: int = DEFAULT_OVERLAP) -> np.ndarray:
-        """One uint8 image [H, W, C] (C 1, 3 or 4) -> uint8 [H * scale, W * scale, C]; see the module doc."""
+    def upscale_bands(self, array: np.ndarray, tile: int = DEFAULT_TILE,
+                      tile_overlap: int = DEFAULT_OVERLAP) -> Iterator[tuple[int, np.ndarray]]:
+        """One uint8 image [H, W, C] (C 1, 3 or 4) -> its upscaled rows top to bottom, (first row, uint8
+        [rows, W * scale, C]), so no full-size copy is needed; checks the input before the first band."""
         h, w = array.shape[:2]
         if min(h, w) < MIN_SIDE:
             raise GanforgeError(f"the image is {w}x{h} px; upscaling needs at least {MIN_SIDE}x{MIN_SIDE}")
-        if tile and (tile < 2 * MIN_SIDE or tile <= 2 * tile_overlap):
-            raise GanforgeError(f"--tile {tile} must be 0 (no tiling) or larger than twice --tile-overlap "
-                                f"{tile_overlap} (and at least {2 * MIN_SIDE})")
-        if tile_overlap < 0:
-            raise GanforgeError(f"--tile-overlap must be >= 0, got {tile_overlap}")
-        rgb, alpha = split_alpha(array)
-        grey_in = rgb.shape[2] == 1
-        x = match_channels(rgb, self.channels)
-        t = uint8_to_tensor(x[None]).to(self.device)  # [1, C, H, W]
-        out = tiled_apply(self.upscale_tensor, t, self.scale, tile, tile_overlap).clamp(-1, 1)
-        big = tensor_to_uint8(out)[0]
-        big = match_channels(big, 1 if grey_in and alpha is None else 3 if alpha is not None else rgb.shape[2])
-        if alpha is None:
-            return big
-        big_alpha = upscale_alpha(alpha, self.scale)
-        return np.concatenate([uncomposite(big, big_alpha), big_alpha], axis=2)
+        check_tiling(tile, tile_overlap, minimum=2 * MIN_SIDE)
+        return self._bands(array, tile, tile_overlap)
+
+    def _bands(self, array: np.ndarray, tile: int, tile_overlap: int) -> Iterator[tuple[int, np.ndarray]]:
+        has_alpha = array.shape[2] == 4
+        colours = 3 if has_alpha else array.shape[2]  # the output's colour channels: the input's own
+
+        def prepare(part: np.ndarray) -> np.ndarray:  # per tile: composite onto white, the model's channels
+            return match_channels(split_alpha(part)[0], self.channels)
+
+        def upscale(x: torch.Tensor, box: Any) -> torch.Tensor:
+            return self.upscale_tensor(x)
+
+        alpha = Image.fromarray(np.ascontiguousarray(array[:, :, 3])) if has_alpha else None
+        for top, band in tiled_bands(array, upscale, self.scale, tile, tile_overlap, prepare=prepare,
+                                     device=self.device):
+            band = match_channels(band, colours)
+            if alpha is not None:
+                band_alpha = upscale_alpha(alpha, self.scale, top, len(band))
+                band = np.concatenate([uncomposite(band, band_alpha), band_alpha], axis=2)
+            yield top, band
+
+    def upscale_array(self, array: np.ndarray, tile: int = DEFAULT_TILE, tile_overlap: int = DEFAULT_OVERLAP) -> np.ndarray:
+        """One uint8 image [H, W, C] (C 1, 3 or 4) -> uint8 [H * scale, W * scale, C]; see the module doc."""
+        h, w, c = array.shape
+        out = np.empty((h * self.scale, w * self.scale, c), dtype=np.uint8)  # the one full-size buffer
+        for top, band in self.upscale_bands(array, tile, tile_overlap):
+            out[top : top + len(band)] = band
+        return out
+
+    def upscale_to_file(self, image: ImageInput, path: str | Path, tile: int = DEFAULT_TILE,
+                        tile_overlap: int = DEFAULT_OVERLAP) -> Path:
+        """Upscale one image into a file: a .png is streamed band by band (the output is never whole in memory),
+        other formats go through the array and `save_image`."""
+        path, array = Path(path), as_array(image)
+        if path.suffix.lower() != ".png":
+            return save_image(self.upscale_array(array, tile, tile_overlap), path)
+        h, w, c = array.shape
+        bands = self.upscale_bands(array, tile, tile_overlap)  # checked before the file is opened
+        with PngStreamWriter(path, w * self.scale, h * self.scale, c) as png:
+            for _, band in bands:
+                png.write_rows(band)
+        return path
 
     def __call__(
         self,
