@@ -13,7 +13,12 @@ where > 127 is a hole) of exactly the image's size, else a one-line error naming
   composite is done on the input's own uint8 values, in its own mode.
 - Any size: the generator is fully convolutional, so the holed image and its mask are reflect-padded
   to a multiple of its stride, filled, and cropped back. Quality is best near the training resolution
-  (the model learnt the statistics of that scale); very large images just cost memory in proportion.
+  (the model learnt the statistics of that scale). An image larger than `tile` (512 px) on a side is
+  filled tile by tile (`pipelines.tiling`, scale 1, feathered over `tile_overlap` = 64 px): the network
+  runs only on tiles that hold hole pixels and known pixels are copied, so memory is a few tiles plus
+  the uint8 image whatever its size; a tile is twice LaMa's 256 px training crops (pass a larger `tile`
+  for models trained larger). Images within one tile take the whole-image path unchanged.
+  `inpaint_to_file` streams a .png band by band.
 - `outpaint=(left, top, right, bottom)` pixels extends the canvas (`data.masks.outpaint_mask`) and fills
   the new border; a `mask` given as well is the original image's own holes, filled at the same time.
 - Grey inputs are repeated to three channels for a colour model (colour turned to luma for a grey one)
@@ -28,7 +33,7 @@ where > 127 is a hole) of exactly the image's size, else a one-line error naming
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +44,15 @@ from PIL import Image
 
 from ganforge.data.masks import _check_borders, load_mask, outpaint_mask
 from ganforge.errors import GanforgeError
-from ganforge.imaging import tensor_to_uint8, to_pil, uint8_to_tensor
+from ganforge.imaging import PngStreamWriter, save_image, tensor_to_uint8, to_pil, uint8_to_tensor
 from ganforge.pipelines.base import PIPELINES, Pipeline, check_output_type
+from ganforge.pipelines.tiling import Box, check_tiling, tiled_bands
 from ganforge.pipelines.translation import ImageInput, _pad_amounts, as_array, match_channels, split_alpha
 
 log = logging.getLogger("ganforge")
 MaskInput = str | Path | Image.Image | np.ndarray
+DEFAULT_TILE = 512  # pixels per tile side: twice LaMa's training crops
+DEFAULT_OVERLAP = 64  # pixels neighbouring tiles share, blended with feathered weights
 
 
 def read_mask(mask: MaskInput, size: tuple[int, int]) -> np.ndarray:
@@ -105,19 +113,25 @@ class InpaintPipeline(Pipeline):
         [N, H, W, C], every pixel predicted (not composited). Pads to the stride and crops back."""
         n, h, w, c = images.shape
         assert c == self.channels and masks.shape == (n, h, w), (images.shape, masks.shape)  # NHWC, NHW
+        x = uint8_to_tensor(np.asarray(images, dtype=np.uint8)).to(self.device)
+        m = torch.from_numpy(np.array(masks, dtype=bool)).to(self.device)[:, None].float()  # [N, 1, H, W]
+        return tensor_to_uint8(self.predict_tensor(x, m))
+
+    @torch.no_grad()
+    def predict_tensor(self, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+        """x [N, C, H, W] in [-1, 1] and m [N, 1, H, W] (1 = hole) -> the raw fill in [-1, 1], float, before
+        rounding: what the tiles blend. Pads to the stride and crops back."""
+        n, c, h, w = x.shape
+        assert c == self.channels and m.shape == (n, 1, h, w), (x.shape, m.shape)  # NCHW, N1HW
         G = self.generator
         stride = int(getattr(G, "stride", self.config.get("stride", 1)))
         minimum = int(self.config.get("min_size", stride))
-        x = uint8_to_tensor(np.asarray(images, dtype=np.uint8)).to(self.device)
-        m = torch.from_numpy(np.array(masks, dtype=bool)).to(self.device)[:, None].float()  # [N, 1, H, W]
         inp = torch.cat([x * (1 - m), m], dim=1)  # the holed image and its mask, [N, C + 1, H, W]
         (top, bottom), (left, right) = _pad_amounts(h, stride, minimum), _pad_amounts(w, stride, minimum)
         if top or bottom or left or right:
             mode = "reflect" if max(top, bottom) < h and max(left, right) < w else "replicate"
             inp = F.pad(inp, (left, right, top, bottom), mode=mode)
-        out = G(inp).float().clamp(-1, 1)[:, :, top : top + h, left : left + w]
-
-        return tensor_to_uint8(out)
+        return G(inp).float().clamp(-1, 1)[:, :, top : top + h, left : left + w]
 
     def inpaint_batch(self, images: np.ndarray, masks: np.ndarray, batch_size: int = 16) -> np.ndarray:
         """uint8 [N, H, W, C] in the model's channels and bool [N, H, W] -> uint8 [N, H, W, C], the holes filled and
@@ -133,14 +147,36 @@ class InpaintPipeline(Pipeline):
         return np.where(masks[..., None], pred, images)
 
     # ------------------------------------------------------------------------------------ images
-    def inpaint_array(self, array: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def inpaint_array(self, array: np.ndarray, mask: np.ndarray, tile: int = DEFAULT_TILE,
+                      tile_overlap: int = DEFAULT_OVERLAP) -> np.ndarray:
         """One uint8 [H, W, C] image (C = 1, 3 or 4) and a bool [H, W] mask -> uint8 [H, W, C], same mode."""
+        return self._inpaint_into(array, mask, np.empty_like(array), tile, tile_overlap)
+
+    def _inpaint_into(self, array: np.ndarray, mask: np.ndarray, out: np.ndarray, tile: int,
+                      tile_overlap: int) -> np.ndarray:
+        """The filled image written into `out` band by band; `out` may be `array` itself (bands lie behind the
+        rows the tiles still read)."""
+        for top, band in self.inpaint_bands(array, mask, tile, tile_overlap):
+            out[top : top + len(band)] = band
+        return out
+
+    def inpaint_bands(self, array: np.ndarray, mask: np.ndarray, tile: int = DEFAULT_TILE,
+                      tile_overlap: int = DEFAULT_OVERLAP) -> Iterator[tuple[int, np.ndarray]]:
+        """The filled image's rows top to bottom, (first row, uint8 [rows, W, C]); warns and checks before the first."""
+        check_tiling(tile, tile_overlap)
         if not mask.any():
             log.warning("the mask is empty (no white pixels): nothing to fill, the output is the input")
-            return array.copy()
+            return iter([(0, array)])
         if mask.all():
             log.warning("the mask covers the whole image: nothing is known, so the output is the model's guess "
                         "from nothing (usually a blur of its training images)")
+        h, w = mask.shape
+        if tile <= 0 or (h <= tile and w <= tile):
+            return iter([(0, self._fill_whole(array, mask))])
+        return self._tiled_bands(array, mask, tile, tile_overlap)
+
+    def _fill_whole(self, array: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """The whole image through the network at once (images within one tile)."""
         rgb, alpha = split_alpha(array)
         fill = self.predict(match_channels(rgb, self.channels)[None], mask[None])[0]
         fill = match_channels(fill, rgb.shape[2])
@@ -148,12 +184,82 @@ class InpaintPipeline(Pipeline):
             fill = np.concatenate([fill, alpha], axis=2)
         return np.where(mask[..., None], fill, array)
 
+    def _tiled_bands(self, array: np.ndarray, mask: np.ndarray, tile: int,
+                     tile_overlap: int) -> Iterator[tuple[int, np.ndarray]]:
+        """Tiles holding hole pixels through the network, blended; known pixels copied from the input."""
+        colours = 3 if array.shape[2] == 4 else array.shape[2]
+
+        def prepare(part: np.ndarray) -> np.ndarray:  # per tile: composite onto white, the model's channels
+            return match_channels(split_alpha(part)[0], self.channels)
+
+        def holed(box: Box) -> bool:  # a tile without hole pixels has nothing to fill
+            return bool(mask[box[0] : box[1], box[2] : box[3]].any())
+
+        def fill(x: torch.Tensor, box: Box) -> torch.Tensor:
+            m = torch.from_numpy(mask[box[0] : box[1], box[2] : box[3]]).to(x.device)[None, None].float()
+            return self.predict_tensor(x, m)
+
+        for top, band in tiled_bands(array, fill, 1, tile, tile_overlap, prepare=prepare, needed=holed,
+                                     device=self.device):
+            rows = slice(top, top + len(band))
+            out, hole = array[rows].copy(), mask[rows]
+            out[..., :colours][hole] = match_channels(band, colours)[hole]  # alpha stays the input's
+            yield top, out
+
+    def inpaint_to_file(
+        self,
+        image: ImageInput,
+        path: str | Path,
+        mask: MaskInput | None = None,
+        outpaint: tuple[int, int, int, int] | str | None = None,
+        tile: int = DEFAULT_TILE,
+        tile_overlap: int = DEFAULT_OVERLAP,
+    ) -> tuple[int, int]:
+        """Fill one image into a file and return its (height, width): a .png is streamed band by band (no
+        second full-size copy), other formats go through the array and `save_image`."""
+        if mask is None and outpaint is None:
+            raise GanforgeError("give a mask (white = fill) or outpaint borders, or both")
+        borders = parse_borders(outpaint) if outpaint is not None else None
+        array, hole = self._canvas(as_array(image), mask, borders)
+        path = Path(path)
+        if path.suffix.lower() != ".png":
+            out = array if borders is not None else np.empty_like(array)  # the canvas is ours to fill in place
+            save_image(self._inpaint_into(array, hole, out, tile, tile_overlap), path)
+            return out.shape[:2]
+        h, w, c = array.shape
+        bands = self.inpaint_bands(array, hole, tile, tile_overlap)  # checked before the file is opened
+        with PngStreamWriter(path, w, h, c) as png:
+            for _, band in bands:
+                png.write_rows(band)
+        return h, w
+
+    @staticmethod
+    def _canvas(array: np.ndarray, mask: MaskInput | None,
+                borders: tuple[int, int, int, int] | None) -> tuple[np.ndarray, np.ndarray]:
+        """The uint8 image to fill and its bool hole mask: the image's own, or the extended canvas with its border."""
+        h, w = array.shape[:2]
+        hole = read_mask(mask, (h, w)) if mask is not None else None
+        if borders is None:
+            assert hole is not None
+            return array, hole
+        left, top, _, _ = borders
+        (ch, cw), border_mask = outpaint_mask((h, w), borders)
+        canvas = np.zeros((ch, cw, array.shape[2]), dtype=np.uint8)
+        if array.shape[2] == 4:
+            canvas[..., 3] = 255  # the new border is opaque
+        canvas[top : top + h, left : left + w] = array
+        if hole is not None:
+            border_mask[top : top + h, left : left + w] |= hole
+        return canvas, border_mask
+
     def __call__(
         self,
         images: ImageInput | Sequence[ImageInput],
         mask: MaskInput | Sequence[MaskInput] | None = None,
         outpaint: tuple[int, int, int, int] | str | None = None,
         output_type: str = "pil",
+        tile: int = DEFAULT_TILE,
+        tile_overlap: int = DEFAULT_OVERLAP,
     ) -> Any:
         """Fill one image or a list (one mask each, or one mask for all); returns a list of PIL images ("pil"),
         a uint8 [N, H, W, C] array ("np", a list when sizes differ) or a [N, C, H, W] tensor in [-1, 1] ("pt",
@@ -164,6 +270,7 @@ class InpaintPipeline(Pipeline):
         if not items:
             raise GanforgeError("no images to inpaint")
         check_output_type(output_type)
+        check_tiling(tile, tile_overlap)
         if mask is None and outpaint is None:
             raise GanforgeError("give a mask (white = fill) or outpaint borders, or both")
         masks = list(mask) if isinstance(mask, (list, tuple)) else [mask] * len(items)
@@ -172,19 +279,9 @@ class InpaintPipeline(Pipeline):
         borders = parse_borders(outpaint) if outpaint is not None else None
         outputs = []
         for item, m in zip(items, masks):
-            array = as_array(item)
-            h, w = array.shape[:2]
-            hole = read_mask(m, (h, w)) if m is not None else np.zeros((h, w), dtype=bool)
-            if borders is not None:
-                left, top, _, _ = borders
-                (ch, cw), border_mask = outpaint_mask((h, w), borders)
-                canvas = np.zeros((ch, cw, array.shape[2]), dtype=np.uint8)
-                if array.shape[2] == 4:
-                    canvas[..., 3] = 255  # the new border is opaque
-                canvas[top : top + h, left : left + w] = array
-                border_mask[top : top + h, left : left + w] |= hole
-                array, hole = canvas, border_mask
-            outputs.append(self.inpaint_array(array, hole))
+            array, hole = self._canvas(as_array(item), m, borders)
+            out = array if borders is not None else np.empty_like(array)  # the canvas is ours to fill in place
+            outputs.append(self._inpaint_into(array, hole, out, tile, tile_overlap))
         same = len({o.shape for o in outputs}) == 1
         if output_type == "np":
             return np.stack(outputs) if same else outputs
