@@ -126,21 +126,26 @@ def export_model(out_dir: Path, config: dict[str, Any], weights: dict[str, dict[
     out_dir = Path(out_dir)
     if (out_dir / "checkpoints").exists() or (out_dir / "model.json").exists():
         raise CheckpointError(f"{out_dir} is a run directory: export into another folder")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise CheckpointError(f"{out_dir} is a file: export into a folder")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    flat = {f"{component}.{k}": v.detach().cpu().contiguous() for component, state in weights.items() for k, v in state.items()}
-    save_file(flat, str(tmp / "model.safetensors"), metadata={"format": "ganforge", "components": ",".join(weights)})
-    fsync_file(tmp / "model.safetensors")
-    (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-    fsync_file(tmp / "config.json")
-    if out_dir.exists():  # re-export: swap the folder's two files, config last
-        os.replace(tmp / "model.safetensors", out_dir / "model.safetensors")
-        os.replace(tmp / "config.json", out_dir / "config.json")
+    try:
+        flat = {f"{component}.{k}": v.detach().cpu().contiguous() for component, state in weights.items()
+                for k, v in state.items()}
+        save_file(flat, str(tmp / "model.safetensors"), metadata={"format": "ganforge", "components": ",".join(weights)})
+        fsync_file(tmp / "model.safetensors")
+        (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        fsync_file(tmp / "config.json")
+        if out_dir.exists():  # re-export: swap the folder's two files, config last
+            os.replace(tmp / "model.safetensors", out_dir / "model.safetensors")
+            os.replace(tmp / "config.json", out_dir / "config.json")
+        else:
+            os.replace(tmp, out_dir)
+    finally:  # on success only an emptied temp is left; on failure, the half-written one: never keep either
         shutil.rmtree(tmp, ignore_errors=True)
-    else:
-        os.replace(tmp, out_dir)
     fsync_dir(out_dir.parent)
     return out_dir
 

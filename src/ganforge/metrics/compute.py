@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from ganforge.metrics.extract import (
     cache_key,
     cached_features,
     extract_features,
+    folder_batches,
     folder_images,
     generator_batches,
 )
@@ -23,6 +25,8 @@ from ganforge.metrics.fid import fid_from_features
 from ganforge.metrics.kid import KID_SUBSETS, kernel_inception_distance, kid_subset_size
 from ganforge.metrics.prdc import precision_recall
 from ganforge.metrics.resize import RESIZE_MODE
+
+log = logging.getLogger("ganforge")
 
 
 def count_label(n: int) -> str:
@@ -59,14 +63,18 @@ def _source_features(source: Any, n: int | None, extractor, batch_size: int, pro
         if not path.exists():
             raise GanforgeError(f"image folder {path} does not exist")
         listed, fingerprint = folder_images(path, n)
-        if len(listed) < 2:
-            raise GanforgeError(f"{path} has {len(listed)} usable images; metrics need at least 2")
 
         def compute():
-            def batches():
-                for i in range(0, len(listed), batch_size):
-                    yield listed[i : i + batch_size]  # images may differ in size: a list per batch
-            return extract_features(batches(), len(listed), extractor, progress)
+            skipped: list[str] = []  # images may differ in size: a list per batch, decoded as it goes
+            feats, ips = extract_features(folder_batches(path, listed, batch_size, skipped), len(listed), extractor,
+                                          progress)
+            if len(feats) < 2:
+                first = f"; the first bad one: {skipped[0]}" if skipped else ""
+                raise GanforgeError(f"{path} has {len(feats)} usable images; metrics need at least 2{first}")
+            if skipped:
+                log.warning("skipped %d of %d images of %s that could not be read; the first: %s", len(skipped),
+                            len(listed), path, skipped[0])
+            return feats, ips
         key = cache_key(fingerprint, len(listed))
     else:
         raise GanforgeError(f"cannot compute metrics on a {type(source).__name__}")

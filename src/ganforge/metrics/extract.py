@@ -89,11 +89,30 @@ def array_fingerprint(images: np.ndarray) -> str:
     return digest.hexdigest()
 
 
-def folder_images(path: Path, n: int | None) -> tuple[list[np.ndarray], str]:
-    """Up to n images of a folder or zip as uint8 arrays at their own size, and a content key."""
-    from ganforge.data import folder_fingerprint, load_image, scan_images
+def folder_images(path: Path, n: int | None) -> tuple[list[str], str]:
+    """The names of up to n images of a folder or zip (read later, a batch at a time), and a content key."""
+    from ganforge.data import folder_fingerprint, scan_images
     from ganforge.metrics.compute import subset_indices
 
     scan = scan_images(Path(path))
-    names = [scan.entries[i][0] for i in subset_indices(len(scan.entries), n)]
-    return [np.asarray(load_image(scan.root, name)) for name in names], folder_fingerprint(Path(path))
+    return [scan.entries[i][0] for i in subset_indices(len(scan.entries), n)], folder_fingerprint(Path(path))
+
+
+def folder_batches(path: Path, names: list[str], batch_size: int, skipped: list[str]) -> Iterator[list[np.ndarray]]:
+    """Images of a folder decoded a batch at a time (memory bounded by the batch, whatever the folder holds); a
+    file that cannot be decoded is skipped and its error appended to `skipped`."""
+    from ganforge.data import load_image
+    from ganforge.errors import GanforgeError
+
+    batch: list[np.ndarray] = []
+    for name in names:
+        try:
+            batch.append(np.asarray(load_image(Path(path), name)))
+        except GanforgeError as exc:
+            skipped.append(str(exc))
+            continue
+        if len(batch) == batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

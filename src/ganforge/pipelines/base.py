@@ -28,12 +28,33 @@ def build_component(spec: dict[str, Any], state: dict[str, torch.Tensor]) -> tor
     """Rebuild a network from its registry name and constructor arguments, then load its weights."""
     import ganforge.nets  # noqa: F401  (registers network classes)
 
-    module = NETWORKS.get(spec["class"])(**spec["kwargs"])
+    cls = NETWORKS.get(spec["class"])
+    check_weights_fit(spec, state)
+    module = cls(**spec["kwargs"])
     try:
         module.load_state_dict(state)
     except RuntimeError as exc:
         raise CheckpointError(f"weights do not fit network {spec['class']}: {exc}") from exc
     return module.eval().requires_grad_(False)
+
+
+def check_weights_fit(spec: dict[str, Any], state: dict[str, torch.Tensor]) -> None:
+    """Build the network on the meta device (no memory) and compare it with the weights before allocating it, so a
+    config asking for widths its weights do not have is one line, not an allocation of hundreds of GB."""
+    try:
+        with torch.device("meta"):
+            skeleton = NETWORKS.get(spec["class"])(**spec["kwargs"])
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"the model config does not describe a {spec['class']} network: {exc}") from None
+    except Exception:  # a network whose constructor needs real tensors: the load below still checks the weights
+        return
+    expected = skeleton.state_dict()
+    # Only shapes: keys a network's own loader tolerates (buffers older exports lack) are left to load_state_dict.
+    wrong = [f"{k} {tuple(v.shape)} (weights: {tuple(state[k].shape)})"
+             for k, v in expected.items() if k in state and tuple(state[k].shape) != tuple(v.shape)]
+    if wrong:
+        raise CheckpointError(f"weights do not fit network {spec['class']} as its config describes it: "
+                              f"{len(wrong)} tensors differ, e.g. {wrong[0]}")
 
 
 class Pipeline:
@@ -62,10 +83,18 @@ class Pipeline:
     def from_pretrained(cls, path: str | Path) -> Pipeline:
         return load_pipeline(Path(path), expected=cls)
 
-    def save_pretrained(self, out_dir: str | Path) -> Path:
-        """Write `config.json` + `model.safetensors`, loadable by `ganforge.load`."""
+    def save_pretrained(self, out_dir: str | Path, overwrite: bool = False) -> Path:
+        """Write `config.json` + `model.safetensors`, loadable by `ganforge.load`, into a new or empty folder or
+        over an earlier export; a folder of anything else needs `overwrite` (its two files are replaced)."""
+        from ganforge.outputs import folder_is_ours
+
+        out_dir = Path(out_dir)
+        if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite and not folder_is_ours(out_dir):
+            raise GanforgeError(f"{out_dir} is a folder that holds something other than a ganforge export: export "
+                                "into a new or empty folder, or give --overwrite to replace its config.json and "
+                                "model.safetensors")
         weights = {name: m.state_dict() for name, m in self.components.items()}
-        return export_model(Path(out_dir), self.config, weights)
+        return export_model(out_dir, self.config, weights)
 
     @staticmethod
     def format_output(images: torch.Tensor, output_type: str) -> Any:
