@@ -10,8 +10,8 @@ import json
 
 import numpy as np
 import pytest
-import torch.nn.functional as F
 from tests.gf_inpaint import inpaint_run  # noqa: F401  (session fixture)
+from tests.metric_stubs import PoolFeatures
 
 import ganforge
 from ganforge.cli.main import main
@@ -20,14 +20,6 @@ from ganforge.data.split import resolve_split_images
 from ganforge.metrics.inpaint import biharmonic_fill, evaluate_inpainting, fill_scores
 
 KEYS = {"l1", "psnr", "ssim", "l1_hole", "psnr_hole", "ssim_hole", "kid", "kid_std"}
-
-
-class PoolFeatures:
-    name = "stub-pool4"
-
-    def __call__(self, x):
-        assert x.ndim == 4 and x.shape[1:] == (3, 299, 299), x.shape
-        return F.adaptive_avg_pool2d(x.float() / 255, 4).flatten(1).double()
 
 
 @pytest.fixture(autouse=True)

@@ -6,24 +6,13 @@ import json
 
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as F
 from PIL import Image
+from tests.metric_stubs import PoolFeatures
 from tests.superres_helpers import TINY_SR, write_sr_folder
 
 import ganforge
 from ganforge.cli.main import main
 from ganforge.data.superres import resolve_superres
-
-
-class PoolFeatures:
-    """[N, 3, 299, 299] in 0..255 -> [N, 48]: 4x4 average-pooled colours, a stand-in for Inception."""
-
-    name = "stub-pool4"
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        assert x.ndim == 4 and x.shape[1:] == (3, 299, 299), x.shape
-        return F.adaptive_avg_pool2d(x.float() / 255, 4).flatten(1).double()
 
 
 @pytest.fixture(autouse=True)

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as F
 from tests.conftest import TINY_TRANSLATION
+from tests.metric_stubs import PoolFeatures
 
 import ganforge
 from ganforge.cli.main import main
@@ -23,16 +22,6 @@ from ganforge.data import get_builtin, resolve_paired, resolve_unpaired
 from ganforge.data.builtin import npm
 from ganforge.data.unpaired import held_out_counterparts
 from ganforge.metrics.image import l1
-
-
-class PoolFeatures:
-    """[N, 3, 299, 299] in 0..255 -> [N, 48]: 4x4 average-pooled colours, a stand-in for Inception."""
-
-    name = "stub-pool4"
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        assert x.ndim == 4 and x.shape[1:] == (3, 299, 299), x.shape
-        return F.adaptive_avg_pool2d(x.float() / 255, 4).flatten(1).double()
 
 
 @pytest.fixture(autouse=True)

@@ -6,9 +6,28 @@ from pathlib import Path
 
 import typer
 
-from ganforge.cli.options import device_option
+from ganforge.cli.options import device_option, overwrite_option
 from ganforge.devices import resolve_device
 from ganforge.errors import GanforgeError
+from ganforge.imaging import IMAGE_SUFFIXES
+from ganforge.outputs import check_output_file
+
+
+def check_canvas(image: Path, borders: tuple[int, int, int, int]) -> None:
+    """Refuse, before any work, an outpainted canvas that cannot fit in memory (its image, mask and output)."""
+    from PIL import Image
+
+    from ganforge.memory import check_fits
+
+    try:
+        with Image.open(image) as im:  # the header only: nothing decoded yet
+            width, height, channels = im.width, im.height, len(im.getbands())
+    except (OSError, ValueError) as exc:
+        raise GanforgeError(f"cannot read image {image}: {exc}") from None
+    left, top, right, bottom = borders
+    canvas = (width + left + right, height + top + bottom)
+    check_fits(canvas[0] * canvas[1] * (2 * max(channels, 3) + 1), f"an outpainted canvas of {canvas[0]}x{canvas[1]}",
+               "ask for narrower --outpaint bands")
 
 
 def inpaint_command(
@@ -19,6 +38,7 @@ def inpaint_command(
     outpaint: str | None = typer.Option(None, "--outpaint", help="L,T,R,B: pixels to add on the left, top, right and "
                                         "bottom and fill (with --mask, the image's own holes are filled too)."),
     device: str = device_option(),
+    overwrite: bool = overwrite_option(),
 ) -> None:
     """Fill holes (inpainting) or extend the border (outpainting) with a trained inpaint model.
 
@@ -26,7 +46,6 @@ def inpaint_command(
     covering the whole image gives the model's guess from nothing (with a warning).
     """
     from ganforge.api import load
-    from ganforge.imaging import save_image
     from ganforge.pipelines import InpaintPipeline
     from ganforge.pipelines.inpaint import parse_borders
 
@@ -35,11 +54,15 @@ def inpaint_command(
     borders = parse_borders(outpaint) if outpaint is not None else None
     if not image.is_file():
         raise GanforgeError(f"image {image} does not exist")
+    if not out.suffix and not out.is_dir():  # a lossy format (.jpg) would change the known pixels: PNG unless asked
+        out = out.with_suffix(".png")
+    if out.suffix.lower() not in IMAGE_SUFFIXES and not out.is_dir():
+        raise GanforgeError(f"--out must be an image file ({', '.join(IMAGE_SUFFIXES)}), got {out.name!r}")
+    check_output_file(out, [image] + ([mask] if mask is not None else []), overwrite)
+    if borders is not None:
+        check_canvas(image, borders)
     pipe = load(run, device=resolve_device(device))
     if not isinstance(pipe, InpaintPipeline):
         raise GanforgeError(f"{run} is not an inpaint model (train one with `ganforge train inpaint`)")
-    array = pipe(image, mask=mask, outpaint=borders, output_type="np")[0]
-    if not out.suffix:  # a lossy format (.jpg) would change the known pixels: PNG unless asked otherwise
-        out = out.with_suffix(".png")
-    save_image(array, out)
-    typer.echo(f"{array.shape[1]}x{array.shape[0]} image in {out}")
+    height, width = pipe.inpaint_to_file(image, out, mask=mask, outpaint=borders)  # a .png streamed by bands
+    typer.echo(f"{width}x{height} image in {out}")

@@ -32,7 +32,6 @@ def upscale_command(
 ) -> None:
     """Upscale images x2 or x4 (the model's scale) with a trained superres model, tile by tile."""
     from ganforge.api import load
-    from ganforge.imaging import save_image
     from ganforge.outputs import check_output_file, prepare_output_folder
     from ganforge.pipelines import UpscalePipeline
 
@@ -50,7 +49,7 @@ def upscale_command(
         prepare_output_folder(out, inputs, overwrite)
 
     def upscale_one(src: Path, dst: Path) -> None:
-        save_image(pipe(src, tile=tile, tile_overlap=tile_overlap, output_type="np")[0], dst)
+        pipe.upscale_to_file(src, dst, tile, tile_overlap)  # a .png streamed band by band
 
     done = process_each(jobs, upscale_one, "upscaling", strict)
     where = jobs[0][1] if len(jobs) == 1 else out

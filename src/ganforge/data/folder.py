@@ -222,5 +222,5 @@ def load_image(src_root: Path, name: str) -> Image.Image:
     with ImageSource(root) as source, decode_guard():
         try:
             return decode_rgb(source.read(name))
-        except BadImage as bad:
-            raise bad_file_error(root, name, bad) from None
+        except BadImage as bad:  # no --strict hint: the callers of one image (metrics) have no such option
+            raise DataError(f"bad image {name!r} in {root}: {bad}") from None

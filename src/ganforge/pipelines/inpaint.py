@@ -42,7 +42,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from ganforge.data.masks import _check_borders, load_mask, outpaint_mask
+from ganforge.data.masks import _check_borders, load_mask
 from ganforge.errors import GanforgeError
 from ganforge.imaging import PngStreamWriter, save_image, tensor_to_uint8, to_pil, uint8_to_tensor
 from ganforge.pipelines.base import PIPELINES, Pipeline, check_output_type
@@ -242,8 +242,10 @@ class InpaintPipeline(Pipeline):
         if borders is None:
             assert hole is not None
             return array, hole
-        left, top, _, _ = borders
-        (ch, cw), border_mask = outpaint_mask((h, w), borders)
+        left, top, right, bottom = _check_borders(borders)
+        ch, cw = h + top + bottom, w + left + right  # any image, a single pixel too, may be extended
+        border_mask = np.ones((ch, cw), dtype=bool)
+        border_mask[top : top + h, left : left + w] = False
         canvas = np.zeros((ch, cw, array.shape[2]), dtype=np.uint8)
         if array.shape[2] == 4:
             canvas[..., 3] = 255  # the new border is opaque
