@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from ganforge.cli.options import device_option, old_name, renamed
+from ganforge.cli.options import device_option, old_name, overwrite_option, renamed
 from ganforge.devices import resolve_device
 from ganforge.errors import GanforgeError
+from ganforge.outputs import check_output_file
 
 ANIMATION_SUFFIXES = (".gif", ".mp4", ".webm")
 GAP = 2  # white pixels between the true and predicted panels of --compare
@@ -48,6 +49,7 @@ def predict_command(
                                  "prediction."),
     fps: int = typer.Option(10, "--fps", help="Frames per second of the animation."),
     device: str = device_option(),
+    overwrite: bool = overwrite_option(),
 ) -> None:
     """Predict the frames that follow a clip with a trained nextframe model, and write them as an animation."""
     from ganforge.api import load
@@ -61,6 +63,7 @@ def predict_command(
         raise GanforgeError(f"{frames_flag} must be at least 1, got {frames}")
     if fps < 1:
         raise GanforgeError(f"--fps must be at least 1, got {fps}")
+    check_output_file(out, [Path(clip)] if Path(clip).exists() else [], overwrite)
     pipe = load(run, device=resolve_device(device))
     if not isinstance(pipe, FramePredictionPipeline):
         raise GanforgeError(f"{run} is not a nextframe model; `ganforge sample` or `translate` may fit it")
