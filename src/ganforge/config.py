@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,22 @@ VIDEO_GENERATION_LOSSES = ("ns", "hinge", "lsgan", "rpgan", "ragan")  # wgan-gp'
 DIRECTIONS = ("AtoB", "BtoA")
 UPSAMPLE_MODES = ("transpose", "resize")  # a decoder's x2 step: transposed convolution (the papers) or resize-conv
 ADA_AUTO_LIMIT = 30_000  # `--augment auto` picks ADA for data sets smaller than this
+# Seeds: numpy's legacy seeding takes 0..2**32-1, np.random.default_rng (inpaint masks, superres pairs) no negatives,
+# torch.manual_seed < 2**64: 0..2**32-1 keeps every seed derived from it in all three ranges as well, seed * 1_000_003
+# + epoch (data order), seed + 7919 * (rank + 1) + step (per-process noise), seed * 2 + 2 + 1000 * rank (cyclegan pools).
+SEED_MAX = 2**32 - 1
+KIMG_MAX = 1e9  # kimg-counted settings (budgets, intervals) become int(kimg * 1000) images: a sane, exact bound
+INT_MAX = 2**63 - 1  # what torch and numpy take for a C long: a larger integer is an OverflowError deep inside them
+# Fields whose command-line flag is not `--` + the field name in kebab case (renamed ones keep their old name here:
+# the CLI's as_typed() puts the name the user typed into the message).
+FLAGS = {"sample_every_kimg": "--sample-every", "checkpoint_every_kimg": "--checkpoint-every",
+         "keep_checkpoints": "--keep", "tick_kimg": "--tick", "eval_every_kimg": "--eval-every"}
+
+
+def flag(name: str) -> str:
+    """The command-line flag of a TrainConfig field, for error messages."""
+    return FLAGS.get(name, "--" + name.replace("_", "-"))
+
 
 FALLBACK_DEFAULTS: dict[str, Any] = MODEL_DEFAULTS["dcgan"]
 
@@ -375,8 +392,26 @@ class TrainConfig:
             raise ConfigError(f"--frames must be at least 2 for video generation (one frame has no motion), "
                               f"got {self.frames}")
 
+    def _check_numbers(self) -> None:
+        """Every number finite and in the range the code that reads it takes (seeds, kimg counts, C longs): an
+        `inf` or a 20-digit seed is a one-line error here, not an OverflowError once training has started."""
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed <= SEED_MAX:
+            raise ConfigError(f"--seed must be an integer in 0..{SEED_MAX} (2**32 - 1, the range numpy's seeds take), "
+                              f"got {self.seed!r}")
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                continue
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"{flag(f.name)} must be a finite number, got {value}")
+            if "kimg" in f.name and abs(value) > KIMG_MAX:
+                raise ConfigError(f"{flag(f.name)} must be at most {KIMG_MAX:g} kimg, got {value:g}")
+            if isinstance(value, int) and abs(value) > INT_MAX:
+                raise ConfigError(f"{flag(f.name)} is too large ({value}); it must be below 2**63")
+
     def validate(self) -> TrainConfig:
         """Reject impossible values before any work starts; returns the resolved config."""
+        self._check_numbers()
         self._check_task_options()
         self = self.resolved()
         checks: list[tuple[bool, str]] = [
@@ -397,7 +432,7 @@ class TrainConfig:
             (self.width >= 1, f"--width must be positive, got {self.width}"),
             (self.d_norm in ("auto", "batch", "none"), f"--d-norm must be auto, batch or none, got {self.d_norm!r}"),
             (self.ema_kimg >= 0, f"--ema-kimg must be >= 0, got {self.ema_kimg}"),
-            (self.tick_kimg > 0, f"--tick-kimg must be positive, got {self.tick_kimg}"),
+            (self.tick_kimg > 0, f"--tick must be positive, got {self.tick_kimg}"),
             (self.sample_every_kimg > 0, f"--sample-every must be positive, got {self.sample_every_kimg}"),
             (self.checkpoint_every_kimg > 0, f"--checkpoint-every must be positive, got {self.checkpoint_every_kimg}"),
             (self.keep_checkpoints >= 1, f"--keep must be at least 1, got {self.keep_checkpoints}"),
