@@ -1,22 +1,43 @@
-"""Training against hostile input (issue 25): numbers out of range are one-line errors, in dry runs too."""
+"""Training against hostile input and kills (issue 25): numbers out of range are one-line errors, and the first
+metrics line after a resume equals the uninterrupted run's."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
+import torch
+from safetensors.torch import load_file
 from tests.conftest import TINY
 
 import ganforge
 from ganforge.cli.main import main
 from ganforge.config import SEED_MAX, TrainConfig
+from ganforge.engine.checkpoint import list_checkpoints
 from ganforge.errors import ConfigError
 
 # 16 steps of 32 images: one tick at 0.512 kimg, checkpoints at 0.256 (mid-tick) and 0.512; fp32: no bf16 check step.
 SETTINGS = dict(TINY, tick_kimg=0.5, checkpoint_every_kimg=0.25, sample_every_kimg=1.0, precision="fp32")
 KIMG = 0.512
 CLI_TRAIN = ["train", "image", "--data", "digits", "--resolution", "16", "--batch", "32", "--width", "8", "--z-dim", "16"]
+
+
+class _Killed(BaseException):
+    """Stands for SIGKILL inside the process: nothing after it runs, no final save, no last log line."""
+
+
+def _kill_at(step: int):
+    calls = {"n": 0}
+
+    def should_stop() -> bool:
+        calls["n"] += 1
+        if calls["n"] > step:
+            raise _Killed
+        return False
+
+    return should_stop
 
 
 def _cli(capsys, *args: str) -> tuple[int, str, str]:
@@ -27,6 +48,20 @@ def _cli(capsys, *args: str) -> tuple[int, str, str]:
 
 def _one_error_line(code: int, err: str) -> None:
     assert code == 2 and err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+
+
+def _rows(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def _stats(row: dict) -> dict:
+    """A metrics line without its wall-clock fields."""
+    return {k: v for k, v in row.items() if k not in ("time_sec", "images_per_sec")}
+
+
+def _same_weights(a: Path, b: Path) -> bool:
+    x, y = load_file(str(a / "G.safetensors")), load_file(str(b / "G.safetensors"))
+    return x.keys() == y.keys() and all(torch.equal(x[k], y[k]) for k in x)
 
 
 @pytest.fixture(scope="module")
@@ -93,5 +128,33 @@ def test_resume_with_an_infinite_budget_is_a_one_line_error(capsys, full):
     code, _, err = _cli(capsys, "train", "image", "--resume", str(full), "--kimg", "inf", "--dry-run")
     _one_error_line(code, err)
     assert "--kimg must be a finite number" in err
+
+
+# -------------------------------------------------------------------------------- metrics after a resume
+def test_stop_mid_tick_then_resume_logs_the_uninterrupted_line(tmp_path, full):
+    calls = {"n": 0}
+
+    def stop() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 5
+
+    stopped = ganforge.train(**SETTINGS, kimg=KIMG, out=str(tmp_path), name="run", should_stop=stop)
+    assert stopped.status == "stopped" and stopped.steps == 5
+    assert _rows(stopped.run_dir)[-1]["partial_steps"] == 5  # the cut tick says what it averages
+    resumed = ganforge.train(resume=stopped.run_dir, kimg=KIMG)
+    assert resumed.steps == 16 and _same_weights(resumed.checkpoint, full / "checkpoints" / "kimg-00000.512")
+    assert [_stats(r) for r in _rows(resumed.run_dir)] == [_stats(r) for r in _rows(full)]
+
+
+def test_kill_after_a_mid_tick_checkpoint_then_resume_logs_the_uninterrupted_line(tmp_path, full):
+    with pytest.raises(_Killed):  # after step 12: the last checkpoint is 0.256 kimg, half way through the tick
+        ganforge.train(**SETTINGS, kimg=KIMG, out=str(tmp_path), name="run", should_stop=_kill_at(12))
+    run = tmp_path / "run"
+    assert [p.name for p in list_checkpoints(run / "checkpoints")] == ["kimg-00000.256"]
+    resumed = ganforge.train(resume=run, kimg=KIMG)
+    line, expected = _rows(run)[-1], _rows(full)[-1]
+    assert line["kimg"] == expected["kimg"] == KIMG and "partial_steps" not in line
+    assert _stats(line) == _stats(expected)  # Loss/D/adv and every other mean, bit for bit
+    assert _same_weights(resumed.checkpoint, full / "checkpoints" / "kimg-00000.512")
 
 

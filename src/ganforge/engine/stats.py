@@ -52,13 +52,34 @@ class Stats:
             for name, entries in self._pending.items()
         }
 
-    def flush(self, fields: dict[str, Any]) -> dict[str, Any]:
-        """Write one JSON line with `fields` plus the mean of each statistic; returns the line."""
+    def flush(self, fields: dict[str, Any], keep: bool = False) -> dict[str, Any]:
+        """Write one JSON line with `fields` plus the mean of each statistic; returns the line. `keep` leaves the
+        values pending: a tick cut short, whose values go into the checkpoint so the resumed run completes it."""
         line = dict(fields)
         line.update(self.means())
-        self._pending.clear()
+        if not keep:
+            self._pending.clear()
         self.write_line(line)
         return line
+
+    def pending_steps(self) -> int:
+        """How many training steps the values reported since the last tick come from."""
+        return len({step for entries in self._pending.values() for step, _ in entries})
+
+    def state(self) -> dict[str, Any]:
+        """The values reported since the last tick, for a checkpoint: the resumed run's first line then averages the
+        same values as an uninterrupted run's (float32 on the CPU, as means() reads them)."""
+        return {name: {"steps": [step for step, _ in entries],
+                       "values": torch.stack([v.float().cpu() for _, v in entries])}
+                for name, entries in self._pending.items()}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Take back the values a checkpoint's state() saved, ahead of any reported since."""
+        restored = {name: [(int(step), value) for step, value in zip(saved["steps"], saved["values"].unbind(0))]
+                    for name, saved in state.items()}
+        for name, entries in self._pending.items():
+            restored.setdefault(name, []).extend(entries)
+        self._pending = restored
 
     def write_line(self, line: dict[str, Any]) -> None:
         """Append one line to metrics.jsonl (and TensorBoard): tick means and evaluation results alike."""
@@ -80,13 +101,15 @@ class Stats:
 
 
 def truncate_metrics(path: Path, max_kimg: float) -> None:
-    """Drop log lines past a resumed checkpoint so the resumed run does not log a tick twice."""
+    """Drop log lines past a resumed checkpoint so the resumed run does not log a tick twice, and the line of a tick
+    cut short (`partial_steps`): its values are in the checkpoint, and the resumed run logs the whole tick."""
     if not path.exists():
         return
     kept = []
     for raw in path.read_text().splitlines():
         try:
-            if float(json.loads(raw).get("kimg", 0)) <= max_kimg + 1e-9:
+            row = json.loads(raw)
+            if float(row.get("kimg", 0)) <= max_kimg + 1e-9 and "partial_steps" not in row:
                 kept.append(raw)
         except (json.JSONDecodeError, TypeError, ValueError):
             continue

@@ -292,6 +292,8 @@ class Trainer:
         self.is_main = self.runtime.is_main
         self.skipped_steps = 0  # optimizer steps skipped for non-finite gradients over the whole run
         self._standing_step = -1  # the step whose EMA batch-norm statistics are standing ones (-1: none yet)
+        self.stats: Stats | None = None  # the running tick's statistics, while fit() runs (checkpoints save them)
+        self._stats_state: dict[str, Any] = {}  # what a resumed checkpoint held of its tick, for fit() to take back
         self._skips_in_a_row = 0
 
         # Same initial weights on every process: seed before building, then per-process noise.
@@ -411,6 +413,7 @@ class Trainer:
             "best_metric": self.best_metric,
             "world_size": self.runtime.world_size,
             "total_images": self.total_images,
+            "stats": self.stats.state() if self.stats is not None else {},  # the tick so far: resumed lines are whole
         }
 
     def save_checkpoint(self) -> Path | None:
@@ -459,6 +462,7 @@ class Trainer:
         self.images_shown = int(state["images_shown"])
         self.step = int(state["step"])
         self.skipped_steps = int(state.get("skipped_steps", 0))
+        self._stats_state = state.get("stats") or {}
         if self.is_main:
             truncate_metrics(self.run_dir / "metrics.jsonl", self.images_shown / 1000)
         return state.get("precision_policy")
@@ -567,7 +571,8 @@ class Trainer:
         cfg = self.config
         total_images = self.total_images
         deadline = time.monotonic() + cfg.minutes * 60 if cfg.minutes is not None else None
-        stats = Stats(self.run_dir if self.is_main else None)
+        stats = self.stats = Stats(self.run_dir if self.is_main else None)
+        stats.load_state(self._stats_state)  # a resumed tick goes on from the values logged before the stop
         device = self.runtime.device
         tick_images = max(1, int(cfg.tick_kimg * 1000))
         sample_images = max(1, int(cfg.sample_every_kimg * 1000))
@@ -612,8 +617,7 @@ class Trainer:
                 stats.report("Train/skipped", torch.tensor(float(bool(skipped))), self.step)  # the tick's fraction
                 self.step += 1
 
-                done = total_images is not None and self.images_shown >= total_images
-                tick = crossed(before, self.images_shown, tick_images) or done
+                tick = crossed(before, self.images_shown, tick_images)  # a tick the budget cuts short: after the loop
                 sample = crossed(before, self.images_shown, sample_images)
                 ckpt = crossed(before, self.images_shown, ckpt_images)
                 if tick or sample or ckpt:
@@ -637,10 +641,16 @@ class Trainer:
 
             # Still inside the signal guard: a second SIGTERM must not kill the final save.
             self._check_finite(stats)
-            if stats._pending:
+            partial = stats.pending_steps()
+            if partial:  # a tick cut short by the budget or a stop: logged as such, its values saved with the checkpoint
                 now = time.monotonic()
-                stats.flush({"kimg": round(self.images_shown / 1000, 3), "step": self.step,
-                             "time_sec": round(now - start_time, 3)})
+                ips = (self.images_shown - tick_start_images) / max(now - tick_start_time, 1e-9)
+                line = stats.flush({
+                    "kimg": round(self.images_shown / 1000, 3), "step": self.step,
+                    "time_sec": round(now - start_time, 3), "images_per_sec": round(ips, 2),
+                    "skipped_steps": self.skipped_steps, "partial_steps": partial,
+                }, keep=True)
+                self._emit_progress(line, total_images, start_time, start_images, deadline)
             stats.close()
             stepped = self.images_shown > start_images
             saved_now = last_ckpt is not None and last_ckpt.name == checkpoint_name(self.images_shown)
