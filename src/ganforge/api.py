@@ -26,6 +26,11 @@ def resolve_resume_config(run_dir: Path, overrides: dict[str, Any]) -> TrainConf
     saved = TrainConfig.load(path)
     values = saved.to_dict()
     resolved = saved.resolved().to_dict()  # a run saved before a field existed holds None where it now resolves
+    asked = {k: overrides.get(k) for k in ("task", "model")}
+    if any(v is not None and v not in (values[k], resolved[k]) for k, v in asked.items()):
+        said = ", ".join(f"{k} {v}" for k, v in asked.items() if v is not None)
+        raise ConfigError(f"{run_dir} is a run of task {resolved['task']}, model {resolved['model']}; it cannot be "
+                          f"resumed as {said}: resume it with `ganforge train {resolved['task']} --resume {run_dir}`")
     for key, value in overrides.items():
         if value is None or value in (values.get(key), resolved.get(key)) or key in ("out", "name"):
             continue
@@ -76,8 +81,9 @@ def train(
 ):
     """Train a model; returns a TrainResult. Keyword overrides are TrainConfig fields.
 
-    With `resume`, the run directory's saved config is used and only budgets may change. A `data_memo` dict
-    passed to a dry run and then to the real one loads the data once (moving clips are drawn, not cached).
+    With `resume`, the run directory's saved config is used and only budgets may change; the task and model are the
+    run's (naming others is an error). A `data_memo` dict passed to a dry run and then to the real one loads the data
+    once (moving clips are drawn, not cached).
     """
     from accelerate.utils import broadcast_object_list
 

@@ -1,5 +1,5 @@
-"""Training against hostile input and kills (issue 25): numbers out of range are one-line errors, and the first
-metrics line after a resume equals the uninterrupted run's."""
+"""Training against hostile input and kills (issue 25): numbers out of range are one-line errors, --resume keeps
+the run's task, and the first metrics line after a resume equals the uninterrupted run's."""
 
 from __future__ import annotations
 
@@ -128,6 +128,20 @@ def test_resume_with_an_infinite_budget_is_a_one_line_error(capsys, full):
     code, _, err = _cli(capsys, "train", "image", "--resume", str(full), "--kimg", "inf", "--dry-run")
     _one_error_line(code, err)
     assert "--kimg must be a finite number" in err
+
+
+# ---------------------------------------------------------------------------------------- task on resume
+def test_resume_refuses_another_task_or_model_and_takes_its_own(capsys, full):
+    code, _, err = _cli(capsys, "train", "pix2pix", "--resume", str(full), "--dry-run")
+    _one_error_line(code, err)
+    assert "is a run of task image, model dcgan; it cannot be resumed as task pix2pix" in err
+    assert f"ganforge train image --resume {full}" in err
+    code, _, err = _cli(capsys, "train", "image", "--model", "stylegan2", "--resume", str(full), "--dry-run")
+    _one_error_line(code, err)
+    assert "task image, model dcgan; it cannot be resumed as task image, model stylegan2" in err
+    code, out, _ = _cli(capsys, "train", "image", "--model", "dcgan", "--resume", str(full), "--kimg", "1", "--dry-run")
+    plan = json.loads(out)
+    assert code == 0 and plan["config"]["task"] == "image"
 
 
 # -------------------------------------------------------------------------------- metrics after a resume

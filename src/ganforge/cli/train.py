@@ -27,7 +27,7 @@ def train_command(
     runs_dir: str | None = typer.Option(None, "--runs-dir", help=_h("Parent folder of run directories (old name: --out).", "out")),
     out: str | None = old_name("--out"),
     name: str | None = typer.Option(None, "--name", help="Run directory name [default: <task>-<model>-<data>-<res>, numbered]."),
-    resume: Path | None = typer.Option(None, "--resume", help="Continue a run directory (or checkpoint) exactly; only budgets may change."),
+    resume: Path | None = typer.Option(None, "--resume", help="Continue a run directory (or checkpoint) exactly; only budgets may change, and TASK (and --model) must be the run's own."),
     seed: int | None = typer.Option(None, "--seed", help=_h("Seed for weights, data order and noise.", "seed")),
     cond: bool | None = typer.Option(None, "--cond/--no-cond", help="Class-conditional (needs labels). [default: no-cond]"),
     loss: str | None = typer.Option(None, "--loss", help="Adversarial loss: ns | hinge | lsgan | wgan-gp | rpgan | ragan [default: the model's: rpgan for r3gan, ragan for superres, else ns]; nextframe: mse (L2 alone) | adv (L2 + gradient difference + clip discriminator) [default: adv]."),
@@ -99,9 +99,7 @@ def train_command(
         perceptual_weight=perceptual_weight,
         frames=frames, context_frames=context_frames, gdl_weight=gdl_weight, mask_weight=mask_weight,
     )
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    if resume is not None:
-        overrides.pop("task")
+    overrides = {k: v for k, v in overrides.items() if v is not None}  # with --resume, TASK must be the run's own
     # Resolve (fetch, prepare, cache) the data first under its own bar; the real run reuses what it loaded.
     data_memo: dict = {}
     with as_typed({"--frames": frames_flag}), DataProgress("preparing data") as data_bar:  # config says --frames
