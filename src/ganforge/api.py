@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -82,19 +83,23 @@ def train(
     """Train a model; returns a TrainResult. Keyword overrides are TrainConfig fields.
 
     With `resume`, the run directory's saved config is used and only budgets may change; the task and model are the
-    run's (naming others is an error). A `data_memo` dict passed to a dry run and then to the real one loads the data
-    once (moving clips are drawn, not cached).
+    run's (naming others is an error). A run killed before its first checkpoint starts again from step 0 in its own
+    folder, on `resume` or when a new run names it; one with checkpoints is never started over. A `data_memo` dict
+    passed to a dry run and then to the real one loads the data once (moving clips are drawn, not cached).
     """
     from accelerate.utils import broadcast_object_list
 
     import ganforge.tasks  # noqa: F401  (registers tasks, models, losses)
+    from ganforge.engine.rundir import RunLock, check_plain_rerun
     from ganforge.engine.runtime import make_accelerator
     from ganforge.engine.trainer import Trainer, resolve_precision
 
     resume_from: Path | None = None
+    restart = False  # a run that never checkpointed, started again from step 0 in its own folder
     if resume is not None:
         run_dir, resume_from = resolve_resume_target(Path(resume))
         cfg = resolve_resume_config(run_dir, overrides)  # `config` is ignored: the run's own is used
+        restart = resume_from is None
     else:
         cfg = new_run_config(config, overrides)
         run_dir = None
@@ -124,31 +129,60 @@ def train(
         if accelerator.num_processes > 1:
             broadcast_object_list(holder)
         run_dir = Path(holder[0])  # type: ignore[arg-type]
-        if (run_dir / "config.json").exists() or (run_dir / "checkpoints").exists():
-            raise ConfigError(f"run directory {run_dir} already holds a run: continue it with --resume {run_dir} "
-                              "or choose another --name")
+        restart = check_plain_rerun(run_dir)  # a run with checkpoints is an error; one without starts again
     if dry_run:
         task = task_cls(cfg, info)  # builds the networks: bad model/size combinations fail here
         if resume_from is None:
             task.start_fresh()  # and a bad --init run (a resume no longer reads it)
-        return {"run_dir": str(run_dir), "config": cfg.to_dict(), "data": dataclasses.asdict(info)}
+        start = (f"resume from {resume_from}" if resume_from is not None else
+                 "step 0, in place of a run that never checkpointed" if restart else "step 0")
+        return {"run_dir": str(run_dir), "config": cfg.to_dict(), "data": dataclasses.asdict(info), "start": start}
 
-    # Build everything before writing anything, so a failure leaves no half-made run directory.
-    trainer = Trainer(
-        cfg, data, None, info, run_dir, resume_from=resume_from,
-        on_progress=on_progress, should_stop=should_stop, accelerator=accelerator,
-        evaluator=make_evaluator(data.arrays["image"], cfg.eval_n) if cfg.eval_every_kimg else None,
-    )
-    if accelerator.is_main_process:
-        from ganforge.engine.atomic import atomic_write_text
+    # An existing run's folder is locked before anything in it changes (the resume's metrics truncation included); a
+    # new one is made and locked only once everything is built, so a failure leaves no half-made run directory.
+    lock = RunLock(run_dir)
+    main = accelerator.is_main_process
+    try:
+        if main and run_dir.exists():
+            prepare_run_dir(lock, run_dir, resume, resume_from)
+        trainer = Trainer(
+            cfg, data, None, info, run_dir, resume_from=resume_from,
+            on_progress=on_progress, should_stop=should_stop, accelerator=accelerator,
+            evaluator=make_evaluator(data.arrays["image"], cfg.eval_n) if cfg.eval_every_kimg else None,
+        )
+        if main:
+            from ganforge.engine.atomic import atomic_write_text
 
-        run_dir.mkdir(parents=True, exist_ok=True)
-        values = {**cfg.to_dict(), "precision_used": trainer.runtime.policy.summary()}  # what the run computes in
-        atomic_write_text(run_dir / "config.json", json.dumps(values, indent=2, sort_keys=True) + "\n")
-        atomic_write_text(run_dir / "data.json", json.dumps(dataclasses.asdict(info), indent=2) + "\n")
-        atomic_write_text(run_dir / "model.json", json.dumps(trainer.task.export_spec(), indent=2) + "\n")
-    accelerator.wait_for_everyone()
-    return trainer.fit()
+            if not lock.held:  # a new folder: made now, and checked again under the lock (a twin run may race)
+                prepare_run_dir(lock, run_dir, resume, resume_from)
+            values = {**cfg.to_dict(), "precision_used": trainer.runtime.policy.summary()}  # what the run computes in
+            atomic_write_text(run_dir / "config.json", json.dumps(values, indent=2, sort_keys=True) + "\n")
+            atomic_write_text(run_dir / "data.json", json.dumps(dataclasses.asdict(info), indent=2) + "\n")
+            atomic_write_text(run_dir / "model.json", json.dumps(trainer.task.export_spec(), indent=2) + "\n")
+        accelerator.wait_for_everyone()
+        return trainer.fit()
+    finally:
+        lock.release()
+
+
+def prepare_run_dir(lock: Any, run_dir: Path, resume: str | Path | None, resume_from: Path | None) -> None:
+    """Lock the run's folder (a RunLock), check again under the lock what the run starts from, and clear what kills
+    left: temporary files of interrupted saves, and the outputs of a run that is started again from step 0."""
+    from ganforge.engine.rundir import check_plain_rerun, clear_for_restart, remove_stale_leftovers
+
+    lock.acquire()
+    if resume is not None:
+        if resolve_resume_target(Path(resume))[1] != resume_from:
+            raise ConfigError(f"run {run_dir} checkpointed while this resume was starting: run the command again")
+        restart = resume_from is None
+    else:
+        restart = check_plain_rerun(run_dir)
+    remove_stale_leftovers(run_dir)
+    if restart:
+        clear_for_restart(run_dir)
+        logging.getLogger("ganforge").warning(
+            "%s holds no complete checkpoint (it stopped before its first save): starting it again from step 0 in "
+            "place", run_dir)
 
 
 def make_evaluator(real_images: Any, n: int) -> Callable[[Any], dict[str, float]]:
@@ -169,13 +203,15 @@ def make_evaluator(real_images: Any, n: int) -> Callable[[Any], dict[str, float]
     return evaluate
 
 
-def resolve_resume_target(path: Path) -> tuple[Path, Path]:
-    """(run directory, checkpoint to restore) for `--resume RUN` or `--resume RUN/checkpoints/kimg-...`.
+def resolve_resume_target(path: Path) -> tuple[Path, Path | None]:
+    """(run directory, checkpoint to restore) for `--resume RUN` or `--resume RUN/checkpoints/kimg-...`; no
+    checkpoint (None) for a run killed before its first save, which starts again from step 0.
 
     A named checkpoint must be the newest: resuming an older one would let pruning delete the
     newer ones (they sort after it), so the user moves them away first.
     """
     from ganforge.engine.checkpoint import STATE_JSON, latest_checkpoint, list_checkpoints
+    from ganforge.engine.rundir import complete_checkpoints
 
     if (path / STATE_JSON).is_file():
         run_dir = path.parent.parent
@@ -188,6 +224,12 @@ def resolve_resume_target(path: Path) -> tuple[Path, Path]:
         return run_dir, path
     if not (path / "config.json").is_file():
         raise CheckpointError(f"cannot resume: {path} is neither a run directory nor a checkpoint folder")
+    if not list_checkpoints(path / "checkpoints"):
+        best = complete_checkpoints(path)
+        if best:  # only the best-FID one: starting over would replace it
+            raise CheckpointError(f"cannot resume {path}: it has no checkpoint to continue from, only its best-FID "
+                                  f"{best[-1]}; move that folder away to start the run again from step 0")
+        return path, None  # killed before its first save: the run starts again from step 0, in place
     return path, latest_checkpoint(path)
 
 

@@ -1,27 +1,36 @@
-"""Training against hostile input and kills (issue 25): numbers out of range are one-line errors, --resume keeps
-the run's task, and the first metrics line after a resume equals the uninterrupted run's."""
+"""Training against hostile input and kills (issue 25): numbers out of range are one-line errors, a run killed
+before its first checkpoint starts again in place, --resume keeps the run's task, kills leave no lasting debris,
+and the first metrics line after a resume equals the uninterrupted run's."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
 from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import load_file
-from tests.conftest import TINY
+from tests.conftest import TEST_THREADS, TINY
 
 import ganforge
 from ganforge.cli.main import main
 from ganforge.config import SEED_MAX, TrainConfig
 from ganforge.engine.checkpoint import list_checkpoints
+from ganforge.engine.rundir import RunLock, remove_stale_leftovers
 from ganforge.errors import ConfigError
 
 # 16 steps of 32 images: one tick at 0.512 kimg, checkpoints at 0.256 (mid-tick) and 0.512; fp32: no bf16 check step.
 SETTINGS = dict(TINY, tick_kimg=0.5, checkpoint_every_kimg=0.25, sample_every_kimg=1.0, precision="fp32")
 KIMG = 0.512
 CLI_TRAIN = ["train", "image", "--data", "digits", "--resolution", "16", "--batch", "32", "--width", "8", "--z-dim", "16"]
+ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "OMP_NUM_THREADS": str(TEST_THREADS)}
 
 
 class _Killed(BaseException):
@@ -141,7 +150,7 @@ def test_resume_refuses_another_task_or_model_and_takes_its_own(capsys, full):
     assert "task image, model dcgan; it cannot be resumed as task image, model stylegan2" in err
     code, out, _ = _cli(capsys, "train", "image", "--model", "dcgan", "--resume", str(full), "--kimg", "1", "--dry-run")
     plan = json.loads(out)
-    assert code == 0 and plan["config"]["task"] == "image"
+    assert code == 0 and plan["config"]["task"] == "image" and plan["start"].startswith("resume from")
 
 
 # -------------------------------------------------------------------------------- metrics after a resume
@@ -172,3 +181,109 @@ def test_kill_after_a_mid_tick_checkpoint_then_resume_logs_the_uninterrupted_lin
     assert _same_weights(resumed.checkpoint, full / "checkpoints" / "kimg-00000.512")
 
 
+# ---------------------------------------------------------------------- killed before the first checkpoint
+def _killed_before_first_checkpoint(root: Path, name: str) -> Path:
+    with pytest.raises(_Killed):
+        ganforge.train(**SETTINGS, kimg=KIMG, out=str(root), name=name, should_stop=_kill_at(3))
+    run = root / name
+    assert (run / "config.json").is_file() and not list_checkpoints(run / "checkpoints")
+    return run
+
+
+def test_resume_of_a_run_without_checkpoint_starts_it_from_step_0_in_place(tmp_path, full, caplog):
+    run = _killed_before_first_checkpoint(tmp_path, "run")
+    (run / "samples" / "fakes-000099.000.png").write_bytes(b"a grid of the killed run")
+    resumed = ganforge.train(resume=run, kimg=KIMG)
+    assert resumed.run_dir == run and resumed.steps == 16
+    assert "holds no complete checkpoint" in caplog.text and "from step 0 in place" in caplog.text
+    assert _same_weights(resumed.checkpoint, full / "checkpoints" / "kimg-00000.512")  # as a fresh run
+    assert [_stats(r) for r in _rows(run)] == [_stats(r) for r in _rows(full)]
+    assert not (run / "samples" / "fakes-000099.000.png").exists()
+
+
+def test_plain_rerun_of_a_run_without_checkpoint_restarts_it_but_never_one_with_checkpoints(tmp_path, full):
+    run = _killed_before_first_checkpoint(tmp_path, "run")
+    again = ganforge.train(**SETTINGS, kimg=KIMG, out=str(tmp_path), name="run")
+    assert again.run_dir == run and again.steps == 16
+    assert _same_weights(again.checkpoint, full / "checkpoints" / "kimg-00000.512")
+    def files() -> dict[Path, int]:
+        return {p: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file() and p.name != ".lock"}
+
+    saved = files()
+    with pytest.raises(ConfigError, match="already holds a run: continue it with --resume .* never started over"):
+        ganforge.train(**SETTINGS, kimg=KIMG, out=str(tmp_path), name="run")
+    assert files() == saved
+
+
+def test_a_run_in_use_is_not_started_twice(tmp_path, full):
+    with RunLock(full):
+        with pytest.raises(ConfigError, match=r"is in use by another training process \(PID \d+\)"):
+            ganforge.train(resume=full, kimg=KIMG)  # (nothing left to train, were the lock not to hold)
+
+
+# -------------------------------------------------------------------------------------- debris of kills
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_only_leftovers_of_dead_writers_and_of_our_own_naming_are_removed(tmp_path):
+    dead, live = _dead_pid(), os.getpid()
+    ckpts = tmp_path / "checkpoints"
+    (tmp_path / "samples").mkdir()
+    stale = [ckpts / f".tmp-kimg-00001.024-{dead}", ckpts / f".trash-kimg-00000.512-{dead}",
+             ckpts / "best" / f".old-kimg-00000.512-{dead}"]
+    for folder in stale:
+        folder.mkdir(parents=True)
+        (folder / "G.safetensors").write_bytes(b"half")
+    stale += [tmp_path / f".metrics.jsonl.tmp-{dead}", tmp_path / "samples" / f".fakes-000001.024.tmp-{dead}.png"]
+    kept = [ckpts / f".tmp-kimg-00001.536-{live}", tmp_path / f".config.json.tmp-{live}", tmp_path / ".tmp-notes",
+            ckpts / f"tmp-kimg-00001.024-{dead}", tmp_path / "samples" / "my.tmp-1"]
+    for path in stale[3:] + kept:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            path.write_text("x")
+    assert sorted(remove_stale_leftovers(tmp_path)) == sorted(stale)
+    assert not any(p.exists() for p in stale) and all(p.exists() for p in kept)
+
+
+def test_sigkill_during_the_first_save_then_resume_restarts_and_cleans(capsys, tmp_path, full):
+    """The issue's dead end through the command line: killed while writing its first checkpoint, the run has only
+    a temp folder; --resume starts it again from step 0, and the dead process's temp folder is gone after it."""
+    marker = tmp_path / "saving"
+    script = tmp_path / "killme.py"
+    script.write_text(textwrap.dedent(f"""
+        import time
+        import ganforge.engine.checkpoint as ck
+        original = ck.fsync_file
+        def slow(path):
+            original(path)
+            if ".tmp-kimg-" in str(path):
+                open({str(marker)!r}, "w").write("saving")
+                time.sleep(600)
+        ck.fsync_file = slow
+        import ganforge
+        ganforge.train(**{SETTINGS!r}, kimg={KIMG!r}, out={str(tmp_path)!r}, name="killed")
+    """))
+    proc = subprocess.Popen([sys.executable, str(script)], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        end = time.time() + 300
+        while not marker.exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.time() < end, "timed out waiting for the first save"
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    run = tmp_path / "killed"
+    leftovers = list((run / "checkpoints").glob(".tmp-kimg-*"))
+    assert leftovers and not list_checkpoints(run / "checkpoints")
+    live = run / "checkpoints" / f".tmp-kimg-00009.999-{os.getpid()}"  # a live writer's: left alone
+    live.mkdir()
+
+    code, _, err = _cli(capsys, "train", "image", "--resume", str(run), "--kimg", str(KIMG))
+    assert code == 0 and "Traceback" not in err and "error:" not in err, err
+    assert not any(p.exists() for p in leftovers) and live.exists()
+    assert [p.name for p in list_checkpoints(run / "checkpoints")] == ["kimg-00000.256", "kimg-00000.512"]
+    assert _same_weights(run / "checkpoints" / "kimg-00000.512", full / "checkpoints" / "kimg-00000.512")
