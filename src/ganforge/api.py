@@ -131,6 +131,9 @@ def train(
         run_dir = Path(holder[0])  # type: ignore[arg-type]
         restart = check_plain_rerun(run_dir)  # a run with checkpoints is an error; one without starts again
     if dry_run:
+        from ganforge.engine.trainer import check_task_fits
+
+        check_task_fits(task_cls, cfg, info)  # on the meta device: widths too big for memory fail here, in one line
         task = task_cls(cfg, info)  # builds the networks: bad model/size combinations fail here
         if resume_from is None:
             task.start_fresh()  # and a bad --init run (a resume no longer reads it)

@@ -232,3 +232,21 @@ def test_eval_of_folders_with_bad_files_skips_them_and_names_no_missing_option(c
     code, out, err = run(capsys, "eval", "--real", real, "--fake", fake, "--json")
     assert code == 0, err
     assert "skipped 1 of 7 images" in caplog.text and "--strict" not in caplog.text + err
+
+
+# ----------------------------------------------------------------------------------------------- training
+def test_networks_too_wide_for_memory_are_refused_before_building(capsys, tmp_path):
+    code, _, err = run(capsys, "train", "image", "--model", "stylegan2", "--data", "digits", "--resolution", 16,
+                       "--width", 1_000_000, "--kimg", 0.01, "--runs-dir", tmp_path)
+    one_error(code, err, "parameters", "smaller --width")
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_run_name_naming_a_folder_of_the_users_files_is_refused(capsys, tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("mine")
+    before = snapshot(tmp_path)
+    code, _, err = run(capsys, "train", "image", "--data", "digits", "--resolution", 16, "--width", 4, "--kimg", 0.01,
+                       "--runs-dir", tmp_path, "--name", "mine")
+    one_error(code, err, "not a ganforge run")
+    assert snapshot(tmp_path) == before

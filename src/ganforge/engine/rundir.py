@@ -94,7 +94,11 @@ def check_plain_rerun(run_dir: Path) -> bool:
     if complete_checkpoints(run_dir):
         raise ConfigError(f"run directory {run_dir} already holds a run: continue it with --resume {run_dir} or "
                           "choose another --name (it has checkpoints, so it is never started over)")
-    return (run_dir / "config.json").exists() or (run_dir / "checkpoints").exists()
+    is_run = (run_dir / "config.json").exists() or (run_dir / "checkpoints").exists()
+    if not is_run and run_dir.is_dir() and any(p.name != LOCK_NAME for p in run_dir.iterdir()):
+        raise ConfigError(f"{run_dir} holds files that are not a ganforge run: choose another --name or --runs-dir "
+                          "(a run never writes into a folder of someone else's files)")
+    return is_run
 
 
 class RunLock:

@@ -263,6 +263,22 @@ class _SignalStop:
             signal.signal(sig, handler)
 
 
+
+def check_task_fits(task_cls: Any, config: TrainConfig, data_info: Any) -> None:
+    """Build the task's networks on the meta device (no memory) and refuse, in one line, widths whose weights,
+    gradients, Adam moments and EMA copy cannot fit, instead of dying in an allocation."""
+    from ganforge.memory import check_fits
+
+    try:
+        with torch.device("meta"):
+            probe = task_cls(config, data_info)
+        params = sum(p.numel() * p.element_size() for net in probe.networks.values() for p in net.parameters())
+    except Exception:  # a task that needs real tensors to build: the real build below is the check
+        return
+    check_fits(5 * params, f"the networks of this {config.task} run ({params / 4 / 1e6:,.0f} M parameters)",
+               "choose a smaller --width (or the model's channel options)")
+
+
 class Trainer:
     """Runs a task on a dataset into a run directory, resuming exactly from its latest checkpoint."""
 
@@ -296,9 +312,10 @@ class Trainer:
         self._stats_state: dict[str, Any] = {}  # what a resumed checkpoint held of its tick, for fit() to take back
         self._skips_in_a_row = 0
 
+        task_cls = TASKS.get(config.task)
+        check_task_fits(task_cls, config, data_info)
         # Same initial weights on every process: seed before building, then per-process noise.
         _seed_everything(config.seed)
-        task_cls = TASKS.get(config.task)
         self.task: Task = task_cls(config, data_info)
         if resume_from is None:
             self.task.start_fresh()  # starting weights from elsewhere (superres --init), before the EMA copy
