@@ -1,4 +1,5 @@
-"""Peak memory of `ganforge upscale` and `ganforge inpaint --outpaint` against the image size (issue 25).
+"""Peak memory of `ganforge upscale` and `ganforge inpaint --outpaint` against the image size, and of `ganforge
+sample --n N --out DIR/` against N (issue 25).
 
 Trains a tiny superres model (x2) and a tiny inpaint model in a temp folder, writes square inputs of the given sizes
 and one 4000 x 3000 image, then runs each command in its own process and reads that process's peak RSS (VmHWM
@@ -90,6 +91,29 @@ def row(name: str, out_shape: tuple[int, int, int], measured: dict[str, float], 
             "above_constant_minus_output_mb": round(rss - base - out_mb, 1), "seconds": measured["seconds"]}
 
 
+def sample_rows(work: Path, counts: list[int], src: str | None) -> list[dict]:
+    """Peak RSS of `sample --n N --out DIR/` for each N: images are made and written a chunk at a time, so the
+    peak should not grow with N (before streaming, every image was generated at once)."""
+    import shutil
+
+    import ganforge
+
+    run = work / "dcgan"
+    if not run.is_dir():
+        ganforge.train(task="image", model="dcgan", data="digits", resolution=16, batch=16, width=4, z_dim=8,
+                       kimg=0.032, tick_kimg=0.016, out=str(work), name="dcgan")
+    rows = []
+    for n in counts:
+        out = work / f"samples-{n}"
+        shutil.rmtree(out, ignore_errors=True)
+        measured = peak(["sample", str(run), "--n", str(n), "--out", f"{out}/"], src)
+        rows.append({"case": f"sample --n {n} into a folder (16 px grey)", "images_uint8_mb": round(n * 256 / 2**20, 1),
+                     "peak_rss_mb": round(measured["peak_rss_mb"], 1), "seconds": measured["seconds"]})
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+        shutil.rmtree(out)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[1000, 3000, 6000], help="square upscale inputs (px)")
@@ -97,6 +121,8 @@ def main() -> None:
     parser.add_argument("--outpaint-size", default="4000x3000", help="W x H of the image to outpaint ('' to skip)")
     parser.add_argument("--borders", default="256,256,256,256", help="--outpaint L,T,R,B")
     parser.add_argument("--src", default=None, help="a ganforge src folder to run the commands on (before/after)")
+    parser.add_argument("--sample-n", type=int, nargs="*", default=[1000, 100000],
+                        help="sample --n into a folder (a tiny DCGAN at 16 px); the first is the constant")
     parser.add_argument("--work", default=None, help="folder for models, inputs and outputs (default: a temp one)")
     args = parser.parse_args()
 
@@ -130,6 +156,8 @@ def main() -> None:
                         (h + top + bottom, w + left + right, 3), measured, base))
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
         dst.unlink()
+    if args.sample_n:
+        rows += sample_rows(work, args.sample_n, args.src)
     print(json.dumps({"machine": machine(), "src": args.src or "this checkout", "work": str(work), "rows": rows},
                      indent=1))
 
