@@ -1,7 +1,8 @@
 """The Task protocol: the recipe for one kind of GAN, plugged into the one trainer.
 
-A task builds its networks, optimizers and losses from the config, and implements `train_step`.
-It never writes files, moves devices or counts time: the trainer does (see tasks/template.py).
+A task builds its networks, optimizers and losses from the config, and declares its step as phases that
+engine/phases.py runs from `train_step`. It never writes files, moves devices or counts time: the trainer does
+(see tasks/template.py).
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from ganforge.config import TrainConfig
+from ganforge.engine.phases import Phase, PhaseRunner, StepContext
 from ganforge.errors import ConfigError
 from ganforge.losses.adversarial import AdversarialLoss
 from ganforge.losses.reconstruction import cycle_loss, identity_loss
@@ -98,6 +99,10 @@ class CycleGANTask(Task):
         self._generators = nn.ModuleList([self.G_AB, self.G_BA])
         self._discriminators = nn.ModuleList([self.D_A, self.D_B])
         self.optimizers = gan_optimizers(config, self._generators.parameters(), self._discriminators.parameters())
+        self.runner = PhaseRunner(self, phases=[  # generators first, as the authors' code
+            Phase("Gmain", "G", self._generators, loss=self._g_main, frozen=(self._discriminators,)),
+            Phase("Dmain", "D", self._discriminators, loss=self._d_main),
+        ])
         self._make_pools(rank=0, world_size=1)
         self._grid_data: dict[str, torch.Tensor] = {}
 
@@ -114,50 +119,48 @@ class CycleGANTask(Task):
             self._make_pools(runtime.rank, runtime.world_size)
 
     # ----------------------------------------------------------------------------------- training
-    def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
-        rt, cfg = self.runtime, self.config
-        real_a, real_b = batch["A"], batch["B"]  # [N, C_a, H, W], [N, C_b, H, W] in [-1, 1]
+    def _g_main(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Both generators in one phase, both discriminators frozen: GAN + cycle (+ identity) losses."""
+        cfg, real_a, real_b = self.config, ctx.real_a, ctx.real_b
         stats: dict[str, torch.Tensor] = {}
+        ctx.fake_b = self.G_AB(real_a)
+        rec_a = self.G_BA(ctx.fake_b)
+        ctx.fake_a = self.G_BA(real_b)
+        rec_b = self.G_AB(ctx.fake_a)
+        adv_b = self.loss.g_loss(self.D_B(ctx.fake_b).float())  # lsgan: MSE(D_B(G_AB(a)), 1), not halved
+        adv_a = self.loss.g_loss(self.D_A(ctx.fake_a).float())
+        ctx.adv = (adv_a + adv_b) / 2  # logged: the mean of the two directions
+        ctx.cyc = cycle_loss(real_a.float(), rec_a.float()) + cycle_loss(real_b.float(), rec_b.float())
+        loss_g = adv_a + adv_b + cfg.cycle_weight * ctx.cyc  # the authors' code: both directions' GAN losses summed
+        if cfg.identity_weight > 0:
+            idt = identity_loss(real_b.float(), self.G_AB(real_b).float()) + identity_loss(
+                real_a.float(), self.G_BA(real_a).float())
+            loss_g = loss_g + cfg.identity_weight * cfg.cycle_weight * idt
+            stats["Loss/G/identity"] = idt.detach()
+        return loss_g, stats
 
-        # Generators, both discriminators frozen.
-        self._discriminators.requires_grad_(False)
-        with rt.autocast():
-            fake_b = self.G_AB(real_a)
-            rec_a = self.G_BA(fake_b)
-            fake_a = self.G_BA(real_b)
-            rec_b = self.G_AB(fake_a)
-            adv_b = self.loss.g_loss(self.D_B(fake_b).float())  # lsgan: MSE(D_B(G_AB(a)), 1), not halved
-            adv_a = self.loss.g_loss(self.D_A(fake_a).float())
-            adv = (adv_a + adv_b) / 2  # logged: the mean of the two directions
-            cyc = cycle_loss(real_a.float(), rec_a.float()) + cycle_loss(real_b.float(), rec_b.float())
-            loss_g = adv_a + adv_b + cfg.cycle_weight * cyc  # the authors' code: both directions' GAN losses summed
-            if cfg.identity_weight > 0:
-                idt = identity_loss(real_b.float(), self.G_AB(real_b).float()) + identity_loss(
-                    real_a.float(), self.G_BA(real_a).float())
-                loss_g = loss_g + cfg.identity_weight * cfg.cycle_weight * idt
-                stats["Loss/G/identity"] = idt.detach()
-        rt.backward(loss_g, self.optimizers["G"])
-        rt.step(self.optimizers["G"], self._generators)
-        self._discriminators.requires_grad_(True)
+    def _d_main(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Both discriminators, on real images against fakes drawn through the history pools."""
+        pooled_b = self.pool_b.query(ctx.fake_b)
+        pooled_a = self.pool_a.query(ctx.fake_a)
+        d_real_b, d_fake_b = self.D_B(ctx.real_b).float(), self.D_B(pooled_b).float()
+        d_real_a, d_fake_a = self.D_A(ctx.real_a).float(), self.D_A(pooled_a).float()
+        ctx.loss_d_b = self.loss.d_loss(d_real_b, d_fake_b)
+        ctx.loss_d_a = self.loss.d_loss(d_real_a, d_fake_a)
+        ctx.d_real = (d_real_a.detach().mean() + d_real_b.detach().mean()) / 2
+        ctx.d_fake = (d_fake_a.detach().mean() + d_fake_b.detach().mean()) / 2
+        return ctx.loss_d_a + ctx.loss_d_b, {}
 
-        # Discriminators, on real images against fakes from the history pools.
-        with rt.autocast():
-            pooled_b = self.pool_b.query(fake_b)
-            pooled_a = self.pool_a.query(fake_a)
-            d_real_b, d_fake_b = self.D_B(real_b).float(), self.D_B(pooled_b).float()
-            d_real_a, d_fake_a = self.D_A(real_a).float(), self.D_A(pooled_a).float()
-            loss_d_b = self.loss.d_loss(d_real_b, d_fake_b)
-            loss_d_a = self.loss.d_loss(d_real_a, d_fake_a)
-        rt.backward(loss_d_a + loss_d_b, self.optimizers["D"])
-        rt.step(self.optimizers["D"], self._discriminators)
-
-        stats["Loss/D/adv"] = ((loss_d_a + loss_d_b) / 2).detach()
-        stats["Loss/D_A/adv"] = loss_d_a.detach()
-        stats["Loss/D_B/adv"] = loss_d_b.detach()
-        stats["Loss/G/adv"] = adv.detach()
-        stats["Loss/G/cycle"] = cyc.detach()
-        stats["D/real"] = (d_real_a.detach().mean() + d_real_b.detach().mean()) / 2
-        stats["D/fake"] = (d_fake_a.detach().mean() + d_fake_b.detach().mean()) / 2
+    def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
+        ctx = StepContext(step, real_a=batch["A"], real_b=batch["B"])  # [N, C_a, H, W], [N, C_b, H, W] in [-1, 1]
+        stats = self.runner.run(ctx)
+        stats["Loss/D/adv"] = ((ctx.loss_d_a + ctx.loss_d_b) / 2).detach()
+        stats["Loss/D_A/adv"] = ctx.loss_d_a.detach()
+        stats["Loss/D_B/adv"] = ctx.loss_d_b.detach()
+        stats["Loss/G/adv"] = ctx.adv.detach()
+        stats["Loss/G/cycle"] = ctx.cyc.detach()
+        stats["D/real"] = ctx.d_real
+        stats["D/fake"] = ctx.d_fake
         return stats
 
     def extra_state(self) -> dict[str, Any]:

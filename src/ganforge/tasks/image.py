@@ -11,6 +11,7 @@ from torch import nn
 
 from ganforge.augment import AUGMENTS
 from ganforge.config import TrainConfig
+from ganforge.engine.phases import Phase, PhaseRunner, StepContext, Term, regularised
 from ganforge.errors import ConfigError
 from ganforge.losses.adversarial import AdversarialLoss
 from ganforge.losses.regularizers import gradient_penalty, path_length_penalty, r1_penalty, r2_penalty
@@ -145,8 +146,23 @@ class ImageTask(Task):
         d_ratio = lazy_ratio(config.r1_interval) if self.d_reg else 1.0
         g_ratio = lazy_ratio(config.pl_interval) if self.g_reg else 1.0
         self.optimizers = gan_optimizers(config, self.G.parameters(), self.D.parameters(), g_ratio, d_ratio)
+        self.runner = self._declare_phases()
 
     # ----------------------------------------------------------------------------------- training
+    def _declare_phases(self) -> PhaseRunner:
+        """D main (+ gradient penalty), R1/R2, G main, path length: a regulariser with interval 1 joins its network's
+        main phase (StyleGAN2-ADA's Dboth/Gboth), a longer one is a lazy phase of its own scaled by the interval."""
+        cfg, G, D = self.config, self.G, self.D
+        d_terms = [Term(self._d_main)]
+        if self.loss.needs_gradient_penalty:
+            d_terms.append(Term(self._gradient_penalty, autocast=False))
+        phases = [Phase("Dmain", "D", D, loss=d_terms)]
+        if self.d_reg:  # R1/R2 are computed outside autocast: their double backward stays fp32
+            phases = regularised(phases[0], "Dreg", Term(self._d_penalty, autocast=False), cfg.r1_interval)
+        g_main = Phase("Gmain", "G", G, loss=self._g_main, frozen=(D,))  # D frozen: no weight gradients for it
+        phases += regularised(g_main, "Greg", Term(self._g_penalty), cfg.pl_interval) if self.g_reg else [g_main]
+        return PhaseRunner(self, phases, forward=self._generate, sync=(G, D))
+
     def _latents(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.z_dim, device=self.runtime.device)
 
@@ -155,98 +171,66 @@ class ImageTask(Task):
         # gradient penalty's real/fake interpolates then share one label.
         return real_labels if self.conditional else None
 
-    def _d_penalty(self, real: torch.Tensor, fake: torch.Tensor, real_labels: torch.Tensor | None,
-                   fake_labels: torch.Tensor | None, stats: dict[str, torch.Tensor]) -> torch.Tensor:
+    def _generate(self, ctx: StepContext) -> None:
+        # Generate once; D sees a detached copy, G's phase reuses the graph (as the DCGAN paper's code).
+        ctx.fake = self.G(self._latents(ctx.real.shape[0]), ctx.fake_labels)
+
+    def _d_main(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        ctx.d_real = self.D(self.augment(ctx.real), ctx.real_labels)
+        ctx.d_fake = self.D(self.augment(ctx.fake.detach()), ctx.fake_labels)
+        ctx.loss_d = self.loss.d_loss(ctx.d_real.float(), ctx.d_fake.float())
+        return ctx.loss_d, {}  # its statistics come last, after the regularisers' (train_step)
+
+    def _gradient_penalty(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        gp = gradient_penalty(lambda x: self.D(self.augment(x), ctx.real_labels).float(), ctx.real, ctx.fake)
+        return self.config.gp_weight * gp, {"Loss/D/gp": gp.detach()}
+
+    def _d_penalty(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """gamma_1 / 2 * R1 on real images + gamma_2 / 2 * R2 on generated ones (R3GAN's regularised loss)."""
         cfg = self.config
+        stats: dict[str, torch.Tensor] = {}
         penalty = torch.zeros((), device=self.runtime.device)
         if cfg.r1_gamma > 0:
-            r1 = r1_penalty(lambda x: self.D(self.augment(x), real_labels).float(), real)
+            r1 = r1_penalty(lambda x: self.D(self.augment(x), ctx.real_labels).float(), ctx.real)
             penalty = penalty + r1 * (cfg.r1_gamma / 2)
             stats["Loss/D/r1"] = r1.detach()
         if cfg.r2_gamma > 0:
-            r2 = r2_penalty(lambda x: self.D(self.augment(x), fake_labels).float(), fake.float())
+            r2 = r2_penalty(lambda x: self.D(self.augment(x), ctx.fake_labels).float(), ctx.fake.float())
             penalty = penalty + r2 * (cfg.r2_gamma / 2)
             stats["Loss/D/r2"] = r2.detach()
-        return penalty
+        return penalty, stats
 
-    def _g_penalty(self, n: int, fake_labels: torch.Tensor | None, stats: dict[str, torch.Tensor]) -> torch.Tensor:
-        """pl_weight * StyleGAN2's path-length penalty on n images; updates the running mean of lengths."""
-        rt = self.runtime
-        with rt.autocast():
-            ws = self.G.map(self._latents(n), fake_labels[:n] if fake_labels is not None else None)
-            pl, pl_mean = path_length_penalty(self.G.synthesis, ws, self.pl_mean.to(rt.device))
+    def _g_main(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        d_fake_g = self.D(self.augment(ctx.fake), ctx.fake_labels).float()
+        d_real_g = None
+        if self.loss.relativistic:  # G's loss compares each fake with a real image, as D's does
+            with torch.no_grad():
+                d_real_g = self.D(self.augment(ctx.real), ctx.real_labels).float()
+        ctx.loss_g = self.loss.g_loss(d_fake_g, d_real_g)
+        return ctx.loss_g, {}
+
+    def _g_penalty(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """pl_weight * StyleGAN2's path-length penalty on half a batch; updates the running mean of lengths."""
+        rt, n = self.runtime, max(ctx.real.shape[0] // 2, 1)
+        labels = ctx.fake_labels[:n] if ctx.fake_labels is not None else None
+        ws = self.G.map(self._latents(n), labels)
+        pl, pl_mean = path_length_penalty(self.G.synthesis, ws, self.pl_mean.to(rt.device))
         self.pl_mean = rt.all_sum(pl_mean.detach().float().cpu()) / rt.world_size
-        stats["Loss/G/pl"] = pl.detach()
-        return pl * self.config.pl_weight
+        return pl * self.config.pl_weight, {"Loss/G/pl": pl.detach()}
 
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
-        rt, cfg = self.runtime, self.config
+        rt = self.runtime
         real = batch["image"]  # [N, C, H, W] in [-1, 1]
         real_labels = batch.get("label") if self.conditional else None
-        fake_labels = self._fake_labels(real_labels)
-        stats: dict[str, torch.Tensor] = {}
-        # Interval 1: the regulariser is part of the main step (StyleGAN2-ADA's Dboth/Gboth); else it is lazy.
-        d_reg_now, g_reg_now = self.d_reg and step % cfg.r1_interval == 0, self.g_reg and step % cfg.pl_interval == 0
-        d_lazy, g_lazy = cfg.r1_interval > 1, cfg.pl_interval > 1
-        pl_batch = max(real.shape[0] // 2, 1)  # path length on half a batch (StyleGAN2)
-
-        # Generate once; D sees a detached copy, G's phase reuses the graph (as the DCGAN paper's code).
-        with rt.autocast():
-            fake = self.G(self._latents(real.shape[0]), fake_labels)
-
-        # Discriminator phase.
-        with rt.autocast():
-            d_real = self.D(self.augment(real), real_labels)
-            d_fake = self.D(self.augment(fake.detach()), fake_labels)
-            loss_d = self.loss.d_loss(d_real.float(), d_fake.float())
-        total_d = loss_d
-        if self.loss.needs_gradient_penalty:
-            gp = gradient_penalty(lambda x: self.D(self.augment(x), real_labels).float(), real, fake)
-            total_d = total_d + cfg.gp_weight * gp
-            stats["Loss/D/gp"] = gp.detach()
-        if d_reg_now and not d_lazy:
-            total_d = total_d + self._d_penalty(real, fake, real_labels, fake_labels, stats)
-        rt.backward(total_d, self.optimizers["D"])
-        rt.step(self.optimizers["D"], self.D)
-        self.augment.observe(self.loss.real_signal(d_real.detach().float(), d_fake.detach().float()))
-
-        # Lazy R1/R2: its own D step every r1_interval steps, the penalty scaled by the interval (StyleGAN2).
-        if d_reg_now and d_lazy:
-            rt.backward(self._d_penalty(real, fake, real_labels, fake_labels, stats) * cfg.r1_interval,
-                        self.optimizers["D"])
-            rt.step(self.optimizers["D"], self.D)
-
-        # Generator phase: D frozen so no weight gradients are computed for it.
-        self.D.requires_grad_(False)
-        with rt.autocast():
-            d_fake_g = self.D(self.augment(fake), fake_labels).float()
-            d_real_g = None
-            if self.loss.relativistic:  # G's loss compares each fake with a real image, as D's does
-                with torch.no_grad():
-                    d_real_g = self.D(self.augment(real), real_labels).float()
-            loss_g = self.loss.g_loss(d_fake_g, d_real_g)
-        total_g = loss_g
-        if g_reg_now and not g_lazy:
-            total_g = total_g + self._g_penalty(pl_batch, fake_labels, stats)
-        rt.backward(total_g, self.optimizers["G"])
-        rt.step(self.optimizers["G"], self.G)
-        self.D.requires_grad_(True)
-
-        # Lazy path-length regularisation: its own G step every pl_interval steps, scaled by the interval.
-        if g_reg_now and g_lazy:
-            rt.backward(self._g_penalty(pl_batch, fake_labels, stats) * cfg.pl_interval, self.optimizers["G"])
-            rt.step(self.optimizers["G"], self.G)
-
-        rt.sync_buffers(self.G)
-        rt.sync_buffers(self.D)
+        ctx = StepContext(step, real=real, real_labels=real_labels, fake_labels=self._fake_labels(real_labels))
+        stats = self.runner.run(ctx)
+        self.augment.observe(self.loss.real_signal(ctx.d_real.detach().float(), ctx.d_fake.detach().float()))
         for name, value in self.augment.adapt(real.shape[0] * rt.world_size, rt.all_sum).items():
             stats[name] = torch.tensor(value)
-
-        stats["Loss/D/adv"] = loss_d.detach()
-        stats["Loss/G/adv"] = loss_g.detach()
-        stats["D/real"] = d_real.detach().float().mean()
-        stats["D/fake"] = d_fake.detach().float().mean()
+        stats["Loss/D/adv"] = ctx.loss_d.detach()
+        stats["Loss/G/adv"] = ctx.loss_g.detach()
+        stats["D/real"] = ctx.d_real.detach().float().mean()
+        stats["D/fake"] = ctx.d_fake.detach().float().mean()
         return stats
 
     def extra_state(self) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from torch import nn
 
 from ganforge.config import TrainConfig
 from ganforge.data.masks import sample_masks
+from ganforge.engine.phases import Phase, PhaseRunner, StepContext
 from ganforge.errors import ConfigError
 from ganforge.imaging import to_signed
 from ganforge.losses.adversarial import AdversarialLoss
@@ -110,6 +111,10 @@ class InpaintTask(Task):
         self.loss: AdversarialLoss = LOSSES.get(config.loss)()
         self.networks = {"G": self.G, "D": self.D}
         self.optimizers = gan_optimizers(config, self.G.parameters(), self.D.parameters())
+        self.runner = PhaseRunner(self, forward=self._generate, sync=(self.G, self.D), phases=[  # D: spectral norm's u
+            Phase("Dmain", "D", self.D, loss=self._d_main),
+            Phase("Gmain", "G", self.G, loss=self._g_main, frozen=(self.D,)),
+        ])
         self._grid_data: dict[str, torch.Tensor] = {}
 
     # ----------------------------------------------------------------------------------- training
@@ -124,55 +129,50 @@ class InpaintTask(Task):
     def _d(self, image: torch.Tensor, mask: torch.Tensor, features: bool = False) -> Any:
         return self.D(torch.cat([image, mask.to(image.dtype)], dim=1), return_features=features)
 
-    def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
-        rt, cfg = self.runtime, self.config
-        real = batch["image"]  # [N, C, H, W] in [-1, 1]
-        mask = self._masks(step, real)  # [N, 1, H, W]
-        stats: dict[str, torch.Tensor] = {}
-
+    def _generate(self, ctx: StepContext) -> None:
         # One generator forward: D's phase sees a detached copy, G's phase reuses the graph.
-        with rt.autocast():
-            pred = self.G(inpaint_input(real, mask))
-            fake = composite(pred, real, mask)
+        ctx.pred = self.G(inpaint_input(ctx.real, ctx.mask))
+        ctx.fake = composite(ctx.pred, ctx.real, ctx.mask)
 
-        with rt.autocast():
-            d_real = self._d(real, mask).float()
-            d_fake = self._d(fake.detach(), mask).float()
-            loss_d = self.loss.d_loss(d_real, d_fake)
-        rt.backward(loss_d, self.optimizers["D"])
-        rt.step(self.optimizers["D"], self.D)
+    def _d_main(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        ctx.d_real = self._d(ctx.real, ctx.mask).float()
+        ctx.d_fake = self._d(ctx.fake.detach(), ctx.mask).float()
+        ctx.loss_d = self.loss.d_loss(ctx.d_real, ctx.d_fake)
+        return ctx.loss_d, {}
 
-        self.D.requires_grad_(False)
-        with rt.autocast():
-            use_fm = cfg.fm_weight > 0
-            out_fake = self._d(fake, mask, features=use_fm)
-            logits_fake = (out_fake[0] if use_fm else out_fake).float()
-            loss_g_adv = self.loss.g_loss(logits_fake)
-            loss_g = loss_g_adv
-            if use_fm:
-                with torch.no_grad():
-                    _, real_features = self._d(real, mask, features=True)
-                fm = feature_matching_loss(real_features, out_fake[1])
-                loss_g = loss_g + cfg.fm_weight * fm
-                stats["Loss/G/fm"] = fm.detach()
-            l1 = hole_weighted_l1_loss(pred.float(), real.float(), mask.float(), cfg.hole_weight)
-            if cfg.l1_weight > 0:
-                loss_g = loss_g + cfg.l1_weight * l1
-        rt.backward(loss_g, self.optimizers["G"])
-        rt.step(self.optimizers["G"], self.G)
-        self.D.requires_grad_(True)
-        rt.sync_buffers(self.G)
-        rt.sync_buffers(self.D)  # spectral norm's power-iteration vectors
+    def _g_main(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Adversarial + feature matching + hole-weighted L1, D frozen."""
+        cfg, real, mask = self.config, ctx.real, ctx.mask
+        stats: dict[str, torch.Tensor] = {}
+        use_fm = cfg.fm_weight > 0
+        out_fake = self._d(ctx.fake, mask, features=use_fm)
+        logits_fake = (out_fake[0] if use_fm else out_fake).float()
+        ctx.loss_g_adv = self.loss.g_loss(logits_fake)
+        loss_g = ctx.loss_g_adv
+        if use_fm:
+            with torch.no_grad():
+                _, real_features = self._d(real, mask, features=True)
+            fm = feature_matching_loss(real_features, out_fake[1])
+            loss_g = loss_g + cfg.fm_weight * fm
+            stats["Loss/G/fm"] = fm.detach()
+        ctx.l1 = hole_weighted_l1_loss(ctx.pred.float(), real.float(), mask.float(), cfg.hole_weight)
+        if cfg.l1_weight > 0:
+            loss_g = loss_g + cfg.l1_weight * ctx.l1
+        return loss_g, stats
 
+    def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
+        real = batch["image"]  # [N, C, H, W] in [-1, 1]
+        ctx = StepContext(step, real=real, mask=self._masks(step, real))  # mask [N, 1, H, W]
+        stats = self.runner.run(ctx)
         with torch.no_grad():
-            m = mask.float()
-            hole = (m * (pred.detach().float() - real.float()).abs()).sum() / (m.sum() * real.shape[1]).clamp_min(1)
-        stats["Loss/D/adv"] = loss_d.detach()
-        stats["Loss/G/adv"] = loss_g_adv.detach()
-        stats["Loss/G/l1"] = l1.detach()
+            m = ctx.mask.float()
+            hole = (m * (ctx.pred.detach().float() - real.float()).abs()).sum() / (m.sum() * real.shape[1]).clamp_min(1)
+        stats["Loss/D/adv"] = ctx.loss_d.detach()
+        stats["Loss/G/adv"] = ctx.loss_g_adv.detach()
+        stats["Loss/G/l1"] = ctx.l1.detach()
         stats["Loss/G/l1_hole"] = hole  # mean |pred - real| inside the holes, in [-1, 1] units
-        stats["D/real"] = d_real.detach().mean()
-        stats["D/fake"] = d_fake.detach().mean()
+        stats["D/real"] = ctx.d_real.detach().mean()
+        stats["D/fake"] = ctx.d_fake.detach().mean()
         stats["Mask/area"] = m.mean()
         return stats
 

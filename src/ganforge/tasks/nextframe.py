@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from ganforge.config import NEXTFRAME_LOSSES, TrainConfig
+from ganforge.engine.phases import Phase, PhaseRunner, StepContext
 from ganforge.errors import ConfigError
 from ganforge.imaging import to_signed
 from ganforge.losses.adversarial import AdversarialLoss
@@ -94,50 +95,53 @@ class NextFrameTask(Task):
         self.loss: AdversarialLoss = LOSSES.get(ADVERSARIAL_LOSS)()
         self.grid_columns = 1 + self.m  # last observed frame, then the future: a true row, then a predicted row
         self._grid_data: dict[str, torch.Tensor] = {}
+        self.runner = self._declare_phases()
 
     # ----------------------------------------------------------------------------------- training
+    def _declare_phases(self) -> PhaseRunner:
+        """G alone for the L2 baseline; with a discriminator, D's phase once pre-training is over (its spectral norm's
+        vectors averaged right after its step), then G's with D frozen."""
+        g_main = Phase("Gmain", "G", self.G, loss=self._g_main, frozen=(self.D,) if self.D is not None else ())
+        if self.D is None:
+            return PhaseRunner(self, [g_main], forward=self._predict)
+        d_main = Phase("Dmain", "D", self.D, loss=self._d_main, when=lambda ctx: ctx.adversarial, sync=(self.D,))
+        return PhaseRunner(self, [d_main, g_main], forward=self._predict)
+
+    def _predict(self, ctx: StepContext) -> None:
+        ctx.pred = self.G(ctx.context)  # [N, m, C, H, W]: D's phase sees a detached copy, G's phase reuses the graph
+
+    def _d_main(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        d_real = self.D(ctx.clip).float()
+        d_fake = self.D(torch.cat([ctx.context, ctx.pred.detach().to(ctx.context.dtype)], dim=1)).float()
+        loss_d = self.loss.d_loss(d_real, d_fake)
+        return loss_d, {"Loss/D/adv": loss_d.detach(), "D/real": d_real.detach().mean(), "D/fake": d_fake.detach().mean()}
+
+    def _g_main(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """L2; + GDL and the adversarial term once adversarial (GDL throughout without a discriminator)."""
+        cfg, future = self.config, ctx.future
+        stats: dict[str, torch.Tensor] = {}
+        out = ctx.pred.float()
+        ctx.l2 = l2_loss(out, future)
+        loss_g = ctx.l2
+        if cfg.gdl_weight > 0 and (ctx.adversarial or self.D is None):  # with --adv-weight 0: L2 + GDL throughout
+            gdl = gradient_difference_loss(out, future)
+            loss_g = loss_g + cfg.gdl_weight * gdl
+            stats["Loss/G/gdl"] = gdl.detach()
+        if ctx.adversarial:
+            adv = self.loss.g_loss(self.D(torch.cat([ctx.context, out], dim=1)).float())
+            loss_g = loss_g + cfg.adv_weight * adv
+            stats["Loss/G/adv"] = adv.detach()
+        return loss_g, stats
+
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
-        rt, cfg = self.runtime, self.config
         clip = batch[CLIP_KEY]  # [N, k + m, C, H, W] in [-1, 1]
-        context, future = clip[:, : self.k], clip[:, self.k :]
         adversarial = self.D is not None and self.adversarial_at(step)  # False during --pretrain-kimg: L2 alone
+        ctx = StepContext(step, clip=clip, context=clip[:, : self.k], future=clip[:, self.k :], adversarial=adversarial)
         stats: dict[str, torch.Tensor] = {}
         if self.D is not None:
             stats["Phase/adversarial"] = torch.tensor(float(adversarial), device=clip.device)
-
-        with rt.autocast():
-            pred = self.G(context)  # [N, m, C, H, W]
-
-        if adversarial:  # D's phase on a detached copy; G's phase reuses the graph
-            with rt.autocast():
-                d_real = self.D(clip).float()
-                d_fake = self.D(torch.cat([context, pred.detach().to(context.dtype)], dim=1)).float()
-                loss_d = self.loss.d_loss(d_real, d_fake)
-            rt.backward(loss_d, self.optimizers["D"])
-            rt.step(self.optimizers["D"], self.D)
-            rt.sync_buffers(self.D)  # spectral norm's power-iteration vectors
-            self.D.requires_grad_(False)
-            stats["Loss/D/adv"] = loss_d.detach()
-            stats["D/real"] = d_real.detach().mean()
-            stats["D/fake"] = d_fake.detach().mean()
-
-        with rt.autocast():
-            out = pred.float()
-            l2 = l2_loss(out, future)
-            loss_g = l2
-            if cfg.gdl_weight > 0 and (adversarial or self.D is None):  # with --adv-weight 0: L2 + GDL throughout
-                gdl = gradient_difference_loss(out, future)
-                loss_g = loss_g + cfg.gdl_weight * gdl
-                stats["Loss/G/gdl"] = gdl.detach()
-            if adversarial:
-                adv = self.loss.g_loss(self.D(torch.cat([context, out], dim=1)).float())
-                loss_g = loss_g + cfg.adv_weight * adv
-                stats["Loss/G/adv"] = adv.detach()
-        rt.backward(loss_g, self.optimizers["G"])
-        rt.step(self.optimizers["G"], self.G)
-        if adversarial:
-            self.D.requires_grad_(True)
-        stats["Loss/G/l2"] = l2.detach()
+        stats.update(self.runner.run(ctx))
+        stats["Loss/G/l2"] = ctx.l2.detach()
         return stats
 
     # ----------------------------------------------------------------------------------- sampling

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from ganforge.config import TrainConfig
+from ganforge.engine.phases import Phase, PhaseRunner, StepContext
 from ganforge.errors import ConfigError
 from ganforge.losses.adversarial import AdversarialLoss
 from ganforge.losses.perceptual import InceptionPerceptualLoss
@@ -117,6 +118,10 @@ class Pix2PixTask(Task):
         self.loss: AdversarialLoss = LOSSES.get(config.loss)()
         self.networks = {"G": self.G, "D": self.D}
         self.optimizers = gan_optimizers(config, self.G.parameters(), self.D.parameters())
+        self.runner = PhaseRunner(self, forward=self._generate, sync=(self.G, self.D), phases=[
+            Phase("Dmain", "D", self.D, loss=self._d_main),
+            Phase("Gmain", "G", self.G, loss=self._g_main, frozen=(self.D,)),  # D frozen: no weight gradients for it
+        ])
         self._grid_data: dict[str, torch.Tensor] = {}
         self.perceptual: InceptionPerceptualLoss | None = None  # built on the run's device by attach()
 
@@ -136,56 +141,50 @@ class Pix2PixTask(Task):
     def _scales(self, out: Any) -> list[torch.Tensor]:
         return [o.float() for o in out] if self.multiscale else [out.float()]
 
-    def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
-        rt, cfg = self.runtime, self.config
-        x = self.encode_input(batch["A"])  # [N, C_in, H, W]: image in [-1, 1] or one-hot labels
-        target = batch["B"]  # [N, C, H, W] in [-1, 1]
-        stats: dict[str, torch.Tensor] = {}
-
+    def _generate(self, ctx: StepContext) -> None:
         # One generator forward: D's phase sees a detached copy, G's phase reuses the graph.
-        with rt.autocast():
-            fake = self.G(x)
+        ctx.fake = self.G(ctx.x)
 
-        # Discriminator phase: real pairs (input, target) against fake pairs (input, G(input)).
-        with rt.autocast():
-            d_real = self._scales(self._d(x, target))
-            d_fake = self._scales(self._d(x, fake.detach()))
-            loss_d = torch.stack([self.loss.d_loss(r, f) for r, f in zip(d_real, d_fake)]).mean()
-        rt.backward(loss_d, self.optimizers["D"])
-        rt.step(self.optimizers["D"], self.D)
+    def _d_main(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Real pairs (input, target) against fake pairs (input, G(input)), averaged over D's scales."""
+        ctx.d_real = self._scales(self._d(ctx.x, ctx.target))
+        ctx.d_fake = self._scales(self._d(ctx.x, ctx.fake.detach()))
+        ctx.loss_d = torch.stack([self.loss.d_loss(r, f) for r, f in zip(ctx.d_real, ctx.d_fake)]).mean()
+        return ctx.loss_d, {}
 
-        # Generator phase: D frozen so no weight gradients are computed for it.
-        self.D.requires_grad_(False)
-        with rt.autocast():
-            use_fm = cfg.fm_weight > 0
-            out_fake = self._d(x, fake, features=use_fm)
-            logits_fake = self._scales(out_fake[0] if use_fm else out_fake)
-            loss_g_adv = torch.stack([self.loss.g_loss(f) for f in logits_fake]).mean()
-            loss_g = loss_g_adv
-            if use_fm:
-                with torch.no_grad():
-                    _, real_features = self._d(x, target, features=True)
-                fm = feature_matching_loss(real_features, out_fake[1])
-                loss_g = loss_g + cfg.fm_weight * fm
-                stats["Loss/G/fm"] = fm.detach()
-            l1 = l1_loss(fake.float(), target.float())
-            if cfg.l1_weight > 0:
-                loss_g = loss_g + cfg.l1_weight * l1
-            if self.perceptual is not None:
-                perceptual = self.perceptual(fake, target)
-                loss_g = loss_g + cfg.perceptual_weight * perceptual
-                stats["Loss/G/perceptual"] = perceptual.detach()
-        rt.backward(loss_g, self.optimizers["G"])
-        rt.step(self.optimizers["G"], self.G)
-        self.D.requires_grad_(True)
-        rt.sync_buffers(self.G)
-        rt.sync_buffers(self.D)
+    def _g_main(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Adversarial + feature matching + L1 + perceptual, D frozen."""
+        cfg, x, fake, target = self.config, ctx.x, ctx.fake, ctx.target
+        stats: dict[str, torch.Tensor] = {}
+        use_fm = cfg.fm_weight > 0
+        out_fake = self._d(x, fake, features=use_fm)
+        logits_fake = self._scales(out_fake[0] if use_fm else out_fake)
+        ctx.loss_g_adv = torch.stack([self.loss.g_loss(f) for f in logits_fake]).mean()
+        loss_g = ctx.loss_g_adv
+        if use_fm:
+            with torch.no_grad():
+                _, real_features = self._d(x, target, features=True)
+            fm = feature_matching_loss(real_features, out_fake[1])
+            loss_g = loss_g + cfg.fm_weight * fm
+            stats["Loss/G/fm"] = fm.detach()
+        ctx.l1 = l1_loss(fake.float(), target.float())
+        if cfg.l1_weight > 0:
+            loss_g = loss_g + cfg.l1_weight * ctx.l1
+        if self.perceptual is not None:
+            perceptual = self.perceptual(fake, target)
+            loss_g = loss_g + cfg.perceptual_weight * perceptual
+            stats["Loss/G/perceptual"] = perceptual.detach()
+        return loss_g, stats
 
-        stats["Loss/D/adv"] = loss_d.detach()
-        stats["Loss/G/adv"] = loss_g_adv.detach()
-        stats["Loss/G/l1"] = l1.detach()  # always reported: how far outputs are from targets
-        stats["D/real"] = torch.stack([r.detach().mean() for r in d_real]).mean()
-        stats["D/fake"] = torch.stack([f.detach().mean() for f in d_fake]).mean()
+    def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
+        # [N, C_in, H, W]: image in [-1, 1] or one-hot labels; target [N, C, H, W] in [-1, 1]
+        ctx = StepContext(step, x=self.encode_input(batch["A"]), target=batch["B"])
+        stats = self.runner.run(ctx)
+        stats["Loss/D/adv"] = ctx.loss_d.detach()
+        stats["Loss/G/adv"] = ctx.loss_g_adv.detach()
+        stats["Loss/G/l1"] = ctx.l1.detach()  # always reported: how far outputs are from targets
+        stats["D/real"] = torch.stack([r.detach().mean() for r in ctx.d_real]).mean()
+        stats["D/fake"] = torch.stack([f.detach().mean() for f in ctx.d_fake]).mean()
         return stats
 
     # ----------------------------------------------------------------------------------- sampling

@@ -36,6 +36,7 @@ from torch import nn
 
 from ganforge.config import TrainConfig
 from ganforge.data.degrade import centre_crop, degrade, pair_rng, training_pair
+from ganforge.engine.phases import Phase, PhaseRunner, StepContext
 from ganforge.errors import ConfigError
 from ganforge.imaging import tensor_to_uint8, to_signed
 from ganforge.losses.adversarial import AdversarialLoss
@@ -131,6 +132,11 @@ class SuperResTask(Task):
         self.loss: AdversarialLoss = LOSSES.get(config.loss)()
         self.networks = {"G": self.G, "D": self.D}
         self.optimizers = gan_optimizers(config, self.G.parameters(), self.D.parameters())
+        self.runner = PhaseRunner(self, forward=self._generate, phases=[
+            # D trains only once pre-training is over; its buffers (batch norm) are averaged right after its step.
+            Phase("Dmain", "D", self.D, loss=self._d_main, when=lambda ctx: ctx.adversarial, sync=(self.D,)),
+            Phase("Gmain", "G", self.G, loss=self._g_main, frozen=(self.D,)),
+        ])
         self._grid_data: dict[str, torch.Tensor] = {}
         self.perceptual: InceptionPerceptualLoss | None = None  # built on the run's device by attach()
 
@@ -167,45 +173,39 @@ class SuperResTask(Task):
             high = high.contiguous(memory_format=torch.channels_last)
         return low, high
 
+    def _generate(self, ctx: StepContext) -> None:
+        ctx.fake = self.G(ctx.low)  # [N, C, R, R]: D's phase sees a detached copy, G's phase reuses the graph
+
+    def _d_main(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        d_real = self.D(ctx.high).float()
+        d_fake = self.D(ctx.fake.detach()).float()
+        loss_d = self.loss.d_loss(d_real, d_fake)
+        return loss_d, {"Loss/D/adv": loss_d.detach(), "D/real": d_real.detach().mean(), "D/fake": d_fake.detach().mean()}
+
+    def _g_main(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """L1 alone while pre-training; then + the relativistic adversarial term and the perceptual one."""
+        cfg, fake, high = self.config, ctx.fake, ctx.high
+        stats: dict[str, torch.Tensor] = {}
+        ctx.l1 = l1_loss(fake.float(), high.float())
+        loss_g = cfg.l1_weight * ctx.l1
+        if ctx.adversarial:
+            with torch.no_grad():
+                real_logits = self.D(high).float()  # after D's step, as its fake logits below
+            loss_g_adv = self.loss.g_loss(self.D(fake).float(), real_logits)
+            loss_g = loss_g + cfg.adv_weight * loss_g_adv
+            stats["Loss/G/adv"] = loss_g_adv.detach()
+            if self.perceptual is not None:
+                perceptual = self.perceptual(fake, high)
+                loss_g = loss_g + cfg.perceptual_weight * perceptual
+                stats["Loss/G/perceptual"] = perceptual.detach()
+        return loss_g, stats
+
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
-        rt, cfg = self.runtime, self.config
         low, high = self.make_pairs(batch["hr"], step)  # [N, C, R/s, R/s], [N, C, R, R] in [-1, 1]
-        adversarial = self.adversarial_at(step)
-        stats: dict[str, torch.Tensor] = {"Phase/adversarial": torch.tensor(float(adversarial), device=low.device)}
-
-        with rt.autocast():
-            fake = self.G(low)  # [N, C, R, R]
-
-        if adversarial:  # D's phase on a detached copy; G's phase reuses the graph
-            with rt.autocast():
-                d_real = self.D(high).float()
-                d_fake = self.D(fake.detach()).float()
-                loss_d = self.loss.d_loss(d_real, d_fake)
-            rt.backward(loss_d, self.optimizers["D"])
-            rt.step(self.optimizers["D"], self.D)
-            rt.sync_buffers(self.D)  # spectral norm's power-iteration vectors
-            stats["Loss/D/adv"] = loss_d.detach()
-            stats["D/real"] = d_real.detach().mean()
-            stats["D/fake"] = d_fake.detach().mean()
-
-        self.D.requires_grad_(False)
-        with rt.autocast():
-            l1 = l1_loss(fake.float(), high.float())
-            loss_g = cfg.l1_weight * l1
-            if adversarial:
-                with torch.no_grad():
-                    real_logits = self.D(high).float()  # after D's step, as its fake logits below
-                loss_g_adv = self.loss.g_loss(self.D(fake).float(), real_logits)
-                loss_g = loss_g + cfg.adv_weight * loss_g_adv
-                stats["Loss/G/adv"] = loss_g_adv.detach()
-                if self.perceptual is not None:
-                    perceptual = self.perceptual(fake, high)
-                    loss_g = loss_g + cfg.perceptual_weight * perceptual
-                    stats["Loss/G/perceptual"] = perceptual.detach()
-        rt.backward(loss_g, self.optimizers["G"])
-        rt.step(self.optimizers["G"], self.G)
-        self.D.requires_grad_(True)
-        stats["Loss/G/l1"] = l1.detach()
+        ctx = StepContext(step, low=low, high=high, adversarial=self.adversarial_at(step))
+        stats: dict[str, torch.Tensor] = {"Phase/adversarial": torch.tensor(float(ctx.adversarial), device=low.device)}
+        stats.update(self.runner.run(ctx))
+        stats["Loss/G/l1"] = ctx.l1.detach()
         return stats
 
     # ----------------------------------------------------------------------------------- sampling

@@ -1,4 +1,4 @@
-"""A template for a new task: copy this file, rename the class, fill in the four methods.
+"""A template for a new task: copy this file, rename the class, declare its phases, fill in the methods.
 
 A task is the recipe for one kind of GAN. The trainer does everything else: devices, processes,
 mixed precision, the EMA of `ema_network`, ticks and metrics.jsonl, sample grids, checkpoints
@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from ganforge.config import TrainConfig
+from ganforge.engine.phases import Phase, PhaseRunner, StepContext
 from ganforge.losses.adversarial import NonSaturatingLoss
 from ganforge.registry import NETWORKS, TASKS
 from ganforge.tasks.base import DataInfo, Task
@@ -59,24 +60,29 @@ class TemplateTask(Task):
         }
         # 3. Losses are objects (see losses/), composed rather than branched on.
         self.loss = NonSaturatingLoss()
+        # 4. The step as phases (engine/phases.py): each names its optimizer, the networks it trains and freezes, an
+        # interval for lazy regularisers and its loss terms. The runner does autocast, freezing, backward, the
+        # optimizer step (averaged over processes, skipped when not finite), buffer sync; in the order listed.
+        self.runner = PhaseRunner(self, forward=self._generate, sync=(self.G, self.D), phases=[
+            Phase("Dmain", "D", self.D, loss=self._d_loss),
+            Phase("Gmain", "G", self.G, loss=self._g_loss, frozen=(self.D,)),
+        ])
+
+    def _generate(self, ctx: StepContext) -> None:
+        # Generate once, under autocast: D's phase sees a detached copy, G's phase reuses the graph.
+        ctx.fake = self.G(torch.randn(ctx.real.shape[0], self.config.z_dim, device=self.runtime.device))  # [N, C, H, W]
+
+    def _d_loss(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        loss = self.loss.d_loss(self.D(ctx.real).float(), self.D(ctx.fake.detach()).float())
+        return loss, {"Loss/D/adv": loss.detach()}  # (the loss to minimise, statistics: no .item(), no sync)
+
+    def _g_loss(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        loss = self.loss.g_loss(self.D(ctx.fake).float())
+        return loss, {"Loss/G/adv": loss.detach()}
 
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
-        # 4. One step: use self.runtime for autocast, backward and step (it averages over processes).
-        rt = self.runtime
-        real = batch["image"]
-        z = torch.randn(real.shape[0], self.config.z_dim, device=rt.device)
-        with rt.autocast():
-            fake = self.G(z)  # [N, C, H, W]
-            loss_d = self.loss.d_loss(self.D(real).float(), self.D(fake.detach()).float())
-        rt.backward(loss_d, self.optimizers["D"])
-        rt.step(self.optimizers["D"], self.D)
-        self.D.requires_grad_(False)
-        with rt.autocast():
-            loss_g = self.loss.g_loss(self.D(fake).float())
-        rt.backward(loss_g, self.optimizers["G"])
-        rt.step(self.optimizers["G"], self.G)
-        self.D.requires_grad_(True)
-        return {"Loss/D/adv": loss_d.detach(), "Loss/G/adv": loss_g.detach()}  # no .item(): no sync
+        # 5. One step: the batch and step index in a context the phases share; the runner returns their statistics.
+        return self.runner.run(StepContext(step, real=batch["image"]))
 
     def fixed_inputs(self, n: int, seed: int) -> dict[str, torch.Tensor]:
         return {"z": torch.randn(n, self.config.z_dim, generator=torch.Generator().manual_seed(seed))}
@@ -87,7 +93,7 @@ class TemplateTask(Task):
         return G(z)
 
     def export_spec(self) -> dict[str, Any]:
-        # 5. How a pipeline rebuilds the inference network from a checkpoint or export.
+        # 6. How a pipeline rebuilds the inference network from a checkpoint or export.
         return {
             "pipeline": "image",
             "components": {"generator": {"class": "template.generator", "kwargs": self.g_kwargs, "network": "G"}},

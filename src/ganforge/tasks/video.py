@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from ganforge.config import TrainConfig
+from ganforge.engine.phases import Phase, PhaseRunner, StepContext, Term
 from ganforge.errors import ConfigError
 from ganforge.losses.adversarial import AdversarialLoss
 from ganforge.nets.vgan import VGANGenerator, mask_l1
@@ -67,44 +68,44 @@ class VideoTask(Task):
         self.grid_columns = data.frames  # sample grids: one row of frames per clip
         self.networks = {"G": self.G, "D": self.D}
         self.optimizers = gan_optimizers(config, self.G.parameters(), self.D.parameters())
+        self.runner = PhaseRunner(self, forward=self._generate, sync=(self.G, self.D), phases=[
+            Phase("Dmain", "D", self.D, loss=self._d_main),
+            # G: the adversarial loss plus VGAN's mask prior, D frozen.
+            Phase("Gmain", "G", self.G, loss=(Term(self._g_main), Term(self._mask_penalty, autocast=False)),
+                  frozen=(self.D,)),
+        ])
+
+    def _generate(self, ctx: StepContext) -> None:
+        # Generate once; D sees a detached copy, G's phase reuses the graph.
+        out = self.G(torch.randn(ctx.real.shape[0], self.z_dim, device=self.runtime.device), streams=True)
+        ctx.fake, ctx.mask = out["video"], out["mask"]  # [N, T, C, H, W], [N, T, 1, H, W]
+
+    def _d_main(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        ctx.d_real = self.D(ctx.real)
+        ctx.d_fake = self.D(ctx.fake.detach())
+        ctx.loss_d = self.loss.d_loss(ctx.d_real.float(), ctx.d_fake.float())
+        return ctx.loss_d, {}
+
+    def _g_main(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        d_fake_g = self.D(ctx.fake).float()
+        d_real_g = None
+        if self.loss.relativistic:
+            with torch.no_grad():
+                d_real_g = self.D(ctx.real).float()
+        ctx.loss_g = self.loss.g_loss(d_fake_g, d_real_g)
+        return ctx.loss_g, {}
+
+    def _mask_penalty(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """VGAN's L1 sparsity prior on the foreground mask, in fp32."""
+        ctx.loss_mask = mask_l1(ctx.mask.float())
+        return self.config.mask_weight * ctx.loss_mask, {}
 
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
-        rt, cfg = self.runtime, self.config
-        real = batch[CLIP_KEY]  # [N, T, C, H, W] in [-1, 1]
-        z = torch.randn(real.shape[0], self.z_dim, device=rt.device)
-
-        # Generate once; D sees a detached copy, G's phase reuses the graph.
-        with rt.autocast():
-            out = self.G(z, streams=True)
-            fake, mask = out["video"], out["mask"]  # [N, T, C, H, W], [N, T, 1, H, W]
-
-        # Discriminator phase.
-        with rt.autocast():
-            d_real = self.D(real)
-            d_fake = self.D(fake.detach())
-            loss_d = self.loss.d_loss(d_real.float(), d_fake.float())
-        rt.backward(loss_d, self.optimizers["D"])
-        rt.step(self.optimizers["D"], self.D)
-
-        # Generator phase: D frozen; the adversarial loss plus VGAN's L1 sparsity prior on the mask.
-        self.D.requires_grad_(False)
-        with rt.autocast():
-            d_fake_g = self.D(fake).float()
-            d_real_g = None
-            if self.loss.relativistic:
-                with torch.no_grad():
-                    d_real_g = self.D(real).float()
-            loss_g = self.loss.g_loss(d_fake_g, d_real_g)
-        loss_mask = mask_l1(mask.float())
-        rt.backward(loss_g + cfg.mask_weight * loss_mask, self.optimizers["G"])
-        rt.step(self.optimizers["G"], self.G)
-        self.D.requires_grad_(True)
-
-        rt.sync_buffers(self.G)
-        rt.sync_buffers(self.D)
+        ctx = StepContext(step, real=batch[CLIP_KEY])  # [N, T, C, H, W] in [-1, 1]
+        self.runner.run(ctx)
         return {
-            "Loss/D/adv": loss_d.detach(), "Loss/G/adv": loss_g.detach(), "Loss/G/mask": loss_mask.detach(),
-            "D/real": d_real.detach().float().mean(), "D/fake": d_fake.detach().float().mean(),
+            "Loss/D/adv": ctx.loss_d.detach(), "Loss/G/adv": ctx.loss_g.detach(), "Loss/G/mask": ctx.loss_mask.detach(),
+            "D/real": ctx.d_real.detach().float().mean(), "D/fake": ctx.d_fake.detach().float().mean(),
         }
 
     # ----------------------------------------------------------------------------------- sampling
