@@ -42,9 +42,14 @@ def read_image(path: str | Path) -> Image.Image:
     """Open one image file fully (first frame, EXIF orientation applied), or a one-line GanforgeError."""
     path = Path(path)
     try:
-        with Image.open(path) as im:
-            im.load()
-            return ImageOps.exif_transpose(im) or im
+        im = Image.open(path)
+        if getattr(im, "n_frames", 1) > 1:  # an animation keeps its file open: take the first frame as a copy
+            with im:
+                im.load()
+                return ImageOps.exif_transpose(im) or im
+        im.load()  # a single frame: the file is closed once decoded, and no full-size copy is made below
+        ImageOps.exif_transpose(im, in_place=True)
+        return im
     except FileNotFoundError:
         raise GanforgeError(f"no such image file: {path}") from None
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
