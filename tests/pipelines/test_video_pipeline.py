@@ -105,7 +105,7 @@ def test_sample_errors(video_run, tmp_path, capsys, args, message):  # noqa: F81
 
 
 def test_eval_frames_and_motion(video_run, capsys):  # noqa: F811
-    from ganforge.cli.eval import video_table
+    from ganforge.metrics.video import video_table
 
     assert main(["eval", str(video_run["run"]), "--n", "4", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)

@@ -65,206 +65,35 @@ def eval_command(
 def _eval(run: Path | None, data: str | None, real: Path | None, fake: Path | None, n: int | None,
           direction: str | None, split: str | None, frames: int | None, inception: str | None, device: str,
           as_json: bool) -> None:
-    """eval_command with its options merged and the device resolved: dispatch on what RUN is."""
-    from ganforge.metrics import compute_metrics
+    """eval_command with its options merged and the device resolved: RUN's evaluator comes from the registry."""
+    from ganforge.metrics.harness import EvalOptions, check_options, evaluator_for
 
+    opts = EvalOptions(run=run, data=data, n=n, direction=direction, split=split, frames=frames, inception=inception,
+                       device=device)
     if run is not None and real is None and fake is None:
         from ganforge.api import load
-        from ganforge.pipelines import InpaintPipeline, TranslationPipeline
 
         pipe = load(run, device=device)
-        if not isinstance(pipe, TranslationPipeline):
-            _refuse_translation_options(direction, split)
-        from ganforge.pipelines import FramePredictionPipeline
-
-        if frames is not None and not isinstance(pipe, FramePredictionPipeline):
-            raise GanforgeError("--predict-frames applies to nextframe runs only")
-        if isinstance(pipe, FramePredictionPipeline):
-            _eval_nextframe(pipe, data, n, frames, as_json)
-            return
-        if isinstance(pipe, InpaintPipeline):
-            _eval_inpaint(pipe, data, n, inception, device, as_json)
-            return
-        if isinstance(pipe, TranslationPipeline):
-            _eval_translation(pipe, data, direction or "AtoB", split or "test", n, inception, device, as_json)
-            return
-        from ganforge.pipelines import UpscalePipeline
-
-        if isinstance(pipe, UpscalePipeline):
-            _eval_superres(pipe, data, n, inception, device, as_json)
-            return
-        from ganforge.pipelines import VideoGenerationPipeline
-
-        if isinstance(pipe, VideoGenerationPipeline):
-            _eval_video(pipe, data, n, inception, device, as_json)
-            return
+        evaluator = evaluator_for(pipe)
+        check_options(evaluator, opts)
+        with DataProgress(evaluator.stage_for(opts)) as bar:
+            result = evaluator.evaluate(pipe, opts, progress=bar)
     else:
-        pipe = None
-    if frames is not None:
-        raise GanforgeError("--predict-frames applies to nextframe runs only")
-    _refuse_translation_options(direction, split)
-    if n is not None and n < 4:
-        raise GanforgeError(f"--eval-n must be at least 4 (precision/recall uses k = 3 neighbours), got {n}")
-    if (real is None) != (fake is None):
-        raise GanforgeError("--real and --fake go together: give both folders, or a RUN")
-    if real is not None:
+        from ganforge.metrics.generator import GeneratorEvaluator, compare_sources
+
+        evaluator = GeneratorEvaluator()
+        check_options(None, EvalOptions(direction=direction, split=split, frames=frames))
+        evaluator.check(opts)
+        if real is None or fake is None:
+            raise GanforgeError("--real and --fake go together: give both folders, or a RUN" if real or fake
+                                else "give a RUN directory, or --real DIR and --fake DIR")
         if run is not None:
             raise GanforgeError("give either RUN or --real/--fake, not both")
-        real_src, fake_src, count = real, fake, n
-    elif run is not None:
-        from ganforge.data import resolve_dataset
-        from ganforge.pipelines import ImageGenerationPipeline
-
-        if not isinstance(pipe, ImageGenerationPipeline):
-            raise GanforgeError(f"{run} is not an image generator")
-        if data is None:
-            config_path = Path(pipe.config.get("source", {}).get("run", run)) / "config.json"
-            if not config_path.is_file():
-                raise GanforgeError(f"{run} is an export: name the real images with --data")
-            data = json.loads(config_path.read_text())["data"]
-        with DataProgress("preparing data") as bar:
-            dataset = resolve_dataset(data, int(pipe.config["resolution"]), progress=bar)
-        if dataset.channels != int(pipe.config["channels"]):
-            raise GanforgeError(f"--data {data} has {dataset.channels} channels, the model makes {pipe.config['channels']}")
-        count = n or min(len(dataset), 1000)
-        if count > len(dataset):
-            raise GanforgeError(f"--eval-n {count} is more than the {len(dataset)} real images of {data}")
-        real_src, fake_src = dataset, pipe
+        with DataProgress(evaluator.stage) as bar:
+            result = compare_sources(real, fake, n, opts, bar)
+    if as_json:
+        typer.echo(json.dumps(result))
+    elif evaluator.table_on_stderr:
+        err_console.print(evaluator.table(result), highlight=False)
     else:
-        raise GanforgeError("give a RUN directory, or --real DIR and --fake DIR")
-
-    with DataProgress("extracting features") as bar:
-        result = compute_metrics(real_src, fake_src, n=count, inception=inception, device=device,
-                                 progress=lambda side, done, total: bar(done, total))
-    if as_json:
-        typer.echo(json.dumps(result))
-        return
-    for key, value in result.items():
-        shown = f"{value:.4f}" if isinstance(value, float) else str(value)
-        err_console.print(f"{key:>24}  {shown}", highlight=False)
-
-
-def _refuse_translation_options(direction: str | None, split: str | None) -> None:
-    """--direction and --split choose what a translation run is scored on; anything else has neither."""
-    for flag, value in (("--direction", direction), ("--split", split)):
-        if value is not None:
-            raise GanforgeError(f"{flag} applies to translation runs (pix2pix, cyclegan) only")
-
-
-def _eval_translation(pipe, data: str | None, direction: str, split: str, n: int | None, inception: str | None,
-                      device: str, as_json: bool) -> None:
-    """The test-split (or train-split) evaluation of a translation model: one JSON object, or a model | identity table."""
-    from ganforge.metrics.translation import evaluate_translation
-
-    if n is not None and n < 2:
-        raise GanforgeError(f"--eval-n must be at least 2 (KID and FID need two images a side), got {n}")
-    split = split.strip().lower()
-    if split not in ("test", "train"):
-        raise GanforgeError(f"--split takes test or train, got {split!r}")
-    with DataProgress(f"evaluating on the {split} split") as bar:
-        result = evaluate_translation(pipe, data=data, direction=direction, n=n, split=split, inception=inception,
-                                      device=device, progress=bar)
-    if as_json:
-        typer.echo(json.dumps(result))
-        return
-    typer.echo(translation_table(result))
-
-
-def _eval_inpaint(pipe, data: str | None, n: int | None, inception: str | None, device: str, as_json: bool) -> None:
-    """Held-out split, fixed masks per hole-area bucket: the model next to biharmonic inpainting."""
-    from ganforge.metrics.inpaint import evaluate_inpainting, inpaint_table
-
-    if n is not None and n < 2:
-        raise GanforgeError(f"--eval-n must be at least 2 (KID needs two images a side), got {n}")
-    with DataProgress("evaluating on the test split") as bar:
-        result = evaluate_inpainting(pipe, data=data, n=n, inception=inception, device=device, progress=bar)
-    typer.echo(json.dumps(result) if as_json else inpaint_table(result))
-
-
-def _eval_nextframe(pipe, data: str | None, n: int | None, frames: int | None, as_json: bool) -> None:
-    """Held-out clips: per-step and averaged figures of the predictor next to the last observed frame held still."""
-    from ganforge.metrics.nextframe import evaluate_nextframe, nextframe_table
-
-    with DataProgress("predicting held-out clips") as bar:
-        result = evaluate_nextframe(pipe, data=data, n=n, frames=frames, progress=bar)
-    typer.echo(json.dumps(result) if as_json else nextframe_table(result))
-
-
-def translation_table(result: dict) -> str:
-    """Metric rows, model and identity columns, under a line saying what was evaluated."""
-    model, identity = result["model"], result["identity"] or {}
-    lines = [
-        f"{result['task']} {result['direction']} on the {result['split']} split of {result['data']} at "
-        f"{result['resolution']} px: n = {result['n']} inputs, {result['n_target']} targets "
-        f"(KID subsets of {result['kid_subset']}, PSNR capped at {result['psnr_max_db']:g} dB)",
-    ]
-    width = max([16, *(len(key) + 2 for key in model)])
-    lines.append(f"{'metric':<{width}}{'model':>12}{'identity':>12}")
-
-    def shown(value) -> str:
-        return "-" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
-    for key, value in model.items():
-        lines.append(f"{key:<{width}}{shown(value):>12}{shown(identity.get(key)):>12}")
-    return "\n".join(lines)
-
-
-def _eval_superres(pipe, data: str | None, n: int | None, inception: str | None, device: str, as_json: bool) -> None:
-    """The held-out evaluation of a super-resolution model: one JSON object, or a model | bicubic table."""
-    from ganforge.metrics.superres import evaluate_superres
-
-    if n is not None and n < 2:
-        raise GanforgeError(f"--eval-n must be at least 2 (KID needs two images a side), got {n}")
-    with DataProgress("evaluating on the held-out images") as bar:
-        result = evaluate_superres(pipe, data=data, n=n, inception=inception, device=device, progress=bar)
-    if as_json:
-        typer.echo(json.dumps(result))
-        return
-    typer.echo(superres_table(result))
-
-
-def superres_table(result: dict) -> str:
-    """Metric rows, model and bicubic columns (and the truth's sharpness), under what was evaluated."""
-    model, bicubic = result["model"], result["bicubic"]
-    lines = [
-        f"superres x{result['scale']} ({result['degradation']} inputs) on the {result['split']} split of "
-        f"{result['data']} at {result['resolution']} px: n = {result['n']} (PSNR/SSIM on Y, {result['shave']} px "
-        f"border shaved; KID subsets of {result['kid_subset']})",
-        f"{'metric':<16}{'model':>12}{'bicubic':>12}{'truth':>12}",
-    ]
-
-    def shown(value) -> str:
-        return "-" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
-    for key, value in model.items():
-        lines.append(f"{key:<16}{shown(value):>12}{shown(bicubic.get(key)):>12}{shown(result['truth'].get(key)):>12}")
-    return "\n".join(lines)
-
-
-def _eval_video(pipe, data: str | None, n: int | None, inception: str | None, device: str, as_json: bool) -> None:
-    """Frame KID/FID and motion of a video model's clips against real clips: one JSON object, or a table."""
-    from ganforge.metrics.video import evaluate_video
-
-    if n is not None and n < 2:
-        raise GanforgeError(f"--eval-n must be at least 2 (KID and FID need two frames a side), got {n}")
-    with DataProgress("evaluating clips") as bar:
-        result = evaluate_video(pipe, data=data, n=n, inception=inception, device=device, progress=bar)
-    if as_json:
-        typer.echo(json.dumps(result))
-        return
-    typer.echo(video_table(result))
-
-
-def video_table(result: dict) -> str:
-    """Metric rows, model and real columns, under what was evaluated."""
-    split = f"the {result['split']} split of " if result["split"] else ""
-    lines = [
-        f"video generation against {split}{result['data']} at {result['resolution']} px, {result['frames']} frames: "
-        f"n = {result['n']} clips a side, KID/FID on {result['frame_sampling']} (KID subsets of "
-        f"{result['kid_subset']}); no FVD: its I3D weights are not available",
-        f"{'metric':<16}{'model':>12}{'real':>12}",
-    ]
-    for key, value in result["model"].items():
-        real = result["real"].get(key)
-        lines.append(f"{key:<16}{value:>12.4f}{'-' if real is None else f'{real:.4f}':>12}")
-    if result["motion_ratio"] is not None:
-        lines.append(f"{'motion_ratio':<16}{result['motion_ratio']:>12.4f}")
-    return "\n".join(lines)
+        typer.echo(evaluator.table(result))

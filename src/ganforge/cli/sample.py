@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from ganforge.cli.options import device_option, old_name, overwrite_option, rena
 from ganforge.devices import resolve_device
 from ganforge.errors import GanforgeError
 from ganforge.outputs import check_output_file, prepare_output_folder
+from ganforge.registry import Registry
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -72,7 +74,6 @@ def sample_command(
 ) -> None:
     """Generate images (or clips, from a video model) with a trained generator."""
     from ganforge.api import load
-    from ganforge.pipelines import ImageGenerationPipeline, VideoGenerationPipeline
 
     frames, frames_flag = renamed("sample", "--walk-frames", walk_frames, "--frames", frames)
     if n < 1:
@@ -90,28 +91,64 @@ def sample_command(
     if not as_folder:
         check_output_file(out, overwrite=overwrite)
     pipe = load(run, device=resolve_device(device))
-    if isinstance(pipe, VideoGenerationPipeline):
-        for given, flag in ((interpolate, "--interpolate"), (frames is not None, frames_flag),
-                            (class_ is not None, "--class"), (truncation != 1.0, "--truncation")):
-            if given:
-                raise GanforgeError(f"{flag} applies to image generators; {run} is a video model making clips of "
-                                    f"{pipe.frames} frames")
-        typer.echo(_write_clips(pipe, seed_list, out, as_folder, fps, nrow, streams, overwrite))
-        return
-    if streams:
-        raise GanforgeError(f"--streams applies to video models; {run} is not one")
-    if not isinstance(pipe, ImageGenerationPipeline):
+    ask = SampleAsk(run, seed_list, bool(seeds), out, as_folder, fps, nrow, frames, frames_flag, class_, interpolate,
+                    truncation, streams, overwrite)
+    name = str(pipe.config.get("pipeline", "?"))
+    if name not in SAMPLERS:
+        if streams:
+            raise GanforgeError(f"--streams applies to video models; {run} is not one")
         raise GanforgeError(f"{run} is not an image generator")
-    label = _class_arg(class_, pipe.class_names)
-    if interpolate:
-        typer.echo(_write_walk(pipe, seed_list, bool(seeds), 60 if frames is None else frames, label, out, fps))
-        return
-    if as_folder:
-        typer.echo(_write_folder(pipe, seed_list, label, truncation, out, overwrite))
-        return
-    if out.suffix.lower() not in STILL_SUFFIXES:
-        raise GanforgeError(f"--out must be an image file (.png, .jpg, .webp) or a folder ending in /, got {out}")
-    typer.echo(_write_grid(pipe, seed_list, label, nrow, truncation, out))
+    typer.echo(SAMPLERS.get(name)(pipe, ask))
+
+
+@dataclass(frozen=True)
+class SampleAsk:
+    """sample_command's options, checked and merged, as every writer reads them."""
+
+    run: Path
+    seeds: Sequence[int]
+    explicit: bool  # --seeds was given (a latent walk goes through all of them)
+    out: Path
+    as_folder: bool
+    fps: int
+    nrow: int | None
+    frames: int | None  # --walk-frames
+    frames_flag: str  # as typed: --walk-frames or --frames
+    class_: str | None
+    interpolate: bool
+    truncation: float
+    streams: bool
+    overwrite: bool
+
+
+SAMPLERS: Registry = Registry("sampler")  # pipeline name -> writer(pipe, ask) -> what to print
+
+
+@SAMPLERS.register("video")
+def _sample_clips(pipe, ask: SampleAsk) -> str:
+    """A video model: clips as one animation, a folder of GIFs, a strip or a streams figure."""
+    for given, flag in ((ask.interpolate, "--interpolate"), (ask.frames is not None, ask.frames_flag),
+                        (ask.class_ is not None, "--class"), (ask.truncation != 1.0, "--truncation")):
+        if given:
+            raise GanforgeError(f"{flag} applies to image generators; {ask.run} is a video model making clips of "
+                                f"{pipe.frames} frames")
+    return _write_clips(pipe, ask.seeds, ask.out, ask.as_folder, ask.fps, ask.nrow, ask.streams, ask.overwrite)
+
+
+@SAMPLERS.register("image")
+def _sample_images(pipe, ask: SampleAsk) -> str:
+    """An image generator: a grid, a folder of PNGs, or a latent walk."""
+    if ask.streams:
+        raise GanforgeError(f"--streams applies to video models; {ask.run} is not one")
+    label = _class_arg(ask.class_, pipe.class_names)
+    if ask.interpolate:
+        frames = 60 if ask.frames is None else ask.frames
+        return _write_walk(pipe, ask.seeds, ask.explicit, frames, label, ask.out, ask.fps)
+    if ask.as_folder:
+        return _write_folder(pipe, ask.seeds, label, ask.truncation, ask.out, ask.overwrite)
+    if ask.out.suffix.lower() not in STILL_SUFFIXES:
+        raise GanforgeError(f"--out must be an image file (.png, .jpg, .webp) or a folder ending in /, got {ask.out}")
+    return _write_grid(pipe, ask.seeds, label, ask.nrow, ask.truncation, ask.out)
 
 
 def _image_shape(pipe) -> tuple[int, int, int]:

@@ -30,18 +30,20 @@ import numpy as np
 
 from ganforge.data.masks import BUCKETS, fixed_test_masks, mask_areas
 from ganforge.errors import GanforgeError
-from ganforge.metrics.features import EXTRACTOR_NAME, get_extractor
-from ganforge.metrics.image import l1, psnr, ssim
-from ganforge.metrics.kid import KID_SUBSETS, kernel_inception_distance, kid_subset_size
-from ganforge.metrics.resize import RESIZE_MODE
-from ganforge.metrics.translation import (
-    KID_SUBSET,
+from ganforge.metrics.features import get_extractor
+from ganforge.metrics.harness import (
+    EVALUATORS,
     PSNR_MAX_DB,
     SSIM_MIN_SIZE,
-    _Counter,
-    _features,
-    run_config,
+    Counter,
+    Evaluator,
+    compare,
+    feature_fields,
+    features,
+    kid_scores,
+    run_data,
 )
+from ganforge.metrics.image import l1, psnr, ssim
 
 Progress = Callable[[int, int], None]
 MASK_SEED = 0  # the fixed test masks' seed
@@ -93,10 +95,7 @@ def load_inpaint_test(pipe: Any, data: str | None = None, n: int | None = None, 
     from ganforge.data.split import resolve_split_images
     from ganforge.metrics.compute import subset_indices
 
-    config = run_config(pipe) or {}
-    data = data or config.get("data")
-    if not data:
-        raise GanforgeError("this model is an export without its run directory: name its data with --data")
+    config, data = run_data(pipe, data)
     _, images = resolve_split_images(data, pipe.resolution, split=split, strict=bool(config.get("strict", False)),
                                      progress=progress)
     images = images[subset_indices(len(images), n)]
@@ -137,49 +136,46 @@ def evaluate_inpainting(
     per_bucket = int(per_bucket or min(count, MAX_MASKS_PER_BUCKET))
     bank = fixed_test_masks(pipe.resolution, per_bucket, mask_seed)
     methods = METHODS if baseline else METHODS[:1]
-    counter = _Counter(count * (1 + 3 * len(BUCKETS) * len(methods)), progress)  # features, then fill/score/features
+    counter = Counter(count * (1 + 2 * len(BUCKETS) * len(methods)), progress)  # features, then fill and features
     extractor = extractor if extractor is not None else get_extractor(inception, device)
-    truth_feats = _features(truth, extractor, batch_size, True, counter.stage())
-    kid_subset = kid_subset_size(count, count, KID_SUBSET)
+    truth_feats = features(truth, extractor, batch_size, True, counter.stage())
     rows = []
     for bucket in BUCKETS:
         masks = bank[bucket][np.arange(count) % per_bucket]  # bool [N, R, R]
-        row: dict[str, Any] = {"bucket": bucket_name(bucket), "lo": bucket[0], "hi": bucket[1],
-                               "mean_area": float(mask_areas(masks).mean())}
-        for method in methods:
-            if method == "model":
-                filled = pipe.inpaint_batch(truth, masks, batch_size=batch_size)
-            else:
-                filled = biharmonic_fill(truth, masks)
-            counter.add(count)
-            scores: dict[str, Any] = fill_scores(filled, truth, masks)
-            counter.add(count)
-            feats = _features(filled, extractor, batch_size, False, counter.stage())
-            mean, std = kernel_inception_distance(truth_feats, feats, subset_size=KID_SUBSET)
-            scores.update(kid=float(mean), kid_std=float(std))
-            row[method] = scores
-        rows.append(row)
+        outputs = {"model": pipe.inpaint_batch(truth, masks, batch_size=batch_size),
+                   "biharmonic": biharmonic_fill(truth, masks) if baseline else None}
+        counter.add(count * len(methods))
+        scores = compare(outputs, lambda _, filled, masks=masks: fill_scores(filled, truth, masks), truth_feats,
+                         extractor, counter, batch_size, distances=kid_scores, cache=lambda _: False)
+        rows.append({"bucket": bucket_name(bucket), "lo": bucket[0], "hi": bucket[1],
+                     "mean_area": float(mask_areas(masks).mean()), **{m: scores[m] for m in methods}})
     return {
         "task": "inpaint", "split": split, "data": data_name, "resolution": pipe.resolution, "n": int(count),
-        "masks_per_bucket": per_bucket, "mask_seed": int(mask_seed),
-        "extractor": getattr(extractor, "name", EXTRACTOR_NAME), "resize": RESIZE_MODE, "kid_subset": kid_subset,
-        "kid_subsets": KID_SUBSETS, "psnr_max_db": PSNR_MAX_DB, "buckets": rows,
+        "masks_per_bucket": per_bucket, "mask_seed": int(mask_seed), **feature_fields(extractor, count, count),
+        "psnr_max_db": PSNR_MAX_DB, "buckets": rows,
     }
+
+
+@EVALUATORS.register("inpaint")
+class InpaintEvaluator(Evaluator):
+    """Inpainting: fixed test masks per hole-area bucket on the held-out split, next to biharmonic filling."""
+
+    runs = "inpaint runs"
+    stage = "evaluating on the test split"
+    columns = ("model", "biharmonic")
+    metric_width = 12
+
+    run = evaluate_inpainting
+
+    def headline(self, result: dict[str, Any]) -> str:
+        return (f"inpaint on the {result['split']} split of {result['data']} at {result['resolution']} px: n = "
+                f"{result['n']} images per bucket, {result['masks_per_bucket']} fixed masks per bucket (seed "
+                f"{result['mask_seed']}), KID subsets of {result['kid_subset']}")
+
+    def blocks(self, result: dict[str, Any]) -> list[tuple[str | None, dict[str, dict]]]:
+        return [(row["bucket"], {c: row.get(c) or {} for c in self.columns}) for row in result["buckets"]]
 
 
 def inpaint_table(result: dict[str, Any]) -> str:
     """One line per bucket and metric: model and biharmonic side by side."""
-    lines = [
-        f"inpaint on the {result['split']} split of {result['data']} at {result['resolution']} px: n = {result['n']} "
-        f"images per bucket, {result['masks_per_bucket']} fixed masks per bucket (seed {result['mask_seed']}), "
-        f"KID subsets of {result['kid_subset']}",
-        f"{'bucket':<9}{'metric':<12}{'model':>12}{'biharmonic':>12}",
-    ]
-
-    def shown(value: Any) -> str:
-        return "-" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
-    for row in result["buckets"]:
-        base = row.get("biharmonic") or {}
-        for key, value in row["model"].items():
-            lines.append(f"{row['bucket']:<9}{key:<12}{shown(value):>12}{shown(base.get(key)):>12}")
-    return "\n".join(lines)
+    return InpaintEvaluator().table(result)

@@ -32,8 +32,16 @@ from typing import Any
 import numpy as np
 
 from ganforge.errors import GanforgeError
+from ganforge.metrics.harness import (
+    EVALUATORS,
+    PSNR_MAX_DB,
+    SSIM_MIN_SIZE,
+    EvalOptions,
+    Evaluator,
+    run_data,
+    shown,
+)
 from ganforge.metrics.image import psnr, sharpness, sharpness_difference, ssim
-from ganforge.metrics.translation import PSNR_MAX_DB, SSIM_MIN_SIZE, run_config
 
 Progress = Callable[[int, int], None]
 CHUNK = 100  # clips generated, predicted and scored at a time
@@ -47,12 +55,9 @@ def load_nextframe_test(pipe: Any, data: str | None = None, frames: int | None =
     from ganforge.data.builtin.moving import parse_moving
     from ganforge.data.video import resolve_video
 
-    config = run_config(pipe) or {}
+    config, data = run_data(pipe, data, "name its test clips with --data (moving-mnist, moving-emoji, or a folder "
+                                        "of held-out videos)")
     own = config.get("data")
-    data = data or own
-    if not data:
-        raise GanforgeError("this model is an export without its run directory: name its test clips with --data "
-                            "(moving-mnist, moving-emoji, or a folder of held-out videos)")
     length = pipe.context_frames + (pipe.out_frames if frames is None else int(frames))
     if parse_moving(str(data)) is not None:
         clips = resolve_video(str(data), pipe.resolution, frames=length, split=split)
@@ -166,25 +171,38 @@ def evaluate_nextframe(
     }
 
 
+@EVALUATORS.register("nextframe")
+class NextframeEvaluator(Evaluator):
+    """Next-frame prediction: held-out clips, per future step and averaged, next to the last frame held still."""
+
+    runs = "nextframe runs"
+    options = ("frames",)
+    min_n = None  # evaluate_nextframe names the range of held-out clips
+    stage = "predicting held-out clips"
+    columns = ("model", "last_frame", "truth")
+
+    run = evaluate_nextframe
+
+    def arguments(self, opts: EvalOptions) -> dict[str, Any]:
+        return {"data": opts.data, "n": opts.n, "frames": opts.frames}
+
+    def headline(self, result: dict[str, Any]) -> str:
+        split = self.split_of(result)
+        return (f"nextframe on {split}{result['data']} at {result['resolution']} px: n = {result['n']} clips, "
+                f"{result['context_frames']} observed -> {result['frames']} predicted (native "
+                f"{result['native_frames']}); MSE = {result['mse_convention']}")
+
+    def extra_lines(self, result: dict[str, Any]) -> list[str]:
+        """One row per future step of the model's MSE, PSNR, SSIM and sharpness, and the truth's sharpness."""
+        steps, truth = result["per_step"]["model"], result["per_step"]["truth"]["sharpness"]
+        lines = [f"{'step':<6}{'mse':>10}{'psnr':>10}{'ssim':>10}{'sharpness':>11}{'truth':>10}"]
+        for t in range(result["frames"]):
+            ssim_t = steps["ssim"][t] if steps["ssim"] is not None else None
+            lines.append(f"{t + 1:<6}{steps['mse'][t]:>10.2f}{steps['psnr'][t]:>10.2f}{shown(ssim_t):>10}"
+                         f"{steps['sharpness'][t]:>11.4f}{truth[t]:>10.4f}")
+        return lines
+
+
 def nextframe_table(result: dict[str, Any]) -> str:
     """Averaged rows (model, last frame) and one row per future step of the model's MSE, SSIM and sharpness."""
-    split = f"the {result['split']} split of " if result["split"] else ""
-    lines = [
-        f"nextframe on {split}{result['data']} at {result['resolution']} px: n = {result['n']} clips, "
-        f"{result['context_frames']} observed -> {result['frames']} predicted (native {result['native_frames']}); "
-        f"MSE = {result['mse_convention']}",
-        f"{'metric':<16}{'model':>12}{'last frame':>12}{'truth':>12}",
-    ]
-
-    def shown(value: Any) -> str:
-        return "-" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
-    for key, value in result["model"].items():
-        truth = result["truth"].get(key)
-        lines.append(f"{key:<16}{shown(value):>12}{shown(result['last_frame'].get(key)):>12}{shown(truth):>12}")
-    steps = result["per_step"]["model"]
-    lines.append(f"{'step':<6}{'mse':>10}{'psnr':>10}{'ssim':>10}{'sharpness':>11}{'truth':>10}")
-    for t in range(result["frames"]):
-        ssim_t = steps["ssim"][t] if steps["ssim"] is not None else None
-        lines.append(f"{t + 1:<6}{steps['mse'][t]:>10.2f}{steps['psnr'][t]:>10.2f}{shown(ssim_t):>10}"
-                     f"{steps['sharpness'][t]:>11.4f}{result['per_step']['truth']['sharpness'][t]:>10.4f}")
-    return "\n".join(lines)
+    return NextframeEvaluator().table(result)

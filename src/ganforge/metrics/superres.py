@@ -28,19 +28,19 @@ from PIL import Image
 from ganforge.data.degrade import centre_crop, degrade, pair_rng
 from ganforge.errors import GanforgeError
 from ganforge.metrics.compute import subset_indices
-from ganforge.metrics.features import EXTRACTOR_NAME, get_extractor
-from ganforge.metrics.image import psnr, rgb_to_y, sharpness, shave, ssim
-from ganforge.metrics.kid import KID_SUBSETS, kid_subset_size
-from ganforge.metrics.resize import RESIZE_MODE
-from ganforge.metrics.translation import (
-    KID_SUBSET,
+from ganforge.metrics.features import get_extractor
+from ganforge.metrics.harness import (
+    EVALUATORS,
     PSNR_MAX_DB,
     SSIM_MIN_SIZE,
-    _Counter,
-    _features,
-    distribution_scores,
-    run_config,
+    Counter,
+    Evaluator,
+    compare,
+    feature_fields,
+    features,
+    run_data,
 )
+from ganforge.metrics.image import psnr, rgb_to_y, sharpness, shave, ssim
 
 Progress = Callable[[int, int], None]
 EVAL_SEED = 0  # seeds the realistic degradation of test image i: pair_rng(EVAL_SEED, 0, i)
@@ -74,10 +74,7 @@ def load_sr_test(pipe: Any, data: str | None = None, n: int | None = None, split
     """{"high", "low", "data", "split", "degradation"}: the truths uint8 [N, R, R, C] and their inputs."""
     from ganforge.data.superres import resolve_superres
 
-    config = run_config(pipe) or {}
-    data = data or config.get("data")
-    if not data:
-        raise GanforgeError("this model is an export without its run directory: name its data with --data")
+    config, data = run_data(pipe, data)
     sources = resolve_superres(data, pipe.resolution, split=split, strict=bool(config.get("strict", False)),
                                progress=progress)
     if sources.channels != pipe.channels:
@@ -113,24 +110,34 @@ def evaluate_superres(
         raise GanforgeError("evaluate_superres takes a superres model")
     test = load_sr_test(pipe, data, n, split)
     high, low, scale = test["high"], test["low"], pipe.scale
-    count = _Counter(len(high) * 4, progress)
+    count = Counter(len(high) * 4, progress)
     extractor = extractor if extractor is not None else get_extractor(inception, device)
 
-    outputs = pipe.upscale_batch(low, batch_size=batch_size)
+    outputs = {"model": pipe.upscale_batch(low, batch_size=batch_size), "bicubic": bicubic_upscale(low, scale)}
     count.add(len(high))
-    baseline = bicubic_upscale(low, scale)
-    model: dict[str, Any] = sr_scores(outputs, high, scale)
-    bicubic: dict[str, Any] = sr_scores(baseline, high, scale)
-    model["sharpness"] = float(sharpness(outputs).mean())
-    bicubic["sharpness"] = float(sharpness(baseline).mean())
-    truth_feats = _features(high, extractor, batch_size, True, count.stage())
-    model.update(distribution_scores(truth_feats, _features(outputs, extractor, batch_size, False, count.stage())))
-    bicubic.update(distribution_scores(truth_feats, _features(baseline, extractor, batch_size, True, count.stage())))
+    truth_feats = features(high, extractor, batch_size, True, count.stage())
+    scores = compare(outputs, lambda _, images: {**sr_scores(images, high, scale),
+                                                 "sharpness": float(sharpness(images).mean())},
+                     truth_feats, extractor, count, batch_size)
     return {
         "task": "superres", "split": test["split"], "data": test["data"], "resolution": pipe.resolution,
         "scale": scale, "degradation": test["degradation"], "n": int(len(high)),
-        "extractor": getattr(extractor, "name", EXTRACTOR_NAME), "resize": RESIZE_MODE,
-        "kid_subset": kid_subset_size(len(high), len(high), KID_SUBSET), "kid_subsets": KID_SUBSETS,
-        "psnr_max_db": PSNR_MAX_DB, "shave": scale,
-        "model": model, "bicubic": bicubic, "truth": {"sharpness": float(sharpness(high).mean())},
+        **feature_fields(extractor, len(high), len(high)), "psnr_max_db": PSNR_MAX_DB, "shave": scale,
+        **scores, "truth": {"sharpness": float(sharpness(high).mean())},
     }
+
+
+@EVALUATORS.register("superres")
+class SuperresEvaluator(Evaluator):
+    """Super-resolution: held-out images, next to bicubic upscaling, with the truth's sharpness."""
+
+    runs = "superres runs"
+    stage = "evaluating on the held-out images"
+    columns = ("model", "bicubic", "truth")
+
+    run = evaluate_superres
+
+    def headline(self, result: dict[str, Any]) -> str:
+        return (f"superres x{result['scale']} ({result['degradation']} inputs) on the {result['split']} split of "
+                f"{result['data']} at {result['resolution']} px: n = {result['n']} (PSNR/SSIM on Y, {result['shave']} "
+                f"px border shaved; KID subsets of {result['kid_subset']})")

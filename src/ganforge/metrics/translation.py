@@ -35,24 +35,24 @@ from typing import Any
 import numpy as np
 
 from ganforge.errors import GanforgeError
-from ganforge.metrics.compute import count_label, subset_indices
-from ganforge.metrics.extract import (
-    array_batches,
-    array_fingerprint,
-    cache_key,
-    cached_features,
-    extract_features,
+from ganforge.metrics.compute import subset_indices
+from ganforge.metrics.features import get_extractor
+from ganforge.metrics.harness import (
+    EVALUATORS,
+    KID_SUBSET,
+    PSNR_MAX_DB,
+    SSIM_MIN_SIZE,
+    Counter,
+    EvalOptions,
+    Evaluator,
+    compare,
+    distribution_scores,  # noqa: F401  (benchmarks read it from here)
+    feature_fields,
+    features,
+    run_data,
 )
-from ganforge.metrics.features import EXTRACTOR_NAME, get_extractor
-from ganforge.metrics.fid import fid_from_features
 from ganforge.metrics.image import l1, psnr, ssim
-from ganforge.metrics.kid import KID_MAX_SUBSET, KID_SUBSETS, kernel_inception_distance, kid_subset_size
-from ganforge.metrics.resize import RESIZE_MODE
-from ganforge.pipelines.base import run_config  # the other metrics modules import it from here too
-
-PSNR_MAX_DB = 100.0  # per-image cap: an exact copy scores 100 dB rather than inf
-KID_SUBSET = KID_MAX_SUBSET  # KID subsets of kid_subset_size(n, n, KID_SUBSET) = min(KID_SUBSET, n // 2) images
-SSIM_MIN_SIZE = 11  # SSIM's 11x11 window
+from ganforge.metrics.kid import kid_subset_size
 
 Progress = Callable[[int, int], None]
 
@@ -76,10 +76,7 @@ def load_test_split(
     from ganforge.data.unpaired import held_out_counterparts
 
     direction = pipe.check_direction(direction)
-    config = run_config(pipe) or {}
-    data = data or config.get("data")
-    if not data:
-        raise GanforgeError("this model is an export without its run directory: name its data with --data")
+    config, data = run_data(pipe, data)
     data_b = data_b if data_b is not None else config.get("data_b")
     strict = bool(config.get("strict", False))
     trained = str(pipe.config.get("direction") or config.get("direction") or "AtoB")
@@ -124,44 +121,6 @@ def identity_outputs(inputs: np.ndarray, channels: int) -> np.ndarray:
     return np.stack([match_channels(im, channels) for im in inputs])
 
 
-class _Counter:
-    """One progress total over every stage (translating, then features)."""
-
-    def __init__(self, total: int, progress: Progress | None) -> None:
-        self.total, self.done, self.progress = total, 0, progress
-
-    def stage(self) -> Progress:
-        start = self.done
-
-        def update(done: int, _total: int) -> None:
-            self.done = start + done
-            if self.progress is not None:
-                self.progress(self.done, self.total)
-        return update
-
-    def add(self, count: int) -> None:
-        self.stage()(count, count)
-
-
-def _features(images: np.ndarray, extractor: Any, batch_size: int, cache: bool, progress: Progress) -> np.ndarray:
-    """Inception features of uint8 images; real images' features cached by content like compute_metrics'."""
-    def compute() -> np.ndarray:
-        return extract_features(array_batches(images, batch_size), len(images), extractor, progress)[0]
-    if not cache or getattr(extractor, "name", None) != EXTRACTOR_NAME:  # the cache key names the real extractor
-        return compute()
-    feats, was_cached = cached_features(cache_key(array_fingerprint(images), len(images)), compute)
-    if was_cached:
-        progress(len(images), len(images))
-    return feats
-
-
-def distribution_scores(target_feats: np.ndarray, feats: np.ndarray) -> dict[str, float]:
-    """fid{n}, kid{n}, kid{n}_std of features against the target's, n the smaller count."""
-    label = count_label(min(len(target_feats), len(feats)))
-    mean, std = kernel_inception_distance(target_feats, feats, subset_size=KID_SUBSET)
-    return {f"fid{label}": fid_from_features(target_feats, feats), f"kid{label}": mean, f"kid{label}_std": std}
-
-
 def evaluate_translation(
     pipe: Any,
     data: str | None = None,
@@ -187,50 +146,40 @@ def evaluate_translation(
         raise GanforgeError("evaluate_translation takes a pix2pix or cyclegan model")
     test = load_test_split(pipe, data, direction, n, split, data_b)
     direction = test["direction"]
-    inputs, targets = test["inputs"], test["targets"]
+    inputs, targets, counterparts = test["inputs"], test["targets"], test["counterparts"]
     cyclegan = pipe.task == "cyclegan"
-    label_map = pipe.num_labels is not None
-    out_channels = pipe.channels(direction)[1]
-    counterparts = test["counterparts"]
-    count = _Counter(len(inputs) * (2 if cyclegan else 1) + len(targets) + len(inputs) * (1 if label_map else 2)
-                     + (0 if counterparts is None else len(inputs)), progress)
+    label_map = pipe.num_labels is not None  # a map of class ids is not an image: no identity baseline
+    count = Counter(len(inputs) * (2 if cyclegan else 1) + len(targets) + len(inputs) * (1 if label_map else 2)
+                    + (0 if counterparts is None else len(inputs)), progress)
     extractor = extractor if extractor is not None else get_extractor(inception, device)
 
-    outputs = _translate(pipe, inputs, direction, batch_size, count.stage())
-    model: dict[str, Any] = {}
-    identity: dict[str, Any] | None = None if label_map else {}
-    baseline = None if label_map else identity_outputs(inputs, out_channels)
-    if test["paired"]:
-        model.update(paired_scores(outputs, targets))
-        if baseline is not None:
-            identity.update(paired_scores(baseline, targets))
+    outputs = {"model": _translate(pipe, inputs, direction, batch_size, count.stage()),
+               "identity": None if label_map else identity_outputs(inputs, pipe.channels(direction)[1])}
+    cycle_l1 = {"identity": 0.0}  # copying twice gives the input back exactly
     if cyclegan:
-        reverse = "BtoA" if direction == "AtoB" else "AtoB"
-        back = _translate(pipe, outputs, reverse, batch_size, count.stage())
-        model["cycle_l1"] = float(l1(back, inputs).mean())
-        identity["cycle_l1"] = 0.0  # copying twice gives the input back exactly
+        back = _translate(pipe, outputs["model"], "BtoA" if direction == "AtoB" else "AtoB", batch_size, count.stage())
+        cycle_l1["model"] = float(l1(back, inputs).mean())
 
-    target_feats = _features(targets, extractor, batch_size, True, count.stage())
-    output_feats = _features(outputs, extractor, batch_size, False, count.stage())
-    model.update(distribution_scores(target_feats, output_feats))
-    base_feats = None
-    if baseline is not None:
-        base_feats = _features(baseline, extractor, batch_size, True, count.stage())
-        identity.update(distribution_scores(target_feats, base_feats))
+    def pixel(method: str, images: np.ndarray) -> dict[str, Any]:
+        scores = paired_scores(images, targets) if test["paired"] else {}
+        return {**scores, "cycle_l1": cycle_l1[method]} if cyclegan else scores
+
+    target_feats = features(targets, extractor, batch_size, True, count.stage())
+    feats: dict[str, np.ndarray] = {}
+    scores = compare(outputs, pixel, target_feats, extractor, count, batch_size, feats=feats)
+    extra: dict[str, int] = {}
     if counterparts is not None:  # CycleGAN on a two-style built-in: each input's held-out other rendering
-        counter_feats = _features(counterparts, extractor, batch_size, True, count.stage())
-        for scores, images, feats in ((model, outputs, output_feats), (identity, baseline, base_feats)):
-            both = {**paired_scores(images, counterparts), **distribution_scores(counter_feats, feats)}
-            scores.update({f"counterpart_{key}": value for key, value in both.items()})
-    extra: dict[str, int] = {}  # the counterparts' KID compares n outputs with n counterparts
-    if counterparts is not None:
-        extra["counterpart_kid_subset"] = kid_subset_size(len(inputs), len(inputs), KID_SUBSET)
+        counter_feats = features(counterparts, extractor, batch_size, True, count.stage())
+        against = compare(outputs, lambda _, images: paired_scores(images, counterparts), counter_feats, extractor,
+                          count, batch_size, feats=feats)
+        for method, more in against.items():
+            scores[method].update({f"counterpart_{key}": value for key, value in more.items()})
+        extra["counterpart_kid_subset"] = kid_subset_size(len(inputs), len(inputs), KID_SUBSET)  # n against n
     return {
         "task": pipe.task, "direction": direction, "split": test["split"], "data": test["data"],
         "resolution": pipe.resolution, "n": int(len(inputs)), "n_target": int(len(targets)),
-        "paired": bool(test["paired"]), "extractor": getattr(extractor, "name", EXTRACTOR_NAME),
-        "resize": RESIZE_MODE, "kid_subset": kid_subset_size(len(inputs), len(targets), KID_SUBSET),
-        "kid_subsets": KID_SUBSETS, **extra, "psnr_max_db": PSNR_MAX_DB, "model": model, "identity": identity,
+        "paired": bool(test["paired"]), **feature_fields(extractor, len(inputs), len(targets)), **extra,
+        "psnr_max_db": PSNR_MAX_DB, "model": scores["model"], "identity": scores["identity"],
     }
 
 
@@ -240,3 +189,36 @@ def _translate(pipe: Any, images: np.ndarray, direction: str, batch_size: int, p
         outs.append(pipe.translate_batch(images[i : i + batch_size], direction, batch_size=batch_size))
         progress(min(i + batch_size, len(images)), len(images))
     return np.concatenate(outs)
+
+
+@EVALUATORS.register("translation")
+class TranslationEvaluator(Evaluator):
+    """pix2pix, SPADE and CycleGAN: the test (or train) split, next to the identity baseline."""
+
+    runs = "translation runs (pix2pix, cyclegan)"
+    options = ("direction", "split")
+    min_n_reason = "KID and FID need two images a side"
+    columns = ("model", "identity")
+
+    def check(self, opts: EvalOptions) -> None:
+        super().check(opts)
+        if (opts.split or "test").strip().lower() not in ("test", "train"):
+            raise GanforgeError(f"--split takes test or train, got {opts.split.strip().lower()!r}")
+
+    def stage_for(self, opts: EvalOptions) -> str:
+        return f"evaluating on the {(opts.split or 'test').strip().lower()} split"
+
+    run = evaluate_translation
+
+    def arguments(self, opts: EvalOptions) -> dict[str, Any]:
+        split = (opts.split or "test").strip().lower()
+        return {**super().arguments(opts), "direction": opts.direction or "AtoB", "split": split}
+
+    def headline(self, result: dict[str, Any]) -> str:
+        return (f"{result['task']} {result['direction']} on the {result['split']} split of {result['data']} at "
+                f"{result['resolution']} px: n = {result['n']} inputs, {result['n_target']} targets "
+                f"(KID subsets of {result['kid_subset']}, PSNR capped at {result['psnr_max_db']:g} dB)")
+
+    def table(self, result: dict[str, Any]) -> str:
+        self.metric_width = max([16, *(len(key) + 2 for key in result["model"])])  # counterpart_* names are long
+        return super().table(result)

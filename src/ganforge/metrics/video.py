@@ -28,10 +28,17 @@ import numpy as np
 
 from ganforge.errors import GanforgeError
 from ganforge.metrics.compute import subset_indices
-from ganforge.metrics.features import EXTRACTOR_NAME, get_extractor
-from ganforge.metrics.kid import KID_SUBSETS, kid_subset_size
-from ganforge.metrics.resize import RESIZE_MODE
-from ganforge.metrics.translation import KID_SUBSET, _Counter, _features, distribution_scores, run_config
+from ganforge.metrics.features import get_extractor
+from ganforge.metrics.harness import (
+    EVALUATORS,
+    Counter,
+    Evaluator,
+    compare,
+    feature_fields,
+    features,
+    run_data,
+    shown,
+)
 
 Progress = Callable[[int, int], None]
 DEFAULT_N = 1000  # clips (and so frames) a side unless told
@@ -61,10 +68,7 @@ def load_real_clips(pipe: Any, data: str | None = None, n: int | None = None) ->
     from ganforge.data.builtin.moving import parse_moving
     from ganforge.data.video import resolve_video
 
-    config = run_config(pipe) or {}
-    data = data or config.get("data")
-    if not data:
-        raise GanforgeError("this model is an export without its run directory: name its clips with --data")
+    config, data = run_data(pipe, data, "name its clips with --data")
     moving = parse_moving(str(data)) is not None
     options = {} if moving else {"strict": bool(config.get("strict", False))}
     clips = resolve_video(data, pipe.resolution, frames=pipe.frames, **options)
@@ -102,7 +106,7 @@ def evaluate_video(
     real = load_real_clips(pipe, data, n)
     real_clips = real["clips"]
     count = len(real_clips)
-    counter = _Counter(count * 3, progress)  # generating, then real and generated features
+    counter = Counter(count * 3, progress)  # generating, then real and generated features
     extractor = extractor if extractor is not None else get_extractor(inception, device)
 
     generate = counter.stage()
@@ -113,18 +117,42 @@ def evaluate_video(
         fake_frames.append(spread_frames(clips, start))
         fake_motion.append(motion(clips))
         generate(start + len(seeds), count)
-    fake_frames_all = np.concatenate(fake_frames)
-    real_feats = _features(spread_frames(real_clips), extractor, batch_size, True, counter.stage())
-    fake_feats = _features(fake_frames_all, extractor, batch_size, False, counter.stage())
-    model: dict[str, Any] = distribution_scores(real_feats, fake_feats)
+    real_feats = features(spread_frames(real_clips), extractor, batch_size, True, counter.stage())
+    model = compare({"model": np.concatenate(fake_frames)}, lambda *_: {}, real_feats, extractor, counter,
+                    batch_size)["model"]
     model["motion"] = float(np.concatenate(fake_motion).mean())
     real_motion = float(motion(real_clips).mean())
     return {
         "task": "video", "data": real["data"], "split": real["split"], "resolution": pipe.resolution,
         "frames": pipe.frames, "n": int(count), "frame_sampling": "frame i mod T of clip i",
-        "extractor": getattr(extractor, "name", EXTRACTOR_NAME), "resize": RESIZE_MODE,
-        "kid_subset": kid_subset_size(count, count, KID_SUBSET), "kid_subsets": KID_SUBSETS,
-        "fvd": None, "fvd_note": NO_FVD,
+        **feature_fields(extractor, count, count), "fvd": None, "fvd_note": NO_FVD,
         "model": model, "real": {"motion": real_motion},
         "motion_ratio": model["motion"] / real_motion if real_motion > 0 else None,
     }
+
+
+@EVALUATORS.register("video")
+class VideoEvaluator(Evaluator):
+    """Video generators: frame KID/FID and motion against real clips; no baseline."""
+
+    runs = "video runs"
+    min_n_reason = "KID and FID need two frames a side"
+    stage = "evaluating clips"
+    columns = ("model", "real")
+
+    run = evaluate_video
+
+    def headline(self, result: dict[str, Any]) -> str:
+        split = self.split_of(result)
+        return (f"video generation against {split}{result['data']} at {result['resolution']} px, {result['frames']} "
+                f"frames: n = {result['n']} clips a side, KID/FID on {result['frame_sampling']} (KID subsets of "
+                f"{result['kid_subset']}); no FVD: its I3D weights are not available")
+
+    def extra_lines(self, result: dict[str, Any]) -> list[str]:
+        ratio = result["motion_ratio"]
+        return [] if ratio is None else [f"{'motion_ratio':<16}{shown(ratio):>12}"]
+
+
+def video_table(result: dict[str, Any]) -> str:
+    """Metric rows, model and real columns, under what was evaluated."""
+    return VideoEvaluator().table(result)
