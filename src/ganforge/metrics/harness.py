@@ -1,17 +1,18 @@
 """One evaluation harness for every task, so `ganforge eval` needs no per-task code.
 
 A task's evaluator (a subclass of `Evaluator`, registered in EVALUATORS under its pipeline's name, the
-`"pipeline"` of its config.json) declares which `ganforge eval` options it reads, its held-out split, its
-baselines and its scores; the harness checks the options, runs it, and renders every result with one table:
+`"pipeline"` of its config.json) declares the `ganforge eval` options it reads, its evaluate function (held-out
+split, the model's outputs and its baselines' scored alike by a `Scorer`) and its table; the harness checks
+the options, runs it and renders every result with one table:
 
     @EVALUATORS.register("superres")
     class SuperresEvaluator(Evaluator):
-        columns = ("model", "bicubic", "truth")      # score dicts of the result, the table's columns
-        def evaluate(self, pipe, opts, progress): ...  # split -> outputs of the model and baselines -> scores
+        columns = ("model", "bicubic", "truth")  # score dicts of the result, the table's columns
+        run = evaluate_superres                   # (pipe, data=, n=, inception=, device=, progress=) -> result
         def headline(self, result): ...
 
 Every result has one schema: what was evaluated (task, data, split, resolution, n, ...), how features
-were compared (`feature_fields`: extractor, resize, kid_subset, kid_subsets), then one score dict per
+were compared (`Scorer.fields`: extractor, resize, kid_subset, kid_subsets), then one score dict per
 column: `model`, each baseline by name (`identity`, `bicubic`, `biharmonic`, `last_frame`), and the
 truth's or real data's own figures (`truth`, `real`) where the scores have one.
 """
@@ -36,15 +37,14 @@ from ganforge.metrics.extract import (
 )
 from ganforge.metrics.features import EXTRACTOR_NAME
 from ganforge.metrics.fid import fid_from_features
+from ganforge.metrics.image import PSNR_MAX_DB, SSIM_MIN_SIZE  # noqa: F401  (every evaluator's settings)
 from ganforge.metrics.kid import KID_MAX_SUBSET, KID_SUBSETS, kernel_inception_distance, kid_subset_size
 from ganforge.metrics.resize import RESIZE_MODE
 from ganforge.pipelines.base import run_config
 from ganforge.registry import Registry
 
 Progress = Callable[[int, int], None]
-PSNR_MAX_DB = 100.0  # per-image cap: an exact copy scores 100 dB rather than inf
 KID_SUBSET = KID_MAX_SUBSET  # KID subsets of kid_subset_size(n, n, KID_SUBSET) = min(KID_SUBSET, n // 2) images
-SSIM_MIN_SIZE = 11  # SSIM's 11x11 window
 EVALUATORS: Registry = Registry("evaluator")
 BUILTIN = ("generator", "translation", "inpaint", "superres", "nextframe", "video")  # modules that register one
 FLAGS = {"direction": "--direction", "split": "--split", "frames": "--predict-frames"}  # EvalOptions field -> flag
@@ -169,32 +169,6 @@ def run_data(pipe: Any, data: str | None, what: str = "name its data with --data
     return config, data
 
 
-def feature_fields(extractor: Any, n_a: int, n_b: int) -> dict[str, Any]:
-    """How a result's feature distances were made: extractor, resize mode, KID subset size and count."""
-    return {"extractor": getattr(extractor, "name", EXTRACTOR_NAME), "resize": RESIZE_MODE,
-            "kid_subset": kid_subset_size(n_a, n_b, KID_SUBSET), "kid_subsets": KID_SUBSETS}
-
-
-class Counter:
-    """One progress total over every stage (running the model, then features)."""
-
-    def __init__(self, total: int, progress: Progress | None) -> None:
-        self.total, self.done, self.progress = total, 0, progress
-
-    def stage(self) -> Progress:
-        """A progress callback for the next stage, counting on from what is done."""
-        start = self.done
-
-        def update(done: int, _total: int) -> None:
-            self.done = start + done
-            if self.progress is not None:
-                self.progress(self.done, self.total)
-        return update
-
-    def add(self, count: int) -> None:
-        self.stage()(count, count)
-
-
 def features(images: np.ndarray, extractor: Any, batch_size: int, cache: bool, progress: Progress) -> np.ndarray:
     """Inception features of uint8 images; real images' features cached by content like compute_metrics'."""
     def compute() -> np.ndarray:
@@ -220,25 +194,53 @@ def kid_scores(target_feats: np.ndarray, feats: np.ndarray) -> dict[str, float]:
     return {"kid": float(mean), "kid_std": float(std)}
 
 
-def compare(
-    outputs: dict[str, np.ndarray | None],  # method -> uint8 images [N, H, W, C] (None: no such baseline)
-    pixel: Callable[[str, np.ndarray], dict[str, Any]],  # method, outputs -> full-reference scores
-    truth_feats: np.ndarray,  # features the outputs' distribution is compared with
-    extractor: Any,
-    counter: Counter,
-    batch_size: int = 16,
-    distances: Callable[[np.ndarray, np.ndarray], dict[str, float]] = distribution_scores,
-    cache: Callable[[str], bool] = lambda method: method != "model",  # baselines are deterministic: cache them
-    feats: dict[str, np.ndarray] | None = None,  # outputs' features by method: reused if there, else stored
-) -> dict[str, dict[str, Any] | None]:
-    """The model and each baseline scored alike: full-reference scores, then feature distances to the truth."""
-    feats = {} if feats is None else feats
-    scores: dict[str, dict[str, Any] | None] = {}
-    for method, images in outputs.items():
-        if images is None:
-            scores[method] = None
-            continue
-        if method not in feats:
-            feats[method] = features(images, extractor, batch_size, cache(method), counter.stage())
-        scores[method] = {**pixel(method, images), **distances(truth_feats, feats[method])}
-    return scores
+class Scorer:
+    """What the stages of one evaluation share: the feature extractor, the batch size and one progress total."""
+
+    def __init__(self, extractor: Any, total: int, progress: Progress | None = None, batch_size: int = 16) -> None:
+        self.extractor, self.batch_size = extractor, batch_size
+        self.total, self.done, self.progress = total, 0, progress  # images to process over every stage
+
+    def stage(self) -> Progress:
+        """A progress callback for the next stage, counting on from what is done."""
+        start = self.done
+
+        def update(done: int, _total: int) -> None:
+            self.done = start + done
+            if self.progress is not None:
+                self.progress(self.done, self.total)
+        return update
+
+    def add(self, count: int) -> None:
+        """Count a stage done in one go (the model run on a whole batch)."""
+        self.stage()(count, count)
+
+    def features(self, images: np.ndarray, cache: bool = True) -> np.ndarray:
+        """Features of uint8 images [N, H, W, C]; `cache` for real or deterministic ones."""
+        return features(images, self.extractor, self.batch_size, cache, self.stage())
+
+    def fields(self, n_a: int, n_b: int) -> dict[str, Any]:
+        """How the result's feature distances were made: extractor, resize mode, KID subset size and count."""
+        return {"extractor": getattr(self.extractor, "name", EXTRACTOR_NAME), "resize": RESIZE_MODE,
+                "kid_subset": kid_subset_size(n_a, n_b, KID_SUBSET), "kid_subsets": KID_SUBSETS}
+
+    def compare(
+        self,
+        outputs: dict[str, np.ndarray | None],  # method -> uint8 images [N, H, W, C] (None: no such baseline)
+        pixel: Callable[[str, np.ndarray], dict[str, Any]],  # method, outputs -> full-reference scores
+        truth_feats: np.ndarray,  # features the outputs' distribution is compared with
+        distances: Callable[[np.ndarray, np.ndarray], dict[str, float]] = distribution_scores,
+        cache: Callable[[str], bool] = lambda method: method != "model",  # baselines are deterministic
+        feats: dict[str, np.ndarray] | None = None,  # outputs' features by method: reused if there, else stored
+    ) -> dict[str, dict[str, Any] | None]:
+        """The model and each baseline scored alike: full-reference scores, then feature distances to the truth."""
+        feats = {} if feats is None else feats
+        scores: dict[str, dict[str, Any] | None] = {}
+        for method, images in outputs.items():
+            if images is None:
+                scores[method] = None
+                continue
+            if method not in feats:
+                feats[method] = self.features(images, cache(method))
+            scores[method] = {**pixel(method, images), **distances(truth_feats, feats[method])}
+        return scores

@@ -24,6 +24,8 @@ import torch.nn.functional as F
 
 SSIM_SIGMA = 1.5
 SSIM_RADIUS = 5  # 11x11 window: skimage's truncate=3.5 gives int(3.5 * 1.5 + 0.5) = 5
+SSIM_MIN_SIZE = 2 * SSIM_RADIUS + 1  # images smaller than the window have no SSIM (reported as None)
+PSNR_MAX_DB = 100.0  # the evaluations' per-image cap: an exact copy scores 100 dB rather than inf
 SSIM_K1 = 0.01
 SSIM_K2 = 0.03
 

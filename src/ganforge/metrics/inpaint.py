@@ -23,7 +23,6 @@ images; both are composited (known pixels are the truth's), and each is scored a
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -31,21 +30,9 @@ import numpy as np
 from ganforge.data.masks import BUCKETS, fixed_test_masks, mask_areas
 from ganforge.errors import GanforgeError
 from ganforge.metrics.features import get_extractor
-from ganforge.metrics.harness import (
-    EVALUATORS,
-    PSNR_MAX_DB,
-    SSIM_MIN_SIZE,
-    Counter,
-    Evaluator,
-    compare,
-    feature_fields,
-    features,
-    kid_scores,
-    run_data,
-)
-from ganforge.metrics.image import l1, psnr, ssim
+from ganforge.metrics.harness import EVALUATORS, Evaluator, Progress, Scorer, kid_scores, run_data
+from ganforge.metrics.image import PSNR_MAX_DB, SSIM_MIN_SIZE, l1, psnr, ssim
 
-Progress = Callable[[int, int], None]
 MASK_SEED = 0  # the fixed test masks' seed
 MAX_MASKS_PER_BUCKET = 200  # test images cycle through at most this many masks per bucket
 METHODS = ("model", "biharmonic")
@@ -136,22 +123,22 @@ def evaluate_inpainting(
     per_bucket = int(per_bucket or min(count, MAX_MASKS_PER_BUCKET))
     bank = fixed_test_masks(pipe.resolution, per_bucket, mask_seed)
     methods = METHODS if baseline else METHODS[:1]
-    counter = Counter(count * (1 + 2 * len(BUCKETS) * len(methods)), progress)  # features, then fill and features
-    extractor = extractor if extractor is not None else get_extractor(inception, device)
-    truth_feats = features(truth, extractor, batch_size, True, counter.stage())
+    scorer = Scorer(extractor if extractor is not None else get_extractor(inception, device),
+                    count * (1 + 2 * len(BUCKETS) * len(methods)), progress, batch_size)  # features, fill, features
+    truth_feats = scorer.features(truth)
     rows = []
     for bucket in BUCKETS:
         masks = bank[bucket][np.arange(count) % per_bucket]  # bool [N, R, R]
         outputs = {"model": pipe.inpaint_batch(truth, masks, batch_size=batch_size),
                    "biharmonic": biharmonic_fill(truth, masks) if baseline else None}
-        counter.add(count * len(methods))
-        scores = compare(outputs, lambda _, filled, masks=masks: fill_scores(filled, truth, masks), truth_feats,
-                         extractor, counter, batch_size, distances=kid_scores, cache=lambda _: False)
+        scorer.add(count * len(methods))
+        scores = scorer.compare(outputs, lambda _, filled, masks=masks: fill_scores(filled, truth, masks), truth_feats,
+                                distances=kid_scores, cache=lambda _: False)
         rows.append({"bucket": bucket_name(bucket), "lo": bucket[0], "hi": bucket[1],
                      "mean_area": float(mask_areas(masks).mean()), **{m: scores[m] for m in methods}})
     return {
         "task": "inpaint", "split": split, "data": data_name, "resolution": pipe.resolution, "n": int(count),
-        "masks_per_bucket": per_bucket, "mask_seed": int(mask_seed), **feature_fields(extractor, count, count),
+        "masks_per_bucket": per_bucket, "mask_seed": int(mask_seed), **scorer.fields(count, count),
         "psnr_max_db": PSNR_MAX_DB, "buckets": rows,
     }
 

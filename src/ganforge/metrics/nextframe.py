@@ -26,24 +26,14 @@ since a predictor that does not beat standing still has learned no motion.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ganforge.errors import GanforgeError
-from ganforge.metrics.harness import (
-    EVALUATORS,
-    PSNR_MAX_DB,
-    SSIM_MIN_SIZE,
-    EvalOptions,
-    Evaluator,
-    run_data,
-    shown,
-)
-from ganforge.metrics.image import psnr, sharpness, sharpness_difference, ssim
+from ganforge.metrics.harness import EVALUATORS, EvalOptions, Evaluator, Progress, run_data, shown
+from ganforge.metrics.image import PSNR_MAX_DB, SSIM_MIN_SIZE, psnr, sharpness, sharpness_difference, ssim
 
-Progress = Callable[[int, int], None]
 CHUNK = 100  # clips generated, predicted and scored at a time
 FRAME_METRICS = ("mse", "mae", "psnr", "ssim", "sharpness", "sharpness_diff")
 MSE_CONVENTION = "per-frame sum over H x W x C of squared errors, pixels in [0, 1]"

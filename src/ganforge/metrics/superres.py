@@ -19,7 +19,6 @@ for bicubic upscaling (Pillow's, of the same input):
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -29,20 +28,9 @@ from ganforge.data.degrade import centre_crop, degrade, pair_rng
 from ganforge.errors import GanforgeError
 from ganforge.metrics.compute import subset_indices
 from ganforge.metrics.features import get_extractor
-from ganforge.metrics.harness import (
-    EVALUATORS,
-    PSNR_MAX_DB,
-    SSIM_MIN_SIZE,
-    Counter,
-    Evaluator,
-    compare,
-    feature_fields,
-    features,
-    run_data,
-)
-from ganforge.metrics.image import psnr, rgb_to_y, sharpness, shave, ssim
+from ganforge.metrics.harness import EVALUATORS, Evaluator, Progress, Scorer, run_data
+from ganforge.metrics.image import PSNR_MAX_DB, SSIM_MIN_SIZE, psnr, rgb_to_y, sharpness, shave, ssim
 
-Progress = Callable[[int, int], None]
 EVAL_SEED = 0  # seeds the realistic degradation of test image i: pair_rng(EVAL_SEED, 0, i)
 
 
@@ -110,19 +98,17 @@ def evaluate_superres(
         raise GanforgeError("evaluate_superres takes a superres model")
     test = load_sr_test(pipe, data, n, split)
     high, low, scale = test["high"], test["low"], pipe.scale
-    count = Counter(len(high) * 4, progress)
-    extractor = extractor if extractor is not None else get_extractor(inception, device)
-
+    scorer = Scorer(extractor if extractor is not None else get_extractor(inception, device), len(high) * 4,
+                    progress, batch_size)
     outputs = {"model": pipe.upscale_batch(low, batch_size=batch_size), "bicubic": bicubic_upscale(low, scale)}
-    count.add(len(high))
-    truth_feats = features(high, extractor, batch_size, True, count.stage())
-    scores = compare(outputs, lambda _, images: {**sr_scores(images, high, scale),
-                                                 "sharpness": float(sharpness(images).mean())},
-                     truth_feats, extractor, count, batch_size)
+    scorer.add(len(high))
+    scores = scorer.compare(outputs, lambda _, images: {**sr_scores(images, high, scale),
+                                                        "sharpness": float(sharpness(images).mean())},
+                            scorer.features(high))
     return {
         "task": "superres", "split": test["split"], "data": test["data"], "resolution": pipe.resolution,
         "scale": scale, "degradation": test["degradation"], "n": int(len(high)),
-        **feature_fields(extractor, len(high), len(high)), "psnr_max_db": PSNR_MAX_DB, "shave": scale,
+        **scorer.fields(len(high), len(high)), "psnr_max_db": PSNR_MAX_DB, "shave": scale,
         **scores, "truth": {"sharpness": float(sharpness(high).mean())},
     }
 

@@ -29,7 +29,6 @@ Label-map inputs (SPADE) have no identity baseline: a map of class ids is not an
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -40,21 +39,15 @@ from ganforge.metrics.features import get_extractor
 from ganforge.metrics.harness import (
     EVALUATORS,
     KID_SUBSET,
-    PSNR_MAX_DB,
-    SSIM_MIN_SIZE,
-    Counter,
     EvalOptions,
     Evaluator,
-    compare,
+    Progress,
+    Scorer,
     distribution_scores,  # noqa: F401  (benchmarks read it from here)
-    feature_fields,
-    features,
     run_data,
 )
-from ganforge.metrics.image import l1, psnr, ssim
+from ganforge.metrics.image import PSNR_MAX_DB, SSIM_MIN_SIZE, l1, psnr, ssim
 from ganforge.metrics.kid import kid_subset_size
-
-Progress = Callable[[int, int], None]
 
 
 def load_test_split(
@@ -149,36 +142,35 @@ def evaluate_translation(
     inputs, targets, counterparts = test["inputs"], test["targets"], test["counterparts"]
     cyclegan = pipe.task == "cyclegan"
     label_map = pipe.num_labels is not None  # a map of class ids is not an image: no identity baseline
-    count = Counter(len(inputs) * (2 if cyclegan else 1) + len(targets) + len(inputs) * (1 if label_map else 2)
-                    + (0 if counterparts is None else len(inputs)), progress)
-    extractor = extractor if extractor is not None else get_extractor(inception, device)
+    total = (len(inputs) * (2 if cyclegan else 1) + len(targets) + len(inputs) * (1 if label_map else 2)
+             + (0 if counterparts is None else len(inputs)))
+    scorer = Scorer(extractor if extractor is not None else get_extractor(inception, device), total, progress,
+                    batch_size)
 
-    outputs = {"model": _translate(pipe, inputs, direction, batch_size, count.stage()),
+    outputs = {"model": _translate(pipe, inputs, direction, batch_size, scorer.stage()),
                "identity": None if label_map else identity_outputs(inputs, pipe.channels(direction)[1])}
     cycle_l1 = {"identity": 0.0}  # copying twice gives the input back exactly
     if cyclegan:
-        back = _translate(pipe, outputs["model"], "BtoA" if direction == "AtoB" else "AtoB", batch_size, count.stage())
+        back = _translate(pipe, outputs["model"], "BtoA" if direction == "AtoB" else "AtoB", batch_size, scorer.stage())
         cycle_l1["model"] = float(l1(back, inputs).mean())
 
     def pixel(method: str, images: np.ndarray) -> dict[str, Any]:
         scores = paired_scores(images, targets) if test["paired"] else {}
         return {**scores, "cycle_l1": cycle_l1[method]} if cyclegan else scores
 
-    target_feats = features(targets, extractor, batch_size, True, count.stage())
     feats: dict[str, np.ndarray] = {}
-    scores = compare(outputs, pixel, target_feats, extractor, count, batch_size, feats=feats)
+    scores = scorer.compare(outputs, pixel, scorer.features(targets), feats=feats)
     extra: dict[str, int] = {}
     if counterparts is not None:  # CycleGAN on a two-style built-in: each input's held-out other rendering
-        counter_feats = features(counterparts, extractor, batch_size, True, count.stage())
-        against = compare(outputs, lambda _, images: paired_scores(images, counterparts), counter_feats, extractor,
-                          count, batch_size, feats=feats)
+        against = scorer.compare(outputs, lambda _, images: paired_scores(images, counterparts),
+                                 scorer.features(counterparts), feats=feats)
         for method, more in against.items():
             scores[method].update({f"counterpart_{key}": value for key, value in more.items()})
         extra["counterpart_kid_subset"] = kid_subset_size(len(inputs), len(inputs), KID_SUBSET)  # n against n
     return {
         "task": pipe.task, "direction": direction, "split": test["split"], "data": test["data"],
         "resolution": pipe.resolution, "n": int(len(inputs)), "n_target": int(len(targets)),
-        "paired": bool(test["paired"]), **feature_fields(extractor, len(inputs), len(targets)), **extra,
+        "paired": bool(test["paired"]), **scorer.fields(len(inputs), len(targets)), **extra,
         "psnr_max_db": PSNR_MAX_DB, "model": scores["model"], "identity": scores["identity"],
     }
 

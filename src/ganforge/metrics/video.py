@@ -21,7 +21,6 @@ here, and an FVD computed with any other network would be a different number und
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -29,18 +28,8 @@ import numpy as np
 from ganforge.errors import GanforgeError
 from ganforge.metrics.compute import subset_indices
 from ganforge.metrics.features import get_extractor
-from ganforge.metrics.harness import (
-    EVALUATORS,
-    Counter,
-    Evaluator,
-    compare,
-    feature_fields,
-    features,
-    run_data,
-    shown,
-)
+from ganforge.metrics.harness import EVALUATORS, Evaluator, Progress, Scorer, run_data, shown
 
-Progress = Callable[[int, int], None]
 DEFAULT_N = 1000  # clips (and so frames) a side unless told
 NO_FVD = "FVD needs the I3D network's Kinetics weights, which are not available here; none is reported"
 
@@ -106,10 +95,9 @@ def evaluate_video(
     real = load_real_clips(pipe, data, n)
     real_clips = real["clips"]
     count = len(real_clips)
-    counter = Counter(count * 3, progress)  # generating, then real and generated features
-    extractor = extractor if extractor is not None else get_extractor(inception, device)
-
-    generate = counter.stage()
+    scorer = Scorer(extractor if extractor is not None else get_extractor(inception, device), count * 3, progress,
+                    batch_size)  # generating, then real and generated features
+    generate = scorer.stage()
     fake_frames, fake_motion = [], []
     for start in range(0, count, batch_size):
         seeds = list(range(seed + start, seed + min(start + batch_size, count)))
@@ -117,15 +105,14 @@ def evaluate_video(
         fake_frames.append(spread_frames(clips, start))
         fake_motion.append(motion(clips))
         generate(start + len(seeds), count)
-    real_feats = features(spread_frames(real_clips), extractor, batch_size, True, counter.stage())
-    model = compare({"model": np.concatenate(fake_frames)}, lambda *_: {}, real_feats, extractor, counter,
-                    batch_size)["model"]
+    real_feats = scorer.features(spread_frames(real_clips))
+    model = scorer.compare({"model": np.concatenate(fake_frames)}, lambda *_: {}, real_feats)["model"]
     model["motion"] = float(np.concatenate(fake_motion).mean())
     real_motion = float(motion(real_clips).mean())
     return {
         "task": "video", "data": real["data"], "split": real["split"], "resolution": pipe.resolution,
         "frames": pipe.frames, "n": int(count), "frame_sampling": "frame i mod T of clip i",
-        **feature_fields(extractor, count, count), "fvd": None, "fvd_note": NO_FVD,
+        **scorer.fields(count, count), "fvd": None, "fvd_note": NO_FVD,
         "model": model, "real": {"motion": real_motion},
         "motion_ratio": model["motion"] / real_motion if real_motion > 0 else None,
     }
