@@ -102,8 +102,9 @@ def main() -> None:
         return
     if args.src:
         sys.path.insert(0, str(Path(args.src).resolve()))
-    import ganforge
     from report import machine
+
+    import ganforge
 
     results, seconds = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
