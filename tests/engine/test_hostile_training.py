@@ -7,17 +7,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import signal
 import subprocess
 import sys
-import textwrap
-import time
 from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import load_file
-from tests.conftest import TEST_THREADS, TINY
+from tests.conftest import TINY
+from tests.kill_helpers import kill_during_save
 
 import ganforge
 from ganforge.cli.main import main
@@ -30,7 +28,6 @@ from ganforge.errors import ConfigError
 SETTINGS = dict(TINY, tick_kimg=0.5, checkpoint_every_kimg=0.25, sample_every_kimg=1.0, precision="fp32")
 KIMG = 0.512
 CLI_TRAIN = ["train", "image", "--data", "digits", "--resolution", "16", "--batch", "32", "--width", "8", "--z-dim", "16"]
-ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "OMP_NUM_THREADS": str(TEST_THREADS)}
 
 
 class _Killed(BaseException):
@@ -251,31 +248,7 @@ def test_only_leftovers_of_dead_writers_and_of_our_own_naming_are_removed(tmp_pa
 def test_sigkill_during_the_first_save_then_resume_restarts_and_cleans(capsys, tmp_path, full):
     """The issue's dead end through the command line: killed while writing its first checkpoint, the run has only
     a temp folder; --resume starts it again from step 0, and the dead process's temp folder is gone after it."""
-    marker = tmp_path / "saving"
-    script = tmp_path / "killme.py"
-    script.write_text(textwrap.dedent(f"""
-        import time
-        import ganforge.engine.checkpoint as ck
-        original = ck.fsync_file
-        def slow(path):
-            original(path)
-            if ".tmp-kimg-" in str(path):
-                open({str(marker)!r}, "w").write("saving")
-                time.sleep(600)
-        ck.fsync_file = slow
-        import ganforge
-        ganforge.train(**{SETTINGS!r}, kimg={KIMG!r}, out={str(tmp_path)!r}, name="killed")
-    """))
-    proc = subprocess.Popen([sys.executable, str(script)], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        end = time.time() + 300
-        while not marker.exists():
-            assert proc.poll() is None, proc.communicate()
-            assert time.time() < end, "timed out waiting for the first save"
-            time.sleep(0.05)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+    kill_during_save(tmp_path, SETTINGS, KIMG, "killed", inside=".tmp-kimg-", timeout=300)
     run = tmp_path / "killed"
     leftovers = list((run / "checkpoints").glob(".tmp-kimg-*"))
     assert leftovers and not list_checkpoints(run / "checkpoints")

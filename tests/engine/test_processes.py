@@ -3,55 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import textwrap
-import time
-from pathlib import Path
 
 import torch
 from safetensors.torch import load_file
-from tests.conftest import TEST_THREADS, TINY
+from tests.conftest import TINY
+from tests.kill_helpers import ENV, kill_during_save, wait_for
 
 import ganforge
 from ganforge.engine.checkpoint import list_checkpoints
 
-ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "OMP_NUM_THREADS": str(TEST_THREADS)}
-
-
-def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
-    end = time.time() + timeout
-    while not path.exists():
-        if proc.poll() is not None:
-            raise AssertionError(f"process ended early: {proc.communicate()}")
-        if time.time() > end:
-            proc.kill()
-            raise AssertionError(f"timed out waiting for {path}")
-        time.sleep(0.05)
-
 
 def test_sigkill_during_save_leaves_previous_checkpoints_and_resume_is_exact(tmp_path):
-    marker = tmp_path / "saving"
-    script = tmp_path / "killme.py"
-    script.write_text(textwrap.dedent(f"""
-        import time
-        import ganforge.engine.checkpoint as ck
-        original = ck.fsync_file
-        def slow(path):
-            original(path)
-            if ".tmp-kimg-00003" in str(path):  # inside the third checkpoint's save
-                open({str(marker)!r}, "w").write("saving")
-                time.sleep(600)
-        ck.fsync_file = slow
-        import ganforge
-        ganforge.train(**{TINY!r}, kimg=4, out={str(tmp_path)!r}, name="killed")
-    """))
-    proc = subprocess.Popen([sys.executable, str(script)], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _wait_for(marker, proc)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+    kill_during_save(tmp_path, TINY, 4, "killed", inside=".tmp-kimg-00003")  # inside the third checkpoint's save
     ckpt_root = tmp_path / "killed" / "checkpoints"
     assert [p.name for p in list_checkpoints(ckpt_root)] == ["kimg-00001.024", "kimg-00002.016"]
     assert list(ckpt_root.glob(".tmp-kimg-00003.008-*")), "the interrupted save stays in its temp folder"
@@ -67,7 +34,7 @@ def test_sigterm_checkpoints_and_exits_130(tmp_path):
             "--batch", "32", "--width", "8", "--z-dim", "16", "--kimg", "10000", "--tick", "0.2",
             "--out", str(tmp_path), "--name", "term"]
     proc = subprocess.Popen(args, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _wait_for(tmp_path / "term" / "metrics.jsonl", proc)
+    wait_for(tmp_path / "term" / "metrics.jsonl", proc)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
