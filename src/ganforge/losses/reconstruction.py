@@ -9,7 +9,8 @@ Each function returns a scalar mean; the task multiplies by its weight (lambda).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 
@@ -127,3 +128,26 @@ def hole_weighted_l1_loss(output: torch.Tensor, target: torch.Tensor, mask: torc
     _check_same_shape(output, target, "the hole-weighted L1 loss")
     weight = 1.0 + (float(hole_weight) - 1.0) * mask.to(output.dtype)
     return (weight * (output - target).abs()).mean()
+
+
+def adversarial_with_feature_matching(
+    discriminate: Callable[[torch.Tensor, bool], Any],
+    fake: torch.Tensor,
+    real: torch.Tensor,
+    adversarial: Callable[[Any], torch.Tensor],
+    fm_weight: float,
+) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+    """G's adversarial term plus, when `fm_weight` > 0, feature matching against D's features of the real side
+    (computed without gradients): (the adversarial term, their weighted sum, {"Loss/G/fm"} when used).
+
+    `discriminate(images, features)` returns D's output (with `features`: (logits, feature list)); `adversarial`
+    turns that output's logits into G's loss: the one recipe of pix2pix, SPADE and the inpainter's G phase."""
+    use_fm = fm_weight > 0
+    out_fake = discriminate(fake, use_fm)
+    adv = adversarial(out_fake[0] if use_fm else out_fake)
+    if not use_fm:
+        return adv, adv, {}
+    with torch.no_grad():
+        _, real_features = discriminate(real, True)
+    fm = feature_matching_loss(real_features, out_fake[1])
+    return adv, adv + fm_weight * fm, {"Loss/G/fm": fm.detach()}

@@ -41,7 +41,7 @@ from ganforge.engine.phases import Phase, PhaseRunner, StepContext
 from ganforge.errors import ConfigError
 from ganforge.imaging import to_signed
 from ganforge.losses.adversarial import AdversarialLoss
-from ganforge.losses.reconstruction import feature_matching_loss, hole_weighted_l1_loss
+from ganforge.losses.reconstruction import adversarial_with_feature_matching, hole_weighted_l1_loss
 from ganforge.nets.ffc import LamaGenerator, composite, inpaint_input
 from ganforge.nets.patchgan import PatchGANDiscriminator
 from ganforge.registry import LOSSES, TASKS
@@ -143,18 +143,9 @@ class InpaintTask(Task):
     def _g_main(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Adversarial + feature matching + hole-weighted L1, D frozen."""
         cfg, real, mask = self.config, ctx.real, ctx.mask
-        stats: dict[str, torch.Tensor] = {}
-        use_fm = cfg.fm_weight > 0
-        out_fake = self._d(ctx.fake, mask, features=use_fm)
-        logits_fake = (out_fake[0] if use_fm else out_fake).float()
-        ctx.loss_g_adv = self.loss.g_loss(logits_fake)
-        loss_g = ctx.loss_g_adv
-        if use_fm:
-            with torch.no_grad():
-                _, real_features = self._d(real, mask, features=True)
-            fm = feature_matching_loss(real_features, out_fake[1])
-            loss_g = loss_g + cfg.fm_weight * fm
-            stats["Loss/G/fm"] = fm.detach()
+        ctx.loss_g_adv, loss_g, stats = adversarial_with_feature_matching(
+            lambda images, features: self._d(images, mask, features=features), ctx.fake, real,
+            lambda logits: self.loss.g_loss(logits.float()), cfg.fm_weight)
         ctx.l1 = hole_weighted_l1_loss(ctx.pred.float(), real.float(), mask.float(), cfg.hole_weight)
         if cfg.l1_weight > 0:
             loss_g = loss_g + cfg.l1_weight * ctx.l1

@@ -28,7 +28,7 @@ from ganforge.engine.phases import Phase, PhaseRunner, StepContext
 from ganforge.errors import ConfigError
 from ganforge.losses.adversarial import AdversarialLoss
 from ganforge.losses.perceptual import InceptionPerceptualLoss
-from ganforge.losses.reconstruction import feature_matching_loss, l1_loss
+from ganforge.losses.reconstruction import adversarial_with_feature_matching, l1_loss
 from ganforge.nets.patchgan import MultiScaleDiscriminator, PatchGANDiscriminator
 from ganforge.nets.spade import SPADEGenerator, one_hot_labels
 from ganforge.nets.unet import UNetGenerator
@@ -155,18 +155,9 @@ class Pix2PixTask(Task):
     def _g_main(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Adversarial + feature matching + L1 + perceptual, D frozen."""
         cfg, x, fake, target = self.config, ctx.x, ctx.fake, ctx.target
-        stats: dict[str, torch.Tensor] = {}
-        use_fm = cfg.fm_weight > 0
-        out_fake = self._d(x, fake, features=use_fm)
-        logits_fake = self._scales(out_fake[0] if use_fm else out_fake)
-        ctx.loss_g_adv = torch.stack([self.loss.g_loss(f) for f in logits_fake]).mean()
-        loss_g = ctx.loss_g_adv
-        if use_fm:
-            with torch.no_grad():
-                _, real_features = self._d(x, target, features=True)
-            fm = feature_matching_loss(real_features, out_fake[1])
-            loss_g = loss_g + cfg.fm_weight * fm
-            stats["Loss/G/fm"] = fm.detach()
+        ctx.loss_g_adv, loss_g, stats = adversarial_with_feature_matching(
+            lambda images, features: self._d(x, images, features=features), fake, target,
+            lambda logits: torch.stack([self.loss.g_loss(f) for f in self._scales(logits)]).mean(), cfg.fm_weight)
         ctx.l1 = l1_loss(fake.float(), target.float())
         if cfg.l1_weight > 0:
             loss_g = loss_g + cfg.l1_weight * ctx.l1
