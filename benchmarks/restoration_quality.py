@@ -5,7 +5,7 @@ bucket with biharmonic inpainting.
     .venv/bin/python benchmarks/restoration_quality.py inpaint photos --resolution 32 --kimg 20 --grid 8
 
 `inpaint DATA` trains `ganforge train inpaint` on DATA with a fixed seed, then calls
-`ganforge.metrics.inpaint.evaluate_inpainting` (what `ganforge eval RUN` calls): the held-out split, the
+`ganforge.tasks.inpaint.evaluate.evaluate_inpainting` (what `ganforge eval RUN` calls): the held-out split, the
 fixed test masks of each hole-area bucket, L1/PSNR/SSIM over the image and inside the hole and KID, for
 the model and for scikit-image's biharmonic inpainting. Prints one JSON row per bucket, then the run.
 `--grid N` writes input | mask | output | truth rows of the first N test images (row i uses bucket i mod 4's
@@ -45,8 +45,8 @@ def train_run(args: argparse.Namespace, task: str) -> tuple[Path, object, dict]:
 def inpaint_grid(pipe, rows: int, per_bucket: int | None = None, seed: int = 0) -> np.ndarray:
     """[H', W', 3]: input (hole grey) | mask | output | truth for the first `rows` test images."""
     from ganforge.data.masks import BUCKETS, fixed_test_masks
-    from ganforge.metrics.inpaint import MAX_MASKS_PER_BUCKET, load_inpaint_test
-    from ganforge.pipelines.translation import match_channels
+    from ganforge.tasks.inpaint.evaluate import MAX_MASKS_PER_BUCKET, load_inpaint_test
+    from ganforge.tasks.translation.pipeline import match_channels
 
     _, truth = load_inpaint_test(pipe)
     count = len(truth)
@@ -63,7 +63,7 @@ def inpaint_grid(pipe, rows: int, per_bucket: int | None = None, seed: int = 0) 
 
 
 def inpaint_main(args: argparse.Namespace) -> None:
-    from ganforge.metrics.inpaint import evaluate_inpainting
+    from ganforge.tasks.inpaint.evaluate import evaluate_inpainting
 
     run_dir, result, config = train_run(args, "inpaint")
     images = int(round(result.kimg * 1000))

@@ -20,7 +20,7 @@ from report import machine, rounded, tick_rate
 from superres_quality import add_model_arguments, train
 
 import ganforge
-from ganforge.metrics.superres import bicubic_upscale, load_sr_test, sr_scores
+from ganforge.tasks.superres.evaluate import bicubic_upscale, load_sr_test, sr_scores
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
 Trains, with a fixed seed, a pixel-loss (L1) model on DATA (`--adv-weight 0`, `--pixel-kimg`), then a GAN
 model initialised from it (`--init`, `--gan-kimg` of RaGAN fine-tuning), and evaluates both on the held-out
-images with `ganforge.metrics.superres.evaluate_superres`, the function `ganforge eval RUN` calls: PSNR and
+images with `ganforge.tasks.superres.evaluate.evaluate_superres`, the function `ganforge eval RUN` calls: PSNR and
 SSIM on Y with the border shaved by the scale, KID/FID and sharpness, each next to bicubic upscaling. Prints
 one JSON row per model, with training throughput (images/s) and upscaling speed (output megapixels/s of
 `UpscalePipeline` on a `--speed-size` square image, tiled as `ganforge upscale` does by default).
@@ -29,9 +29,9 @@ from report import machine, reuse_run, rounded
 
 import ganforge
 from ganforge.imaging import make_grid, save_image
-from ganforge.metrics.superres import bicubic_upscale, evaluate_superres, load_sr_test
-from ganforge.pipelines.superres import DEFAULT_OVERLAP, DEFAULT_TILE
-from ganforge.pipelines.translation import match_channels
+from ganforge.tasks.superres.evaluate import bicubic_upscale, evaluate_superres, load_sr_test
+from ganforge.tasks.superres.pipeline import DEFAULT_OVERLAP, DEFAULT_TILE
+from ganforge.tasks.translation.pipeline import match_channels
 
 
 def comparison_grid(pixel, gan, rows: int) -> np.ndarray:

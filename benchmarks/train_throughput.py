@@ -24,7 +24,7 @@ from ganforge.engine.ema import EMA
 from ganforge.engine.runtime import Runtime
 from ganforge.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganforge.tasks import DataInfo
-from ganforge.tasks.image import ImageTask
+from ganforge.tasks.image.task import ImageTask
 
 
 class PlainLoop:

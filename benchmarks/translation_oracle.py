@@ -25,7 +25,7 @@ from ganforge.data import resolve_unpaired
 from ganforge.data.unpaired import held_out_counterparts, load_domains
 from ganforge.metrics.extract import array_batches, extract_features
 from ganforge.metrics.features import get_extractor
-from ganforge.metrics.translation import distribution_scores
+from ganforge.tasks.translation.evaluate import distribution_scores
 
 
 def features(images: np.ndarray, extractor) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Translation quality on the held-out test split: pix2pix or CycleGAN against the identity baseline.
 
 Trains TASK (pix2pix or cyclegan) on DATA with a fixed seed, then evaluates it on the test split with
-`ganforge.metrics.translation.evaluate_translation`, the function `ganforge eval RUN` calls: L1, PSNR,
+`ganforge.tasks.translation.evaluate.evaluate_translation`, the function `ganforge eval RUN` calls: L1, PSNR,
 SSIM (paired data), KID/FID against the targets or the target domain, cycle L1 (CycleGAN), each next to
 the identity baseline (output = input). Prints one JSON row per evaluated direction (CycleGAN: both).
 
@@ -27,8 +27,8 @@ from report import machine, rounded
 
 import ganforge
 from ganforge.imaging import make_grid, save_image
-from ganforge.metrics.translation import evaluate_translation, load_test_split
-from ganforge.pipelines.translation import match_channels
+from ganforge.tasks.translation.evaluate import evaluate_translation, load_test_split
+from ganforge.tasks.translation.pipeline import match_channels
 
 TASKS = ("pix2pix", "cyclegan")
 
@@ -36,7 +36,7 @@ TASKS = ("pix2pix", "cyclegan")
 def display(images: np.ndarray, num_labels: int | None = None) -> np.ndarray:
     """uint8 [N, H, W, C] as RGB tiles: label maps in the training grids' palette, grey repeated."""
     if num_labels is not None:
-        from ganforge.tasks.translation import label_palette
+        from ganforge.tasks.translation.base import label_palette
 
         colours = np.round((label_palette(num_labels).numpy() + 1) * 127.5).astype(np.uint8)  # [L, 3]
         return colours[images[..., 0].astype(np.int64)]

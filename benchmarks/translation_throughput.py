@@ -30,7 +30,7 @@ from ganforge.config import TrainConfig
 from ganforge.engine.ema import EMA
 from ganforge.engine.runtime import Runtime
 from ganforge.tasks import DataInfo
-from ganforge.tasks.pix2pix import PIX2PIX_MODELS, Pix2PixTask
+from ganforge.tasks.pix2pix.task import PIX2PIX_MODELS, Pix2PixTask
 
 
 def bench_config(resolution: int, batch: int, width: int | None) -> tuple[TrainConfig, DataInfo]:

@@ -2,7 +2,7 @@
 
 Trains VGAN's two-stream generator with a fixed seed for `--kimg` thousand clips on DATA (default
 moving-emoji: emoji sprites over a static textured background, the case VGAN's background stream is for),
-then evaluates the EMA generator with `ganforge.metrics.video.evaluate_video`, the function `ganforge eval RUN`
+then evaluates the EMA generator with `ganforge.tasks.video.evaluate.evaluate_video`, the function `ganforge eval RUN`
 calls: KID/FID of generated frames against real frames (frame i mod T of clip i, n clips a side) and the
 motion statistic (mean absolute frame-to-frame difference) of generated and real clips. No FVD: its I3D
 weights cannot be had here. Prints one JSON row with the metrics, training clips/s and frames/s (median
@@ -35,8 +35,8 @@ from report import machine, rounded, tick_rate
 
 import ganforge
 from ganforge.imaging import save_animation, save_image
-from ganforge.metrics.video import evaluate_video, load_real_clips
-from ganforge.pipelines.video import clip_strip, streams_figure, tile_clips
+from ganforge.tasks.video.evaluate import evaluate_video, load_real_clips
+from ganforge.tasks.video.pipeline import clip_strip, streams_figure, tile_clips
 
 
 def gflop_per_clip(task, batch: int = 4) -> float:

@@ -4,7 +4,7 @@
 
 `nextframe DATA` trains `ganforge train nextframe` twice with one seed, the same data order and the same kimg:
 `--loss mse` (L2 alone) and `--loss adv` (L2 + gradient difference + the clip discriminator, Mathieu et al.).
-Both are evaluated by `ganforge.metrics.nextframe.evaluate_nextframe` (what `ganforge eval RUN` calls) on the
+Both are evaluated by `ganforge.tasks.nextframe.evaluate.evaluate_nextframe` (what `ganforge eval RUN` calls) on the
 held-out test split: per-frame MSE (summed over the frame, pixels in [0, 1]), PSNR, SSIM and sharpness, per
 future step and averaged, next to the last observed frame held still. Prints one JSON row per model (training
 clips/s and frames/s, prediction clips/s), then the issue's check: `adv` must be measurably sharper (its
@@ -61,7 +61,7 @@ def prediction_speed(pipe, clips: np.ndarray, repeats: int = 3) -> float:
 
 def nextframe_strip(pipes: dict, rows: int, data: str | None = None) -> np.ndarray:
     """[H', W', C]: per test clip, a true, an mse and an adv row of 1 + m frames (last observed, then future)."""
-    from ganforge.metrics.nextframe import load_nextframe_test
+    from ganforge.tasks.nextframe.evaluate import load_nextframe_test
 
     first = next(iter(pipes.values()))
     clips, _ = load_nextframe_test(first, data)
@@ -76,7 +76,7 @@ def nextframe_strip(pipes: dict, rows: int, data: str | None = None) -> np.ndarr
 
 
 def nextframe_main(args: argparse.Namespace) -> None:
-    from ganforge.metrics.nextframe import evaluate_nextframe, load_nextframe_test
+    from ganforge.tasks.nextframe.evaluate import evaluate_nextframe, load_nextframe_test
 
     extra = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
     base = args.name or f"nextframe-{args.data.replace(':', '-').replace('/', '_')}-{args.resolution}"

@@ -194,6 +194,9 @@ def make_evaluator(real_images: Any, n: int) -> Callable[[Any], dict[str, float]
     def evaluate(trainer: Any) -> dict[str, float]:
         from ganforge.metrics import compute_metrics
         from ganforge.pipelines import PIPELINES
+        from ganforge.tasks.spec import import_parts
+
+        import_parts("pipelines")
 
         spec = trainer.task.export_spec()
         network = trainer.inference_network()

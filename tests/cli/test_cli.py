@@ -104,7 +104,7 @@ def test_demo_runs_briefly(capsys, tmp_path):
 
 
 def test_run_directory_guards(capsys, tmp_path, monkeypatch):
-    from ganforge.tasks.image import ImageTask
+    from ganforge.tasks.image.task import ImageTask
 
     loads = []
     original = ImageTask.load_data.__func__

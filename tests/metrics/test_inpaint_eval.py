@@ -17,14 +17,14 @@ import ganforge
 from ganforge.cli.main import main
 from ganforge.data.masks import BUCKETS, fixed_test_masks, mask_areas
 from ganforge.data.split import resolve_split_images
-from ganforge.metrics.inpaint import biharmonic_fill, evaluate_inpainting, fill_scores
+from ganforge.tasks.inpaint.evaluate import biharmonic_fill, evaluate_inpainting, fill_scores
 
 KEYS = {"l1", "psnr", "ssim", "l1_hole", "psnr_hole", "ssim_hole", "kid", "kid_std"}
 
 
 @pytest.fixture(autouse=True)
 def stub_inception(monkeypatch):
-    monkeypatch.setattr("ganforge.metrics.inpaint.get_extractor", lambda *a, **k: PoolFeatures())
+    monkeypatch.setattr("ganforge.tasks.inpaint.evaluate.get_extractor", lambda *a, **k: PoolFeatures())
 
 
 def test_eval_json_per_bucket(capsys, inpaint_run):  # noqa: F811

@@ -17,7 +17,7 @@ from ganforge.data.superres import resolve_superres
 
 @pytest.fixture(autouse=True)
 def stub_inception(monkeypatch):
-    monkeypatch.setattr("ganforge.metrics.superres.get_extractor", lambda *a, **k: PoolFeatures())
+    monkeypatch.setattr("ganforge.tasks.superres.evaluate.get_extractor", lambda *a, **k: PoolFeatures())
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ from ganforge.metrics.image import l1
 
 @pytest.fixture(autouse=True)
 def stub_inception(monkeypatch):
-    monkeypatch.setattr("ganforge.metrics.translation.get_extractor", lambda *a, **k: PoolFeatures())
+    monkeypatch.setattr("ganforge.tasks.translation.evaluate.get_extractor", lambda *a, **k: PoolFeatures())
 
 
 def eval_json(capsys, *args: str) -> dict:
@@ -119,7 +119,7 @@ def test_identity_baseline_of_an_identity_mapping_is_perfect(capsys, tmp_path, t
 
 def test_only_the_test_split_is_evaluated(translation_runs):
     import ganforge
-    from ganforge.metrics.translation import load_test_split
+    from ganforge.tasks.translation.evaluate import load_test_split
 
     pairs = str(translation_runs["pairs"])
     loaded = load_test_split(ganforge.load(translation_runs["pix2pix"]))

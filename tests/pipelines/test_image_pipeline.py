@@ -11,7 +11,7 @@ from tests.conftest import TINY
 import ganforge
 from ganforge.errors import CheckpointError, GanforgeError
 from ganforge.pipelines import ImageGenerationPipeline
-from ganforge.pipelines.image import latent_for_seed
+from ganforge.tasks.image.pipeline import latent_for_seed
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,9 @@ from ganforge.cli.main import main
 from ganforge.data.video import read_video
 from ganforge.errors import GanforgeError
 from ganforge.imaging import save_animation
-from ganforge.metrics.nextframe import evaluate_nextframe, frame_scores
 from ganforge.pipelines import FramePredictionPipeline
-from ganforge.pipelines.nextframe import parse_clip_index
+from ganforge.tasks.nextframe.evaluate import evaluate_nextframe, frame_scores
+from ganforge.tasks.nextframe.pipeline import parse_clip_index
 
 R, K, M = 32, 2, 2  # the tiny run: 32 px Moving MNIST, 2 observed and 2 predicted frames
 

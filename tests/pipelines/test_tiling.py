@@ -18,8 +18,8 @@ from tests.pipelines.tiling_reference import full_buffer_blend, old_upscale_arra
 
 from ganforge.imaging import tensor_to_uint8, uint8_to_tensor
 from ganforge.pipelines import UpscalePipeline
-from ganforge.pipelines.superres import upscale_alpha
 from ganforge.pipelines.tiling import axis_total, blend_weights, tiled_bands
+from ganforge.tasks.superres.pipeline import upscale_alpha
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,7 @@ from tests.superres_helpers import TINY_SR, write_sr_folder
 import ganforge
 from ganforge.errors import GanforgeError
 from ganforge.pipelines import UpscalePipeline
-from ganforge.pipelines.superres import blend_weights, tile_starts, uncomposite
+from ganforge.tasks.superres.pipeline import blend_weights, tile_starts, uncomposite
 
 
 class Nearest(torch.nn.Module):

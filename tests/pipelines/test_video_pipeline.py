@@ -16,7 +16,7 @@ from ganforge.data.video import read_video
 from ganforge.errors import GanforgeError
 from ganforge.nets.vgan import composite
 from ganforge.pipelines import VideoGenerationPipeline
-from ganforge.pipelines.video import clip_strip, tile_clips
+from ganforge.tasks.video.pipeline import clip_strip, tile_clips
 
 
 def test_output_types_seeds_and_batches(video_run):  # noqa: F811
@@ -105,7 +105,7 @@ def test_sample_errors(video_run, tmp_path, capsys, args, message):  # noqa: F81
 
 
 def test_eval_frames_and_motion(video_run, capsys):  # noqa: F811
-    from ganforge.metrics.video import video_table
+    from ganforge.tasks.video.evaluate import video_table
 
     assert main(["eval", str(video_run["run"]), "--n", "4", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
@@ -119,7 +119,7 @@ def test_eval_frames_and_motion(video_run, capsys):  # noqa: F811
 
 
 def test_motion_statistic():
-    from ganforge.metrics.video import motion, spread_frames
+    from ganforge.tasks.video.evaluate import motion, spread_frames
 
     still = np.full((2, 5, 4, 4, 3), 100, np.uint8)
     assert np.array_equal(motion(still), [0.0, 0.0])

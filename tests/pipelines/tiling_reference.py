@@ -10,9 +10,9 @@ import torch
 from PIL import Image
 
 from ganforge.imaging import tensor_to_uint8, uint8_to_tensor
-from ganforge.pipelines.superres import uncomposite
 from ganforge.pipelines.tiling import _axis_windows
-from ganforge.pipelines.translation import match_channels, split_alpha
+from ganforge.tasks.superres.pipeline import uncomposite
+from ganforge.tasks.translation.pipeline import match_channels, split_alpha
 
 
 def full_buffer_blend(fn: Any, x: torch.Tensor, scale: int, tile: int, overlap: int) -> torch.Tensor:

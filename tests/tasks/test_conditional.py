@@ -10,8 +10,8 @@ from PIL import Image
 
 import ganforge
 from ganforge.cli.main import main
-from ganforge.cli.sample import conditional_grid
 from ganforge.imaging import save_image
+from ganforge.tasks.image.cli import conditional_grid
 
 
 @pytest.fixture(scope="module")

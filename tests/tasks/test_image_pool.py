@@ -7,7 +7,7 @@ import torch
 
 from ganforge.engine.serialize import join_tensors, split_tensors
 from ganforge.errors import ConfigError
-from ganforge.tasks.image_pool import ImagePool, history_size
+from ganforge.tasks.cyclegan.image_pool import ImagePool, history_size
 
 
 def _batches(count: int, n: int = 2) -> list[torch.Tensor]:

@@ -49,7 +49,7 @@ def test_r3gan_regularises_within_every_d_step():
 
 
 def test_r1_every_step_adds_gamma_over_two_times_the_penalty(monkeypatch):
-    import ganforge.tasks.image as image_task
+    import ganforge.tasks.image.task as image_task
 
     losses = []
     task = make_task(model="r3gan", r1_gamma=3.0, r2_gamma=0.0)

@@ -20,7 +20,7 @@ from ganforge.losses.reconstruction import hole_weighted_l1_loss
 from ganforge.nets.ffc import LamaGenerator, composite, inpaint_input
 from ganforge.registry import TASKS
 from ganforge.tasks.base import batch_positions
-from ganforge.tasks.inpaint import training_masks
+from ganforge.tasks.inpaint.task import training_masks
 
 
 def _rows(run) -> list[dict]:

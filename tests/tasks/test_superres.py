@@ -13,8 +13,8 @@ from ganforge.config import TrainConfig
 from ganforge.data.superres import resolve_superres
 from ganforge.engine.checkpoint import load_checkpoint
 from ganforge.errors import ConfigError
-from ganforge.metrics.superres import load_sr_test, sr_scores
 from ganforge.registry import TASKS
+from ganforge.tasks.superres.evaluate import load_sr_test, sr_scores
 
 
 def _rows(run) -> list[dict]:

@@ -79,7 +79,7 @@ def _eval(run: Path | None, data: str | None, real: Path | None, fake: Path | No
         with DataProgress(evaluator.stage_for(opts)) as bar:
             result = evaluator.evaluate(pipe, opts, progress=bar)
     else:
-        from ganforge.metrics.generator import GeneratorEvaluator, compare_sources
+        from ganforge.tasks.image.evaluate import GeneratorEvaluator, compare_sources
 
         evaluator = GeneratorEvaluator()
         check_options(None, EvalOptions(direction=direction, split=split, frames=frames))

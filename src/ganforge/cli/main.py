@@ -10,14 +10,11 @@ import typer
 from ganforge.cli.demo import demo_command
 from ganforge.cli.eval import eval_command
 from ganforge.cli.export import export_command
-from ganforge.cli.inpaint import inpaint_command
 from ganforge.cli.options import drop_notes, flush_notes
-from ganforge.cli.predict import predict_command
 from ganforge.cli.sample import sample_command
 from ganforge.cli.train import train_command
-from ganforge.cli.translate import translate_command
-from ganforge.cli.upscale import upscale_command
 from ganforge.errors import GanforgeError
+from ganforge.tasks.spec import task_verbs
 
 app = typer.Typer(
     name="ganforge",
@@ -36,10 +33,8 @@ def _register() -> None:
     app.add_typer(data_app, name="data", help="Built-in datasets and prepared datasets.")
     app.command("train")(train_command)
     app.command("sample")(sample_command)
-    app.command("translate")(translate_command)
-    app.command("inpaint")(inpaint_command)
-    app.command("upscale")(upscale_command)
-    app.command("predict")(predict_command)
+    for name, verb in task_verbs().items():  # each task's own commands (tasks/<task>/cli.py)
+        app.command(name)(verb)
     app.command("export")(export_command)
     app.command("eval")(eval_command)
     app.command("demo")(demo_command)

@@ -8,14 +8,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import typer
 
 from ganforge.cli.options import device_option, old_name, overwrite_option, renamed
 from ganforge.devices import resolve_device
 from ganforge.errors import GanforgeError
-from ganforge.outputs import check_output_file, prepare_output_folder
+from ganforge.outputs import check_output_file
 from ganforge.registry import Registry
+from ganforge.tasks.spec import import_parts
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -30,22 +30,6 @@ def parse_seeds(text: str) -> list[int]:
             raise GanforgeError(f"--seeds must lie below 2**63 and span at most a million, got {part!r}")
         seeds.extend(range(lo, hi + 1))
     return seeds
-
-
-def _class_arg(value: str | None, class_names: list[str]) -> int | str | None:
-    """A class name if the model has one by that text (folders named '2021'), else an index."""
-    if value is None or value in class_names:
-        return value
-    return int(value) if value.lstrip("-").isdigit() else value
-
-
-def conditional_grid(n: int, nrow: int | None, num_classes: int) -> tuple[list[int], int]:
-    """Labels and images per row for a conditional grid: one class per row (rows cycle through the classes);
-    without --nrow, rows are sized so every class gets one. A grid with fewer rows than classes cycles per image."""
-    per_row = nrow or max(1, math.ceil(n / num_classes))
-    if math.ceil(n / per_row) < num_classes:
-        return [i % num_classes for i in range(n)], per_row
-    return [(i // per_row) % num_classes for i in range(n)], per_row
 
 
 SEED_LIMIT = 2**63  # torch.Generator.manual_seed takes seeds below 2**64; a latent walk adds nothing
@@ -94,6 +78,7 @@ def sample_command(
     ask = SampleAsk(run, seed_list, bool(seeds), out, as_folder, fps, nrow, frames, frames_flag, class_, interpolate,
                     truncation, streams, overwrite)
     name = str(pipe.config.get("pipeline", "?"))
+    import_parts("commands")  # each task's cli module registers its sampler
     if name not in SAMPLERS:
         if streams:
             raise GanforgeError(f"--streams applies to video models; {run} is not one")
@@ -121,123 +106,9 @@ class SampleAsk:
     overwrite: bool
 
 
-SAMPLERS: Registry = Registry("sampler")  # pipeline name -> writer(pipe, ask) -> what to print
+SAMPLERS: Registry = Registry("sampler")  # pipeline name -> writer(pipe, ask) -> what to print (tasks/*/cli.py)
 
 
-@SAMPLERS.register("video")
-def _sample_clips(pipe, ask: SampleAsk) -> str:
-    """A video model: clips as one animation, a folder of GIFs, a strip or a streams figure."""
-    for given, flag in ((ask.interpolate, "--interpolate"), (ask.frames is not None, ask.frames_flag),
-                        (ask.class_ is not None, "--class"), (ask.truncation != 1.0, "--truncation")):
-        if given:
-            raise GanforgeError(f"{flag} applies to image generators; {ask.run} is a video model making clips of "
-                                f"{pipe.frames} frames")
-    return _write_clips(pipe, ask.seeds, ask.out, ask.as_folder, ask.fps, ask.nrow, ask.streams, ask.overwrite)
-
-
-@SAMPLERS.register("image")
-def _sample_images(pipe, ask: SampleAsk) -> str:
-    """An image generator: a grid, a folder of PNGs, or a latent walk."""
-    if ask.streams:
-        raise GanforgeError(f"--streams applies to video models; {ask.run} is not one")
-    label = _class_arg(ask.class_, pipe.class_names)
-    if ask.interpolate:
-        frames = 60 if ask.frames is None else ask.frames
-        return _write_walk(pipe, ask.seeds, ask.explicit, frames, label, ask.out, ask.fps)
-    if ask.as_folder:
-        return _write_folder(pipe, ask.seeds, label, ask.truncation, ask.out, ask.overwrite)
-    if ask.out.suffix.lower() not in STILL_SUFFIXES:
-        raise GanforgeError(f"--out must be an image file (.png, .jpg, .webp) or a folder ending in /, got {ask.out}")
-    return _write_grid(pipe, ask.seeds, label, ask.nrow, ask.truncation, ask.out)
-
-
-def _image_shape(pipe) -> tuple[int, int, int]:
-    return pipe.resolution, pipe.resolution, pipe.channels
-
-
-def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
+def chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
-
-
-def _write_folder(pipe, seeds: Sequence[int], label, truncation: float, out: Path, overwrite: bool) -> str:
-    """One PNG per seed, generated and written a chunk at a time."""
-    from ganforge.cli.progress import DataProgress
-    from ganforge.imaging import save_image
-
-    prepare_output_folder(out, overwrite=overwrite)
-    with DataProgress("sampling") as bar:
-        for done, chunk in enumerate(_chunks(seeds, CHUNK)):
-            images = pipe(seeds=list(chunk), class_label=label, output_type="np", truncation=truncation)
-            for s, img in zip(chunk, images):
-                save_image(img, out / f"seed{s:06d}.png")
-            bar(min((done + 1) * CHUNK, len(seeds)), len(seeds))
-    return f"{len(seeds)} images in {out}"
-
-
-def _write_grid(pipe, seeds: Sequence[int], label, nrow: int | None, truncation: float, out: Path) -> str:
-    """One grid image, filled a chunk at a time; refused up front when the grid cannot fit in memory."""
-    from ganforge.imaging import grid_shape, paste_into_grid, save_image
-    from ganforge.memory import check_fits
-
-    h, w, c = _image_shape(pipe)
-    shape = grid_shape(len(seeds), h, w, c, nrow)
-    check_fits(2 * math.prod(shape), f"a grid of {len(seeds)} images of {w}x{h}",  # the grid and the encoder's copy
-               f"write them to a folder (--out {out.with_suffix('')}/) or ask for fewer")
-    labels = label
-    if label is None and pipe.class_names:
-        labels, nrow = conditional_grid(len(seeds), nrow, len(pipe.class_names))
-    nrow = nrow or max(1, math.ceil(math.sqrt(len(seeds))))
-    grid = np.full(grid_shape(len(seeds), h, w, c, nrow), 255, dtype=np.uint8)
-    for first in range(0, len(seeds), CHUNK):
-        chunk = list(seeds[first : first + CHUNK])
-        chunk_labels = labels[first : first + CHUNK] if isinstance(labels, list) else labels
-        images = pipe(seeds=chunk, class_label=chunk_labels, output_type="np", truncation=truncation)
-        paste_into_grid(grid, images, first, nrow)
-    return str(save_image(grid, out))
-
-
-def _write_walk(pipe, seeds: Sequence[int], explicit: bool, frames: int, label, out: Path, fps: int) -> str:
-    from ganforge.imaging import save_animation
-    from ganforge.memory import check_fits
-
-    if out.suffix.lower() not in ANIMATION_SUFFIXES:
-        raise GanforgeError(f"--interpolate writes an animation: give --out walk.gif or walk.mp4, got {out}")
-    h, w, c = _image_shape(pipe)
-    check_fits(3 * frames * h * w * c, f"a latent walk of {frames} frames of {w}x{h}", "ask for fewer --walk-frames")
-    walk_seeds = list(seeds) if explicit else list(seeds[: max(2, min(len(seeds), 4))])
-    return str(save_animation(pipe.latent_walk(walk_seeds, frames, label), out, fps=fps))
-
-
-def _write_clips(pipe, seeds: Sequence[int], out: Path, as_folder: bool, fps: int, nrow: int | None, streams: bool,
-                 overwrite: bool) -> str:
-    """Clips of a video model to `out`; returns what to print. A folder is written a chunk at a time."""
-    from ganforge.imaging import save_animation, save_image
-    from ganforge.memory import check_fits
-    from ganforge.pipelines.video import clip_strip, streams_figure, tile_clips
-
-    suffix = out.suffix.lower()
-    if streams and suffix not in STILL_SUFFIXES:
-        raise GanforgeError(f"--streams writes a still figure: give --out streams.png, got {out}")
-    if not as_folder and suffix not in ANIMATION_SUFFIXES + STILL_SUFFIXES:
-        raise GanforgeError(f"--out must be an animation (.gif, .mp4, .webm), a still strip (.png, .jpg, .webp) or a "
-                            f"folder ending in /, got {out}")
-    clip_bytes = pipe.frames * pipe.resolution**2 * pipe.channels
-    if as_folder and not streams:
-        from ganforge.cli.progress import DataProgress
-
-        prepare_output_folder(out, overwrite=overwrite)
-        with DataProgress("sampling clips") as bar:
-            for done, chunk in enumerate(_chunks(seeds, CHUNK // 16)):
-                for s, clip in zip(chunk, pipe(seeds=list(chunk), output_type="np")):
-                    save_animation(clip, out / f"seed{s:06d}.gif", fps=fps)
-                bar(min((done + 1) * (CHUNK // 16), len(seeds)), len(seeds))
-        return f"{len(seeds)} clips in {out}"
-    check_fits((4 * 3 if streams else 3) * len(seeds) * clip_bytes, f"{len(seeds)} clips in one file",
-               "write them to a folder (--out DIR/) or ask for fewer")
-    if streams:
-        return str(save_image(streams_figure(pipe.streams(seeds=list(seeds), output_type="np")), out))
-    clips = pipe(seeds=list(seeds), output_type="np")  # uint8 [N, T, H, W, C]
-    if suffix in ANIMATION_SUFFIXES:
-        return str(save_animation(tile_clips(clips, nrow), out, fps=fps))
-    return str(save_image(clip_strip(clips), out))

@@ -46,7 +46,6 @@ from ganforge.registry import Registry
 Progress = Callable[[int, int], None]
 KID_SUBSET = KID_MAX_SUBSET  # KID subsets of kid_subset_size(n, n, KID_SUBSET) = min(KID_SUBSET, n // 2) images
 EVALUATORS: Registry = Registry("evaluator")
-BUILTIN = ("generator", "translation", "inpaint", "superres", "nextframe", "video")  # modules that register one
 FLAGS = {"direction": "--direction", "split": "--split", "frames": "--predict-frames"}  # EvalOptions field -> flag
 
 
@@ -133,11 +132,10 @@ def shown(value: Any) -> str:
 
 
 def register_builtin() -> None:
-    """Import the modules whose evaluators ship with ganforge (each registers its own)."""
-    import importlib
+    """Import every task's evaluator modules (each registers its own; see tasks/spec.py)."""
+    from ganforge.tasks.spec import import_parts
 
-    for module in BUILTIN:
-        importlib.import_module(f"ganforge.metrics.{module}")
+    import_parts("evaluators")
 
 
 def evaluator_for(pipe: Any) -> Evaluator:

@@ -1,13 +1,28 @@
-"""Pipelines; importing this package registers each task's pipeline."""
+"""Pipelines: the shared base here, each task's own in its folder (tasks/<task>/pipeline.py).
 
-from ganforge.pipelines import image, inpaint, nextframe, superres, translation, video  # noqa: F401
+The built-in pipeline classes stay importable from here by name, loaded on first use.
+"""
+
+from typing import Any
+
 from ganforge.pipelines.base import PIPELINES, Pipeline, load_pipeline, read_model
-from ganforge.pipelines.image import ImageGenerationPipeline
-from ganforge.pipelines.inpaint import InpaintPipeline
-from ganforge.pipelines.nextframe import FramePredictionPipeline
-from ganforge.pipelines.superres import UpscalePipeline
-from ganforge.pipelines.translation import TranslationPipeline
-from ganforge.pipelines.video import VideoGenerationPipeline
 
-__all__ = ["PIPELINES", "FramePredictionPipeline", "ImageGenerationPipeline", "InpaintPipeline", "Pipeline",
-           "TranslationPipeline", "UpscalePipeline", "VideoGenerationPipeline", "load_pipeline", "read_model"]
+_BUILTIN = {
+    "ImageGenerationPipeline": "ganforge.tasks.image.pipeline",
+    "TranslationPipeline": "ganforge.tasks.translation.pipeline",
+    "InpaintPipeline": "ganforge.tasks.inpaint.pipeline",
+    "UpscalePipeline": "ganforge.tasks.superres.pipeline",
+    "FramePredictionPipeline": "ganforge.tasks.nextframe.pipeline",
+    "VideoGenerationPipeline": "ganforge.tasks.video.pipeline",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _BUILTIN:
+        import importlib
+
+        return getattr(importlib.import_module(_BUILTIN[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["PIPELINES", "Pipeline", "load_pipeline", "read_model", *_BUILTIN]

@@ -146,7 +146,9 @@ def read_model(path: Path) -> tuple[dict[str, Any], dict[str, dict[str, torch.Te
 
 
 def load_pipeline(path: Path, expected: type | None = None) -> Pipeline:
-    import ganforge.pipelines  # noqa: F401  (registers pipeline classes)
+    from ganforge.tasks.spec import import_parts
+
+    import_parts("pipelines")  # each task's pipeline modules register their classes
 
     config, weights = read_model(path)
     cls = PIPELINES.get(config.get("pipeline", "?"))

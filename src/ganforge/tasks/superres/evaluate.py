@@ -92,7 +92,7 @@ def evaluate_superres(
     Returns one JSON-ready dict: task, split, data, resolution, scale, degradation, n, extractor, resize,
     kid_subset, kid_subsets, psnr_max_db, shave, and `model` / `bicubic` / `truth` dicts of the metrics.
     """
-    from ganforge.pipelines import UpscalePipeline
+    from ganforge.tasks.superres.pipeline import UpscalePipeline
 
     if not isinstance(pipe, UpscalePipeline):
         raise GanforgeError("evaluate_superres takes a superres model")

@@ -114,7 +114,7 @@ def evaluate_inpainting(
     resize, kid_subset, kid_subsets, psnr_max_db, and `buckets`: a list of {bucket, lo, hi, mean_area, model,
     biharmonic} whose model/biharmonic dicts hold l1, psnr, ssim, l1_hole, psnr_hole, ssim_hole and kid, kid_std.
     """
-    from ganforge.pipelines import InpaintPipeline
+    from ganforge.tasks.inpaint.pipeline import InpaintPipeline
 
     if not isinstance(pipe, InpaintPipeline):
         raise GanforgeError("evaluate_inpainting takes an inpaint model")

@@ -47,7 +47,13 @@ from ganforge.errors import GanforgeError
 from ganforge.imaging import PngStreamWriter, save_image, tensor_to_uint8, to_pil, uint8_to_tensor
 from ganforge.pipelines.base import PIPELINES, Pipeline, check_output_type
 from ganforge.pipelines.tiling import Box, check_tiling, tiled_bands
-from ganforge.pipelines.translation import ImageInput, _pad_amounts, as_array, match_channels, split_alpha
+from ganforge.tasks.translation.pipeline import (
+    ImageInput,
+    _pad_amounts,
+    as_array,
+    match_channels,
+    split_alpha,
+)
 
 log = logging.getLogger("ganforge")
 MaskInput = str | Path | Image.Image | np.ndarray

@@ -34,8 +34,8 @@ from ganforge.nets.spade import SPADEGenerator, one_hot_labels
 from ganforge.nets.unet import UNetGenerator
 from ganforge.registry import LOSSES, TASKS
 from ganforge.tasks.base import DataInfo, Task, TrainData
-from ganforge.tasks.image import gan_optimizers
-from ganforge.tasks.translation import (
+from ganforge.tasks.image.task import gan_optimizers
+from ganforge.tasks.translation.base import (
     GRID_ROWS,
     check_discriminator_fits,
     interleave_rows,

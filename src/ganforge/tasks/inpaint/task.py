@@ -46,8 +46,8 @@ from ganforge.nets.ffc import LamaGenerator, composite, inpaint_input
 from ganforge.nets.patchgan import PatchGANDiscriminator
 from ganforge.registry import LOSSES, TASKS
 from ganforge.tasks.base import DataInfo, Task, TrainData, batch_positions
-from ganforge.tasks.image import gan_optimizers
-from ganforge.tasks.translation import GRID_ROWS, check_discriminator_fits, interleave_rows, pick_fixed
+from ganforge.tasks.image.task import gan_optimizers
+from ganforge.tasks.translation.base import GRID_ROWS, check_discriminator_fits, interleave_rows, pick_fixed
 
 INPAINT_LOSSES = ("hinge", "ns", "lsgan")
 MASK_KIND = "mixed"  # the training masks: data.masks.MIXTURE of brush, rect, blob and outpaint

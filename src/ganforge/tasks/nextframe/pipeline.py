@@ -35,7 +35,7 @@ from PIL import Image
 from ganforge.errors import GanforgeError
 from ganforge.imaging import to_pil, to_signed, to_unsigned
 from ganforge.pipelines.base import PIPELINES, Pipeline, check_output_type, run_config
-from ganforge.pipelines.translation import as_array, match_channels, split_alpha
+from ganforge.tasks.translation.pipeline import as_array, match_channels, split_alpha
 
 log = logging.getLogger("ganforge")
 

@@ -43,7 +43,7 @@ from ganforge.pipelines.tiling import (  # noqa: F401  (re-exported: their home 
     tile_starts,
     tiled_bands,
 )
-from ganforge.pipelines.translation import ImageInput, as_array, match_channels, split_alpha
+from ganforge.tasks.translation.pipeline import ImageInput, as_array, match_channels, split_alpha
 
 DEFAULT_TILE = 128  # input pixels per tile side
 DEFAULT_OVERLAP = 16  # input pixels shared by neighbouring tiles

@@ -39,8 +39,8 @@ from ganforge.nets.video_disc import VideoDiscriminator
 from ganforge.registry import LOSSES, TASKS
 from ganforge.tasks.base import DataInfo, Task, TrainData
 from ganforge.tasks.clips import CLIP_KEY, load_clip_data
-from ganforge.tasks.image import gan_optimizers, make_adam
-from ganforge.tasks.translation import pick_fixed
+from ganforge.tasks.image.task import gan_optimizers, make_adam
+from ganforge.tasks.translation.base import pick_fixed
 
 ADVERSARIAL_LOSS = "ns"  # Mathieu et al.'s binary cross-entropy: D: softplus(-D(real)) + softplus(D(fake))
 GRID_CLIPS = 4  # clips per sample grid, each shown as a true row and a predicted row

@@ -54,7 +54,7 @@ def predict_command(
     """Predict the frames that follow a clip with a trained nextframe model, and write them as an animation."""
     from ganforge.api import load
     from ganforge.imaging import save_animation
-    from ganforge.pipelines import FramePredictionPipeline
+    from ganforge.tasks.nextframe.pipeline import FramePredictionPipeline
 
     frames, frames_flag = renamed("predict", "--predict-frames", predict_frames, "--frames", frames)
     if out.suffix.lower() not in ANIMATION_SUFFIXES:
@@ -83,3 +83,6 @@ def predict_command(
     what = f"{k} observed + {horizon} predicted" if context else f"{horizon} predicted"
     extra = f"; left: the {len(truth)} true frames" if compare else ""
     typer.echo(f"{what} frames of {clip} (observed from frame {first}) written to {path}{extra}")
+
+
+VERBS = {"predict": predict_command}  # registered by cli/main.py through the task specs

@@ -23,7 +23,7 @@ import torch
 from ganforge.errors import GanforgeError
 from ganforge.imaging import make_grid, to_pil
 from ganforge.pipelines.base import PIPELINES, Pipeline, check_output_type
-from ganforge.pipelines.image import latent_for_seed
+from ganforge.tasks.image.pipeline import latent_for_seed
 
 STREAMS = ("video", "foreground", "mask", "background")
 

@@ -46,8 +46,7 @@ def inpaint_command(
     covering the whole image gives the model's guess from nothing (with a warning).
     """
     from ganforge.api import load
-    from ganforge.pipelines import InpaintPipeline
-    from ganforge.pipelines.inpaint import parse_borders
+    from ganforge.tasks.inpaint.pipeline import InpaintPipeline, parse_borders
 
     if mask is None and outpaint is None:
         raise GanforgeError("give --mask MASK.png (white = fill) or --outpaint L,T,R,B, or both")
@@ -66,3 +65,6 @@ def inpaint_command(
         raise GanforgeError(f"{run} is not an inpaint model (train one with `ganforge train inpaint`)")
     height, width = pipe.inpaint_to_file(image, out, mask=mask, outpaint=borders)  # a .png streamed by bands
     typer.echo(f"{width}x{height} image in {out}")
+
+
+VERBS = {"inpaint": inpaint_command}  # registered by cli/main.py through the task specs

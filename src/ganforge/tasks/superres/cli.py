@@ -15,7 +15,7 @@ from ganforge.cli.options import device_option, overwrite_option, strict_option
 from ganforge.devices import resolve_device
 from ganforge.errors import GanforgeError
 from ganforge.imaging import IMAGE_SUFFIXES
-from ganforge.pipelines.superres import DEFAULT_OVERLAP, DEFAULT_TILE
+from ganforge.tasks.superres.pipeline import DEFAULT_OVERLAP, DEFAULT_TILE
 
 
 def upscale_command(
@@ -33,7 +33,7 @@ def upscale_command(
     """Upscale images x2 or x4 (the model's scale) with a trained superres model, tile by tile."""
     from ganforge.api import load
     from ganforge.outputs import check_output_file, prepare_output_folder
-    from ganforge.pipelines import UpscalePipeline
+    from ganforge.tasks.superres.pipeline import UpscalePipeline
 
     if tile < 0 or tile_overlap < 0:
         raise GanforgeError(f"--tile and --tile-overlap must be >= 0, got {tile} and {tile_overlap}")
@@ -54,3 +54,6 @@ def upscale_command(
     done = process_each(jobs, upscale_one, "upscaling", strict)
     where = jobs[0][1] if len(jobs) == 1 else out
     typer.echo(f"{done} image{'s' if done != 1 else ''} upscaled x{pipe.scale} to {where}")
+
+
+VERBS = {"upscale": upscale_command}  # registered by cli/main.py through the task specs

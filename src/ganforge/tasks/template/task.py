@@ -21,7 +21,7 @@ from ganforge.engine.phases import Phase, PhaseRunner, StepContext
 from ganforge.losses.adversarial import NonSaturatingLoss
 from ganforge.registry import NETWORKS, TASKS
 from ganforge.tasks.base import DataInfo, Task
-from ganforge.tasks.image import make_adam
+from ganforge.tasks.image.task import make_adam
 
 
 @NETWORKS.register("template.generator")

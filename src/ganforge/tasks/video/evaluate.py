@@ -88,7 +88,7 @@ def evaluate_video(
     Returns one JSON-ready dict: task, data, split, resolution, frames, n, frame_sampling, extractor, resize,
     kid_subset, kid_subsets, fvd (None, with `fvd_note`), and `model` / `real` dicts (see the module doc).
     """
-    from ganforge.pipelines import VideoGenerationPipeline
+    from ganforge.tasks.video.pipeline import VideoGenerationPipeline
 
     if not isinstance(pipe, VideoGenerationPipeline):
         raise GanforgeError("evaluate_video takes a video generation model")

@@ -109,7 +109,7 @@ def paired_scores(outputs: np.ndarray, targets: np.ndarray) -> dict[str, float |
 
 def identity_outputs(inputs: np.ndarray, channels: int) -> np.ndarray:
     """The identity baseline's outputs: the inputs with their channels matched to the target's."""
-    from ganforge.pipelines.translation import match_channels
+    from ganforge.tasks.translation.pipeline import match_channels
 
     return np.stack([match_channels(im, channels) for im in inputs])
 
@@ -133,7 +133,7 @@ def evaluate_translation(
     extractor, resize, kid_subset (images per KID subset), kid_subsets (how many), psnr_max_db (and
     counterpart_kid_subset with counterparts), and `model` / `identity` dicts of the metrics.
     """
-    from ganforge.pipelines import TranslationPipeline
+    from ganforge.tasks.translation.pipeline import TranslationPipeline
 
     if not isinstance(pipe, TranslationPipeline):
         raise GanforgeError("evaluate_translation takes a pix2pix or cyclegan model")

@@ -33,9 +33,9 @@ from ganforge.nets.patchgan import PatchGANDiscriminator
 from ganforge.nets.resnet_gen import ResnetGenerator
 from ganforge.registry import LOSSES, TASKS
 from ganforge.tasks.base import DataInfo, Task, TrainData
-from ganforge.tasks.image import gan_optimizers
-from ganforge.tasks.image_pool import ImagePool, history_size
-from ganforge.tasks.translation import (
+from ganforge.tasks.cyclegan.image_pool import ImagePool, history_size
+from ganforge.tasks.image.task import gan_optimizers
+from ganforge.tasks.translation.base import (
     GRID_ROWS,
     check_discriminator_fits,
     interleave_rows,

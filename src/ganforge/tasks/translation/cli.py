@@ -27,7 +27,7 @@ def translate_command(
     from ganforge.api import load
     from ganforge.imaging import save_image
     from ganforge.outputs import prepare_output_folder
-    from ganforge.pipelines import TranslationPipeline
+    from ganforge.tasks.translation.pipeline import TranslationPipeline
 
     jobs = collect_inputs(inputs, out)
     pipe = load(run, device=resolve_device(device))
@@ -41,3 +41,6 @@ def translate_command(
 
     done = process_each(jobs, translate_one, "translating", strict)
     typer.echo(f"{done} image{'s' if done != 1 else ''} in {out}")
+
+
+VERBS = {"translate": translate_command}  # registered by cli/main.py through the task specs

@@ -24,7 +24,7 @@ from ganforge.nets.video_disc import VideoDiscriminator
 from ganforge.registry import LOSSES, MODELS, TASKS
 from ganforge.tasks.base import DataInfo, Task, TrainData
 from ganforge.tasks.clips import CLIP_KEY, load_clip_data
-from ganforge.tasks.image import NetworkPair, gan_optimizers
+from ganforge.tasks.image.task import NetworkPair, gan_optimizers
 
 GRID_CLIPS = 8  # clips in each sample grid, one row of frames each (as reals.png)
 

@@ -1,0 +1,12 @@
+"""Task cyclegan: unpaired image-to-image translation (CycleGAN)."""
+
+from ganforge.tasks.spec import TaskSpec, register_spec
+
+SPEC = register_spec(TaskSpec(
+    name="cyclegan",
+    summary="Unpaired image-to-image translation (CycleGAN).",
+    task="ganforge.tasks.cyclegan.task",
+    pipelines=("ganforge.tasks.translation.pipeline",),
+    evaluators=("ganforge.tasks.translation.evaluate",),
+    commands=("ganforge.tasks.translation.cli",),
+))

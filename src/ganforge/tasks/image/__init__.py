@@ -1,0 +1,12 @@
+"""Task image: generation from noise, unconditional or class-conditional: dcgan, stylegan2, r3gan."""
+
+from ganforge.tasks.spec import TaskSpec, register_spec
+
+SPEC = register_spec(TaskSpec(
+    name="image",
+    summary="Generation from noise, unconditional or class-conditional: dcgan, stylegan2, r3gan.",
+    task="ganforge.tasks.image.task",
+    pipelines=("ganforge.tasks.image.pipeline",),
+    evaluators=("ganforge.tasks.image.evaluate",),
+    commands=("ganforge.tasks.image.cli",),
+))

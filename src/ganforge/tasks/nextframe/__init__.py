@@ -1,0 +1,12 @@
+"""Task nextframe: video prediction: the next frames of a clip (SimVP-style, Mathieu et al.)."""
+
+from ganforge.tasks.spec import TaskSpec, register_spec
+
+SPEC = register_spec(TaskSpec(
+    name="nextframe",
+    summary="Video prediction: the next frames of a clip (SimVP-style, Mathieu et al.).",
+    task="ganforge.tasks.nextframe.task",
+    pipelines=("ganforge.tasks.nextframe.pipeline",),
+    evaluators=("ganforge.tasks.nextframe.evaluate",),
+    commands=("ganforge.tasks.nextframe.cli",),
+))

@@ -1,0 +1,12 @@
+"""Task pix2pix: paired image-to-image translation: unet (pix2pix), spade."""
+
+from ganforge.tasks.spec import TaskSpec, register_spec
+
+SPEC = register_spec(TaskSpec(
+    name="pix2pix",
+    summary="Paired image-to-image translation: unet (pix2pix), spade.",
+    task="ganforge.tasks.pix2pix.task",
+    pipelines=("ganforge.tasks.translation.pipeline",),
+    evaluators=("ganforge.tasks.translation.evaluate",),
+    commands=("ganforge.tasks.translation.cli",),
+))

@@ -1,0 +1,104 @@
+"""A task's spec: the one record that ties its config, Task, pipeline, evaluator and CLI verbs together.
+
+Every folder under `ganforge/tasks/` whose `__init__.py` calls `register_spec(TaskSpec(...))` is a task, found by
+`discover()`; a package outside ganforge adds one the same way and announces it with an entry point in the
+`ganforge.tasks` group (`[project.entry-points."ganforge.tasks"] my-task = "my_package.my_task"`). Nothing outside a
+task's folder names it: the train command, `ganforge.load`, `ganforge eval`, `ganforge sample` and the CLI's verbs
+all go through these specs. Parts are named by module so that importing the tasks does not import every pipeline,
+evaluator and command line.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import logging
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ganforge.registry import Registry
+
+ENTRY_POINT_GROUP = "ganforge.tasks"
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """What one task brings; `ganforge train NAME` and the rest find it here."""
+
+    name: str  # `ganforge train NAME`, and the name its runs record in config.json
+    summary: str  # one line for `ganforge train --help`
+    task: str  # module that registers its Task class (TASKS.register(name))
+    options: type | None = None  # its config dataclass (a TaskOptions): the train options only this task reads
+    pipelines: tuple[str, ...] = ()  # modules that register the pipelines its models load as (PIPELINES)
+    evaluators: tuple[str, ...] = ()  # modules that register the evaluators of those pipelines (EVALUATORS)
+    commands: tuple[str, ...] = ()  # modules with a VERBS dict, {command name: Typer function}, of its own CLI verbs
+    hidden: bool = False  # left out of `ganforge train --help` (the template)
+    extras: dict[str, Any] = field(default_factory=dict)  # anything else a task wants to publish
+
+    def load_task(self) -> type:
+        from ganforge.registry import TASKS
+
+        importlib.import_module(self.task)
+        return TASKS.get(self.name)
+
+
+SPECS: Registry = Registry("task")
+_discovered = False
+
+
+def register_spec(spec: TaskSpec) -> TaskSpec:
+    """Called once by a task package's `__init__.py`."""
+    if spec.name in SPECS and SPECS.get(spec.name) == spec:
+        return spec  # the same package imported twice (as ganforge.tasks.x and through an entry point)
+    SPECS.register(spec.name)(spec)
+    return spec
+
+
+def discover() -> None:
+    """Import every task package under ganforge/tasks and every one announced by an entry point, once."""
+    global _discovered
+    if _discovered:
+        return
+    _discovered = True
+    import ganforge.tasks as package
+
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if info.ispkg:
+            importlib.import_module(f"{package.__name__}.{info.name}")
+    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            entry.load()
+        except Exception as exc:  # a broken plugin must not take every command down with it
+            logging.getLogger(__name__).warning("task plugin %s (%s) failed to load: %s", entry.name, entry.value, exc)
+
+
+def task_spec(name: str) -> TaskSpec:
+    """The spec of one task; an unknown name is a one-line error that lists the tasks."""
+    discover()
+    return SPECS.get(name)
+
+
+def task_specs(include_hidden: bool = True) -> list[TaskSpec]:
+    discover()
+    specs = [SPECS.get(name) for name in SPECS.names()]
+    return [spec for spec in specs if include_hidden or not spec.hidden]
+
+
+def import_parts(kind: str) -> None:
+    """Import one kind of part ("pipelines", "evaluators", "commands") of every task, so its registry is full."""
+    for spec in task_specs():
+        for module in getattr(spec, kind):
+            importlib.import_module(module)
+
+
+def task_verbs() -> dict[str, Callable[..., Any]]:
+    """Every task's own CLI verbs, {command name: function}; two tasks may share one (pix2pix, cyclegan: translate)."""
+    verbs: dict[str, Callable[..., Any]] = {}
+    for spec in task_specs():
+        for module in spec.commands:
+            for name, function in importlib.import_module(module).VERBS.items():
+                if verbs.setdefault(name, function) is not function:
+                    raise ValueError(f"two tasks define the command {name!r}")
+    return verbs
