@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -95,6 +96,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--src", default=None, help="a ganforge src folder to train with (e.g. before a refactor)")
     parser.add_argument("--only", nargs="*", default=None, help="run only these cases")
+    parser.add_argument("--keep", type=Path, default=None, help="copy the run folders here (config migration fixtures)")
     parser.add_argument("--compare", nargs=2, type=Path, default=None, metavar=("BEFORE", "AFTER"))
     args = parser.parse_args()
     if args.compare:
@@ -115,6 +117,8 @@ def main() -> None:
             start = time.perf_counter()
             ganforge.train(**settings, seed=0, precision="fp32", out=str(root / "runs"), name=name)
             results[name] = fingerprint(root / "runs" / name)
+            if args.keep:
+                shutil.copytree(root / "runs" / name, args.keep / name)
             seconds[name] = round(time.perf_counter() - start, 1)
             print(json.dumps({name: results[name], "seconds": seconds[name]}), file=sys.stderr, flush=True)
     print(json.dumps({"src": str(Path(ganforge.__file__).parent), "machine": machine(), "cases": results,

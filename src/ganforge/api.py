@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ganforge.config import TASK_FIELD_DEFAULTS, TrainConfig, field_default
+from ganforge.config import TrainConfig, field_default
 from ganforge.errors import CheckpointError, ConfigError
 
 # Options that may change when a run is resumed: budgets and bookkeeping, never the model or data.
@@ -24,7 +24,10 @@ def resolve_resume_config(run_dir: Path, overrides: dict[str, Any]) -> TrainConf
     path = Path(run_dir) / "config.json"
     if not path.is_file():
         raise CheckpointError(f"cannot resume: {run_dir} is not a run directory (no config.json)")
+    from ganforge.config import RENAMED
+
     saved = TrainConfig.load(path)
+    overrides = {RENAMED.get(k, k): v for k, v in overrides.items()}
     values = saved.to_dict()
     resolved = saved.resolved().to_dict()  # a run saved before a field existed holds None where it now resolves
     asked = {k: overrides.get(k) for k in ("task", "model")}
@@ -59,10 +62,12 @@ def unique_run_dir(config: TrainConfig) -> Path:
 
 def new_run_config(config: TrainConfig | None, overrides: dict[str, Any]) -> TrainConfig:
     """A new run's config: `config` (or the defaults) with the non-None overrides; fields left out entirely take
-    the task's default where it has its own (TASK_FIELD_DEFAULTS: the video tasks' data and frame size)."""
+    the task's default where it has its own (its options' NEW_RUN_DEFAULTS: the video tasks' data and frame size)."""
+    from ganforge.tasks.spec import task_spec
+
     base = config.to_dict() if config is not None else {}
     base.update({k: v for k, v in overrides.items() if v is not None})
-    for key, value in TASK_FIELD_DEFAULTS.get(base.get("task", "image"), {}).items():
+    for key, value in task_spec(base.get("task", "image")).options.NEW_RUN_DEFAULTS.items():
         if key not in overrides or overrides[key] is None:
             if key not in base or base[key] == field_default(key):  # a config object's untouched field counts as unset
                 base[key] = value
@@ -151,7 +156,7 @@ def train(
         trainer = Trainer(
             cfg, data, None, info, run_dir, resume_from=resume_from,
             on_progress=on_progress, should_stop=should_stop, accelerator=accelerator,
-            evaluator=make_evaluator(data.arrays["image"], cfg.eval_n) if cfg.eval_every_kimg else None,
+            evaluator=make_evaluator(data.arrays["image"], cfg.eval_n) if getattr(cfg, "eval_every_kimg", None) else None,
         )
         if main:
             from ganforge.engine.atomic import atomic_write_text

@@ -24,7 +24,9 @@ def test_help(capsys, command):
     assert code == 0 and "Usage" in out
 
 
-@pytest.mark.parametrize(("command", "shown"), [(["train"], "[default: 64; superres: 16"), (["eval"], "[default: the run's own")])
+@pytest.mark.parametrize(("command", "shown"), [(["train", "superres"], "Global batch size, split across processes. [default: 16]"),
+                                               (["train", "pix2pix"], "[default: unet 100, spade 0]"),
+                                               (["eval"], "[default: the run's own")])
 def test_help_shows_defaults(capsys, command, shown):
     """Help texts are plain text, so a "[default: ...]" is printed rather than read as markup."""
     code, out, _ = run(capsys, *command, "--help")

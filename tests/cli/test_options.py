@@ -65,11 +65,11 @@ def test_train_runs_dir_and_its_old_name(capsys, tmp_path, image_run):
 
 
 def test_train_clip_frames_and_its_old_name(capsys, nextframe_run):
-    assert json.loads((nextframe_run / "config.json").read_text())["frames"] == 4
+    assert json.loads((nextframe_run / "config.json").read_text())["clip_frames"] == 4
     code, out, err = run(capsys, *NEXTFRAME, "--clip-frames", "6", "--dry-run")
-    assert code == 0 and json.loads(out)["config"]["frames"] == 6 and not notes(err)
+    assert code == 0 and json.loads(out)["config"]["clip_frames"] == 6 and not notes(err)
     code, out, err = run(capsys, *NEXTFRAME, "--frames", "6", "--dry-run")
-    assert code == 0 and json.loads(out)["config"]["frames"] == 6
+    assert code == 0 and json.loads(out)["config"]["clip_frames"] == 6
     assert notes(err) == ["note: --frames is deprecated in `ganforge train`; use --clip-frames (the old name goes in "
                           "the next release)"]
     code, _, err = run(capsys, *NEXTFRAME, "--clip-frames", "6", "--frames", "5", "--dry-run")
@@ -84,7 +84,7 @@ def test_train_errors_name_the_option_as_typed(capsys):
     code, _, err = run(capsys, *NEXTFRAME, "--context-frames", "30", "--dry-run")
     assert one_line_error(code, err, "--clip-frames 20 must exceed --context-frames 30")
     code, _, err = run(capsys, *TRAIN, "--clip-frames", "8", "--dry-run")
-    assert one_line_error(code, err, "--clip-frames applies to nextframe and video")
+    assert one_line_error(code, err, "--clip-frames applies to nextframe and video, not to task 'image'")
     code, _, err = run(capsys, *NEXTFRAME, "--frames", "2", "--dry-run")
     first, second = err.splitlines()
     assert code == 2 and first.startswith("error: --frames 2 must exceed") and second.startswith("note: --frames")

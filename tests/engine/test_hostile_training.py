@@ -80,15 +80,21 @@ def full(tmp_path_factory) -> Path:
 
 
 # ------------------------------------------------------------------------------------------------- numbers
-def _float_fields() -> list[str]:
-    return [f.name for f in dataclasses.fields(TrainConfig) if "float" in str(f.type)]
+def _float_fields() -> list[tuple[str, str]]:
+    """(task, field) for every float field of every task's config: the run's own and the task's."""
+    from ganforge.tasks import task_specs
+
+    run = [f.name for f in dataclasses.fields(TrainConfig) if "float" in str(f.type)]
+    return [("image", name) for name in run] + [
+        (spec.name, f.name) for spec in task_specs(include_hidden=False) for f in dataclasses.fields(spec.options)
+        if "float" in str(f.type)]
 
 
-@pytest.mark.parametrize("name", _float_fields())
+@pytest.mark.parametrize(("task", "name"), _float_fields())
 @pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")])
-def test_every_float_setting_must_be_finite(name, value):
+def test_every_float_setting_must_be_finite(task, name, value):
     with pytest.raises(ConfigError, match=r"must be a finite number, got"):
-        TrainConfig(**{name: value}).validate()
+        TrainConfig(task=task, **{name: value}).validate()
 
 
 @pytest.mark.parametrize("seed", [-1, SEED_MAX + 1, 99999999999999999999, 1.5, True])

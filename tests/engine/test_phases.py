@@ -158,7 +158,7 @@ def test_record_gradients_mode_records_each_phase_instead_of_stepping():
 
 
 def test_template_task_trains_through_the_runner():
-    cfg = TrainConfig(resolution=8, batch=4, z_dim=4).validate()
+    cfg = TrainConfig(task="template", resolution=8, batch=4, z_dim=4).validate()
     torch.manual_seed(0)
     task = TASKS.get("template")(cfg, DataInfo("x", 8, 1, 16, []))
     attach_standalone_runtime(task, "fp32")

@@ -106,7 +106,7 @@ def test_other_losses_train(tmp_path, tiny, loss):
 
 
 def test_template_task_trains_and_samples(tmp_path, tiny):
-    result = ganforge.train(**dict(tiny, task="template"), kimg=0.5, out=str(tmp_path), name="tpl")
+    result = ganforge.train(**dict(tiny, task="template", model=None), kimg=0.5, out=str(tmp_path), name="tpl")
     pipe = ganforge.load(result.run_dir)
     assert pipe(n=3, output_type="np").shape == (3, 16, 16, 1)
     assert ganforge.load(result.run_dir, device="auto").device.type == ("cuda" if torch.cuda.is_available() else "cpu")

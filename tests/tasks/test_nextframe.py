@@ -32,7 +32,7 @@ def test_mse_run_lowers_l2_without_a_discriminator(tmp_path):
     assert set(weights) == {"G"}
     config = json.loads((tmp_path / "mse" / "config.json").read_text())
     assert (config["loss"], config["adv_weight"], config["gdl_weight"]) == ("mse", 0.0, 0.0)
-    assert (config["frames"], config["context_frames"], config["augment"]) == (4, 2, "none")
+    assert (config["clip_frames"], config["context_frames"], "augment" in config) == (4, 2, False)
     # Grid: per clip a true row and a predicted row of 1 + m = 3 frames.
     assert Image.open(result.last_grid).size[0] == 2 + 3 * (16 + 2)
 
@@ -92,11 +92,12 @@ def test_pretrain_kimg_trains_l2_alone_first_and_resumes_exactly(tmp_path):
         (dict(loss="hinge"), r"nextframe takes --loss mse \(the L2 baseline\) or adv .* got 'hinge'"),
         (dict(loss="mse", gdl_weight=1.0), "--gdl-weight applies to --loss adv"),
         (dict(loss="mse", pretrain_kimg=5.0), "--pretrain-kimg applies to --loss adv"),
-        (dict(frames=10, context_frames=10), "--frames 10 must exceed --context-frames 10"),
+        (dict(clip_frames=10, context_frames=10), "--clip-frames 10 must exceed --context-frames 10"),
+        (dict(frames=10, context_frames=10), "--clip-frames 10 must exceed"),  # the field's old name still works
         (dict(resolution=30), "a multiple of 4 and at least 8"),
-        (dict(augment="diffaug"), "--augment diffaug is not supported by nextframe"),
-        (dict(r1_gamma=1.0), "--r1-gamma applies to image generation"),
-        (dict(eval_every_kimg=1.0), "--eval-every is not available for nextframe"),
+        (dict(augment="diffaug"), "--augment applies to image, not to task 'nextframe'"),
+        (dict(r1_gamma=1.0), "--r1-gamma applies to image, not to task 'nextframe'"),
+        (dict(eval_every_kimg=1.0), "--eval-every applies to image, not to task 'nextframe'"),
     ],
 )
 def test_bad_options_are_config_errors(changes, message):
@@ -113,7 +114,7 @@ def test_options_of_nextframe_are_errors_elsewhere():
 
 def test_defaults_follow_the_moving_mnist_protocol():
     config = TrainConfig(task="nextframe", data="moving-mnist", resolution=64).validate()
-    assert (config.frames, config.context_frames, config.model, config.loss, config.width) == (20, 10, "simvp", "adv", 32)
+    assert (config.clip_frames, config.context_frames, config.model, config.loss, config.width) == (20, 10, "simvp", "adv", 32)
     saved = TrainConfig.from_dict(config.to_dict()).validate()  # a resolved config validates again
     assert saved == config
     mse = TrainConfig(task="nextframe", data="moving-mnist", resolution=64, loss="mse").validate()

@@ -32,7 +32,7 @@ def test_pix2pix_trains_from_an_ab_folder(tmp_path, translation_folder, tiny_tra
     config = json.loads((run / "config.json").read_text())
     assert config["model"] == "unet" and config["l1_weight"] == 100 and config["loss"] == "ns"
     assert (config["lr_g"], config["beta1"], config["beta2"], config["d_layers"]) == (2e-4, 0.5, 0.999, 2)
-    assert config["augment"] == "none" and config["lr_decay_start"] == 1.0
+    assert "augment" not in config and config["lr_decay_start"] == 1.0  # the image task's option
     assert set(load_file(str(result.checkpoint / "G.safetensors"))) and (result.checkpoint / "D.safetensors").is_file()
     assert all("Loss/G/l1" in r and "Loss/D/adv" in r for r in _rows(run))
     grid = Image.open(result.last_grid)  # input | output | target: three columns of 16 px tiles
@@ -135,21 +135,21 @@ def test_spade_needs_label_maps(tmp_path, translation_folder, tiny_translation):
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        (dict(task="image", l1_weight=5.0), "--l1-weight applies to pix2pix, inpaint and superres, not to task 'image'"),
+        (dict(task="image", l1_weight=5.0), "--l1-weight applies to inpaint, pix2pix and superres, not to task 'image'"),
         (dict(task="pix2pix", model="resnet"), "--model resnet belongs to task cyclegan"),
         (dict(task="pix2pix", direction="sideways"), "--direction must be AtoB or BtoA"),
-        (dict(task="pix2pix", cond=True), "--cond is for class-conditional image generation"),
+        (dict(task="pix2pix", cond=True), "--cond applies to image, not to task 'pix2pix'"),
         (dict(task="pix2pix", l1_weight=-1.0), "--l1-weight must be >= 0"),
         (dict(task="cyclegan", d_layers=0), "--d-layers must lie in 1..8"),
-        (dict(task="pix2pix", augment="ada"), "--augment ada is not supported by pix2pix"),
+        (dict(task="pix2pix", augment="ada"), "--augment applies to image, not to task 'pix2pix'"),
         # The image task's options, which no conditioned task reads.
-        (dict(task="pix2pix", r1_gamma=1.0), "--r1-gamma applies to image generation (task image); pix2pix does not"),
-        (dict(task="cyclegan", z_dim=64), "--z-dim applies to image generation (task image) and video; cyclegan does not"),
-        (dict(task="inpaint", d_norm="batch"), "--d-norm applies to image generation (task image) and superres; inpaint"),
-        (dict(task="superres", resolution=16, scale=2, gp_weight=5.0), "--gp-weight applies to image generation"),
-        (dict(task="pix2pix", model="spade", ada_target=0.7), "--ada-target applies to image generation"),
-        (dict(task="cyclegan", pl_weight=2.0), "--pl-weight applies to image generation"),
-        (dict(task="inpaint", residual=True), "--residual applies to pix2pix and cyclegan, not to task 'inpaint'"),
+        (dict(task="pix2pix", r1_gamma=1.0), "--r1-gamma applies to image, not to task 'pix2pix'"),
+        (dict(task="cyclegan", z_dim=64), "--z-dim applies to image and video, not to task 'cyclegan'"),
+        (dict(task="inpaint", d_norm="batch"), "--d-norm applies to image and superres, not to task 'inpaint'"),
+        (dict(task="superres", resolution=16, scale=2, gp_weight=5.0), "--gp-weight applies to image, not"),
+        (dict(task="pix2pix", model="spade", ada_target=0.7), "--ada-target applies to image, not"),
+        (dict(task="cyclegan", pl_weight=2.0), "--pl-weight applies to image, not"),
+        (dict(task="inpaint", residual=True), "--residual applies to cyclegan and pix2pix, not to task 'inpaint'"),
     ],
 )
 def test_config_errors(settings, message):
@@ -199,9 +199,10 @@ def test_residual_pix2pix_trains_and_translates_from_the_identity(tmp_path, tran
 
 def test_image_only_options_pass_when_unused_and_for_the_image_task():
     for task in ("pix2pix", "cyclegan", "inpaint"):
-        resolved = TrainConfig(task=task, kimg=1.0).validate()  # holds the model's r1_gamma 0, z_dim 0, ...
+        resolved = TrainConfig(task=task, kimg=1.0).validate()  # holds its own options only: no r1_gamma, z_dim, ...
+        assert "r1_gamma" not in resolved.to_dict() and "z_dim" not in resolved.to_dict()
         assert TrainConfig.from_dict(resolved.to_dict()).validate() == resolved  # as a resumed run's config
-    assert not TrainConfig(task="image", residual=False).validate().residual  # --no-residual changes nothing
+    assert "residual" not in TrainConfig(task="image", residual=False).validate().to_dict()  # --no-residual: nothing
     image = TrainConfig(task="image", r1_gamma=1.0, z_dim=16, d_norm="none", gp_weight=5.0, ada_target=0.7).validate()
     assert (image.r1_gamma, image.z_dim, image.d_norm, image.gp_weight, image.ada_target) == (1.0, 16, "none", 5.0, 0.7)
 
@@ -243,7 +244,7 @@ def test_resize_conv_upsampling_trains_loads_and_is_checked(tmp_path, translatio
     assert default["config"]["upsample"] == "transpose"  # the paper's U-Net unless asked
     with pytest.raises(ConfigError, match="--upsample must be transpose or resize, got 'bilinear'"):
         TrainConfig(task="pix2pix", upsample="bilinear").validate()
-    with pytest.raises(ConfigError, match="--upsample applies to pix2pix, cyclegan and video, not to task 'image'"):
+    with pytest.raises(ConfigError, match="--upsample applies to cyclegan, pix2pix and video, not to task 'image'"):
         TrainConfig(task="image", upsample="resize").validate()
     with pytest.raises(ConfigError, match="--upsample applies to --model unet"):
         TrainConfig(task="pix2pix", model="spade", upsample="resize").validate()

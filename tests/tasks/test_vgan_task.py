@@ -119,7 +119,7 @@ def test_tiny_run_trains_samples_and_resumes_exactly(tmp_path):
     rows = [r for r in read_metrics(tmp_path / "straight" / "metrics.jsonl") if "Loss/G/mask" in r]
     assert rows and all(0 < r["Loss/G/mask"] < 1 and np.isfinite(r["Loss/D/adv"]) for r in rows)
     config = TrainConfig.load(tmp_path / "straight" / "config.json")
-    assert (config.model, config.frames, config.mask_weight, config.augment, config.loss) == ("vgan", 4, 0.1, "none", "ns")
+    assert (config.model, config.clip_frames, config.mask_weight, config.loss) == ("vgan", 4, 0.1, "ns")
     from PIL import Image
 
     grid = Image.open(straight.last_grid)  # 4 clips, one row of 4 frames each (16 px, 2 px padding)
@@ -128,7 +128,7 @@ def test_tiny_run_trains_samples_and_resumes_exactly(tmp_path):
 
 def test_defaults_and_options():
     config = TrainConfig(task="video").validate()
-    assert (config.model, config.frames, config.z_dim, config.width, config.mask_weight) == ("vgan", 16, 100, 32, 0.1)
+    assert (config.model, config.clip_frames, config.z_dim, config.width, config.mask_weight) == ("vgan", 16, 100, 32, 0.1)
     assert (config.lr_g, config.lr_d, config.beta1, config.beta2, config.loss) == (2e-4, 2e-4, 0.5, 0.999, "ns")
     assert TrainConfig.from_dict(config.to_dict()).validate() == config  # a resumed run's config validates again
     assert TrainConfig(task="video", loss="hinge", z_dim=16, mask_weight=0.0).validate().z_dim == 16
@@ -138,12 +138,12 @@ def test_defaults_and_options():
 
 
 @pytest.mark.parametrize(("options", "message"), [
-    (dict(cond=True), "video generation is unconditional"),
-    (dict(augment="ada"), "--augment ada is not supported by video"),
-    (dict(loss="wgan-gp"), "--loss wgan-gp is not supported by video"),
-    (dict(r1_gamma=1.0), "--r1-gamma applies to image generation"),
-    (dict(eval_every_kimg=1.0), "--eval-every is not available for video"),
-    (dict(frames=1), "--frames must be at least 2"),
+    (dict(cond=True), "--cond applies to image, not to task 'video'"),  # video generation is unconditional
+    (dict(augment="ada"), "--augment applies to image, not to task 'video'"),
+    (dict(loss="wgan-gp"), "--loss must be one of ns, hinge, lsgan, rpgan, ragan, got 'wgan-gp'"),
+    (dict(r1_gamma=1.0), "--r1-gamma applies to image, not to task 'video'"),
+    (dict(eval_every_kimg=1.0), "--eval-every applies to image, not to task 'video'"),
+    (dict(clip_frames=1), "--clip-frames must be at least 2"),
     (dict(mask_weight=-1.0), "--mask-weight must be >= 0"),
     (dict(model="dcgan"), "--model dcgan belongs to task image"),
 ])

@@ -12,7 +12,7 @@ from ganforge.cli.eval import eval_command
 from ganforge.cli.export import export_command
 from ganforge.cli.options import drop_notes, flush_notes
 from ganforge.cli.sample import sample_command
-from ganforge.cli.train import train_command
+from ganforge.cli.train import train_app
 from ganforge.errors import GanforgeError
 from ganforge.tasks.spec import task_verbs
 
@@ -31,7 +31,7 @@ def _register() -> None:
     from ganforge.cli.data import data_app
 
     app.add_typer(data_app, name="data", help="Built-in datasets and prepared datasets.")
-    app.command("train")(train_command)
+    app.add_typer(train_app(), name="train")
     app.command("sample")(sample_command)
     for name, verb in task_verbs().items():  # each task's own commands (tasks/<task>/cli.py)
         app.command(name)(verb)

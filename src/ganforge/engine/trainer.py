@@ -22,7 +22,7 @@ import torch
 from accelerate import Accelerator  # noqa: F401  (type of the accelerator argument)
 
 from ganforge import __version__
-from ganforge.config import TrainConfig
+from ganforge.config import TrainConfig, budget
 from ganforge.engine.checkpoint import checkpoint_name, load_checkpoint, save_checkpoint
 from ganforge.engine.ema import EMA, batch_norms, recompute_batch_norm
 from ganforge.engine.precision import (
@@ -490,8 +490,8 @@ class Trainer:
             saved = state["total_images"]
         else:  # checkpoints before the budget was saved: the budget of the config they were written with
             old = state.get("config") or {}
-            budget = TrainConfig(kimg=old.get("kimg"), minutes=old.get("minutes")).kimg_budget if old else None
-            saved = int(budget * 1000) if budget is not None else None
+            kimg_budget = budget(old.get("kimg"), old.get("minutes")) if old else None
+            saved = int(kimg_budget * 1000) if kimg_budget is not None else None
         decay_start = self.config.lr_decay_start if self.config.lr_decay_start is not None else 1.0
         if decay_start < 1.0 and saved is not None and saved != self.total_images:
             new = f"{self.total_images / 1000:g}" if self.total_images is not None else "none"
@@ -594,7 +594,8 @@ class Trainer:
         tick_images = max(1, int(cfg.tick_kimg * 1000))
         sample_images = max(1, int(cfg.sample_every_kimg * 1000))
         ckpt_images = max(1, int(cfg.checkpoint_every_kimg * 1000))
-        eval_images = max(1, int(cfg.eval_every_kimg * 1000)) if cfg.eval_every_kimg and self.evaluator else None
+        eval_every = getattr(cfg, "eval_every_kimg", None)  # a task with periodic evaluation has the option
+        eval_images = max(1, int(eval_every * 1000)) if eval_every and self.evaluator else None
         decay_start = cfg.lr_decay_start if cfg.lr_decay_start is not None else 1.0
         start_time = time.monotonic()
         start_images = self.images_shown

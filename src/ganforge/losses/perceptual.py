@@ -13,8 +13,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ganforge.config import PERCEPTUAL_MIN_SIDE as MIN_SIDE
 from ganforge.losses.reconstruction import feature_matching_loss
+
+MIN_SIDE = 20  # pixels: the smallest crop the Inception stem takes (it shrinks a crop about five times)
 
 # The layers of the TorchScript's `layers` Sequential up to the deepest one compared, in order.
 STEM = ("conv", "conv_1", "conv_2", "pool0", "conv_3", "conv_4")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ganforge.config import UPSAMPLE_MODES
 from ganforge.errors import ConfigError
+
+UPSAMPLE_MODES = ("transpose", "resize")  # a decoder's x2 step: transposed convolution (the papers) or resize-conv
 
 
 def log2_resolution(resolution: int, low: int, high: int, message: str) -> int:

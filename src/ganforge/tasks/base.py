@@ -93,7 +93,7 @@ class Task(ABC):
             channels=dataset.channels, count=len(dataset), class_names=list(dataset.class_names),
         )
         return TrainData(arrays={"image": dataset.images}, info=info,
-                         labels=dataset.labels if config.cond else None)
+                         labels=dataset.labels if getattr(config, "cond", False) else None)
 
     def attach(self, runtime: Any) -> None:
         """Called once by the trainer after it has placed the networks on their device."""

@@ -20,7 +20,7 @@ would, on any number of processes.
 Models (`--model`) come from INPAINT_MODELS: `lama` (FFC ResNet, nets/ffc.py). Another generator
 (DeepFill v2's gated convolutions, partial convolutions) is one more entry there: a builder that returns
 the network (registered in NETWORKS, taking the holed image + mask and returning a prediction, with a
-`stride`) and its spec, plus its name in config.TASK_MODELS["inpaint"] and its defaults in MODEL_DEFAULTS.
+`stride`) and its spec, plus its name and defaults in the MODELS of tasks/inpaint/config.py.
 
 The data are any image set `resolve_dataset` takes (folder, zip, `emoji`, `photos` crops, ...), minus
 a fixed seeded 10% held-out split (`data.split.resolve_split_images`), which training never loads.

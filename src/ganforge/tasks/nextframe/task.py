@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ganforge.config import NEXTFRAME_LOSSES, TrainConfig
+from ganforge.config import TrainConfig
 from ganforge.engine.phases import Phase, PhaseRunner, StepContext
 from ganforge.errors import ConfigError
 from ganforge.imaging import to_signed
@@ -40,6 +40,7 @@ from ganforge.registry import LOSSES, TASKS
 from ganforge.tasks.base import DataInfo, Task, TrainData
 from ganforge.tasks.clips import CLIP_KEY, load_clip_data
 from ganforge.tasks.image.task import gan_optimizers, make_adam
+from ganforge.tasks.nextframe.config import LOSSES as NEXTFRAME_LOSSES
 from ganforge.tasks.translation.base import pick_fixed
 
 ADVERSARIAL_LOSS = "ns"  # Mathieu et al.'s binary cross-entropy: D: softplus(-D(real)) + softplus(D(fake))
@@ -63,7 +64,7 @@ class NextFrameTask(Task):
 
     @classmethod
     def load_data(cls, config: TrainConfig, progress: Callable[[int, int], None] | None = None) -> TrainData:
-        return load_clip_data(config, int(config.frames), progress)
+        return load_clip_data(config, int(config.clip_frames), progress)
 
     def __init__(self, config: TrainConfig, data: DataInfo) -> None:
         super().__init__(config, data)
@@ -71,10 +72,10 @@ class NextFrameTask(Task):
             raise ConfigError(f"task nextframe takes --model {' or '.join(PREDICTORS)}, got {config.model!r}")
         if config.loss not in NEXTFRAME_LOSSES:
             raise ConfigError(f"nextframe takes --loss mse or adv, got {config.loss!r}")
-        if data.frames is not None and data.frames != config.frames:
-            raise ConfigError(f"the training clips hold {data.frames} frames, the config asks for {config.frames}")
+        if data.frames is not None and data.frames != config.clip_frames:
+            raise ConfigError(f"the training clips hold {data.frames} frames, the config asks for {config.clip_frames}")
         self.k = int(config.context_frames)
-        self.m = int(config.frames) - self.k
+        self.m = int(config.clip_frames) - self.k
         class_name, cls = PREDICTORS[config.model]
         g_kwargs = dict(channels=data.channels, context_frames=self.k, out_frames=self.m,
                         resolution=config.resolution, width=config.width, hidden=None, n_blocks=config.n_blocks)

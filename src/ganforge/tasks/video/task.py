@@ -51,7 +51,7 @@ class VideoTask(Task):
 
     @classmethod
     def load_data(cls, config: TrainConfig, progress: Callable[[int, int], None] | None = None) -> TrainData:
-        return load_clip_data(config, config.frames, progress)
+        return load_clip_data(config, config.clip_frames, progress)
 
     def __init__(self, config: TrainConfig, data: DataInfo) -> None:
         super().__init__(config, data)
