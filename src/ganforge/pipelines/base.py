@@ -57,8 +57,39 @@ def check_weights_fit(spec: dict[str, Any], state: dict[str, torch.Tensor]) -> N
                               f"{len(wrong)} tensors differ, e.g. {wrong[0]}")
 
 
+_REQUIRED = object()
+
+
+class config_value:  # noqa: N801  (used like `property`)
+    """A pipeline property read from its config.json: `frames = config_value("frames", int)`; `default` where the
+    key may be missing (exports written before it existed)."""
+
+    def __init__(self, key: str, cast: Any = int, default: Any = _REQUIRED) -> None:
+        self.key, self.cast, self.default = key, cast, default
+
+    def __get__(self, pipe: Any, owner: type | None = None) -> Any:
+        if pipe is None:
+            return self
+        if self.default is _REQUIRED or self.key in pipe.config:
+            return self.cast(pipe.config[self.key])
+        return self.default
+
+
+class component:  # noqa: N801  (used like `property`)
+    """A pipeline's network by its component name: `generator = component("generator")`."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, pipe: Any, owner: type | None = None) -> Any:
+        return self if pipe is None else pipe.components[self.name]
+
+
 class Pipeline:
     """Base: holds named components on one device and the export config that rebuilds them."""
+
+    resolution = config_value("resolution", int)  # side of the images (frames) it makes or takes, in pixels
+    channels = config_value("channels", int, 3)
 
     def __init__(self, components: dict[str, torch.nn.Module], config: dict[str, Any]) -> None:
         self.components = components

@@ -15,7 +15,7 @@ import importlib.metadata
 import logging
 import pkgutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ganforge.registry import Registry
@@ -35,13 +35,28 @@ class TaskSpec:
     evaluators: tuple[str, ...] = ()  # modules that register the evaluators of those pipelines (EVALUATORS)
     commands: tuple[str, ...] = ()  # modules with a VERBS dict, {command name: Typer function}, of its own CLI verbs
     hidden: bool = False  # left out of `ganforge train --help` (the template)
-    extras: dict[str, Any] = field(default_factory=dict)  # anything else a task wants to publish
 
     def load_task(self) -> type:
         from ganforge.registry import TASKS
 
         importlib.import_module(self.task)
         return TASKS.get(self.name)
+
+
+PARTS = {"pipelines": "pipeline", "evaluators": "evaluate", "commands": "cli"}  # a spec's part -> its file
+
+
+def folder_spec(package: str, summary: str, options: type, *, parts_from: str | None = None,
+                hidden: bool = False) -> TaskSpec:
+    """The spec of a task folder laid out as tasks/template/ is: named after the folder, its Task in task.py, and
+    its pipeline.py, evaluate.py and cli.py where they exist (in `parts_from` for parts another package holds)."""
+    import importlib.util
+
+    home = parts_from or package
+    found = {kind: tuple(m for m in (f"{home}.{file}",) if importlib.util.find_spec(m) is not None)
+             for kind, file in PARTS.items()}
+    return TaskSpec(name=package.rsplit(".", 1)[-1], summary=summary, task=f"{package}.task", options=options,
+                    hidden=hidden, **found)
 
 
 SPECS: Registry = Registry("task")

@@ -1,14 +1,7 @@
 """Task cyclegan: unpaired image-to-image translation (CycleGAN)."""
 
 from ganforge.tasks.cyclegan.config import CycleGANOptions
-from ganforge.tasks.spec import TaskSpec, register_spec
+from ganforge.tasks.spec import folder_spec, register_spec
 
-SPEC = register_spec(TaskSpec(
-    name="cyclegan",
-    summary="Unpaired image-to-image translation (CycleGAN).",
-    task="ganforge.tasks.cyclegan.task",
-    options=CycleGANOptions,
-    pipelines=("ganforge.tasks.translation.pipeline",),
-    evaluators=("ganforge.tasks.translation.evaluate",),
-    commands=("ganforge.tasks.translation.cli",),
-))
+SPEC = register_spec(folder_spec(__name__, "Unpaired image-to-image translation (CycleGAN).", CycleGANOptions,
+                                 parts_from="ganforge.tasks.translation"))  # translate, shared with the other

@@ -1,14 +1,7 @@
 """Task image: generation from noise, unconditional or class-conditional: dcgan, stylegan2, r3gan."""
 
 from ganforge.tasks.image.config import ImageOptions
-from ganforge.tasks.spec import TaskSpec, register_spec
+from ganforge.tasks.spec import folder_spec, register_spec
 
-SPEC = register_spec(TaskSpec(
-    name="image",
-    summary="Generation from noise, unconditional or class-conditional: dcgan, stylegan2, r3gan.",
-    task="ganforge.tasks.image.task",
-    options=ImageOptions,
-    pipelines=("ganforge.tasks.image.pipeline",),
-    evaluators=("ganforge.tasks.image.evaluate",),
-    commands=("ganforge.tasks.image.cli",),
-))
+SPEC = register_spec(folder_spec(
+    __name__, "Generation from noise, unconditional or class-conditional: dcgan, stylegan2, r3gan.", ImageOptions))

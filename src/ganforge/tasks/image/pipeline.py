@@ -10,7 +10,7 @@ import torch
 
 from ganforge.errors import GanforgeError
 from ganforge.imaging import tensor_to_uint8
-from ganforge.pipelines.base import PIPELINES, Pipeline, check_output_type
+from ganforge.pipelines.base import PIPELINES, Pipeline, check_output_type, component, config_value
 
 # How a generator with noise inputs (stylegan2) is sampled: its fixed noise buffers (deterministic, the
 # default for users), fresh noise drawn from each seed's generator after its latent (the generator as
@@ -42,25 +42,12 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
 class ImageGenerationPipeline(Pipeline):
     """`pipe(n=16, seed=0)` or `pipe(seeds=[...])`, optional `class_label` and `noise_mode`; eval mode, no grad."""
 
-    @property
-    def generator(self) -> torch.nn.Module:
-        return self.components["generator"]
-
-    @property
-    def z_dim(self) -> int:
-        return int(self.config["z_dim"])
+    generator = component("generator")
+    z_dim = config_value("z_dim", int)
 
     @property
     def class_names(self) -> list[str]:
         return list(self.config.get("class_names", []))
-
-    @property
-    def resolution(self) -> int:
-        return int(self.config["resolution"])
-
-    @property
-    def channels(self) -> int:
-        return int(self.config.get("channels", 3))
 
     def _labels(self, class_label: int | str | Sequence[int] | None, n: int) -> torch.Tensor | None:
         names = self.class_names

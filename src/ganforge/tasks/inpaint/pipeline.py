@@ -45,7 +45,7 @@ from PIL import Image
 from ganforge.data.masks import _check_borders, load_mask
 from ganforge.errors import GanforgeError
 from ganforge.imaging import PngStreamWriter, save_image, tensor_to_uint8, to_pil, uint8_to_tensor
-from ganforge.pipelines.base import PIPELINES, Pipeline, check_output_type
+from ganforge.pipelines.base import PIPELINES, Pipeline, check_output_type, component, config_value
 from ganforge.pipelines.tiling import Box, check_tiling, tiled_bands
 from ganforge.tasks.translation.pipeline import (
     ImageInput,
@@ -100,17 +100,8 @@ def parse_borders(borders: Any) -> tuple[int, int, int, int]:
 class InpaintPipeline(Pipeline):
     """`pipe(images, mask=None, outpaint=None, output_type="pil")`; see the module doc."""
 
-    @property
-    def resolution(self) -> int:
-        return int(self.config["resolution"])
-
-    @property
-    def channels(self) -> int:
-        return int(self.config["channels"])
-
-    @property
-    def generator(self) -> torch.nn.Module:
-        return self.components["generator"]
+    generator = component("generator")
+    channels = config_value("channels", int)
 
     # ----------------------------------------------------------------------------------- tensors
     @torch.no_grad()

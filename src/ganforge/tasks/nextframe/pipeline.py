@@ -34,7 +34,14 @@ from PIL import Image
 
 from ganforge.errors import GanforgeError
 from ganforge.imaging import to_pil, to_signed, to_unsigned
-from ganforge.pipelines.base import PIPELINES, Pipeline, check_output_type, run_config
+from ganforge.pipelines.base import (
+    PIPELINES,
+    Pipeline,
+    check_output_type,
+    component,
+    config_value,
+    run_config,
+)
 from ganforge.tasks.translation.pipeline import as_array, match_channels, split_alpha
 
 log = logging.getLogger("ganforge")
@@ -60,25 +67,10 @@ def parse_clip_index(spec: str) -> tuple[str | None, str, int] | None:
 class FramePredictionPipeline(Pipeline):
     """`pipe(clips, frames=None, start=0, output_type="pil")`; see the module doc."""
 
-    @property
-    def predictor(self) -> torch.nn.Module:
-        return self.components["predictor"]
-
-    @property
-    def context_frames(self) -> int:
-        return int(self.config["context_frames"])
-
-    @property
-    def out_frames(self) -> int:
-        return int(self.config["out_frames"])
-
-    @property
-    def resolution(self) -> int:
-        return int(self.config["resolution"])
-
-    @property
-    def channels(self) -> int:
-        return int(self.config.get("channels", 1))
+    predictor = component("predictor")
+    context_frames = config_value("context_frames", int)
+    out_frames = config_value("out_frames", int)
+    channels = config_value("channels", int, 1)
 
     # ------------------------------------------------------------------------------------- inputs
     def load_clip(self, clip: ClipInput, min_frames: int | None = None) -> np.ndarray:

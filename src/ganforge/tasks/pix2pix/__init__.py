@@ -1,14 +1,7 @@
 """Task pix2pix: paired image-to-image translation: unet (pix2pix), spade."""
 
 from ganforge.tasks.pix2pix.config import Pix2PixOptions
-from ganforge.tasks.spec import TaskSpec, register_spec
+from ganforge.tasks.spec import folder_spec, register_spec
 
-SPEC = register_spec(TaskSpec(
-    name="pix2pix",
-    summary="Paired image-to-image translation: unet (pix2pix), spade.",
-    task="ganforge.tasks.pix2pix.task",
-    options=Pix2PixOptions,
-    pipelines=("ganforge.tasks.translation.pipeline",),
-    evaluators=("ganforge.tasks.translation.evaluate",),
-    commands=("ganforge.tasks.translation.cli",),
-))
+SPEC = register_spec(folder_spec(__name__, "Paired image-to-image translation: unet (pix2pix), spade.", Pix2PixOptions,
+                                 parts_from="ganforge.tasks.translation"))  # translate, shared with the other

@@ -34,7 +34,7 @@ from PIL import Image
 
 from ganforge.errors import GanforgeError
 from ganforge.imaging import PngStreamWriter, save_image, tensor_to_uint8, to_pil, uint8_to_tensor
-from ganforge.pipelines.base import PIPELINES, Pipeline, check_output_type
+from ganforge.pipelines.base import PIPELINES, Pipeline, check_output_type, component, config_value
 from ganforge.pipelines.tiling import (  # noqa: F401  (re-exported: their home before the engine moved)
     _axis_windows,
     blend_weights,
@@ -78,21 +78,8 @@ def uncomposite(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 class UpscalePipeline(Pipeline):
     """`pipe(images, tile=128, tile_overlap=16, output_type="pil")`; see the module doc."""
 
-    @property
-    def scale(self) -> int:
-        return int(self.config["scale"])
-
-    @property
-    def channels(self) -> int:
-        return int(self.config.get("channels", 3))
-
-    @property
-    def resolution(self) -> int:
-        return int(self.config["resolution"])
-
-    @property
-    def generator(self) -> torch.nn.Module:
-        return self.components["generator"]
+    scale = config_value("scale", int)
+    generator = component("generator")
 
     @torch.no_grad()
     def upscale_tensor(self, x: torch.Tensor) -> torch.Tensor:

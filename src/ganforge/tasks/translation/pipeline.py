@@ -133,10 +133,6 @@ class TranslationPipeline(Pipeline):
         return list(self.config.get("directions", ["AtoB"]))
 
     @property
-    def resolution(self) -> int:
-        return int(self.config["resolution"])
-
-    @property
     def num_labels(self) -> int | None:
         value = self.config.get("num_labels")
         return int(value) if value is not None else None

@@ -22,7 +22,7 @@ import torch
 
 from ganforge.errors import GanforgeError
 from ganforge.imaging import make_grid, to_pil
-from ganforge.pipelines.base import PIPELINES, Pipeline, check_output_type
+from ganforge.pipelines.base import PIPELINES, Pipeline, check_output_type, component, config_value
 from ganforge.tasks.image.pipeline import latent_for_seed
 
 STREAMS = ("video", "foreground", "mask", "background")
@@ -32,25 +32,10 @@ STREAMS = ("video", "foreground", "mask", "background")
 class VideoGenerationPipeline(Pipeline):
     """`pipe(n=8, seed=0)` or `pipe(seeds=[...])` -> clips; `pipe.streams(...)` -> clips and their two streams."""
 
-    @property
-    def generator(self) -> torch.nn.Module:
-        return self.components["generator"]
-
-    @property
-    def z_dim(self) -> int:
-        return int(self.config["z_dim"])
-
-    @property
-    def frames(self) -> int:
-        return int(self.config["frames"])
-
-    @property
-    def resolution(self) -> int:
-        return int(self.config["resolution"])
-
-    @property
-    def channels(self) -> int:
-        return int(self.config["channels"])
+    generator = component("generator")
+    z_dim = config_value("z_dim", int)
+    frames = config_value("frames", int)
+    channels = config_value("channels", int)
 
     @property
     def class_names(self) -> list[str]:
