@@ -31,6 +31,13 @@ PREVIEW_MAX = 64
 _REQUIRED = ("images.npy", "dataset.json")
 
 
+def check_square_images(images: np.ndarray, what: str) -> None:
+    """What every in-memory data set holds: uint8 [N, H, W, C] with H == W and 1 or 3 channels."""
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[3] not in (1, 3) or images.shape[1] != images.shape[2]:
+        raise ValueError(f"{what} must be uint8 [N, H, W, C] with H == W and C in (1, 3); got {images.dtype} "
+                         f"{images.shape}")
+
+
 @dataclass
 class ImageDataset:
     """Images held in memory with their labels and metadata; what every task trains on."""
@@ -45,15 +52,7 @@ class ImageDataset:
 
     def __post_init__(self) -> None:
         imgs = self.images
-        if (
-            imgs.dtype != np.uint8
-            or imgs.ndim != 4
-            or imgs.shape[3] not in (1, 3)
-            or imgs.shape[1] != imgs.shape[2]
-        ):
-            raise ValueError(
-                f"images must be uint8 [N, H, W, C] with H == W and C in (1, 3); got {imgs.dtype} {imgs.shape}"
-            )
+        check_square_images(imgs, "images")
         n = imgs.shape[0]
         if self.labels is not None:
             self.labels = np.asarray(self.labels, dtype=np.int64)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ganforge.data.builtin import parse_builtin
-from ganforge.data.dataset import ImageDataset, is_prepared
+from ganforge.data.dataset import ImageDataset, check_square_images, is_prepared
 from ganforge.data.folder import check_source
 from ganforge.data.paired import PAIRED_BUILTINS, TwoSides, builtin_pairs, check_direction, item_names
 from ganforge.data.prepare import Progress
@@ -52,15 +52,7 @@ class UnpairedData(TwoSides):
 
     def __post_init__(self) -> None:
         for side, arr, names in (("a", self.a, self.names_a), ("b", self.b, self.names_b)):
-            if (
-                arr.dtype != np.uint8
-                or arr.ndim != 4
-                or arr.shape[3] not in (1, 3)
-                or arr.shape[1] != arr.shape[2]
-            ):
-                raise ValueError(
-                    f"{side} must be uint8 [N, H, W, C] with H == W, C in (1, 3); got {arr.dtype} {arr.shape}"
-                )
+            check_square_images(arr, side)
             if len(names) != len(arr):
                 raise ValueError(f"names_{side} must have one entry per image ({len(arr)}), got {len(names)}")
         if self.a.shape[1] != self.b.shape[1]:

@@ -45,6 +45,14 @@ def patchgan_receptive_field(d_layers: int) -> int:
     return receptive_field(_conv_specs(d_layers))
 
 
+def check_input(x: torch.Tensor, channels: int, min_size: int, who: str, advice: str) -> None:
+    """[N, C, H, W] with the discriminator's channels and a side it can take: a one-line ValueError otherwise."""
+    assert x.ndim == 4 and x.shape[1] == channels, x.shape  # [N, C, H, W]
+    h, w = x.shape[-2:]
+    if h < min_size or w < min_size:
+        raise ValueError(f"{who} needs inputs of at least {min_size}x{min_size}, got {h}x{w}; {advice}")
+
+
 @NETWORKS.register("patchgan.discriminator")
 class PatchGANDiscriminator(nn.Module):
     """image [N, C, H, W] -> logit map [N, 1, h, w], h = H / 2**d_layers - 2 (and activations, if asked)."""
@@ -83,13 +91,8 @@ class PatchGANDiscriminator(nn.Module):
     def forward(
         self, x: torch.Tensor, return_features: bool = False
     ) -> torch.Tensor | tuple[torch.Tensor, Features]:
-        assert x.ndim == 4 and x.shape[1] == self.in_channels, x.shape  # [N, C, H, W]
-        h, w = x.shape[-2:]
-        if h < self.min_size or w < self.min_size:
-            raise ValueError(
-                f"a patchgan with d_layers={self.d_layers} needs inputs of at least {self.min_size}x{self.min_size}, "
-                f"got {h}x{w}; use fewer discriminator layers (or scales) or larger images"
-            )
+        check_input(x, self.in_channels, self.min_size, f"a patchgan with d_layers={self.d_layers}",
+                    "use fewer discriminator layers (or scales) or larger images")
         features = []
         for block in self.blocks:
             x = block(x)
@@ -133,13 +136,8 @@ class MultiScaleDiscriminator(nn.Module):
     def forward(
         self, x: torch.Tensor, return_features: bool = False
     ) -> list[torch.Tensor] | tuple[list[torch.Tensor], list[Features]]:
-        assert x.ndim == 4 and x.shape[1] == self.in_channels, x.shape  # [N, C, H, W]
-        h, w = x.shape[-2:]
-        if h < self.min_size or w < self.min_size:
-            raise ValueError(
-                f"a {self.num_d}-scale discriminator needs inputs of at least {self.min_size}x{self.min_size}, "
-                f"got {h}x{w}; use fewer scales or discriminator layers, or larger images"
-            )
+        check_input(x, self.in_channels, self.min_size, f"a {self.num_d}-scale discriminator",
+                    "use fewer scales or discriminator layers, or larger images")
         logits, features = [], []
         for i, d in enumerate(self.discriminators):
             if i > 0:

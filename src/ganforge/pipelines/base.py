@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
+from PIL import Image
 
 from ganforge.engine.checkpoint import export_model, latest_checkpoint, load_checkpoint, load_export
 from ganforge.errors import CheckpointError, GanforgeError
@@ -138,6 +140,17 @@ class Pipeline:
         if output_type == "pil":
             return [to_pil(a) for a in array]
         check_output_type(output_type)
+
+
+def image_items(images: Any, verb: str) -> tuple[list[Any], bool]:
+    """A pipeline's image argument as a list, and whether it was one image (a path, PIL image or one array) rather
+    than a list or a batch [N, H, W, C]; an empty list is a one-line error naming what was asked (`verb`)."""
+    single = isinstance(images, (str, Path, Image.Image, np.ndarray)) and not (
+        isinstance(images, np.ndarray) and images.ndim == 4)
+    items = [images] if single else list(images)
+    if not items:
+        raise GanforgeError(f"no images to {verb}")
+    return items, single
 
 
 def check_output_type(output_type: str) -> None:

@@ -45,7 +45,14 @@ from PIL import Image
 from ganforge.data.masks import _check_borders, load_mask
 from ganforge.errors import GanforgeError
 from ganforge.imaging import PngStreamWriter, save_image, tensor_to_uint8, to_pil, uint8_to_tensor
-from ganforge.pipelines.base import PIPELINES, Pipeline, check_output_type, component, config_value
+from ganforge.pipelines.base import (
+    PIPELINES,
+    Pipeline,
+    check_output_type,
+    component,
+    config_value,
+    image_items,
+)
 from ganforge.pipelines.tiling import Box, check_tiling, tiled_bands
 from ganforge.tasks.translation.pipeline import (
     ImageInput,
@@ -263,11 +270,7 @@ class InpaintPipeline(Pipeline):
         """Fill one image or a list (one mask each, or one mask for all); returns a list of PIL images ("pil"),
         a uint8 [N, H, W, C] array ("np", a list when sizes differ) or a [N, C, H, W] tensor in [-1, 1] ("pt",
         a list when sizes differ). Outputs keep their input's mode (L, RGB, RGBA); see the module doc."""
-        single = isinstance(images, (str, Path, Image.Image, np.ndarray)) and not (
-            isinstance(images, np.ndarray) and images.ndim == 4)
-        items = [images] if single else list(images)
-        if not items:
-            raise GanforgeError("no images to inpaint")
+        items, single = image_items(images, "inpaint")
         check_output_type(output_type)
         check_tiling(tile, tile_overlap)
         if mask is None and outpaint is None:

@@ -34,7 +34,14 @@ from PIL import Image
 
 from ganforge.errors import GanforgeError
 from ganforge.imaging import PngStreamWriter, save_image, tensor_to_uint8, to_pil, uint8_to_tensor
-from ganforge.pipelines.base import PIPELINES, Pipeline, check_output_type, component, config_value
+from ganforge.pipelines.base import (
+    PIPELINES,
+    Pipeline,
+    check_output_type,
+    component,
+    config_value,
+    image_items,
+)
 from ganforge.pipelines.tiling import (  # noqa: F401  (re-exported: their home before the engine moved)
     _axis_windows,
     blend_weights,
@@ -158,11 +165,7 @@ class UpscalePipeline(Pipeline):
     ) -> Any:
         """Upscale one image or a list; returns a list of PIL images ("pil"), a uint8 [N, H, W, C] array ("np",
         a list when sizes differ) or a [N, C, H, W] tensor in [-1, 1] ("pt", a list when sizes differ)."""
-        single = isinstance(images, (str, Path, Image.Image, np.ndarray)) and not (
-            isinstance(images, np.ndarray) and images.ndim == 4)
-        items = [images] if single else list(images)
-        if not items:
-            raise GanforgeError("no images to upscale")
+        items, single = image_items(images, "upscale")
         check_output_type(output_type)
         arrays = [self.upscale_array(as_array(item), tile, tile_overlap) for item in items]
         same = len({a.shape for a in arrays}) == 1

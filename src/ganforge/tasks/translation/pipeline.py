@@ -32,7 +32,7 @@ from PIL import Image, ImageOps
 
 from ganforge.errors import GanforgeError
 from ganforge.imaging import tensor_to_uint8, to_pil, to_signed
-from ganforge.pipelines.base import PIPELINES, Pipeline, check_output_type
+from ganforge.pipelines.base import PIPELINES, Pipeline, check_output_type, image_items
 
 ImageInput = str | Path | Image.Image | np.ndarray
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
@@ -249,11 +249,7 @@ class TranslationPipeline(Pipeline):
         ("np", a list of arrays when sizes differ), or a [N, C, H, W] tensor in [-1, 1] ("pt", a list when
         sizes differ). RGBA inputs give RGBA outputs (see the module doc)."""
         direction = self.check_direction(direction)
-        single = isinstance(images, (str, Path, Image.Image, np.ndarray)) and not (
-            isinstance(images, np.ndarray) and images.ndim == 4)
-        items = [images] if single else list(images)
-        if not items:
-            raise GanforgeError("no images to translate")
+        items, single = image_items(images, "translate")
         check_output_type(output_type)
         in_channels, _ = self._side(direction)
         outputs: list[torch.Tensor] = []  # each [C, H, W] in [-1, 1]; RGBA when the input had alpha
