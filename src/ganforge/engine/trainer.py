@@ -279,6 +279,17 @@ def check_task_fits(task_cls: Any, config: TrainConfig, data_info: Any) -> None:
                "choose a smaller --width (or the model's channel options)")
 
 
+@dataclass
+class _Clock:
+    """Wall time and images shown at the start of the run and of the current tick, and the time budget's end."""
+
+    start_time: float
+    start_images: int
+    tick_time: float
+    tick_images: int
+    deadline: float | None
+
+
 class Trainer:
     """Runs a task on a dataset into a run directory, resuming exactly from its latest checkpoint."""
 
@@ -586,20 +597,16 @@ class Trainer:
     def fit(self) -> TrainResult:
         """Train until the kimg or minutes budget, a stop request or a signal; always checkpoint."""
         cfg = self.config
-        total_images = self.total_images
         deadline = time.monotonic() + cfg.minutes * 60 if cfg.minutes is not None else None
         stats = self.stats = Stats(self.run_dir if self.is_main else None)
         stats.load_state(self._stats_state)  # a resumed tick goes on from the values logged before the stop
-        device = self.runtime.device
-        tick_images = max(1, int(cfg.tick_kimg * 1000))
-        sample_images = max(1, int(cfg.sample_every_kimg * 1000))
-        ckpt_images = max(1, int(cfg.checkpoint_every_kimg * 1000))
+        every = {name: max(1, int(kimg * 1000)) for name, kimg in (
+            ("tick", cfg.tick_kimg), ("sample", cfg.sample_every_kimg), ("checkpoint", cfg.checkpoint_every_kimg))}
         eval_every = getattr(cfg, "eval_every_kimg", None)  # a task with periodic evaluation has the option
         eval_images = max(1, int(eval_every * 1000)) if eval_every and self.evaluator else None
         decay_start = cfg.lr_decay_start if cfg.lr_decay_start is not None else 1.0
-        start_time = time.monotonic()
-        start_images = self.images_shown
-        tick_start_time, tick_start_images = start_time, self.images_shown
+        now = time.monotonic()
+        clock = _Clock(now, self.images_shown, now, self.images_shown, deadline)
         last_ckpt: Path | None = None
         last_grid: Path | None = None
         status = "finished"
@@ -608,75 +615,29 @@ class Trainer:
         if self.images_shown == 0:
             last_grid = self.save_grid()
 
-        def crossed(before: int, after: int, every: int) -> bool:
-            return before // every != after // every
-
         with _SignalStop() as signals:
             while True:
-                if total_images is not None and self.images_shown >= total_images:
+                if self.total_images is not None and self.images_shown >= self.total_images:
                     break
                 stop_reason = self._stop_reason(signals, deadline)
                 if stop_reason:
                     status = {"time budget": "finished", "requested": "stopped"}.get(stop_reason, "interrupted")
                     break
-                batch = self.stream.batch(self.step, device, self.channels_last)
-                if decay_start < 1.0 and total_images is not None:
-                    scale = self._schedule_learning_rates(total_images, decay_start)
-                    stats.report("Schedule/lr_scale", torch.tensor(scale), self.step)
-                losses = self.task.train_step(batch, self.step)
-                skipped = self._count_skipped()
-                before = self.images_shown
-                self.images_shown += cfg.batch
-                if self.ema is not None:
-                    self.ema.update(cfg.batch, self.images_shown)
-                if not skipped:  # a skipped step's losses are what made it non-finite: the tick's means leave it out
-                    for name, value in losses.items():
-                        stats.report(name, value, self.step)
-                stats.report("Train/skipped", torch.tensor(float(bool(skipped))), self.step)  # the tick's fraction
-                self.step += 1
-
-                tick = crossed(before, self.images_shown, tick_images)  # a tick the budget cuts short: after the loop
-                sample = crossed(before, self.images_shown, sample_images)
-                ckpt = crossed(before, self.images_shown, ckpt_images)
-                if tick or sample or ckpt:
+                before = self._train_step(stats, decay_start)
+                due = {name: before // n != self.images_shown // n for name, n in every.items()}
+                if any(due.values()):
                     self._check_finite(stats)
-                if tick:
-                    now = time.monotonic()
-                    ips = (self.images_shown - tick_start_images) / max(now - tick_start_time, 1e-9)
-                    line = stats.flush({
-                        "kimg": round(self.images_shown / 1000, 3), "step": self.step,
-                        "time_sec": round(now - start_time, 3), "images_per_sec": round(ips, 2),
-                        "skipped_steps": self.skipped_steps,
-                    })
-                    tick_start_time, tick_start_images = now, self.images_shown
-                    self._emit_progress(line, total_images, start_time, start_images, deadline)
-                if sample:
+                if due["tick"]:  # a tick the budget cuts short: after the loop
+                    self._log_tick(stats, clock)
+                if due["sample"]:
                     last_grid = self.save_grid() or last_grid
-                if eval_images is not None and crossed(before, self.images_shown, eval_images):
+                if eval_images is not None and before // eval_images != self.images_shown // eval_images:
                     self.evaluate(stats)
-                if ckpt:
+                if due["checkpoint"]:
                     last_ckpt = self.save_checkpoint() or last_ckpt
-
             # Still inside the signal guard: a second SIGTERM must not kill the final save.
-            self._check_finite(stats)
-            partial = stats.pending_steps()
-            if partial:  # a tick cut short by the budget or a stop: logged as such, its values saved with the checkpoint
-                now = time.monotonic()
-                ips = (self.images_shown - tick_start_images) / max(now - tick_start_time, 1e-9)
-                line = stats.flush({
-                    "kimg": round(self.images_shown / 1000, 3), "step": self.step,
-                    "time_sec": round(now - start_time, 3), "images_per_sec": round(ips, 2),
-                    "skipped_steps": self.skipped_steps, "partial_steps": partial,
-                }, keep=True)
-                self._emit_progress(line, total_images, start_time, start_images, deadline)
-            stats.close()
-            stepped = self.images_shown > start_images
-            saved_now = last_ckpt is not None and last_ckpt.name == checkpoint_name(self.images_shown)
-            if stepped and not saved_now:
-                last_ckpt = self.save_checkpoint() or last_ckpt
-            if last_grid is None or not last_grid.name.endswith(f"{self.images_shown / 1000:09.3f}.png"):
-                last_grid = self.save_grid() or last_grid
-        wall = time.monotonic() - start_time
+            last_ckpt, last_grid = self._finish(stats, clock, last_ckpt, last_grid)
+        wall = time.monotonic() - clock.start_time
         self.accelerator.wait_for_everyone()
         if self.is_main:
             from ganforge.engine.report import write_report
@@ -685,8 +646,58 @@ class Trainer:
         return TrainResult(
             run_dir=self.run_dir, kimg=self.images_shown / 1000, steps=self.step, status=status,
             checkpoint=last_ckpt, last_grid=last_grid, wall_sec=wall,
-            images_per_sec=(self.images_shown - start_images) / max(wall, 1e-9), task=self.task,
+            images_per_sec=(self.images_shown - clock.start_images) / max(wall, 1e-9), task=self.task,
         )
+
+    def _train_step(self, stats: Stats, decay_start: float) -> int:
+        """One step of the task on the next batch, with its schedule, EMA and statistics; returns the images shown
+        before it."""
+        batch = self.stream.batch(self.step, self.runtime.device, self.channels_last)
+        if decay_start < 1.0 and self.total_images is not None:
+            scale = self._schedule_learning_rates(self.total_images, decay_start)
+            stats.report("Schedule/lr_scale", torch.tensor(scale), self.step)
+        losses = self.task.train_step(batch, self.step)
+        skipped = self._count_skipped()
+        before = self.images_shown
+        self.images_shown += self.config.batch
+        if self.ema is not None:
+            self.ema.update(self.config.batch, self.images_shown)
+        if not skipped:  # a skipped step's losses are what made it non-finite: the tick's means leave it out
+            for name, value in losses.items():
+                stats.report(name, value, self.step)
+        stats.report("Train/skipped", torch.tensor(float(bool(skipped))), self.step)  # the tick's fraction
+        self.step += 1
+        return before
+
+    def _log_tick(self, stats: Stats, clock: _Clock, partial: int = 0) -> None:
+        """One line of metrics.jsonl for the tick; a tick cut short (`partial` steps) keeps its values pending so
+        that they are saved with the checkpoint and the resumed run completes it."""
+        now = time.monotonic()
+        ips = (self.images_shown - clock.tick_images) / max(now - clock.tick_time, 1e-9)
+        record = {"kimg": round(self.images_shown / 1000, 3), "step": self.step,
+                  "time_sec": round(now - clock.start_time, 3), "images_per_sec": round(ips, 2),
+                  "skipped_steps": self.skipped_steps}
+        if partial:
+            record["partial_steps"] = partial
+        line = stats.flush(record, keep=bool(partial))
+        clock.tick_time, clock.tick_images = now, self.images_shown
+        self._emit_progress(line, self.total_images, clock.start_time, clock.start_images, clock.deadline)
+
+    def _finish(self, stats: Stats, clock: _Clock, last_ckpt: Path | None,
+                last_grid: Path | None) -> tuple[Path | None, Path | None]:
+        """The end of a run, however it ended: the tick cut short, a checkpoint and a grid of where it stopped."""
+        self._check_finite(stats)
+        partial = stats.pending_steps()
+        if partial:
+            self._log_tick(stats, clock, partial)
+        stats.close()
+        stepped = self.images_shown > clock.start_images
+        saved_now = last_ckpt is not None and last_ckpt.name == checkpoint_name(self.images_shown)
+        if stepped and not saved_now:
+            last_ckpt = self.save_checkpoint() or last_ckpt
+        if last_grid is None or not last_grid.name.endswith(f"{self.images_shown / 1000:09.3f}.png"):
+            last_grid = self.save_grid() or last_grid
+        return last_ckpt, last_grid
 
     def _schedule_learning_rates(self, total_images: int, decay_start: float) -> float:
         """Set every optimizer's rate for the coming step from the images shown so far (see lr_scale)."""

@@ -2,7 +2,7 @@
 
 A task builds its networks, optimizers and losses from the config, and declares its step as phases that
 engine/phases.py runs from `train_step`. It never writes files, moves devices or counts time: the trainer does
-(see tasks/template.py).
+(see tasks/template/).
 """
 
 from __future__ import annotations
