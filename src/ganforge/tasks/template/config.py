@@ -1,6 +1,14 @@
-"""The template task's options: the fields it reads beyond what every run has (config.TrainConfig)."""
+"""The template task's options: the fields it reads beyond what every run has (config.TrainConfig).
 
-from __future__ import annotations
+To change in a copy: the class name (and the import in __init__.py), MODELS (each model the task takes, with the
+defaults it gives the fields left None), DEFAULTS, and one `option()` field per setting of your own. The base class
+brings shared options: GANOptions (tasks/options.py: --loss, --lr-g, --lr-d, --beta1, --beta2, --width) for a G and a
+D trained by Adam, PatchGANOptions for a PatchGAN D, or plain TaskOptions (options.py) for anything else. Checks
+beyond a field's range go in the hooks `check_given`, `resolve` and `check`; NEW_RUN_DEFAULTS and DATA_HELP change
+the run's own defaults and `--data`'s help for this task (see TaskOptions).
+"""
+
+from __future__ import annotations  # keep: `ganforge train` reads an option's type from its annotation's text
 
 from dataclasses import dataclass
 from typing import Any, ClassVar

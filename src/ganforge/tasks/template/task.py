@@ -1,12 +1,15 @@
-"""A template for a new task: copy this file, rename the class, declare its phases, fill in the methods.
+"""The template task's Task: a linear generator and discriminator, the step declared as two phases.
 
-A task is the recipe for one kind of GAN. The trainer does everything else: devices, processes,
-mixed precision, the EMA of `ema_network`, ticks and metrics.jsonl, sample grids, checkpoints
-(every network in `networks` and every optimizer in `optimizers` is saved and restored), budgets
-and signals. Register the task and it is available as `ganforge train my-task`.
+A task is the recipe for one kind of GAN; the trainer does everything else: devices, processes, mixed precision,
+the EMA of `ema_network`, ticks and metrics.jsonl, sample grids, checkpoints (every network in `networks` and
+every optimizer in `optimizers` is saved and restored), budgets and signals.
 
-    @TASKS.register("my-task")
-    class MyTask(Task): ...
+To change in a copy: the class names and their registrations (`TASKS.register("my_task")`, the task's name: its
+folder's; `NETWORKS.register("my_task.generator")`, the name model.json gives the network), then the steps below:
+the networks and their optimizers, the phases and their losses, `loss_names`, `fixed_inputs`/`visuals` (the
+sample grids) and `export_spec` (its "pipeline": your pipeline's registered name, "image" to reuse the image one).
+A task that trains on something other than one image set overrides `load_data` (tasks/pix2pix, tasks/cyclegan);
+one with state beyond networks and optimizers returns it from `extra_state` (tasks/base.py).
 """
 
 from __future__ import annotations
@@ -93,7 +96,8 @@ class TemplateTask(Task):
         return G(z)
 
     def export_spec(self) -> dict[str, Any]:
-        # 6. How a pipeline rebuilds the inference network from a checkpoint or export.
+        # 6. How a pipeline rebuilds the inference network from a checkpoint or export (the run's model.json):
+        # "pipeline" names the registered pipeline (PIPELINES), whose evaluator and sampler are found by that name.
         return {
             "pipeline": "image",
             "components": {"generator": {"class": "template.generator", "kwargs": self.g_kwargs, "network": "G"}},
