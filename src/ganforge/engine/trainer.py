@@ -323,12 +323,33 @@ class Trainer:
         self._stats_state: dict[str, Any] = {}  # what a resumed checkpoint held of its tick, for fit() to take back
         self._skips_in_a_row = 0
 
+        self._build_task(data_info, device, precision, fresh=resume_from is None)
+        self._load_data(images, labels, data_info, device)
+        # Learning-rate schedule: every optimizer's groups scale from their initial rate (saved with them).
+        for opt in self.task.optimizers.values():
+            for group in opt.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+
+        self.images_shown = 0
+        self.step = 0
+        # The kimg budget in images (None: --minutes alone); saved with each checkpoint, as the LR schedule's end.
+        self.total_images = int(config.kimg_budget * 1000) if config.kimg_budget is not None else None
+        self.fixed = self.task.fixed_inputs(min(config.grid_size, 256), GRID_SEED)
+        saved_policy = None
+        if resume_from is not None:
+            saved_policy = self._restore(Path(resume_from))
+        if needs_precision_check(config.precision, precision):
+            self._check_bf16(saved_policy)
+
+    def _build_task(self, data_info: DataInfo, device: torch.device, precision: Any, fresh: bool) -> None:
+        """The task's networks, the same on every process, placed, averaged (EMA), registered and compiled."""
+        config = self.config
         task_cls = TASKS.get(config.task)
         check_task_fits(task_cls, config, data_info)
         # Same initial weights on every process: seed before building, then per-process noise.
         _seed_everything(config.seed)
         self.task: Task = task_cls(config, data_info)
-        if resume_from is None:
+        if fresh:
             self.task.start_fresh()  # starting weights from elsewhere (superres --init), before the EMA copy
         # torch.compile chooses layouts itself, and (torch 2.11) trips over channels_last ConvTranspose weights.
         self.channels_last = config.channels_last and not config.compile
@@ -348,7 +369,10 @@ class Trainer:
                 net.compile()
         _seed_everything(config.seed + 7919 * (self.runtime.rank + 1))
 
-        # Data: held in memory as uint8; on a GPU the whole set lives on the device when it fits.
+    def _load_data(self, images: np.ndarray | TrainData, labels: np.ndarray | None, data_info: DataInfo,
+                   device: torch.device) -> None:
+        """The training arrays as uint8 tensors, on the device when they fit, and the stream of batches over them."""
+        config = self.config
         data = images if isinstance(images, TrainData) else TrainData({"image": images}, data_info, labels)
         tensors = {}
         for key, array in data.arrays.items():
@@ -360,21 +384,6 @@ class Trainer:
         self.stream = BatchStream(tensors, tensor_labels, config.batch, config.seed, self.runtime.rank,
                                   self.runtime.world_size, paired=data.paired, integer_keys=data.integer_keys)
         self.task.attach_data(tensors)
-        # Learning-rate schedule: every optimizer's groups scale from their initial rate (saved with them).
-        for opt in self.task.optimizers.values():
-            for group in opt.param_groups:
-                group.setdefault("initial_lr", group["lr"])
-
-        self.images_shown = 0
-        self.step = 0
-        # The kimg budget in images (None: --minutes alone); saved with each checkpoint, as the LR schedule's end.
-        self.total_images = int(config.kimg_budget * 1000) if config.kimg_budget is not None else None
-        self.fixed = self.task.fixed_inputs(min(config.grid_size, 256), GRID_SEED)
-        saved_policy = None
-        if resume_from is not None:
-            saved_policy = self._restore(Path(resume_from))
-        if needs_precision_check(config.precision, precision):
-            self._check_bf16(saved_policy)
 
     # ------------------------------------------------------------------------------- precision
     def _set_policy(self, policy: PrecisionPolicy) -> None:
