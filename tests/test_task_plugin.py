@@ -257,3 +257,24 @@ def test_a_task_from_outside_ganforge_trains_samples_evaluates_and_adds_a_verb(t
     after = source_hashes()
     changed = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
     assert not changed, f"ganforge's source tree changed while the plugin was added and run: {changed}"
+
+
+def test_a_plugin_imported_before_ganforge_is_found_by_the_python_api(tmp_path):
+    """`import my_task` first, then `ganforge.train(task=...)` and `ganforge.load`: the spec registered after
+    ganforge's own discovery is still the one the trainer and the pipelines use."""
+    plugin_root = tmp_path / "site"
+    plugin_root.mkdir()
+    write_plugin(plugin_root)
+    script = textwrap.dedent(f"""
+        import gf_plugin_task  # before ganforge.tasks has imported anything
+        import ganforge
+        result = ganforge.train(task="plugin", data="digits", resolution=8, batch=8, kimg=0.016, tick_kimg=0.008,
+                                grid_size=4, out={str(tmp_path / "runs")!r}, name="p")
+        print(result.status, ganforge.load(result.run_dir)(n=2, output_type="np").shape)
+    """)
+    env = dict(os.environ, OMP_NUM_THREADS="1",
+               PYTHONPATH=os.pathsep.join(p for p in (str(plugin_root), os.environ.get("PYTHONPATH")) if p))
+    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["finished", "(2,", "8,", "8,", "1)"]

@@ -114,9 +114,9 @@ def train(
     resolve_precision(cfg.precision, accelerator.device)  # fp16 on a CPU fails here, before any work
     if cfg.batch % accelerator.num_processes:
         raise ConfigError(f"--batch {cfg.batch} must be divisible by the number of processes ({accelerator.num_processes})")
-    from ganforge.registry import TASKS
+    from ganforge.tasks.spec import task_spec
 
-    task_cls = TASKS.get(cfg.task)
+    task_cls = task_spec(cfg.task).load_task()
     memo_key = json.dumps(cfg.to_dict(), sort_keys=True, default=str)
     if data_memo is not None and memo_key in data_memo:
         data = data_memo[memo_key]

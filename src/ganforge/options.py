@@ -53,6 +53,8 @@ def check_range(f: dataclasses.Field, value: Any) -> None:
         allowed = " or ".join(map(str, choices)) if len(choices) <= 2 else f"one of {', '.join(map(str, choices))}"
         raise ConfigError(f"{name} must be {allowed}, got {value!r}")
     low, above, high = meta.get("minimum"), meta.get("above"), meta.get("maximum")
+    if (low, above, high) != (None, None, None) and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise ConfigError(f"{name} must be a number, got {value!r}")
     if low is not None and high is not None and not low <= value <= high:
         raise ConfigError(f"{name} must lie in {low:g}..{high:g}, got {value}")
     if low is not None and value < low:

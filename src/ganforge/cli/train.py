@@ -4,9 +4,10 @@ config dataclass (tasks/<task>/config.py), so `ganforge train TASK --help` lists
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import json
-import re
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,10 @@ from typer.core import TyperCommand
 from ganforge.cli.options import as_typed, flush_notes, renamed
 from ganforge.cli.progress import DataProgress, TrainingProgress, err_console
 from ganforge.config import TrainConfig, readers_of
-from ganforge.options import flag_of
+from ganforge.options import fields_by_name, flag_of
 from ganforge.tasks.spec import TaskSpec, task_specs
 
-TYPES = {"int": int, "float": float, "str": str, "bool": bool}
+TYPES = (bool, int, float, str)
 UNTIL = {"out": "the parent folder of run directories"}  # why an old name stays longer than one release
 
 
@@ -44,9 +45,11 @@ def option_fields(spec: TaskSpec) -> list[dataclasses.Field]:
 def train_command(spec: TaskSpec) -> Any:
     """The Typer function of `ganforge train <spec.name>`; its signature is built from the option fields."""
     fields = option_fields(spec)
-    params = [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=_typer_option(spec, f),
-                                annotation=_annotation(f)) for f in fields]
-    params += [inspect.Parameter(f"old_{f.name}", inspect.Parameter.KEYWORD_ONLY, annotation=_annotation(f),
+    owner = {f.name: (TrainConfig if f.name in fields_by_name(TrainConfig) else spec.options) for f in fields}
+    params = [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=_typer_option(spec, f, owner[f.name]),
+                                annotation=_annotation(owner[f.name], f)) for f in fields]
+    params += [inspect.Parameter(f"old_{f.name}", inspect.Parameter.KEYWORD_ONLY,
+                                 annotation=_annotation(owner[f.name], f),
                                  default=typer.Option(None, f.metadata["old_flag"], hidden=True))
                for f in fields if f.metadata.get("old_flag")]
     params += [
@@ -128,14 +131,22 @@ def _field_named(flag: str) -> str | None:
     return None
 
 
-def _annotation(f: dataclasses.Field) -> Any:
-    base = re.match(r"\s*(\w+)", str(f.type))
-    return TYPES.get(base.group(1) if base else "", str) | None
+@functools.cache
+def _hints(owner: type) -> dict[str, Any]:
+    return typing.get_type_hints(owner)
 
 
-def _typer_option(spec: TaskSpec, f: dataclasses.Field) -> Any:
+def _annotation(owner: type, f: dataclasses.Field) -> Any:
+    """`X | None` for the field's int, float, str or bool (a None default means "the task's"), whether the class
+    that declares it wrote its annotations as text (`from __future__ import annotations`) or not."""
+    hint = _hints(owner).get(f.name, str)
+    base = next((t for t in (*typing.get_args(hint), hint) if t in TYPES), str)
+    return base | None
+
+
+def _typer_option(spec: TaskSpec, f: dataclasses.Field, owner: type) -> Any:
     decl = flag_of(f)
-    if _annotation(f) == bool | None:
+    if _annotation(owner, f) == bool | None:
         decl = f"{decl}/--no-{decl[2:]}"
     text = spec.options.DATA_HELP if f.name == "data" and spec.options.DATA_HELP else f.metadata.get("help", "")
     if f.name == "model":

@@ -36,8 +36,8 @@ from ganforge.engine.runtime import Runtime, all_finite, make_accelerator
 from ganforge.engine.stats import Stats, truncate_metrics
 from ganforge.errors import CheckpointError, TrainingError
 from ganforge.imaging import make_grid, save_image, tensor_to_uint8
-from ganforge.registry import TASKS
 from ganforge.tasks.base import DataInfo, Task, TrainData, batch_positions
+from ganforge.tasks.spec import task_spec
 
 GRID_SEED = 123456789  # fixed latents for sample grids, identical across resumes
 STANDING_SEED = 987654321  # fixed inputs for the EMA generator's standing batch-norm statistics
@@ -344,7 +344,7 @@ class Trainer:
     def _build_task(self, data_info: DataInfo, device: torch.device, precision: Any, fresh: bool) -> None:
         """The task's networks, the same on every process, placed, averaged (EMA), registered and compiled."""
         config = self.config
-        task_cls = TASKS.get(config.task)
+        task_cls = task_spec(config.task).load_task()
         check_task_fits(task_cls, config, data_info)
         # Same initial weights on every process: seed before building, then per-process noise.
         _seed_everything(config.seed)

@@ -102,9 +102,10 @@ def task_specs(include_hidden: bool = True) -> list[TaskSpec]:
 
 
 def import_parts(kind: str) -> None:
-    """Import one kind of part ("pipelines", "evaluators", "commands") of every task, so its registry is full."""
+    """Import one kind of part ("pipelines", "evaluators", "commands") of every task, so its registry is full; and
+    each task module, whose networks its models' configs name (NETWORKS)."""
     for spec in task_specs():
-        for module in getattr(spec, kind):
+        for module in (spec.task, *getattr(spec, kind)):
             importlib.import_module(module)
 
 
