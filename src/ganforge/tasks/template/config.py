@@ -8,7 +8,7 @@ beyond a field's range go in the hooks `check_given`, `resolve` and `check`; NEW
 the run's own defaults and `--data`'s help for this task (see TaskOptions).
 """
 
-from __future__ import annotations  # keep: `ganforge train` reads an option's type from its annotation's text
+from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, ClassVar
