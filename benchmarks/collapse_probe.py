@@ -1,0 +1,108 @@
+"""Mode-collapse probes (issue 27): a short mnist run of a StyleGAN2 or R3GAN variant, read by digit coverage.
+
+Each variant changes a few settings of the stock model: training options (augmentation, R1, EMA, learning rates,
+batch) and, through a model registered here for the run only, StyleGAN2's network options the CLI does not offer
+(minibatch-std group, mapping depth), as the candidates from StyleGAN2-ADA's CIFAR configuration. The run is then
+labelled by `digit_coverage.py`'s classifier (EMA G and raw G), as in docs/benchmarks.md's 20-kimg probes.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/collapse_probe.py VARIANT [--kimg 20] [--width 16] [--out DIR]
+
+Prints one JSON line: the variant, its settings, images/s, and the coverage of both generators.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import ganforge
+from ganforge.registry import MODELS
+from ganforge.tasks.image.config import ImageOptions
+
+HERE = Path(__file__).resolve().parent
+VARIANTS: dict[str, dict[str, Any]] = {
+    "sg2": dict(model="stylegan2"),
+    "sg2-diffaug": dict(model="stylegan2", augment="diffaug"),
+    "sg2-ada": dict(model="stylegan2", augment="ada"),
+    "sg2-mbstd32": dict(model="stylegan2", net=dict(mbstd_group=32)),
+    # StyleGAN2-ADA's cifar config: mbstd group 32, mapping depth 2, gamma 0.01, EMA 500 kimg (ramp-up 0.05).
+    "sg2-cifar": dict(model="stylegan2", r1_gamma=0.01, ema_kimg=500.0, net=dict(mbstd_group=32, mapping_layers=2)),
+    "sg2-cifar-diffaug": dict(model="stylegan2", augment="diffaug", r1_gamma=0.01, ema_kimg=500.0,
+                              net=dict(mbstd_group=32, mapping_layers=2)),
+    "r3gan": dict(model="r3gan"),
+    "r3gan-diffaug": dict(model="r3gan", augment="diffaug"),
+    "dcgan": dict(model="dcgan"),
+}
+
+
+def register_variant(name: str, net: dict[str, Any]) -> str:
+    """A StyleGAN2 whose networks take `net`'s keyword arguments, registered as a model for this process."""
+    from ganforge.nets.stylegan2 import StyleGAN2Discriminator, StyleGAN2Generator
+    from ganforge.tasks.image.task import NetworkPair
+
+    model = f"probe-{name}"
+    ImageOptions.MODELS[model] = dict(ImageOptions.MODELS["stylegan2"])
+    g_extra = {k: v for k, v in net.items() if k in ("mapping_layers",)}
+    d_extra = {k: v for k, v in net.items() if k in ("mbstd_group",)}
+
+    @MODELS.register(model)
+    def build(config, data):  # as build_stylegan2, with the variant's network options
+        num_classes = data.num_classes if config.cond else 0
+        sizes = dict(channel_base=64 * config.width, channel_max=4 * config.width)
+        g_kwargs = dict(resolution=config.resolution, channels=data.channels, z_dim=config.z_dim,
+                        w_dim=config.z_dim, num_classes=num_classes, mapping_layers=4, mixing_prob=0.9, **sizes)
+        g_kwargs.update(g_extra)
+        G = StyleGAN2Generator(**g_kwargs)
+        D = StyleGAN2Discriminator(resolution=config.resolution, channels=data.channels, num_classes=num_classes,
+                                   **sizes, **d_extra)
+        return NetworkPair(G=G, D=D, z_dim=config.z_dim,
+                           generator_spec={"class": "stylegan2.generator", "kwargs": g_kwargs, "network": "G"})
+
+    return model
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("variant", choices=sorted(VARIANTS))
+    parser.add_argument("--kimg", type=float, default=20.0)
+    parser.add_argument("--width", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n", type=int, default=2000, help="samples labelled per generator")
+    parser.add_argument("--out", default="/tmp/collapse-probes")
+    args = parser.parse_args()
+    settings = dict(VARIANTS[args.variant])
+    net = settings.pop("net", None)
+    if net:
+        settings["model"] = register_variant(args.variant, net)
+    settings.setdefault("augment", "none")
+    name = f"{args.variant}-w{args.width}-{args.kimg:g}k-s{args.seed}"
+    started = time.perf_counter()
+    result = ganforge.train(task="image", data="mnist", resolution=32, width=args.width, seed=args.seed,
+                            kimg=args.kimg, sample_every_kimg=5.0, checkpoint_every_kimg=args.kimg, out=args.out,
+                            name=name, precision="fp32", **settings)
+    seconds = time.perf_counter() - started
+    sys.path.insert(0, str(HERE))
+    from digit_coverage import coverage, generated, real_digits, trained_classifier
+    from report import machine
+
+    images, labels = real_digits()
+    net_cls, accuracy = trained_classifier(images, labels)
+    rows = {}
+    for which in ("G_ema", "G"):
+        fake, _ = generated(result.run_dir, args.n, which)
+        with torch.no_grad():
+            rows[which] = coverage(net_cls, fake)
+    print(json.dumps({"variant": args.variant, "settings": {**settings, **({"net": net} if net else {})},
+                      "width": args.width, "kimg": result.kimg, "seed": args.seed, "train_sec": round(seconds, 1),
+                      "images_per_sec": result.images_per_sec, "classifier_accuracy": accuracy,
+                      "coverage": rows, "run": str(result.run_dir), "machine": machine()}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
