@@ -35,6 +35,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "sg2-cifar": dict(model="stylegan2", r1_gamma=0.01, ema_kimg=500.0, net=dict(mbstd_group=32, mapping_layers=2)),
     "sg2-cifar-diffaug": dict(model="stylegan2", augment="diffaug", r1_gamma=0.01, ema_kimg=500.0,
                               net=dict(mbstd_group=32, mapping_layers=2)),
+    # Stronger R1 (Mescheder et al.: the regulariser is what makes the game converge), lazy or every step.
+    "sg2-g1": dict(model="stylegan2", r1_gamma=1.0),
+    "sg2-g10": dict(model="stylegan2", r1_gamma=10.0),
+    "sg2-g1-every": dict(model="stylegan2", r1_gamma=1.0, r1_interval=1),
+    "r3gan-g1": dict(model="r3gan", r1_gamma=1.0, r2_gamma=1.0),
     "r3gan": dict(model="r3gan"),
     "r3gan-diffaug": dict(model="r3gan", augment="diffaug"),
     "dcgan": dict(model="dcgan"),

@@ -278,3 +278,29 @@ def test_a_plugin_imported_before_ganforge_is_found_by_the_python_api(tmp_path):
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["finished", "(2,", "8,", "8,", "1)"]
+
+
+def test_a_broken_plugin_is_a_warning_not_a_broken_command_line(tmp_path):
+    """A plugin whose task module fails to import is left out, with a warning; every other command works."""
+    package = tmp_path / "gf_broken_task"
+    package.mkdir()
+    (package / "__init__.py").write_text(textwrap.dedent("""
+        from ganforge.tasks.spec import TaskSpec, register_spec
+        from ganforge.tasks.template.config import TemplateOptions
+
+        register_spec(TaskSpec(name="broken", summary="A plugin whose task module fails.",
+                               task="gf_broken_task.task", options=TemplateOptions))
+    """))
+    (package / "task.py").write_text("raise ImportError('a dependency this plugin needs is missing')\n")
+    (tmp_path / "gf_broken_task-0.1.dist-info").mkdir()
+    (tmp_path / "gf_broken_task-0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: gf-broken-task\n"
+                                                                        "Version: 0.1\n")
+    (tmp_path / "gf_broken_task-0.1.dist-info" / "entry_points.txt").write_text("[ganforge.tasks]\n"
+                                                                                "broken = gf_broken_task\n")
+    env = dict(os.environ, OMP_NUM_THREADS="1",
+               PYTHONPATH=os.pathsep.join(p for p in (str(tmp_path), os.environ.get("PYTHONPATH")) if p))
+    done = subprocess.run([sys.executable, "-m", "ganforge.cli.main", "train", "--help"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "image" in done.stdout and "broken" not in done.stdout
+    assert "task plugin broken: gf_broken_task.task failed to import" in done.stderr

@@ -11,6 +11,7 @@ from typing import Any
 
 from ganforge.config import TrainConfig, field_default
 from ganforge.errors import CheckpointError, ConfigError
+from ganforge.options import fields_by_name
 
 # Options that may change when a run is resumed: budgets and bookkeeping, never the model or data.
 RESUME_OVERRIDABLE = {
@@ -66,6 +67,8 @@ def new_run_config(config: TrainConfig | None, overrides: dict[str, Any]) -> Tra
     from ganforge.tasks.spec import task_spec
 
     base = config.to_dict() if config is not None else {}
+    if config is not None and overrides.get("task") not in (None, config.task):  # another task: the run's fields only
+        base = {k: v for k, v in base.items() if k in fields_by_name(TrainConfig)}
     base.update({k: v for k, v in overrides.items() if v is not None})
     for key, value in task_spec(base.get("task", "image")).options.NEW_RUN_DEFAULTS.items():
         if key not in overrides or overrides[key] is None:

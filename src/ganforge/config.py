@@ -13,6 +13,7 @@ from typing import Any
 
 from ganforge.errors import ConfigError
 from ganforge.options import TaskOptions, check_range, fields_by_name, flag_of, foreign_option_error, option
+from ganforge.registry import MODELS
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 RECORDED_KEYS = ("precision_used",)  # written into a run's config.json by the trainer: what the run really used
@@ -64,21 +65,24 @@ class TrainConfig:
     grid_size: int = option(64, "Images in each sample grid.", above=0)
     options: TaskOptions = dataclasses.field(default=None, metadata={"cli": False})  # type: ignore[assignment]
 
-    def __init__(self, task: str = "image", options: TaskOptions | None = None, **values: Any) -> None:
+    def __init__(self, task: str = "image", *, options: TaskOptions | None = None, **values: Any) -> None:
         from ganforge.tasks.spec import task_spec
 
         spec = task_spec(task)  # an unknown task: one line that lists them
-        values = {RENAMED.get(k, k): v for k, v in values.items()}
+        values = renamed_keys(values)
         for f in dataclasses.fields(TrainConfig):
             if f.name not in ("task", "options"):
                 value = values.pop(f.name, None)
-                setattr(self, f.name, f.default if value is None else value)
-        self.task = task
+                object.__setattr__(self, f.name, f.default if value is None else value)
+        object.__setattr__(self, "task", task)
         if options is None:
             options = make_options(spec.options, task, values)
-        elif values:
-            raise ConfigError(f"unknown config keys: {', '.join(sorted(values))}")
-        self.options = options
+        elif not isinstance(options, spec.options):
+            raise ConfigError(f"task {task} takes {spec.options.__name__}, not {type(options).__name__}")
+        else:  # dataclasses.replace(config, ...): a copy of the options, with any of their fields changed
+            check_own_keys(spec.options, task, values)
+            options = dataclasses.replace(options, **{k: v for k, v in values.items() if v is not None})
+        object.__setattr__(self, "options", options)
 
     def __getattr__(self, name: str) -> Any:
         """A task's option reads as an attribute of the run's config; another task's is an AttributeError."""
@@ -86,6 +90,14 @@ class TrainConfig:
         if name.startswith("__") or options is None:
             raise AttributeError(name)
         return getattr(options, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Setting a task's option sets it in `options`, where config.json reads it."""
+        options = self.__dict__.get("options")
+        if options is not None and name not in fields_by_name(TrainConfig) and name in fields_by_name(options):
+            setattr(options, name, value)
+        else:
+            object.__setattr__(self, name, value)
 
     @property
     def kimg_budget(self) -> float | None:
@@ -104,7 +116,7 @@ class TrainConfig:
         opts = out.options
         if out.model is None:
             out.model = opts.default_model()
-        for defaults in (opts.MODELS.get(out.model, {}), opts.DEFAULTS):
+        for defaults in (opts.MODELS.get(out.model, opts.MODELS[opts.default_model()]), opts.DEFAULTS):
             for key, value in defaults.items():
                 holder = out if key in fields_by_name(TrainConfig) else opts
                 if getattr(holder, key) is None:
@@ -118,11 +130,13 @@ class TrainConfig:
         models = tuple(self.options.MODELS)
         if self.model is None or self.model in models:
             return
-        owner = next((s.name for s in task_specs() if s.options is not None and self.model in s.options.MODELS), None)
+        owner = next((s.name for s in task_specs(include_hidden=False) if self.model in s.options.MODELS), None)
         takes = f"task {self.task} takes --model {' or '.join(models)}"
         if owner is not None:
             raise ConfigError(f"--model {self.model} belongs to task {owner}; {takes}")
-        raise ConfigError(f"unknown model {self.model!r}; {takes}")
+        if self.model not in MODELS:
+            raise ConfigError(f"unknown model {self.model!r}; {takes}")
+        # A model registered (MODELS) by no task's options: it takes the task's first model's defaults.
 
     def _check_numbers(self) -> None:
         """Every number finite and in the range the code that reads it takes (seeds, kimg counts, C longs): an
@@ -200,17 +214,42 @@ class TrainConfig:
 
 
 def make_options(cls: type[TaskOptions], task: str, values: dict[str, Any]) -> TaskOptions:
-    """A task's options from flat keys; a key it does not read is an error naming the tasks that do (None is unset;
-    False, a switch left off, changes nothing)."""
+    """A task's options from flat keys (see check_own_keys)."""
+    check_own_keys(cls, task, values)
+    own = fields_by_name(cls)
+    return cls(**{k: v for k, v in values.items() if k in own})
+
+
+def check_own_keys(cls: type[TaskOptions], task: str, values: dict[str, Any]) -> None:
+    """A key the task does not read is an error naming the tasks that do, unless it changes nothing: None (unset),
+    or the value its readers take by default or declare inert (`--augment none`, `--no-cond`)."""
     from ganforge.tasks.spec import task_spec
 
     own = fields_by_name(cls)
+    unknown = sorted(k for k in values if k not in own and not readers_of(k))
+    if unknown:
+        raise ConfigError(f"unknown config keys for task {task}: {', '.join(unknown)}; its keys: "
+                          f"{', '.join(sorted({*fields_by_name(TrainConfig), *own} - {'options'}))}")
     for name, value in values.items():
-        if name not in own and value is not None and value is not False:
-            readers = readers_of(name)
-            flag = flag_of(fields_by_name(task_spec(readers[0]).options)[name]) if readers else name
-            raise foreign_option_error(task, flag, readers)
-    return cls(**{k: v for k, v in values.items() if k in own})
+        if name in own or value is None or value is False:  # unset, or a switch left off
+            continue
+        readers = readers_of(name)
+        fields = [fields_by_name(task_spec(r).options)[name] for r in readers]
+        if all(value == f.default or value in (f.metadata.get("inert") or ()) for f in fields):
+            continue  # what every task that reads it does when it is not given
+        raise foreign_option_error(task, flag_of(fields[0]), readers, fields[0].metadata.get("elsewhere"))
+
+
+def renamed_keys(values: dict[str, Any]) -> dict[str, Any]:
+    """Keys under their current names (RENAMED); an old and a new name with different values is an error."""
+    out = {k: v for k, v in values.items() if k not in RENAMED}
+    for old, new in RENAMED.items():
+        if old in values:
+            if values.get(new) is not None and values[old] is not None and values[new] != values[old]:
+                raise ConfigError(f"{old} {values[old]} and {new} {values[new]} disagree: {old} is the old name of "
+                                  f"{new}; give only {new}")
+            out[new] = values[new] if values.get(new) is not None else values[old]
+    return out
 
 
 def readers_of(name: str) -> list[str]:
@@ -223,11 +262,17 @@ def readers_of(name: str) -> list[str]:
 def migrate(values: dict[str, Any]) -> dict[str, Any]:
     """An earlier config.json in this version's layout. Version 1 held every task's fields, flat, with None (or a
     value the task ignored) for those of other tasks: those are dropped, and renamed fields take their new names."""
-    if values.get("config_version", 1) >= CONFIG_VERSION:
+    version = values.get("config_version", 1)
+    if not isinstance(version, int) or version > CONFIG_VERSION:
+        raise ConfigError(f"this config.json is version {version!r}, written by a newer ganforge than this one (reads "
+                          f"up to {CONFIG_VERSION}): upgrade ganforge")
+    if version == CONFIG_VERSION:
         return values
     from ganforge.tasks.spec import task_spec
 
-    values = {RENAMED.get(k, k): v for k, v in values.items() if k != "extra" or v}
+    if values.get("extra"):
+        raise ConfigError(f"this config.json holds task options ganforge no longer reads: extra = {values['extra']}")
+    values = renamed_keys({k: v for k, v in values.items() if k != "extra"})
     known = set(fields_by_name(TrainConfig)) | set(fields_by_name(task_spec(values.get("task", "image")).options))
     return {k: v for k, v in values.items() if k in known or k in RECORDED_KEYS}
 
@@ -238,5 +283,5 @@ def budget(kimg: float | None, minutes: float | None) -> float | None:
 
 
 def field_default(name: str) -> Any:
-    """The default of one TrainConfig field, for help texts."""
+    """The default of one TrainConfig field."""
     return fields_by_name(TrainConfig)[name].default

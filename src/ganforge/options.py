@@ -27,11 +27,13 @@ def option(
     maximum: float | None = None,  # largest value allowed
     choices: tuple[Any, ...] | None = None,  # the values allowed
     cli: bool = True,  # False: a setting of the Python API and config.json only
+    inert: tuple[Any, ...] = (),  # values besides the default that change nothing, so any task lets them through
+    elsewhere: str | None = None,  # what a user of another task does instead, for the error that refuses it
 ) -> Any:
     """A config field that is also a `ganforge train` option."""
     return field(default=default, metadata=dict(help=help, flag=flag, old_flag=old_flag, default_help=default_help,
                                                 minimum=minimum, above=above, maximum=maximum, choices=choices,
-                                                cli=cli))
+                                                cli=cli, inert=inert, elsewhere=elsewhere))
 
 
 def flag_of(f: dataclasses.Field) -> str:
@@ -97,10 +99,10 @@ class TaskOptions:
         return self
 
 
-def foreign_option_error(task: str, flag: str, readers: list[str]) -> ConfigError:
+def foreign_option_error(task: str, flag: str, readers: list[str], elsewhere: str | None = None) -> ConfigError:
     """The one-line error for an option the task does not read (`flag`; a bare key when no task reads it), naming
-    the tasks that do."""
+    the tasks that do, and what to do instead where the option says."""
     if not readers:
         return ConfigError(f"unknown config key {flag!r} for task {task!r}")
     named = readers[0] if len(readers) == 1 else f"{', '.join(readers[:-1])} and {readers[-1]}"
-    return ConfigError(f"{flag} applies to {named}, not to task {task!r}")
+    return ConfigError(f"{flag} applies to {named}, not to task {task!r}" + (f" ({elsewhere})" if elsewhere else ""))

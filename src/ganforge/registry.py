@@ -33,6 +33,10 @@ class Registry(Generic[T]):
             raise ConfigError(f"unknown {self.kind} {name!r}; choose one of: {', '.join(self.names())}")
         return self._items[name]
 
+    def discard(self, name: str) -> None:
+        """Forget one entry (a plugin that failed to load)."""
+        self._items.pop(name, None)
+
     def names(self) -> list[str]:
         return sorted(self._items)
 

@@ -10,8 +10,6 @@ from ganforge.options import TaskOptions, option
 if TYPE_CHECKING:
     from ganforge.config import TrainConfig
 
-ADVERSARIAL_LOSSES = ("ns", "hinge", "lsgan", "wgan-gp", "rpgan", "ragan")
-
 
 @dataclass
 class GANOptions(TaskOptions):

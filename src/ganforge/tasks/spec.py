@@ -64,11 +64,32 @@ _discovered = False
 
 
 def register_spec(spec: TaskSpec) -> TaskSpec:
-    """Called once by a task package's `__init__.py`."""
+    """Called once by a task package's `__init__.py`; a spec that cannot work is refused here, by name."""
     if spec.name in SPECS and SPECS.get(spec.name) == spec:
         return spec  # the same package imported twice (as ganforge.tasks.x and through an entry point)
+    check_spec(spec)
     SPECS.register(spec.name)(spec)
     return spec
+
+
+def check_spec(spec: TaskSpec) -> None:
+    """Its options a TaskOptions dataclass with at least one model, whose fields do not shadow the run's and
+    whose annotations resolve (the train command reads its options' types from them)."""
+    import dataclasses
+    import typing
+
+    from ganforge.config import TrainConfig
+    from ganforge.options import TaskOptions, fields_by_name
+
+    options = spec.options
+    if not (isinstance(options, type) and issubclass(options, TaskOptions) and dataclasses.is_dataclass(options)):
+        raise TypeError(f"task {spec.name}: options must be a TaskOptions dataclass, got {options!r}")
+    if not options.MODELS or "" in options.MODELS:
+        raise TypeError(f"task {spec.name}: {options.__name__}.MODELS must name its models")
+    clash = sorted(set(fields_by_name(options)) & set(fields_by_name(TrainConfig)))
+    if clash:
+        raise TypeError(f"task {spec.name}: {options.__name__} redefines the run's fields {', '.join(clash)}")
+    typing.get_type_hints(options)  # a NameError here, not when the command line is built
 
 
 def discover() -> None:
@@ -89,9 +110,28 @@ def discover() -> None:
             logging.getLogger(__name__).warning("task plugin %s (%s) failed to load: %s", entry.name, entry.value, exc)
 
 
+def import_guarded(spec: TaskSpec, module: str) -> Any:
+    """Import one of a task's modules. A plugin's that fails is a warning and the plugin is dropped (its task is
+    then unknown); a built-in one's failure is a bug and raises."""
+    try:
+        return importlib.import_module(module)
+    except Exception as exc:
+        if spec.task.startswith("ganforge."):
+            raise
+        logging.getLogger(__name__).warning("task plugin %s: %s failed to import (%s); the task is left out",
+                                            spec.name, module, exc)
+        SPECS.discard(spec.name)
+        return None
+
+
 def task_spec(name: str) -> TaskSpec:
     """The spec of one task; an unknown name is a one-line error that lists the tasks."""
     discover()
+    if name not in SPECS:
+        from ganforge.errors import ConfigError
+
+        shown = [s.name for s in task_specs(include_hidden=False)]
+        raise ConfigError(f"unknown task {name!r}; choose one of: {', '.join(shown)}")
     return SPECS.get(name)
 
 
@@ -106,7 +146,7 @@ def import_parts(kind: str) -> None:
     each task module, whose networks its models' configs name (NETWORKS)."""
     for spec in task_specs():
         for module in (spec.task, *getattr(spec, kind)):
-            importlib.import_module(module)
+            import_guarded(spec, module)
 
 
 def task_verbs() -> dict[str, Callable[..., Any]]:
@@ -114,7 +154,8 @@ def task_verbs() -> dict[str, Callable[..., Any]]:
     verbs: dict[str, Callable[..., Any]] = {}
     for spec in task_specs():
         for module in spec.commands:
-            for name, function in importlib.import_module(module).VERBS.items():
+            loaded = import_guarded(spec, module)
+            for name, function in (getattr(loaded, "VERBS", None) or {}).items():
                 if verbs.setdefault(name, function) is not function:
                     raise ValueError(f"two tasks define the command {name!r}")
     return verbs

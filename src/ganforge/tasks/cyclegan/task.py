@@ -8,7 +8,7 @@ and D_B on domain B (instance norm throughout, as the paper's code). Per step, a
   `--identity-weight` (0.5) x `--cycle-weight` x (|G_AB(b) - b| + |G_BA(a) - a|);
 - discriminators: LSGAN on real images against fakes drawn through a history pool each, of `--pool-size`
   (50) batches: the paper's pool of 50 images at its batch size of 1 is 50 steps of history, and so is
-  this one at any batch (3,200 images at batch 64, kept in float16: tasks/image_pool.py).
+  this one at any batch (3,200 images at batch 64, kept in float16: tasks/cyclegan/image_pool.py).
 
 Learning rates stay constant for the first half of the `--kimg` budget and fall linearly to 0 over the
 second (`--lr-decay-start 0.5`, applied by the trainer). The pools' images and random state are part of

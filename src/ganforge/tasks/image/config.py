@@ -33,19 +33,20 @@ class ImageOptions(GANOptions):
     DATA_HELP: ClassVar[str] = ("Built-in name (mnist, emoji, emoji-twitter, photos, digits), prepared "
                                  "dataset dir, or folder/zip of images.")
 
-    cond: bool = option(False, "Class-conditional (needs a labelled dataset).")
+    cond: bool = option(False, "Class-conditional (needs a labelled dataset).",
+                        elsewhere="the other tasks are conditioned on their inputs, or, video, unconditional")
     augment: str = option("auto", "Augment D's inputs, real and fake: none | diffaug (colour, translation, cutout) | "
                           "ada (adaptive; p steered by D's overfitting) | auto (ada under 30k images, else none). With "
                           "--cond on classes that flips or rotations change (digits), use none or diffaug.",
-                          choices=AUGMENTS)
+                          choices=AUGMENTS, inert=("none",), elsewhere="its augmentations are for generating images")
     ada_target: float = option(0.6, "ADA: target of E[sign(D(real))], in (0, 1).")
     ada_kimg: float = option(100.0, "ADA: kimg for p to move from 0 to 1.", above=0)
-    r1_gamma: float | None = option(None, "R1 penalty weight on real images (0 = off).", minimum=0)
-    r2_gamma: float | None = option(None, "R2 penalty weight on generated images (0 = off).", minimum=0)
+    r1_gamma: float | None = option(None, "R1 penalty weight on real images (0 = off).", minimum=0, inert=(0,))
+    r2_gamma: float | None = option(None, "R2 penalty weight on generated images (0 = off).", minimum=0, inert=(0,))
     r1_interval: int | None = option(None, "Apply R1/R2 every N steps, scaled by N, with Adam's lr and betas "
                                      "corrected as StyleGAN2-ADA (N > 1) or inside D's step (N = 1).", minimum=1)
     pl_weight: float | None = option(None, "StyleGAN2 path-length regularisation weight (0 = off; the paper: 2).",
-                                     minimum=0)
+                                     minimum=0, inert=(0,))
     pl_interval: int = option(4, "Apply the path-length penalty every N steps, scaled by N.", minimum=1)
     gp_weight: float = option(10.0, "WGAN-GP gradient penalty weight.")
     z_dim: int | None = option(None, "Latent size.", minimum=1)
@@ -53,7 +54,8 @@ class ImageOptions(GANOptions):
                          choices=("auto", "batch", "none"))
     eval_every_kimg: float | None = option(None, "Log FID/KID/precision/recall every N kimg and keep the best-FID "
                                            "checkpoint in checkpoints/best.", flag="--eval-every", above=0,
-                                           default_help="never")
+                                           default_help="never", elsewhere="evaluate its runs afterwards: ganforge "
+                                           "eval RUN")
     eval_n: int = option(1000, "Images per evaluation.", minimum=4)
 
     def check(self, run: TrainConfig) -> None:

@@ -161,8 +161,3 @@ class InpaintEvaluator(Evaluator):
 
     def blocks(self, result: dict[str, Any]) -> list[tuple[str | None, dict[str, dict]]]:
         return [(row["bucket"], {c: row.get(c) or {} for c in self.columns}) for row in result["buckets"]]
-
-
-def inpaint_table(result: dict[str, Any]) -> str:
-    """One line per bucket and metric: model and biharmonic side by side."""
-    return InpaintEvaluator().table(result)

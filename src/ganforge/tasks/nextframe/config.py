@@ -41,7 +41,7 @@ class NextframeOptions(GANOptions):
                                       minimum=0)
     gdl_weight: float | None = option(None, "--loss adv: weight of the image gradient difference loss.", minimum=0)
     pretrain_kimg: float | None = option(None, "--loss adv: kimg of L2-only pre-training before the adversarial "
-                                         "phase (0, as Mathieu et al.).", minimum=0)
+                                         "phase.", minimum=0, default_help="0, as Mathieu et al.")
 
     def check_given(self, run: TrainConfig) -> None:
         if self.loss not in (None, *LOSSES):

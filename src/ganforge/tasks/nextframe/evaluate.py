@@ -191,8 +191,3 @@ class NextframeEvaluator(Evaluator):
             lines.append(f"{t + 1:<6}{steps['mse'][t]:>10.2f}{steps['psnr'][t]:>10.2f}{shown(ssim_t):>10}"
                          f"{steps['sharpness'][t]:>11.4f}{truth[t]:>10.4f}")
         return lines
-
-
-def nextframe_table(result: dict[str, Any]) -> str:
-    """Averaged rows (model, last frame) and one row per future step of the model's MSE, SSIM and sharpness."""
-    return NextframeEvaluator().table(result)
