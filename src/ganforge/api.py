@@ -248,10 +248,11 @@ def resolve_resume_target(path: Path) -> tuple[Path, Path | None]:
 
 
 def load(path: str | Path, device: str | None = None):
-    """A ready pipeline from a run directory, a checkpoint folder or an exported model directory; `device` may be
-    "auto" (a GPU when there is one), as on the command line."""
+    """A ready pipeline from a run directory, a checkpoint folder, an exported model directory or a shipped model
+    (`zoo:NAME`, see `ganforge models`); `device` may be "auto" (a GPU when there is one), as on the command line."""
     from ganforge.devices import resolve_device
     from ganforge.pipelines import load_pipeline
+    from ganforge.zoo import resolve_model_path
 
-    pipe = load_pipeline(Path(path))
+    pipe = load_pipeline(resolve_model_path(path))
     return pipe.to(resolve_device(device)) if device else pipe

@@ -10,6 +10,7 @@ import typer
 from ganforge.cli.demo import demo_command
 from ganforge.cli.eval import eval_command
 from ganforge.cli.export import export_command
+from ganforge.cli.models import models_command
 from ganforge.cli.options import drop_notes, flush_notes
 from ganforge.cli.sample import sample_command
 from ganforge.cli.train import train_app
@@ -38,6 +39,7 @@ def _register() -> None:
     app.command("export")(export_command)
     app.command("eval")(eval_command)
     app.command("demo")(demo_command)
+    app.command("models")(models_command)
 
 
 _register()
