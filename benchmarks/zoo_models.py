@@ -33,6 +33,16 @@ RECIPES = {
 }
 
 
+def headline(metrics: dict, n: int) -> dict:
+    """fid, kid, precision, recall and n under plain names (compute_metrics names them by n: fid10k, kid10k)."""
+    plain = {}
+    for name in ("fid", "kid", "precision", "recall"):
+        key = next((k for k in metrics if k.startswith(name) and not k.endswith("_std")), None)
+        if key is not None:
+            plain[name] = round(float(metrics[key]), 4)
+    return {**plain, "n": n}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name", choices=sorted(RECIPES))
@@ -43,6 +53,7 @@ def main() -> None:
     parser.add_argument("--out", default="/tmp/zoo-runs", help="parent folder of the training run")
     parser.add_argument("--resume", action="store_true", help="continue the run of this name")
     parser.add_argument("--zoo", type=Path, default=ZOO, help="where the export and its card go")
+    parser.add_argument("--note", default="", help="how the run came to be, when not by this script alone")
     args = parser.parse_args()
     recipe = RECIPES[args.name]
     settings = dict(recipe["settings"], seed=args.seed)
@@ -63,12 +74,14 @@ def main() -> None:
     card = {
         "name": args.name, "task": config["task"], "model": config["model"], "data": config["data"],
         "resolution": config["resolution"], "kimg": round(result.kimg, 3), "description": recipe["description"],
-        "metrics": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in metrics.items()},
+        "metrics": headline(metrics, n),
+        "metrics_full": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in metrics.items()},
         "command": "OMP_NUM_THREADS=2 .venv/bin/python benchmarks/" + " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         "training": {k: config[k] for k in ("model", "width", "z_dim", "batch", "loss", "augment", "r1_gamma",
                                             "lr_g", "lr_d", "ema_kimg", "seed") if k in config},
         "trained": {"date": datetime.date.today().isoformat(), "machine": machine(),
                     "train_sec": round(result.wall_sec, 1)},
+        **({"note": args.note} if args.note else {}),
     }
     (target / "card.json").write_text(json.dumps(card, indent=2) + "\n")
     print(json.dumps(card))
