@@ -40,6 +40,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "sg2-g10": dict(model="stylegan2", r1_gamma=10.0),
     "sg2-g1-every": dict(model="stylegan2", r1_gamma=1.0, r1_interval=1),
     "r3gan-g1": dict(model="r3gan", r1_gamma=1.0, r2_gamma=1.0),
+    # Two time-scales: G ten times slower than D (the one change that helped in the first probes), with stronger R1.
+    "sg2-ttur": dict(model="stylegan2", lr_g=2.5e-4),
+    "sg2-ttur-g1": dict(model="stylegan2", lr_g=2.5e-4, r1_gamma=1.0),
+    "sg2-slow": dict(model="stylegan2", lr_g=2.5e-4, lr_d=2.5e-4),
+    # R3GAN's own presets (its train.py): Adam beta2 0.9 at the start, gamma 0.05 (CIFAR) to 2 (FFHQ-64).
+    "r3gan-b09": dict(model="r3gan", beta2=0.9),
+    "r3gan-b09-g05": dict(model="r3gan", beta2=0.9, r1_gamma=0.5, r2_gamma=0.5),
     "r3gan": dict(model="r3gan"),
     "r3gan-diffaug": dict(model="r3gan", augment="diffaug"),
     "dcgan": dict(model="dcgan"),
