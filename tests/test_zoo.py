@@ -62,3 +62,12 @@ def test_every_shipped_model_has_a_card_loads_and_samples(monkeypatch):
         assert card.path.parent == SHIPPED and card.command and "fid" in card.metrics
         images = ganforge.load(f"zoo:{card.name}")(n=2, seed=0, output_type="np")
         assert images.shape[:3] == (2, card.resolution, card.resolution)
+
+
+def test_eval_of_a_zoo_model_takes_its_data_from_the_card(zoo, monkeypatch, capsys):
+    from tests.metric_stubs import PoolFeatures
+
+    monkeypatch.setattr("ganforge.metrics.compute.get_extractor", lambda *a, **k: PoolFeatures())
+    assert main(["eval", "zoo:tiny-16", "--eval-n", "8", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["n_fake"] == 8 and any(key.startswith("fid") for key in result)

@@ -252,7 +252,9 @@ def load(path: str | Path, device: str | None = None):
     (`zoo:NAME`, see `ganforge models`); `device` may be "auto" (a GPU when there is one), as on the command line."""
     from ganforge.devices import resolve_device
     from ganforge.pipelines import load_pipeline
-    from ganforge.zoo import resolve_model_path
+    from ganforge.zoo import is_zoo_name, resolve_model_path, zoo_card
 
     pipe = load_pipeline(resolve_model_path(path))
+    if is_zoo_name(path):  # its card names the data it learned, for `ganforge eval zoo:NAME`
+        pipe.config["source"] = {"zoo": str(path), "data": zoo_card(path).data}
     return pipe.to(resolve_device(device)) if device else pipe

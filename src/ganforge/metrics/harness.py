@@ -159,9 +159,10 @@ def check_options(evaluator: Evaluator | None, opts: EvalOptions) -> None:
 
 
 def run_data(pipe: Any, data: str | None, what: str = "name its data with --data") -> tuple[dict[str, Any], str]:
-    """(the run's training config or {}, the data to evaluate on): `data`, else the run's own."""
+    """(the run's training config or {}, the data to evaluate on): `data`, else the run's own (a shipped model's
+    card names it)."""
     config = run_config(pipe) or {}
-    data = data or config.get("data")
+    data = data or config.get("data") or pipe.config.get("source", {}).get("data")
     if not data:
         raise GanforgeError(f"this model is an export without its run directory: {what}")
     return config, data

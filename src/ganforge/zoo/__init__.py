@@ -60,14 +60,19 @@ def is_zoo_name(path: str | Path) -> bool:
     return str(path).startswith(PREFIX)
 
 
-def zoo_path(path: str | Path) -> Path:
-    """The export folder of `zoo:NAME`; an unknown name is a one-line error that lists the shipped ones."""
+def zoo_card(path: str | Path) -> ModelCard:
+    """The card of `zoo:NAME`; an unknown name is a one-line error that lists the shipped ones."""
     name = str(path)[len(PREFIX):]
     cards = {card.name: card for card in model_cards()}
     if name not in cards:
         shown = ", ".join(PREFIX + n for n in cards) or "none"
         raise CheckpointError(f"no shipped model {PREFIX}{name}; `ganforge models` lists them: {shown}")
-    return cards[name].path
+    return cards[name]
+
+
+def zoo_path(path: str | Path) -> Path:
+    """The export folder of `zoo:NAME`."""
+    return zoo_card(path).path
 
 
 def resolve_model_path(path: str | Path) -> Path:

@@ -8,13 +8,11 @@ against min(dataset, 1000) generated images; `ganforge eval --real DIR --fake DI
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 from ganforge.errors import GanforgeError
 from ganforge.metrics.compute import compute_metrics
-from ganforge.metrics.harness import EVALUATORS, EvalOptions, Evaluator, Progress, shown
+from ganforge.metrics.harness import EVALUATORS, EvalOptions, Evaluator, Progress, run_data, shown
 
 DEFAULT_N = 1000  # generated images unless told, at most the real set's size
 
@@ -32,12 +30,7 @@ class GeneratorEvaluator(Evaluator):
     def evaluate(self, pipe: Any, opts: EvalOptions, progress: Progress | None = None) -> dict[str, Any]:
         from ganforge.data import resolve_dataset
 
-        data = opts.data
-        if data is None:
-            config_path = Path(pipe.config.get("source", {}).get("run", opts.run)) / "config.json"
-            if not config_path.is_file():
-                raise GanforgeError(f"{opts.run} is an export: name the real images with --data")
-            data = json.loads(config_path.read_text())["data"]
+        _, data = run_data(pipe, opts.data, "name the real images with --data")
         dataset = resolve_dataset(data, int(pipe.config["resolution"]), progress=progress)
         if dataset.channels != int(pipe.config["channels"]):
             raise GanforgeError(f"--data {data} has {dataset.channels} channels, the model makes {pipe.config['channels']}")
