@@ -57,7 +57,7 @@ def _source_features(source: Any, n: int | None, extractor, batch_size: int, pro
 
         def compute():
             return extract_features(array_batches(images, batch_size), len(images), extractor, progress)
-        key = cache_key(array_fingerprint(images), len(images))
+        key = cache_key(array_fingerprint(images), len(images), extractor)
     elif isinstance(source, (str, Path)):
         path = Path(source)
         if not path.exists():
@@ -75,7 +75,7 @@ def _source_features(source: Any, n: int | None, extractor, batch_size: int, pro
                 log.warning("skipped %d of %d images of %s that could not be read; the first: %s", len(skipped),
                             len(listed), path, skipped[0])
             return feats, ips
-        key = cache_key(fingerprint, len(listed))
+        key = cache_key(fingerprint, len(listed), extractor)
     else:
         raise GanforgeError(f"cannot compute metrics on a {type(source).__name__}")
     if not cache:

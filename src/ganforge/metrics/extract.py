@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -55,9 +56,10 @@ def generator_batches(pipe, n: int, batch_size: int, seed: int = 0) -> BatchIter
         yield pipe(seeds=seeds, class_label=labels, output_type="np", noise_mode="random")
 
 
-def cache_key(fingerprint: str, n: int) -> str:
-    """Real-set features are keyed by content, count, extractor and resize mode."""
-    raw = f"{fingerprint}|{n}|{EXTRACTOR_NAME}|{RESIZE_MODE}"
+def cache_key(fingerprint: str, n: int, extractor: Any = None) -> str:
+    """Real-set features are keyed by content, count, the extractor that computed them (its `name`; the standard
+    Inception's when it has none) and resize mode."""
+    raw = f"{fingerprint}|{n}|{getattr(extractor, 'name', EXTRACTOR_NAME)}|{RESIZE_MODE}"
     return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 

@@ -174,7 +174,7 @@ def features(images: np.ndarray, extractor: Any, batch_size: int, cache: bool, p
         return extract_features(array_batches(images, batch_size), len(images), extractor, progress)[0]
     if not cache or getattr(extractor, "name", None) != EXTRACTOR_NAME:  # the cache key names the real extractor
         return compute()
-    feats, was_cached = cached_features(cache_key(array_fingerprint(images), len(images)), compute)
+    feats, was_cached = cached_features(cache_key(array_fingerprint(images), len(images), extractor), compute)
     if was_cached:
         progress(len(images), len(images))
     return feats
