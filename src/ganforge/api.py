@@ -25,10 +25,10 @@ def resolve_resume_config(run_dir: Path, overrides: dict[str, Any]) -> TrainConf
     path = Path(run_dir) / "config.json"
     if not path.is_file():
         raise CheckpointError(f"cannot resume: {run_dir} is not a run directory (no config.json)")
-    from ganforge.config import RENAMED
+    from ganforge.config import renamed_keys
 
     saved = TrainConfig.load(path)
-    overrides = {RENAMED.get(k, k): v for k, v in overrides.items()}
+    overrides = renamed_keys(overrides)
     values = saved.to_dict()
     resolved = saved.resolved().to_dict()  # a run saved before a field existed holds None where it now resolves
     asked = {k: overrides.get(k) for k in ("task", "model")}
