@@ -112,6 +112,10 @@ def train(
         cfg = new_run_config(config, overrides)
         run_dir = None
     cfg = cfg.validate()
+    if resume is None and getattr(cfg, "init", None):
+        from ganforge.engine.init_weights import check_init_source
+
+        check_init_source(cfg.init)  # a new run's starting weights exist, before any data is prepared
 
     accelerator = make_accelerator()
     resolve_precision(cfg.precision, accelerator.device)  # fp16 on a CPU fails here, before any work

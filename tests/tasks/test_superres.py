@@ -175,7 +175,7 @@ def test_resume_after_the_init_run_is_gone(tmp_path):
     w_res, _ = load_checkpoint(resumed.checkpoint)
     for net in w_full:
         assert all(torch.equal(w_full[net][k], w_res[net][k]) for k in w_full[net]), net
-    with pytest.raises(ConfigError, match="not a run directory"):  # a fresh run still needs it
+    with pytest.raises(ConfigError, match="no such run or exported model"):  # a fresh run still needs it
         ganforge.train(**dict(settings, name="again"), kimg=0.016, dry_run=True)
 
 

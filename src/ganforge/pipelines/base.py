@@ -116,9 +116,12 @@ class Pipeline:
     def from_pretrained(cls, path: str | Path) -> Pipeline:
         return load_pipeline(Path(path), expected=cls)
 
-    def save_pretrained(self, out_dir: str | Path, overwrite: bool = False) -> Path:
+    def save_pretrained(self, out_dir: str | Path, overwrite: bool = False,
+                        training_networks: dict[str, dict[str, torch.Tensor]] | None = None) -> Path:
         """Write `config.json` + `model.safetensors`, loadable by `ganforge.load`, into a new or empty folder or
-        over an earlier export; a folder of anything else needs `overwrite` (its two files are replaced)."""
+        over an earlier export; a folder of anything else needs `overwrite` (its two files are replaced).
+        `training_networks` (D, ...) are stored beside the components, so that `train --init` can go on training."""
+        from ganforge.engine.init_weights import TRAINING_NETWORKS_KEY
         from ganforge.outputs import folder_is_ours
 
         out_dir = Path(out_dir)
@@ -127,7 +130,14 @@ class Pipeline:
                                 "into a new or empty folder, or give --overwrite to replace its config.json and "
                                 "model.safetensors")
         weights = {name: m.state_dict() for name, m in self.components.items()}
-        return export_model(out_dir, self.config, weights)
+        config = {k: v for k, v in self.config.items() if k != TRAINING_NETWORKS_KEY}
+        if training_networks:
+            clash = sorted(set(training_networks) & set(weights))
+            if clash:
+                raise GanforgeError(f"training networks named as components: {', '.join(clash)}")
+            weights.update(training_networks)
+            config[TRAINING_NETWORKS_KEY] = sorted(training_networks)
+        return export_model(out_dir, config, weights)
 
     @staticmethod
     def format_output(images: torch.Tensor, output_type: str) -> Any:
@@ -177,6 +187,19 @@ def _weights_from_run(path: Path) -> tuple[dict[str, Any], dict[str, dict[str, t
         weights[name] = nets[found]
     config = dict(config, source={"run": str(run_dir), "checkpoint": ckpt.name})
     return config, weights
+
+
+def run_discriminators(path: str | Path) -> dict[str, dict[str, torch.Tensor]]:
+    """The discriminators (D, D_A, ...) of a run's latest checkpoint, for an export that can be trained on."""
+    path = Path(path)
+    if (path / "model.safetensors").is_file():
+        raise CheckpointError(f"{path} is an export: its discriminator is only in the run it came from")
+    ckpt = latest_checkpoint(path)
+    nets, _ = load_checkpoint(ckpt)
+    found = {name: state for name, state in nets.items() if name.startswith("D")}
+    if not found:
+        raise CheckpointError(f"checkpoint {ckpt} holds no discriminator")
+    return found
 
 
 def read_model(path: Path) -> tuple[dict[str, Any], dict[str, dict[str, torch.Tensor]]]:

@@ -57,6 +57,9 @@ class ImageOptions(GANOptions):
                                            default_help="never", elsewhere="evaluate its runs afterwards: ganforge "
                                            "eval RUN")
     eval_n: int = option(1000, "Images per evaluation.", minimum=4)
+    init: str | None = option(None, "Start from this run, export or zoo:NAME: G from its generator, D from its "
+                              "discriminator when it holds one (an export written with --with-discriminator); "
+                              "the optimisers and the EMA start afresh. The networks must be built the same way.")
 
     def check(self, run: TrainConfig) -> None:
         super().check(run)

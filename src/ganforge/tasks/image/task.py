@@ -11,6 +11,7 @@ from torch import nn
 
 from ganforge.augment import AUGMENTS
 from ganforge.config import TrainConfig
+from ganforge.engine.init_weights import load_init_networks, read_init_weights
 from ganforge.engine.phases import Phase, PhaseRunner, StepContext, Term, regularised
 from ganforge.errors import ConfigError
 from ganforge.losses.adversarial import AdversarialLoss
@@ -147,6 +148,12 @@ class ImageTask(Task):
         g_ratio = lazy_ratio(config.pl_interval) if self.g_reg else 1.0
         self.optimizers = gan_optimizers(config, self.G.parameters(), self.D.parameters(), g_ratio, d_ratio)
         self.runner = self._declare_phases()
+
+    def start_fresh(self) -> None:
+        """`--init SOURCE`: G (and D when the source holds it) from an earlier run or export, before the EMA copy."""
+        if self.config.init:
+            init = read_init_weights(self.config.init)
+            self.init_loaded = load_init_networks(init, self.networks, self.generator_spec)
 
     # ----------------------------------------------------------------------------------- training
     def _declare_phases(self) -> PhaseRunner:

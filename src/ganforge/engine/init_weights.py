@@ -1,0 +1,105 @@
+"""Starting weights for a new run from an earlier one (`train --init`): a run, a checkpoint, an export or `zoo:NAME`.
+
+A run's checkpoint holds every training network (G, its EMA copy, D); an export holds the EMA generator and, when
+written with `--with-discriminator`, the training networks it names in its config (`training_networks`), so that
+a shipped model can be trained on rather than only sampled.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ganforge.engine.checkpoint import latest_checkpoint, load_checkpoint, load_export
+from ganforge.errors import CheckpointError, ConfigError
+
+TRAINING_NETWORKS_KEY = "training_networks"  # an export config's list of the training networks it also holds
+
+
+@dataclass
+class InitWeights:
+    """What `--init` read: where from, the inference components' specs, and the training networks' weights."""
+
+    origin: str  # the checkpoint or export folder read
+    components: dict[str, Any]  # component name -> spec, as an export's config.json has them
+    nets: dict[str, dict[str, torch.Tensor]]  # training network name (G, G_ema, D) -> state dict
+
+
+def check_init_source(source: str | Path) -> Path:
+    """The folder `source` names; an unknown zoo name or a missing path is a one-line ConfigError, before any work."""
+    from ganforge.zoo import resolve_model_path
+
+    try:
+        path = resolve_model_path(source)
+    except CheckpointError as exc:
+        raise ConfigError(f"--init {source}: {exc}") from exc
+    if not path.exists():
+        raise ConfigError(f"--init {source}: no such run or exported model")
+    return path
+
+
+def read_init_weights(source: str | Path) -> InitWeights:
+    """The weights under `source`; a missing or unreadable one is a one-line ConfigError naming it."""
+    path = check_init_source(source)
+    try:
+        if (path / "model.safetensors").is_file() and (path / "config.json").is_file():
+            return _from_export(path)
+        return _from_run(path, source)
+    except CheckpointError as exc:
+        raise ConfigError(f"--init {source}: {exc}") from exc
+
+
+def _from_export(path: Path) -> InitWeights:
+    config, weights = load_export(path)
+    nets: dict[str, dict[str, torch.Tensor]] = {}
+    for name, spec in config["components"].items():
+        network = spec.get("network", "G")
+        nets[network + "_ema"] = weights[name]  # an export's generator is the EMA copy
+    for network in config.get(TRAINING_NETWORKS_KEY, []):
+        if network not in weights:
+            raise CheckpointError(f"{path} names {network} among its training networks but does not hold it")
+        nets[network] = weights[network]
+    return InitWeights(origin=str(path), components=config["components"], nets=nets)
+
+
+def _from_run(path: Path, source: str | Path) -> InitWeights:
+    run_dir = next((p for p in [path, *path.parents][:4] if (p / "model.json").is_file()), None)
+    if run_dir is None:
+        raise CheckpointError("not a run directory (no model.json) nor an export (config.json + model.safetensors)")
+    components = json.loads((run_dir / "model.json").read_text())["components"]
+    ckpt = latest_checkpoint(path)
+    nets, _ = load_checkpoint(ckpt)
+    return InitWeights(origin=str(ckpt), components=components, nets=nets)
+
+
+def load_init_networks(init: InitWeights, networks: dict[str, nn.Module], generator_spec: dict[str, Any]) -> list[str]:
+    """Load `init` into a new run's G (its raw weights, else the EMA copy's) and D (when held); returns the names
+    loaded. The generator must be built as the source's was (network and arguments), else a one-line error."""
+    source_spec = next(iter(init.components.values()))
+    for key in ("class", "kwargs"):
+        if source_spec.get(key) != generator_spec.get(key):
+            theirs, ours = source_spec.get(key), generator_spec.get(key)
+            if key == "kwargs":
+                diff = sorted(k for k in {**theirs, **ours} if theirs.get(k) != ours.get(k))
+                detail = ", ".join(f"{k} {theirs.get(k)!r} there, {ours.get(k)!r} here" for k in diff)
+            else:
+                detail = f"{theirs!r} there, {ours!r} here"
+            raise ConfigError(f"--init {init.origin} was built otherwise than this run's generator: {detail}")
+    loaded = []
+    state = init.nets.get("G", init.nets.get("G_ema"))
+    if state is None:
+        raise ConfigError(f"--init {init.origin} holds no generator weights")
+    plan = [("G", state)] + ([("D", init.nets["D"])] if "D" in init.nets and "D" in networks else [])
+    for name, weights in plan:
+        try:
+            networks[name].load_state_dict(weights)
+        except RuntimeError as exc:
+            first = str(exc).strip().splitlines()[-1].strip()
+            raise ConfigError(f"--init {init.origin}: its {name} does not fit this run's ({first})") from exc
+        loaded.append(name)
+    return loaded
