@@ -71,3 +71,22 @@ def test_eval_of_a_zoo_model_takes_its_data_from_the_card(zoo, monkeypatch, caps
     assert main(["eval", "zoo:tiny-16", "--eval-n", "8", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["n_fake"] == 8 and any(key.startswith("fid") for key in result)
+
+
+def test_every_shipped_model_holds_its_discriminator_for_train_init(monkeypatch):
+    # `ganforge demo` trains on from zoo:emoji-32: a run built from the card's settings must take G and D.
+    from ganforge.config import TrainConfig
+    from ganforge.registry import TASKS
+    from ganforge.tasks.base import DataInfo
+    from ganforge.tasks.spec import task_spec
+
+    monkeypatch.delenv("GANFORGE_ZOO", raising=False)
+    for card in model_cards():
+        config = TrainConfig(task=card.task, model=card.model, data=card.data, resolution=card.resolution,
+                             augment="none", init=f"zoo:{card.name}").validate()
+        task_spec(card.task).load_task()
+        channels = json.loads((card.path / "config.json").read_text())["channels"]
+        task = TASKS.get(card.task)(config, DataInfo(name=card.data, resolution=card.resolution, channels=channels,
+                                                     count=1000))
+        task.start_fresh()
+        assert task.init_loaded == ["G", "D"], card.name
