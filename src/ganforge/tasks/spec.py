@@ -35,6 +35,7 @@ class TaskSpec:
     evaluators: tuple[str, ...] = ()  # modules that register the evaluators of those pipelines (EVALUATORS)
     commands: tuple[str, ...] = ()  # modules with a VERBS dict, {command name: Typer function}, of its own CLI verbs
     hidden: bool = False  # left out of `ganforge train --help` (the template)
+    studio: tuple[str, ...] = ()  # modules with a TABS list of its web studio tabs (ganforge.studio.tabs.StudioTab)
 
     def load_task(self) -> type:
         from ganforge.registry import TASKS
@@ -43,13 +44,13 @@ class TaskSpec:
         return TASKS.get(self.name)
 
 
-PARTS = {"pipelines": "pipeline", "evaluators": "evaluate", "commands": "cli"}  # a spec's part -> its file
+PARTS = {"pipelines": "pipeline", "evaluators": "evaluate", "commands": "cli", "studio": "studio"}  # part -> file
 
 
 def folder_spec(package: str, summary: str, options: type, *, parts_from: str | None = None,
                 hidden: bool = False) -> TaskSpec:
     """The spec of a task folder laid out as tasks/template/ is: named after the folder, its Task in task.py, and
-    its pipeline.py, evaluate.py and cli.py where they exist (in `parts_from` for parts another package holds)."""
+    its pipeline.py, evaluate.py, cli.py and studio.py where they exist (in `parts_from` for parts another package holds)."""
     import importlib.util
 
     home = parts_from or package
@@ -142,7 +143,7 @@ def task_specs(include_hidden: bool = True) -> list[TaskSpec]:
 
 
 def import_parts(kind: str) -> None:
-    """Import one kind of part ("pipelines", "evaluators", "commands") of every task, so its registry is full; and
+    """Import one kind of part ("pipelines", "evaluators", "commands", "studio") of every task, so its registry is full; and
     each task module, whose networks its models' configs name (NETWORKS)."""
     for spec in task_specs():
         for module in (spec.task, *getattr(spec, kind)):
