@@ -13,6 +13,7 @@ from ganforge.cli.export import export_command
 from ganforge.cli.models import models_command
 from ganforge.cli.options import drop_notes, flush_notes
 from ganforge.cli.sample import sample_command
+from ganforge.cli.studio import studio_command
 from ganforge.cli.train import train_app
 from ganforge.errors import GanforgeError
 from ganforge.tasks.spec import task_verbs
@@ -40,6 +41,7 @@ def _register() -> None:
     app.command("eval")(eval_command)
     app.command("demo")(demo_command)
     app.command("models")(models_command)
+    app.command("studio")(studio_command)
 
 
 _register()
