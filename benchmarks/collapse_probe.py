@@ -46,6 +46,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "sg2-slow": dict(model="stylegan2", lr_g=2.5e-4, lr_d=2.5e-4),
     # R3GAN's own presets (its train.py): Adam beta2 0.9 at the start, gamma 0.05 (CIFAR) to 2 (FFHQ-64).
     "r3gan-b09": dict(model="r3gan", beta2=0.9),
+    # Adam's second moment on a ten-step horizon (R3GAN's start value) for StyleGAN2, alone and with two time-scales.
+    "sg2-b09": dict(model="stylegan2", beta2=0.9),
+    "sg2-ttur-b09": dict(model="stylegan2", lr_g=2.5e-4, beta2=0.9),
     "r3gan-b09-g05": dict(model="r3gan", beta2=0.9, r1_gamma=0.5, r2_gamma=0.5),
     "r3gan": dict(model="r3gan"),
     "r3gan-diffaug": dict(model="r3gan", augment="diffaug"),
