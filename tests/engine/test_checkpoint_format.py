@@ -31,3 +31,21 @@ def test_save_is_atomic_and_pruned(tmp_path):
     assert torch.equal(weights["G"]["weight"], net.weight.detach())
     assert torch.equal(state["rng"], torch.get_rng_state()) and state["kimg"] == 3.0
     assert not any(p.suffix in (".pt", ".pkl", ".pth") for p in tmp_path.rglob("*"))
+
+
+def test_weights_files_get_the_users_usual_mode(tmp_path):
+    # safetensors alone writes 0600: an export shared with a group, or served, would be unreadable to others.
+    import os
+    import stat
+
+    from ganforge.engine.checkpoint import export_model
+
+    umask = os.umask(0o027)
+    os.umask(umask)
+    net = torch.nn.Linear(2, 2)
+    save_checkpoint(tmp_path / "ckpt", 1000, {"G": net}, {"rng": torch.get_rng_state()}, keep=1)
+    export_model(tmp_path / "export", {"pipeline": "image", "components": {}}, {"generator": net.state_dict()})
+    files = [*(tmp_path / "ckpt").rglob("*.safetensors"), tmp_path / "export" / "model.safetensors"]
+    assert len(files) == 3
+    for path in files:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, path

@@ -26,6 +26,18 @@ from ganforge.errors import CheckpointError
 
 CHECKPOINT_PREFIX = "kimg-"
 STATE_JSON = "state.json"
+# safetensors creates its files 0600 whatever the umask; ours get the mode any other file of the user's would.
+# Read once at import (os.umask can only be read by setting it, which is not thread-safe later on).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+FILE_MODE = 0o666 & ~_UMASK
+
+
+def write_safetensors(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str] | None = None) -> None:
+    """safetensors' save_file, then the user's usual file mode and an fsync: the file is complete and readable."""
+    save_file(tensors, str(path), metadata=metadata)
+    os.chmod(path, FILE_MODE)
+    fsync_file(path)
 
 
 def checkpoint_name(images_shown: int) -> str:
@@ -53,13 +65,11 @@ def save_checkpoint(
     tmp.mkdir()
     for name, module in networks.items():
         path = tmp / f"{name}.safetensors"
-        save_file(module_state(module), str(path), metadata={"network": name})
-        fsync_file(path)
+        write_safetensors(module_state(module), path, metadata={"network": name})
     tensors: dict[str, torch.Tensor] = {}
     json_state = split_tensors(state, tensors)
     if tensors:
-        save_file(tensors, str(tmp / "state.safetensors"))
-        fsync_file(tmp / "state.safetensors")
+        write_safetensors(tensors, tmp / "state.safetensors")
     (tmp / STATE_JSON).write_text(json.dumps(json_state, indent=1) + "\n")
     fsync_file(tmp / STATE_JSON)
     fsync_dir(tmp)
@@ -135,8 +145,7 @@ def export_model(out_dir: Path, config: dict[str, Any], weights: dict[str, dict[
     try:
         flat = {f"{component}.{k}": v.detach().cpu().contiguous() for component, state in weights.items()
                 for k, v in state.items()}
-        save_file(flat, str(tmp / "model.safetensors"), metadata={"format": "ganforge", "components": ",".join(weights)})
-        fsync_file(tmp / "model.safetensors")
+        write_safetensors(flat, tmp / "model.safetensors", metadata={"format": "ganforge", "components": ",".join(weights)})
         (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
         fsync_file(tmp / "config.json")
         if out_dir.exists():  # re-export: swap the folder's two files, config last
