@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from ganforge.cli.options import device_option
 from ganforge.errors import GanforgeError
+from ganforge.studio.limits import DEFAULT_MAX_PIXELS, DEFAULT_MAX_UPLOAD_MB
 
 
 def studio_command(
@@ -18,8 +21,8 @@ def studio_command(
                              "default; any other (0.0.0.0: every network) lets others use the studio, with a warning."),
     runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="Folder of training runs to list."),
     models_dir: Path = typer.Option(Path("models"), "--models-dir", help="Folder of exported models to list."),
-    max_upload_mb: float = typer.Option(20.0, "--max-upload-mb", help="Largest upload accepted, in MB."),
-    max_pixels: int = typer.Option(4_194_304, "--max-pixels", help="Largest uploaded image (or outpainted canvas) in "
+    max_upload_mb: float = typer.Option(DEFAULT_MAX_UPLOAD_MB, "--max-upload-mb", help="Largest upload accepted, in MB."),
+    max_pixels: int = typer.Option(DEFAULT_MAX_PIXELS, "--max-pixels", help="Largest uploaded image (or outpainted canvas) in "
                                    "pixels; an upscaled output may hold four times as many."),
     concurrency: int = typer.Option(1, "--concurrency", help="Requests run at once; the others wait in a queue."),
     device: str = device_option(),
@@ -43,8 +46,14 @@ def studio_command(
     app = build_app(ctx, concurrency=concurrency)
     url = launch(app, ctx, host=host, port=port, quiet=True)
     typer.echo(f"ganforge studio on {url} (Ctrl-C stops it)")
+
+    def stop(signum: int, frame: Any) -> None:  # a kill stops it as Ctrl-C does: server closed, temp files removed
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
         app.block_thread()
     finally:
+        signal.signal(signal.SIGTERM, previous)
         app.close()
         ctx.close()
