@@ -96,14 +96,58 @@ def _gif_frames(source: str | io.BytesIO, resolution: int | None) -> list[np.nda
     except (OSError, SyntaxError, ValueError, IndexError, EOFError) as exc:
         msg = str(exc) or type(exc).__name__
         raise BadVideo("truncated" if "truncated" in msg.lower() else "corrupt", msg) from None
+    out: list[np.ndarray] = []
+    for frame, repeat in zip(frames, _gif_repeats(durations)):
+        out.extend([frame] * repeat)
+    return out
+
+
+def _gif_repeats(durations: Sequence[int]) -> list[int]:
+    """How many times each GIF frame is repeated: its duration over the shortest (1 each when none is given)."""
     positive = [d for d in durations if d > 0]
     if not positive:
-        return frames
+        return [1] * len(durations)
     base = min(positive)
-    out: list[np.ndarray] = []
-    for frame, d in zip(frames, durations):
-        out.extend([frame] * max(1, round(d / base)))
-    return out
+    return [max(1, round(d / base)) for d in durations]
+
+
+def probe_video(path: str | Path, stop_after: int | None = None) -> tuple[int | None, int, int]:
+    """(frames that `read_video` would give, width, height) of a video file, read from its headers before any frame
+    is kept: what a server checks against its limits first. GIFs are walked frame by frame (Pillow's seek), stopping
+    once more than `stop_after` frames are seen (the count is then a lower bound); other containers need the `video`
+    extra and give their stream's frame count, or duration x rate, or None where neither is recorded. A DataError
+    says why a file cannot be read."""
+    path = Path(path).expanduser()
+    try:
+        if path.suffix.lower() == ".gif":
+            with decode_guard(), Image.open(path) as im:
+                width, height, durations = im.width, im.height, []
+                for frame in ImageSequence.Iterator(im):
+                    durations.append(int(frame.info.get("duration") or 0))
+                    if stop_after is not None and len(durations) > stop_after:
+                        return len(durations), width, height
+            return sum(_gif_repeats(durations)), width, height
+        if video_backend() is None:
+            raise BadVideo("needs the video extra", f"install it to read {path.suffix}: {EXTRA_HINT}")
+        import av
+
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise BadVideo("not a video", "no video stream")
+            stream = container.streams.video[0]
+            frames = int(stream.frames or 0) or None
+            rate = stream.average_rate or stream.guessed_rate
+            if frames is None and rate:
+                seconds = (float(stream.duration * stream.time_base) if stream.duration and stream.time_base else
+                           container.duration / av.time_base if container.duration else None)
+                frames = round(seconds * float(rate)) if seconds else None
+            return frames, int(stream.codec_context.width), int(stream.codec_context.height)
+    except BadVideo as bad:
+        hint = f" ({EXTRA_HINT})" if bad.reason == "needs the video extra" else ""
+        raise DataError(f"cannot read video {path.name}: {bad}{hint}") from None
+    except Exception as exc:  # Pillow's and PyAV's many ways of saying a file is broken
+        raise DataError(f"cannot read video {path.name}: it is not a video file that can be decoded "
+                        f"({exc.__class__.__name__})") from None
 
 
 def _av_frames(source: str | io.BytesIO, resolution: int | None) -> list[np.ndarray]:
