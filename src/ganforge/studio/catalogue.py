@@ -43,6 +43,20 @@ def describe(path: str | Path) -> tuple[str, str] | None:
     return None
 
 
+def model_spec(value: str) -> dict:
+    """The small JSON that describes a listed model (an export's config.json, a run's model.json, a shipped model's
+    config.json): what a tab reads to tell apart models of one pipeline (label maps or images in); {} if unreadable."""
+    from ganforge.zoo import is_zoo_name, zoo_card
+
+    try:
+        path = Path(zoo_card(value).path) if is_zoo_name(value) else Path(value)
+    except GanforgeError:
+        return {}
+    if (path / "model.safetensors").is_file():
+        return _read_json(path / "config.json")
+    return _read_json(path / "model.json")
+
+
 def _folder_entries(root: Path, kind: str) -> list[ModelEntry]:
     if not root.is_dir():
         return []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,10 +39,12 @@ class StudioContext:
 
         return load(value, device=resolve_device(self.device))
 
-    def models(self, pipelines: tuple[str, ...] | None = None) -> list[ModelEntry]:
-        """The models found now, only those that load as one of `pipelines` when given."""
+    def models(self, pipelines: tuple[str, ...] | None = None,
+               accept: Callable[[ModelEntry], bool] | None = None) -> list[ModelEntry]:
+        """The models found now, only those that load as one of `pipelines` when given (and that `accept`, a tab's
+        own test on the entry, takes)."""
         entries = scan_models(self.runs_dir, self.models_dir, self.given_entries)
-        return [e for e in entries if pipelines is None or e.pipeline in pipelines]
+        return [e for e in entries if (pipelines is None or e.pipeline in pipelines) and (accept is None or accept(e))]
 
     def pipeline(self, value: str | None, pipelines: tuple[str, ...], tab: str) -> Any:
         """The loaded (cached) pipeline of a picker's value, which must be a listed model of this tab's kind."""

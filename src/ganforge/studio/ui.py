@@ -12,6 +12,7 @@ from typing import Any
 import gradio as gr
 
 from ganforge.errors import GanforgeError
+from ganforge.studio.catalogue import ModelEntry
 from ganforge.studio.context import StudioContext
 
 log = logging.getLogger("ganforge.studio")
@@ -80,9 +81,11 @@ def mask_editor(**kwargs: Any) -> gr.ImageEditor:
     return editor
 
 
-def model_picker(ctx: StudioContext, pipelines: tuple[str, ...], label: str = "Model") -> gr.Dropdown:
-    """A dropdown of the models this tab can use and a button that lists them again (after a new run)."""
-    choices = [(e.label, e.value) for e in ctx.models(pipelines)]
+def model_picker(ctx: StudioContext, pipelines: tuple[str, ...], label: str = "Model",
+                 accept: Callable[[ModelEntry], bool] | None = None) -> gr.Dropdown:
+    """A dropdown of the models this tab can use (of `pipelines`, and that `accept` takes where given) and a button
+    that lists them again (after a new run)."""
+    choices = [(e.label, e.value) for e in ctx.models(pipelines, accept)]
     with gr.Row():
         picker = gr.Dropdown(choices=choices, value=choices[0][1] if choices else None, label=label,
                              allow_custom_value=True, scale=5,
@@ -91,7 +94,7 @@ def model_picker(ctx: StudioContext, pipelines: tuple[str, ...], label: str = "M
         refresh = gr.Button("Refresh list", scale=1, size="sm")
 
     def relist(current: str | None) -> Any:
-        fresh = [(e.label, e.value) for e in ctx.models(pipelines)]
+        fresh = [(e.label, e.value) for e in ctx.models(pipelines, accept)]
         values = [v for _, v in fresh]
         return gr.update(choices=fresh, value=current if current in values else (values[0] if values else None))
 
