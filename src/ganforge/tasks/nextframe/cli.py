@@ -31,6 +31,41 @@ def side_by_side(left: np.ndarray | None, right: np.ndarray) -> np.ndarray:
     return np.concatenate([left, gap, right], axis=1)
 
 
+def predict_clip(pipe, source: np.ndarray, horizon: int, start: int = 0
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """(observed [k, R, R, C], predicted [horizon, R, R, C], the true frames that follow where the clip has them
+    [<= horizon, R, R, C], the first observed frame) of a loaded clip (`pipe.load_clip`), observed from `start`."""
+    k = pipe.context_frames
+    observed = pipe.context_of(source, start)
+    predicted = pipe.predict_batch(observed[None], horizon)[0]  # [horizon, R, R, C]
+    first = start + len(source) if start < 0 else start
+    return observed, predicted, source[first + k : first + k + horizon], first
+
+
+def prediction_frames(observed: np.ndarray, predicted: np.ndarray, truth: np.ndarray, context: bool = True,
+                      compare: bool = False) -> np.ndarray:
+    """The animation's frames [T, H, W', C]: the observed frames (with `context`) then the predicted ones; with
+    `compare`, each beside the true frame (the observed frame itself while observing; white where none is known)."""
+    shown = []
+    if context:
+        shown += [side_by_side(f, f) if compare else f for f in observed]
+    for t, f in enumerate(predicted):
+        shown.append(side_by_side(truth[t] if t < len(truth) else None, f) if compare else f)
+    return np.stack(shown)
+
+
+def prediction_strip(observed: np.ndarray, predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """A still image [H', W', C]: a row of the observed frames followed by the predicted ones and, where true frames
+    are known, a second row of the observed frames followed by the true ones (white where the clip ends)."""
+    from ganforge.imaging import make_grid
+
+    rows = [np.concatenate([observed, predicted])]
+    if len(truth):
+        white = np.full((len(predicted) - len(truth), *predicted.shape[1:]), 255, dtype=np.uint8)
+        rows.append(np.concatenate([observed, truth, white]))
+    return make_grid(np.concatenate(rows), nrow=len(rows[0]))
+
+
 def predict_command(
     run: Path = typer.Argument(..., help="nextframe run directory, checkpoint folder or exported model."),
     clip: str = typer.Argument(..., help="A video file (GIF; MP4/WebM with the video extra) or a moving-data index "
@@ -70,16 +105,8 @@ def predict_command(
     horizon = pipe.out_frames if frames is None else frames
     k = pipe.context_frames
     source = pipe.load_clip(clip, min_frames=k + horizon)  # uint8 [T, R, R, C]
-    observed = pipe.context_of(source, start)
-    predicted = pipe.predict_batch(observed[None], horizon)[0]  # [horizon, R, R, C]
-    first = start + len(source) if start < 0 else start
-    truth = source[first + k : first + k + horizon]
-    shown = []
-    if context:
-        shown += [side_by_side(f, f) if compare else f for f in observed]
-    for t, f in enumerate(predicted):
-        shown.append(side_by_side(truth[t] if t < len(truth) else None, f) if compare else f)
-    path = save_animation(np.stack(shown), out, fps=fps)
+    observed, predicted, truth, first = predict_clip(pipe, source, horizon, start)
+    path = save_animation(prediction_frames(observed, predicted, truth, context, compare), out, fps=fps)
     what = f"{k} observed + {horizon} predicted" if context else f"{horizon} predicted"
     extra = f"; left: the {len(truth)} true frames" if compare else ""
     typer.echo(f"{what} frames of {clip} (observed from frame {first}) written to {path}{extra}")
