@@ -14,6 +14,7 @@ from ganforge.studio.context import StudioContext
 from ganforge.studio.limits import check_pixels, read_upload
 from ganforge.studio.tabs import StudioTab
 from ganforge.studio.ui import handler, image_upload, model_picker
+from ganforge.tasks.translation.studio_paint import PAINT_TAB
 
 PIPELINES = ("translation",)
 SKETCH_SIZE = 256  # the sketch pad's canvas, in pixels
@@ -80,4 +81,4 @@ def build_translate_tab(ctx: StudioContext) -> None:
                         api_name="translate_sketch")
 
 
-TABS = [StudioTab("Translate", PIPELINES, build_translate_tab, order=20)]
+TABS = [StudioTab("Translate", PIPELINES, build_translate_tab, order=20), PAINT_TAB]  # Paint labels: studio_paint.py
