@@ -90,7 +90,8 @@ def test_tabs_come_from_the_task_folders():
     from ganforge.studio.tabs import studio_tabs
 
     tabs = studio_tabs()
-    assert [t.title for t in tabs][:4] == ["Generate", "Translate", "Inpaint", "Upscale"]
+    assert [t.title for t in tabs] == ["Generate", "Translate", "Paint labels", "Inpaint", "Upscale", "Predict",
+                                       "Video"]
     assert [t.title for t in tabs].count("Translate") == 1  # pix2pix and cyclegan share translation's
 
 
