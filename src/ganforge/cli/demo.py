@@ -23,6 +23,7 @@ class DemoPart:
     resolution: int
     settings: dict[str, Any] = field(default_factory=dict)  # init=..., beyond the shared DCGAN settings
     intro: str = ""
+    share: float = 1.0  # of the demo's minutes, relative to the other parts'
 
 
 PART_HELP = {
@@ -56,7 +57,9 @@ def emoji_part() -> DemoPart:
         return DemoPart("emoji", 32, intro="emoji from scratch (no shipped emoji model here)")
     fid = card.metrics.get("fid")
     shown = f", FID {fid:.1f} at n = {card.metrics.get('n')}" if fid is not None else ""
-    return DemoPart("emoji", 32, dict(init=EMOJI_MODEL),
+    # Training on costs the shipped model some FID in a demo's minutes (104 -> 121 at n = 1,000 over 75 kimg; a
+    # quarter of the rate did worse, 130): Adam, ADA's p and the EMA start afresh (docs/benchmarks.md).
+    return DemoPart("emoji", 32, dict(init=EMOJI_MODEL), share=2.0,
                     intro=f"emoji, training on from the shipped {EMOJI_MODEL} ({card.kimg:.0f} kimg{shown})")
 
 
@@ -68,7 +71,9 @@ def plan_parts(names: list[str]) -> list[DemoPart]:
         if name == "digits":
             parts.append(DemoPart("digits", 16, intro=PART_HELP["digits"]))
         elif fetched(name):
-            parts.append(emoji_part() if name == "emoji" else DemoPart(name, 32, intro=f"{name} from scratch"))
+            # Digits keep their identity only without flips and rotations (ADA's): no augmentation, as zoo:mnist-32.
+            parts.append(emoji_part() if name == "emoji" else
+                         DemoPart(name, 32, dict(augment="none"), intro=f"{name} from scratch", share=3.0))
     if not parts:
         err_console.print("[yellow]using the built-in digits instead[/yellow]")
         parts.append(DemoPart("digits", 16, intro=PART_HELP["digits"]))
@@ -117,5 +122,6 @@ def demo_command(
         raise typer.BadParameter(f"{', '.join(unknown) or 'nothing'}: choose from {', '.join(PART_HELP)}",
                                  param_hint="--data")
     parts = plan_parts(names)
+    total = sum(part.share for part in parts)
     for part in parts:
-        run_part(part, minutes / len(parts), out, seed)
+        run_part(part, minutes * part.share / total, out, seed)
