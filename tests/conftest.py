@@ -74,6 +74,24 @@ def write_translation_folder(root: Path, n_a: int = 20, n_b: int | None = None, 
     return root
 
 
+def write_label_folder(root: Path, n: int = 12, size: int = 32) -> Path:
+    """labels:FOLDER data of three classes: squares of class 1 or 2 on class 0, and their colour images."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    (root / "labels").mkdir(parents=True)
+    (root / "images").mkdir()
+    palette = np.array([[0, 0, 0], [255, 0, 0], [0, 255, 0]], dtype=np.uint8)
+    for i in range(n):
+        ids = np.zeros((size, size), np.uint8)
+        x, y = rng.integers(0, size // 2, 2)
+        ids[y : y + size // 2, x : x + size // 2] = 1 + i % 2
+        Image.fromarray(ids, "L").save(root / "labels" / f"{i}.png")
+        Image.fromarray(palette[ids]).save(root / "images" / f"{i}.png")
+    return root
+
+
 @pytest.fixture
 def translation_folder(tmp_path: Path):
     """Factory: translation_folder(name, **kw) -> a fresh A/B folder under tmp_path (see write_translation_folder)."""

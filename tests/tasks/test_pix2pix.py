@@ -11,6 +11,7 @@ import pytest
 import torch
 from PIL import Image
 from safetensors.torch import load_file
+from tests.conftest import write_label_folder
 
 import ganforge
 from ganforge.config import TrainConfig
@@ -90,22 +91,8 @@ def test_emoji_means_google_to_twitter(tmp_path, monkeypatch):
     assert np.array_equal(back.arrays["A"], data.arrays["B"])
 
 
-def _label_folder(root: Path, n: int = 12, size: int = 32) -> Path:
-    rng = np.random.default_rng(0)
-    (root / "labels").mkdir(parents=True)
-    (root / "images").mkdir()
-    palette = np.array([[0, 0, 0], [255, 0, 0], [0, 255, 0]], dtype=np.uint8)
-    for i in range(n):
-        ids = np.zeros((size, size), np.uint8)
-        x, y = rng.integers(0, size // 2, 2)
-        ids[y : y + size // 2, x : x + size // 2] = 1 + i % 2
-        Image.fromarray(ids, "L").save(root / "labels" / f"{i}.png")
-        Image.fromarray(palette[ids]).save(root / "images" / f"{i}.png")
-    return root
-
-
 def test_spade_trains_on_label_maps(tmp_path, tiny_translation):
-    root = _label_folder(tmp_path / "lab")
+    root = write_label_folder(tmp_path / "lab")
     settings = dict(tiny_translation, resolution=32)
     result = ganforge.train(task="pix2pix", model="spade", data=f"labels:{root}", kimg=0.016, out=str(tmp_path),
                             name="s", **settings)
@@ -186,7 +173,7 @@ def test_residual_pix2pix_trains_and_translates_from_the_identity(tmp_path, tran
         ganforge.train(task="pix2pix", model="spade", data=str(root), residual=True, kimg=0.01, out=str(tmp_path),
                        dry_run=True, **dict(tiny_translation, resolution=32))
     with pytest.raises(ConfigError, match="--residual adds the generator's output to its input.*label maps"):
-        ganforge.train(task="pix2pix", data=f"labels:{_label_folder(tmp_path / 'lab')}", residual=True, kimg=0.01,
+        ganforge.train(task="pix2pix", data=f"labels:{write_label_folder(tmp_path / 'lab')}", residual=True, kimg=0.01,
                        out=str(tmp_path), dry_run=True, **dict(tiny_translation, resolution=32))
     # A run saved before --residual existed (no key in config.json) resumes, --no-residual included.
     config_path = tmp_path / "r" / "config.json"
