@@ -183,3 +183,13 @@ def test_demo_trains_emoji_on_from_the_shipped_model_when_there_is_one(tmp_path,
     monkeypatch.setenv("GANFORGE_ZOO", str(tmp_path / "zoo"))
     part = emoji_part()
     assert part.settings == {"init": EMOJI_MODEL} and "1200 kimg, FID 80.0 at n = 2000" in part.intro
+
+
+def test_demo_starts_a_part_from_scratch_when_its_shipped_model_cannot_be_trained_on(tmp_path, monkeypatch, capsys):
+    from ganforge.cli.demo import DemoPart, prepare_part
+
+    monkeypatch.setenv("GANFORGE_ZOO", str(tmp_path / "empty"))
+    part = DemoPart("digits", 16, dict(init="zoo:gone"), intro="digits, on from zoo:gone")
+    ready = prepare_part(part, tmp_path / "runs", 0)
+    assert "init" not in ready.settings and "from scratch" in ready.intro
+    assert "cannot train on from zoo:gone" in capsys.readouterr().err

@@ -50,8 +50,11 @@ def test_an_export_with_its_discriminator_samples_as_before_and_says_what_it_hol
     # Re-exporting the export (no D in its pipeline) does not claim a discriminator it no longer writes.
     again = ganforge.load(source["export"]).save_pretrained(tmp_path / "again")
     assert "training_networks" not in json.loads((again / "config.json").read_text())
-    assert main(["export", str(source["export"]), "--out", str(tmp_path / "x"), "--with-discriminator"]) == 2
-    assert "is an export: its discriminator is only in the run it came from" in capsys.readouterr().err
+    assert main(["export", str(again), "--out", str(tmp_path / "x"), "--with-discriminator"]) == 2
+    assert "is an export without its discriminator: export the run it came from" in capsys.readouterr().err
+    # An export that holds D passes it on.
+    assert main(["export", str(source["export"]), "--out", str(tmp_path / "y"), "--with-discriminator"]) == 0
+    assert set(load_export(tmp_path / "y")[1]) == {"generator", "D"}
 
 
 def test_init_from_an_export_loads_its_generator_and_discriminator(source, tiny):
@@ -80,6 +83,12 @@ def test_init_from_a_zoo_name_and_training_on(source, tiny, tmp_path, monkeypatc
     # A resumed run reads its own checkpoint, not the source, which may since have gone.
     shutil.rmtree(zoo / "tiny")
     assert ganforge.train(resume=tmp_path / "more", kimg=0.096).status == "finished"
+
+
+def test_a_discriminator_built_otherwise_is_one_short_line(source, tiny):
+    with pytest.raises(ConfigError, match=r"its D does not fit this run's \(\d+ tensors differ, first .*--d-norm") as info:
+        built_task(tiny, init=str(source["export"]), d_norm="none")
+    assert "\n" not in str(info.value) and len(str(info.value)) < 400
 
 
 @pytest.mark.parametrize("changes, message", [

@@ -10,7 +10,7 @@ import typer
 
 from ganforge.cli.options import old_name, renamed
 from ganforge.cli.progress import DataProgress, TrainingProgress, err_console
-from ganforge.errors import DataError
+from ganforge.errors import DataError, GanforgeError
 
 EMOJI_MODEL = "zoo:emoji-32"  # what the emoji part trains on from; without it, emoji start from scratch
 
@@ -80,16 +80,36 @@ def plan_parts(names: list[str]) -> list[DemoPart]:
     return parts
 
 
+def part_settings(part: DemoPart, minutes: float, out: Path, seed: int) -> dict[str, Any]:
+    return dict(task="image", model="dcgan", data=part.data, resolution=part.resolution, batch=64, minutes=minutes,
+                kimg=None, out=str(out), seed=seed, sample_every_kimg=20.0, checkpoint_every_kimg=50.0, tick_kimg=2.0,
+                **part.settings)
+
+
+def prepare_part(part: DemoPart, out: Path, seed: int) -> DemoPart:
+    """Prepare the part's data and check its run can be built, before any part trains; a shipped model that cannot
+    be trained on (changed defaults, a damaged file) leaves that part to start from scratch, with a note."""
+    from ganforge.api import train
+
+    for attempt in (part, DemoPart(part.data, part.resolution, intro=f"{part.data} from scratch", share=part.share)):
+        try:
+            with DataProgress(f"preparing {part.data}") as data_bar:
+                train(dry_run=True, on_data_progress=data_bar, **part_settings(attempt, 1.0, out, seed))
+            return attempt
+        except GanforgeError as exc:
+            if attempt is not part or "init" not in part.settings:
+                raise
+            err_console.print(f"[yellow]cannot train on from {part.settings['init']} ({exc}); {part.data} start "
+                              "from scratch[/yellow]")
+    raise AssertionError("unreachable")
+
+
 def run_part(part: DemoPart, minutes: float, out: Path, seed: int) -> None:
     """Train one part for `minutes`, then write its grid and latent walk and say where they are."""
     from ganforge.api import load, train
     from ganforge.imaging import make_grid, save_animation, save_image
 
-    settings = dict(task="image", model="dcgan", data=part.data, resolution=part.resolution, batch=64,
-                    minutes=minutes, kimg=None, out=str(out), seed=seed, sample_every_kimg=20.0,
-                    checkpoint_every_kimg=50.0, tick_kimg=2.0, **part.settings)
-    with DataProgress(f"preparing {part.data}") as data_bar:
-        train(dry_run=True, on_data_progress=data_bar, **settings)
+    settings = part_settings(part, minutes, out, seed)
     err_console.print(f"training {part.intro}: {minutes:g} minutes...")
     with TrainingProgress(None, minutes) as bar:
         result = train(on_progress=bar.update, **settings)
@@ -121,7 +141,7 @@ def demo_command(
     if unknown or not names:
         raise typer.BadParameter(f"{', '.join(unknown) or 'nothing'}: choose from {', '.join(PART_HELP)}",
                                  param_hint="--data")
-    parts = plan_parts(names)
+    parts = [prepare_part(part, out, seed) for part in plan_parts(names)]
     total = sum(part.share for part in parts)
     for part in parts:
         run_part(part, minutes * part.share / total, out, seed)

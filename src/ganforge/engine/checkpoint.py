@@ -36,7 +36,10 @@ FILE_MODE = 0o666 & ~_UMASK
 def write_safetensors(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str] | None = None) -> None:
     """safetensors' save_file, then the user's usual file mode and an fsync: the file is complete and readable."""
     save_file(tensors, str(path), metadata=metadata)
-    os.chmod(path, FILE_MODE)
+    try:
+        os.chmod(path, FILE_MODE)
+    except OSError:  # file systems without modes (some network mounts): the file is written, keep it as it is
+        pass
     fsync_file(path)
 
 

@@ -85,6 +85,7 @@ def load_init_networks(init: InitWeights, networks: dict[str, nn.Module], genera
         if source_spec.get(key) != generator_spec.get(key):
             theirs, ours = source_spec.get(key), generator_spec.get(key)
             if key == "kwargs":
+                theirs, ours = theirs or {}, ours or {}
                 diff = sorted(k for k in {**theirs, **ours} if theirs.get(k) != ours.get(k))
                 detail = ", ".join(f"{k} {theirs.get(k)!r} there, {ours.get(k)!r} here" for k in diff)
             else:
@@ -99,7 +100,10 @@ def load_init_networks(init: InitWeights, networks: dict[str, nn.Module], genera
         try:
             networks[name].load_state_dict(weights)
         except RuntimeError as exc:
-            first = str(exc).strip().splitlines()[-1].strip()
-            raise ConfigError(f"--init {init.origin}: its {name} does not fit this run's ({first})") from exc
+            mine = networks[name].state_dict()
+            bad = sorted(set(mine) ^ set(weights)) or [k for k in mine if mine[k].shape != weights[k].shape]
+            raise ConfigError(f"--init {init.origin}: its {name} does not fit this run's ({len(bad)} tensors differ, "
+                              f"first {bad[0] if bad else '?'}): build {name} as the source did (--d-norm, --width, "
+                              "--loss)") from exc
         loaded.append(name)
     return loaded
