@@ -47,11 +47,18 @@ def read_init_weights(source: str | Path) -> InitWeights:
     """The weights under `source`; a missing or unreadable one is a one-line ConfigError naming it."""
     path = check_init_source(source)
     try:
-        if (path / "model.safetensors").is_file() and (path / "config.json").is_file():
-            return _from_export(path)
-        return _from_run(path, source)
+        return read_training_weights(path)
     except CheckpointError as exc:
         raise ConfigError(f"--init {source}: {exc}") from exc
+
+
+def is_export(path: Path) -> bool:
+    return (path / "model.safetensors").is_file() and (path / "config.json").is_file()
+
+
+def read_training_weights(path: Path) -> InitWeights:
+    """The training networks an export or a run's latest checkpoint holds (CheckpointError when unreadable)."""
+    return _from_export(path) if is_export(path) else _from_run(path)
 
 
 def _from_export(path: Path) -> InitWeights:
@@ -67,7 +74,7 @@ def _from_export(path: Path) -> InitWeights:
     return InitWeights(origin=str(path), components=config["components"], nets=nets)
 
 
-def _from_run(path: Path, source: str | Path) -> InitWeights:
+def _from_run(path: Path) -> InitWeights:
     run_dir = next((p for p in [path, *path.parents][:4] if (p / "model.json").is_file()), None)
     if run_dir is None:
         raise CheckpointError("not a run directory (no model.json) nor an export (config.json + model.safetensors)")

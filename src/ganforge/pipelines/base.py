@@ -190,22 +190,18 @@ def _weights_from_run(path: Path) -> tuple[dict[str, Any], dict[str, dict[str, t
 
 
 def run_discriminators(path: str | Path) -> dict[str, dict[str, torch.Tensor]]:
-    """The discriminators (D, D_A, ...) of a run's latest checkpoint, for an export that can be trained on."""
-    path = Path(path)
-    if (path / "model.safetensors").is_file():  # an export: what it was written with, if anything
-        from ganforge.engine.init_weights import TRAINING_NETWORKS_KEY
+    """The discriminators (D, D_A, ...) of a run's latest checkpoint, or those an export was written with, for an
+    export that can be trained on."""
+    from ganforge.engine.init_weights import is_export, read_training_weights
 
-        config, weights = load_export(path)
-        held = {name: weights[name] for name in config.get(TRAINING_NETWORKS_KEY, []) if name in weights}
-        if not held:
-            raise CheckpointError(f"{path} is an export without its discriminator: export the run it came from")
-        return held
-    ckpt = latest_checkpoint(path)
-    nets, _ = load_checkpoint(ckpt)
-    found = {name: state for name, state in nets.items() if name.startswith("D")}
-    if not found:
-        raise CheckpointError(f"checkpoint {ckpt} holds no discriminator")
-    return found
+    path = Path(path)
+    held = read_training_weights(path)
+    found = {name: state for name, state in held.nets.items() if name.startswith("D")}
+    if found:
+        return found
+    if is_export(path):
+        raise CheckpointError(f"{path} is an export without its discriminator: export the run it came from")
+    raise CheckpointError(f"checkpoint {held.origin} holds no discriminator")
 
 
 def read_model(path: Path) -> tuple[dict[str, Any], dict[str, dict[str, torch.Tensor]]]:
