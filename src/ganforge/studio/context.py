@@ -32,6 +32,7 @@ class StudioContext:
         self.cache = ModelCache(self._load, self.cache_size)
         self.workdir = Path(tempfile.mkdtemp(prefix="ganforge-studio-"))  # ours alone: no user file is written
         self.app: Any = None  # the gr.Blocks being built, for tabs' page-load events (set by app.build_app)
+        self.jobs: dict[str, Any] = {}  # what outlives a request (the Train tab's process); each .close()d by close()
 
     def _load(self, value: str) -> Any:
         from ganforge.api import load
@@ -68,4 +69,7 @@ class StudioContext:
         return folder / name
 
     def close(self) -> None:
+        """End the tabs' jobs (a training process checkpoints and exits), then remove the studio's own files."""
+        for job in self.jobs.values():
+            job.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
