@@ -16,6 +16,7 @@ DEFAULT_MAX_PIXELS = 4_194_304  # 2048 x 2048: seconds, not minutes, for any tab
 DEFAULT_MAX_FRAMES = 240  # frames of one animation: an interpolation, an uploaded clip, a prediction
 DEFAULT_MAX_CLIP_PIXELS = 67_108_864  # all frames of an uploaded clip together: 256 frames of 512 x 512
 DEFAULT_MAX_CLIPS = 64  # clips sampled in one request (each a few frames)
+DEFAULT_MAX_EVAL_N = 2000  # samples of one evaluation: Inception features of 2 x 2000 images take minutes on a CPU
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Limits:
     max_frames: int = DEFAULT_MAX_FRAMES  # frames of an interpolation, an uploaded clip or a prediction
     max_clip_pixels: int = DEFAULT_MAX_CLIP_PIXELS  # frames x width x height of an uploaded clip, before decoding
     max_clips: int = DEFAULT_MAX_CLIPS  # clips sampled in one request
+    max_eval_n: int = DEFAULT_MAX_EVAL_N  # samples (images, clips) scored by one evaluation
 
     @property
     def max_output_pixels(self) -> int:
