@@ -8,7 +8,7 @@ from typing import Any
 
 from ganforge.studio import require_gradio
 from ganforge.studio.context import StudioContext
-from ganforge.studio.tabs import StudioTab, studio_tabs
+from ganforge.studio.tabs import StudioTab, own_tabs, studio_tabs
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 INTRO = ("Models are listed from the runs folder, the models folder, the shipped zoo and the paths given to "
@@ -26,9 +26,10 @@ def theme() -> Any:
 
 
 def build_app(ctx: StudioContext, tabs: list[StudioTab] | None = None, concurrency: int = 1) -> Any:
-    """The gr.Blocks of the studio; `concurrency` requests run at once, the rest wait in the queue."""
+    """The gr.Blocks of the studio (the tasks' tabs, then Evaluate and Train); `concurrency` requests of a kind run at
+    once, the rest wait in the queue."""
     gr = require_gradio()
-    tabs = studio_tabs() if tabs is None else tabs
+    tabs = [*studio_tabs(), *own_tabs()] if tabs is None else tabs
     with gr.Blocks(title="ganforge studio", analytics_enabled=False, delete_cache=(3600, 3600)) as app:
         gr.Markdown(f"# ganforge studio\n{INTRO}")
         ctx.app = app

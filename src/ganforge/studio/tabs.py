@@ -37,3 +37,12 @@ def studio_tabs() -> list[StudioTab]:
     if clash:
         raise ValueError(f"two tasks define the studio tab {clash[0]!r}")
     return sorted(tabs, key=lambda t: (t.order, t.title))
+
+
+def own_tabs() -> list[StudioTab]:
+    """The studio's own tabs, which belong to no task (Evaluate runs every task's evaluator, Train any task's
+    training), shown after the tasks' tabs."""
+    from ganforge.studio.evaluate_tab import TABS as EVALUATE
+    from ganforge.studio.train_tab import TABS as TRAIN
+
+    return sorted([*EVALUATE, *TRAIN], key=lambda t: (t.order, t.title))
