@@ -27,8 +27,8 @@ def studio_command(
     concurrency: int = typer.Option(1, "--concurrency", help="Requests run at once; the others wait in a queue."),
     device: str = device_option(),
 ) -> None:
-    """Open the web studio: every task's tab (generate, translate, paint labels, inpaint, upscale, predict, video) in
-    the browser, on this machine only."""
+    """Open the web studio: every task's tab (generate, translate, paint labels, inpaint, upscale, predict, video),
+    then evaluate and train (a run started there goes into --runs-dir), in the browser, on this machine only."""
     from ganforge.studio import require_gradio
 
     require_gradio()  # the one-line install hint, before anything else
