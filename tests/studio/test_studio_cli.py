@@ -115,3 +115,23 @@ def test_read_upload_checks_bytes_and_pixels_before_decoding(tmp_path: Path):
     truncated.write_bytes(path.read_bytes()[:200])
     with pytest.raises(GanforgeError, match="cannot read the image truncated.png"):
         read_upload(truncated, Limits())
+
+
+def test_every_model_request_waits_in_one_queue(tmp_path):
+    """The concurrency limit holds across tabs: every event that runs a model (or an evaluation) shares one queue,
+    so a Generate and an Upscale from two users never run at once with --concurrency 1."""
+    from ganforge.studio.app import build_app
+    from ganforge.studio.context import StudioContext
+    from ganforge.studio.ui import MODEL_QUEUE
+
+    ctx = StudioContext(runs_dir=tmp_path / "runs", models_dir=tmp_path / "models")
+    try:
+        app = build_app(ctx, concurrency=1)
+        public = {fn.api_name: fn for fn in app.fns.values() if fn.api_name and fn.api_visibility == "public"}
+        outside = {"train_start", "train_stop", "train_resume", "train_poll", "recorded_evaluation"}  # no model run
+        running = sorted(set(public) - outside)
+        assert {"generate", "inpaint", "upscale", "predict_clip", "translate", "paint_labels", "sample_clips",
+                "evaluate"} <= set(running)
+        assert {name: public[name].concurrency_id for name in running} == dict.fromkeys(running, MODEL_QUEUE)
+    finally:
+        ctx.close()

@@ -15,7 +15,7 @@ from ganforge.errors import GanforgeError
 from ganforge.studio.context import StudioContext
 from ganforge.studio.eval_records import Recorded, is_run_dir, latest_record, save_record
 from ganforge.studio.tabs import StudioTab
-from ganforge.studio.ui import handler, model_picker
+from ganforge.studio.ui import MODEL_QUEUE, handler, model_picker
 
 DEFAULT_N = 200  # seconds, not minutes, of Inception features on a CPU; FID at such n is biased (compare at equal n)
 FLAGS = {"--eval-n": "n", "--n": "n", "--data": "the Data field"}  # how the evaluators' messages read here
@@ -126,7 +126,7 @@ def build_evaluate_tab(ctx: StudioContext) -> None:
             raise GanforgeError(f"{value} is not one of the studio's models; refresh the list")
         return shown_record(latest_record(entry.value, entry.pipeline), entry.label)
 
-    button.click(evaluate, [picker, n, data], [table, status], api_name="evaluate")
+    button.click(evaluate, [picker, n, data], [table, status], api_name="evaluate", concurrency_id=MODEL_QUEUE)
     show.click(recorded, picker, [table, status], api_name="recorded_evaluation")
     picker.change(recorded, picker, [table, status], api_visibility="private")
     if ctx.app is not None:

@@ -17,6 +17,11 @@ from ganforge.studio.context import StudioContext
 
 log = logging.getLogger("ganforge.studio")
 
+# Every event that runs a model (or an evaluation) joins this one queue, so the studio's concurrency limit holds across
+# tabs: a Generate and an Upscale from two users wait for each other instead of sharing the memory. Page loads,
+# pickers and the training poll stay outside it.
+MODEL_QUEUE = "model"
+
 
 def user_error(message: str) -> gr.Error:
     """What the page shows for bad input: the message alone, and no traceback in the server's log either."""

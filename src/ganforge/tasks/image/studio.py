@@ -13,7 +13,7 @@ from ganforge.errors import GanforgeError
 from ganforge.imaging import make_grid, save_animation, to_pil
 from ganforge.studio.context import StudioContext
 from ganforge.studio.tabs import StudioTab
-from ganforge.studio.ui import handler, model_picker
+from ganforge.studio.ui import MODEL_QUEUE, handler, model_picker
 
 PIPELINES = ("image",)
 EACH_CLASS = "(each class in turn)"
@@ -125,8 +125,10 @@ def build_generate_tab(ctx: StudioContext) -> None:
     picker.change(on_model, picker, [klass, truncation], api_visibility="private")
     if ctx.app is not None:
         ctx.app.load(on_model, picker, [klass, truncation], api_visibility="private")
-    button.click(generate, [picker, seeds, klass, truncation, columns], [grid, status], api_name="generate")
-    walk_button.click(interpolate, [picker, seed_a, seed_b, frames, fps, klass], walk, api_name="interpolate")
+    button.click(generate, [picker, seeds, klass, truncation, columns], [grid, status], api_name="generate",
+                 concurrency_id=MODEL_QUEUE)
+    walk_button.click(interpolate, [picker, seed_a, seed_b, frames, fps, klass], walk, api_name="interpolate",
+                      concurrency_id=MODEL_QUEUE)
 
 
 TABS = [StudioTab("Generate", PIPELINES, build_generate_tab, order=10)]

@@ -14,7 +14,7 @@ from ganforge.imaging import to_pil
 from ganforge.studio.context import StudioContext
 from ganforge.studio.limits import check_pixels, read_upload
 from ganforge.studio.tabs import StudioTab
-from ganforge.studio.ui import handler, image_upload, mask_editor, model_picker
+from ganforge.studio.ui import MODEL_QUEUE, handler, image_upload, mask_editor, model_picker
 
 PIPELINES = ("inpaint",)
 MAX_BAND = 512  # outpaint pixels on one side
@@ -94,7 +94,8 @@ def build_inpaint_tab(ctx: StudioContext) -> None:
         note = f"{out.shape[1]}x{out.shape[0]} px, {filled} pixels filled in {time.perf_counter() - start:.2f} s"
         return to_pil(out), to_pil(hole.astype(np.uint8) * 255), note
 
-    button.click(inpaint, [picker, editor, mask_file, *bands], [result, used, status], api_name="inpaint")
+    button.click(inpaint, [picker, editor, mask_file, *bands], [result, used, status], api_name="inpaint",
+                 concurrency_id=MODEL_QUEUE)
 
 
 TABS = [StudioTab("Inpaint", PIPELINES, build_inpaint_tab, order=30)]

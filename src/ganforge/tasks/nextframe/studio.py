@@ -18,7 +18,7 @@ from ganforge.imaging import save_animation, to_pil
 from ganforge.studio.context import StudioContext
 from ganforge.studio.limits import check_clip
 from ganforge.studio.tabs import StudioTab
-from ganforge.studio.ui import handler, model_picker
+from ganforge.studio.ui import MODEL_QUEUE, handler, model_picker
 
 PIPELINES = ("nextframe",)
 
@@ -107,9 +107,9 @@ def build_predict_tab(ctx: StudioContext) -> None:
         return show(pipe, source, spec, horizon, first, rate)
 
     button.click(predict_upload, [picker, clip, frames, start, fps], [animation, strip, status],
-                 api_name="predict_clip")
+                 api_name="predict_clip", concurrency_id=MODEL_QUEUE)
     index_button.click(predict_index, [picker, index, frames, start, fps], [animation, strip, status],
-                       api_name="predict_index")
+                       api_name="predict_index", concurrency_id=MODEL_QUEUE)
 
 
 TABS = [StudioTab("Predict", PIPELINES, build_predict_tab, order=50)]

@@ -13,7 +13,7 @@ from ganforge.imaging import to_pil
 from ganforge.studio.context import StudioContext
 from ganforge.studio.limits import check_pixels, read_upload
 from ganforge.studio.tabs import StudioTab
-from ganforge.studio.ui import handler, image_upload, model_picker
+from ganforge.studio.ui import MODEL_QUEUE, handler, image_upload, model_picker
 from ganforge.tasks.superres.pipeline import DEFAULT_OVERLAP, DEFAULT_TILE
 
 PIPELINES = ("superres",)
@@ -50,7 +50,8 @@ def build_upscale_tab(ctx: StudioContext) -> None:
         before = to_pil(array).resize((out.shape[1], out.shape[0]), Image.Resampling.BICUBIC)
         return (before, to_pil(out)), f"{w}x{h} -> {out.shape[1]}x{out.shape[0]} px (x{pipe.scale}) in {took:.2f} s"
 
-    button.click(upscale, [picker, source, tile, overlap], [slider, status], api_name="upscale")
+    button.click(upscale, [picker, source, tile, overlap], [slider, status], api_name="upscale",
+                 concurrency_id=MODEL_QUEUE)
 
 
 TABS = [StudioTab("Upscale", PIPELINES, build_upscale_tab, order=40)]

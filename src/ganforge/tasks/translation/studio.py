@@ -13,7 +13,7 @@ from ganforge.imaging import to_pil
 from ganforge.studio.context import StudioContext
 from ganforge.studio.limits import check_pixels, read_upload
 from ganforge.studio.tabs import StudioTab
-from ganforge.studio.ui import handler, image_upload, model_picker
+from ganforge.studio.ui import MODEL_QUEUE, handler, image_upload, model_picker
 from ganforge.tasks.translation.studio_paint import PAINT_TAB
 
 PIPELINES = ("translation",)
@@ -76,9 +76,10 @@ def build_translate_tab(ctx: StudioContext) -> None:
         return gr.update(choices=directions, value=directions[0])
 
     picker.change(on_model, picker, direction, api_visibility="private")
-    button.click(translate, [picker, source, direction, resize], [result, status], api_name="translate")
+    button.click(translate, [picker, source, direction, resize], [result, status], api_name="translate",
+                 concurrency_id=MODEL_QUEUE)
     sketch_button.click(translate_sketch, [picker, sketch, direction, resize], [result, status],
-                        api_name="translate_sketch")
+                        api_name="translate_sketch", concurrency_id=MODEL_QUEUE)
 
 
 TABS = [StudioTab("Translate", PIPELINES, build_translate_tab, order=20), PAINT_TAB]  # Paint labels: studio_paint.py

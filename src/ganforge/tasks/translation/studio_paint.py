@@ -23,7 +23,7 @@ from ganforge.studio.catalogue import ModelEntry, model_spec
 from ganforge.studio.context import StudioContext
 from ganforge.studio.limits import check_pixels, read_upload
 from ganforge.studio.tabs import StudioTab
-from ganforge.studio.ui import handler, image_upload, mask_editor, model_picker
+from ganforge.studio.ui import MODEL_QUEUE, handler, image_upload, mask_editor, model_picker
 
 PIPELINES = ("translation",)
 CANVAS = 256  # side of the blank canvas, in pixels
@@ -192,8 +192,10 @@ def build_paint_tab(ctx: StudioContext) -> None:
     picker.change(on_model, picker, [canvas, classes], api_visibility="private")
     if ctx.app is not None:
         ctx.app.load(on_model, picker, [canvas, classes], api_visibility="private")
-    button.click(paint, [picker, canvas, resize], [result, used, status], api_name="paint_labels")
-    upload_button.click(render_file, [picker, upload, resize], [result, used, status], api_name="render_label_map")
+    button.click(paint, [picker, canvas, resize], [result, used, status], api_name="paint_labels",
+                 concurrency_id=MODEL_QUEUE)
+    upload_button.click(render_file, [picker, upload, resize], [result, used, status], api_name="render_label_map",
+                        concurrency_id=MODEL_QUEUE)
 
 
 PAINT_TAB = StudioTab("Paint labels", PIPELINES, build_paint_tab, order=25)

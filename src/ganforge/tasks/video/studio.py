@@ -11,7 +11,7 @@ import gradio as gr
 
 from ganforge.studio.context import StudioContext
 from ganforge.studio.tabs import StudioTab
-from ganforge.studio.ui import handler, model_picker
+from ganforge.studio.ui import MODEL_QUEUE, handler, model_picker
 
 PIPELINES = ("video",)
 
@@ -60,8 +60,9 @@ def build_video_tab(ctx: StudioContext) -> None:
                             streams=True, overwrite=True)
         return path, described(pipe, len(seed_list), time.perf_counter() - start) + ", with their streams"
 
-    button.click(sample_clips, [picker, seeds, columns, fps], [animation, status], api_name="sample_clips")
-    streams_button.click(streams, [picker, seeds], [figure, status], api_name="streams")
+    button.click(sample_clips, [picker, seeds, columns, fps], [animation, status], api_name="sample_clips",
+                 concurrency_id=MODEL_QUEUE)
+    streams_button.click(streams, [picker, seeds], [figure, status], api_name="streams", concurrency_id=MODEL_QUEUE)
 
 
 TABS = [StudioTab("Video", PIPELINES, build_video_tab, order=60)]
