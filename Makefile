@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip
 TORCH_VERSION := 2.13.0
 STAMP  := $(VENV)/.setup-stamp
 
-.PHONY: setup demo test test-fp32 test-bf16 bench lint clean
+.PHONY: setup demo test test-fp32 test-bf16 chromium browser bench lint clean
 
 setup: $(STAMP)
 
@@ -34,6 +34,22 @@ test-fp32: setup
 
 test-bf16: setup
 	$(PY) -m pytest -q --precision bf16
+
+# The browser test (tests/studio/test_studio_browser.py) drives Debian's chromium through Playwright, which never
+# downloads a browser of its own: `make chromium` installs the package, as root, quietly, and only when it is missing
+# (.ci/run does; without it the test fails with this hint). GANFORGE_CHROMIUM names another Chromium executable.
+chromium:
+	@test -x /usr/bin/chromium || command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
+			echo "the browser test needs Debian's chromium: sudo apt-get install -y --no-install-recommends chromium" \
+				"(elsewhere: install Chromium and set GANFORGE_CHROMIUM to its executable)" >&2; exit 1; fi; \
+		echo "installing Debian's chromium for the browser test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium \
+			>/dev/null; }
+
+# The studio in a real browser, alone: every tab clicked through on tiny runs; SCREENSHOTS=DIR keeps a PNG of each.
+browser: setup chromium
+	GANFORGE_SCREENSHOTS=$(SCREENSHOTS) $(PY) -m pytest -q tests/studio/test_studio_browser.py
 
 bench: setup
 	$(PY) benchmarks/train_throughput.py
