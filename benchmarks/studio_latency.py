@@ -20,6 +20,7 @@ every latency in seconds (round trip, as the client sees it) and the model's own
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import statistics
@@ -197,7 +198,8 @@ def main() -> None:
                 results[name] = {**measure(client, api, call, args.repeats), "model": architecture(models[name])}
                 print(f"{name}: median {results[name]['median_s']:.3f} s", file=sys.stderr, flush=True)
         finally:
-            app.close()
+            with contextlib.redirect_stdout(sys.stderr):  # Gradio says it is closing on stdout: keep that JSON
+                app.close()
             ctx.close()
     row = {"command": " ".join(sys.argv), "machine": machine(), "repeats": args.repeats, "requests": results,
            "note": "round trips through gradio_client to the studio on 127.0.0.1 (upload, queue, model, output file); "
