@@ -147,6 +147,7 @@ class TabAction:
     says: str
     steps: Callable[[Tab], None] | None = None
     cells: tuple[str, ...] = ()
+    drawn: tuple[str, ...] = ()  # CSS selectors that must match inside the tab (a chart's lines)
     timeout_s: float = 30.0  # loading a model and running it on the tiny runs takes well under a second
 
 
@@ -168,6 +169,7 @@ ACTIONS: dict[str, TabAction] = {
     "Evaluate": TabAction("export", "Evaluate", (), r"evaluated in [\d.]+ s", cells=("n_fake", "fid8"),
                           steps=lambda tab: fill(tab, {"n (samples)": "8", "Data": "digits"})),
     "Train": TabAction(None, "Start", ("Newest samples",), r"training\. [\d.]+ kimg", steps=train_steps,
+                       drawn=("#train-losses svg polyline",),  # the loss chart has its lines
                        timeout_s=120.0),  # a child process: torch's import, the data, then ten steps
 }
 
@@ -219,19 +221,21 @@ def wait_for_outputs(tab: Tab, action: TabAction, title: str) -> None:
     status = tab.panel.locator("[data-testid=markdown]").filter(has_text=re.compile(action.says))
     cells = [tab.panel.get_by_role("gridcell").filter(has_text=re.compile(rf"^\s*{re.escape(c)}\s*$"))
              for c in action.cells]
+    drawn = [tab.panel.locator(selector) for selector in action.drawn]
     toast = tab.page.locator(".toast-body")
     deadline = time.monotonic() + action.timeout_s
     while True:
         if toast.count():
             pytest.fail(f"the {title} tab showed an error: {' | '.join(toast.all_inner_texts())}", pytrace=False)
         shown = all(i.count() and all(i.nth(k).get_attribute("src") for k in range(i.count())) for i in images)
-        if shown and status.count() and all(c.count() for c in cells):
+        if shown and status.count() and all(c.count() for c in cells) and all(d.count() for d in drawn):
             return
         if time.monotonic() > deadline:
             texts = tab.panel.locator("[data-testid=markdown]").all_inner_texts()
             pytest.fail(f"the {title} tab did not show its outputs {action.outputs}, status /{action.says}/ and cells "
                         f"{action.cells} in {action.timeout_s:.0f} s (images: {[i.count() for i in images]}; cells: "
-                        f"{[c.count() for c in cells]}; status lines: {texts})", pytrace=False)
+                        f"{[c.count() for c in cells]}; drawn: {[d.count() for d in drawn]}; status lines: {texts})",
+                        pytrace=False)
         tab.page.wait_for_timeout(100)
 
 

@@ -53,12 +53,17 @@ def svg_line_chart(series: dict[str, list[tuple[float, float]]], title: str, wid
     return "".join(parts)
 
 
-def _series(rows: list[dict[str, Any]], prefix: str) -> dict[str, list[tuple[float, float]]]:
+def metric_series(rows: list[dict[str, Any]], prefix: str,
+                  max_points: int | None = None) -> dict[str, list[tuple[float, float]]]:
+    """(kimg, value) per logged figure whose name starts with `prefix` (NaN left out), evenly thinned to at most
+    `max_points` per figure so that a long run's chart stays light."""
     out: dict[str, list[tuple[float, float]]] = {}
     for row in rows:
         for key, value in row.items():
             if key.startswith(prefix) and isinstance(value, (int, float)) and value == value:
                 out.setdefault(key, []).append((float(row.get("kimg", 0)), float(value)))
+    if max_points:
+        out = {k: v[::max(1, -(-len(v) // max_points))] for k, v in out.items()}
     return out
 
 
@@ -77,9 +82,10 @@ def write_report(run_dir: Path) -> Path:
     rows = read_metrics(run_dir / "metrics.jsonl")
     config_path = run_dir / "config.json"
     config = json.loads(config_path.read_text()) if config_path.exists() else {}
-    charts = [svg_line_chart(_series(rows, "Loss/"), "Losses"), svg_line_chart(_series(rows, "D/"), "D outputs"),
-              svg_line_chart(_series(rows, "Metrics/fid"), "FID (lower is better)"),
-              svg_line_chart(_series(rows, "images_per_sec"), "Training images/s")]
+    charts = [svg_line_chart(metric_series(rows, "Loss/"), "Losses"),
+              svg_line_chart(metric_series(rows, "D/"), "D outputs"),
+              svg_line_chart(metric_series(rows, "Metrics/fid"), "FID (lower is better)"),
+              svg_line_chart(metric_series(rows, "images_per_sec"), "Training images/s")]
     grids = sorted((run_dir / "samples").glob("fakes-*.png"))
     shown = grids if len(grids) <= 12 else [grids[int(i * (len(grids) - 1) / 11)] for i in range(12)]
     figures = "".join(

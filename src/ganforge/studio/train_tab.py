@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-import pandas as pd
 from PIL import Image
 
 from ganforge.errors import GanforgeError
@@ -23,7 +22,7 @@ from ganforge.studio.training import (
     latest_grid,
     latest_kimg,
     list_runs,
-    loss_points,
+    loss_chart,
 )
 from ganforge.studio.ui import handler
 
@@ -141,12 +140,6 @@ def run_status(job: TrainingJob, run_dir: Path) -> str:
     return f"**{run_dir.name}**: {state}. {where}; newest checkpoint: {saved or 'none yet'}."
 
 
-def loss_frame(run_dir: Path | None) -> pd.DataFrame:
-    points = loss_points(run_dir) if run_dir is not None else []
-    frame = pd.DataFrame(points, columns=["kimg", "loss", "value"])
-    return frame.astype({"kimg": float, "loss": str, "value": float})
-
-
 def grid_image(run_dir: Path) -> Image.Image | None:
     path = latest_grid(run_dir)
     if path is None:
@@ -193,7 +186,8 @@ def build_train_tab(ctx: StudioContext) -> None:
                                   info="the studio's runs folder; Resume continues the one shown")
                 refresh = gr.Button("Refresh list", scale=1, size="sm")
             status = gr.Markdown()
-            plot = gr.LinePlot(loss_frame(None), x="kimg", y="value", color="loss", title="Losses", height=260)
+            # report.html's SVG chart: Gradio's LinePlot, empty at first, drew no lines after an update (6.31)
+            plot = gr.HTML(loss_chart(None), elem_id="train-losses")
             grid = gr.Image(label="Newest samples", type="pil", format="png", interactive=False)
     timer = gr.Timer(POLL_S, active=False)
 
@@ -234,12 +228,12 @@ def build_train_tab(ctx: StudioContext) -> None:
         return f"resuming **{run_dir.name}** from its newest checkpoint", gr.Timer(active=True)
 
     @handler
-    def poll(value: str | None) -> tuple[str, pd.DataFrame, Image.Image | None, Any]:
+    def poll(value: str | None) -> tuple[str, str, Image.Image | None, Any]:
         active = gr.Timer(active=job.running())
         if not value:
-            return "no run selected: start one, or pick one", loss_frame(None), None, active
+            return "no run selected: start one, or pick one", loss_chart(None), None, active
         run_dir = run_folder(ctx, value)
-        return run_status(job, run_dir), loss_frame(run_dir), grid_image(run_dir), active
+        return run_status(job, run_dir), loss_chart(run_dir), grid_image(run_dir), active
 
     def relist(current: str | None) -> Any:
         choices = run_choices(ctx)

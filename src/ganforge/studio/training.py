@@ -123,21 +123,14 @@ def list_runs(runs_dir: Path) -> list[Path]:
     return sorted(found, key=lambda p: (p / "config.json").stat().st_mtime, reverse=True)
 
 
-def loss_points(run_dir: Path, max_points: int = 2000) -> list[tuple[float, str, float]]:
-    """(kimg, loss name, value) of every `Loss/...` figure of the run's metrics.jsonl, at most `max_points` per loss
-    (evenly thinned) so that a long run's plot stays light."""
+def loss_chart(run_dir: Path | None, max_points: int = 2000) -> str:
+    """The run's `Loss/...` curves as report.html draws them (inline SVG), empty before its first figures."""
+    from ganforge.engine.report import metric_series, svg_line_chart
     from ganforge.engine.stats import read_metrics
 
-    series: dict[str, list[tuple[float, float]]] = {}
-    for row in read_metrics(Path(run_dir) / "metrics.jsonl"):
-        for key, value in row.items():
-            if key.startswith("Loss/") and isinstance(value, (int, float)) and value == value:  # NaN left out
-                series.setdefault(key[len("Loss/"):], []).append((float(row.get("kimg", 0.0)), float(value)))
-    points = []
-    for name, values in series.items():
-        step = max(1, -(-len(values) // max_points))
-        points += [(kimg, name, value) for kimg, value in values[::step]]
-    return points
+    if run_dir is None:
+        return ""
+    return svg_line_chart(metric_series(read_metrics(Path(run_dir) / "metrics.jsonl"), "Loss/", max_points), "Losses")
 
 
 def latest_kimg(run_dir: Path) -> float | None:
