@@ -72,7 +72,8 @@ def main() -> None:
     n = args.n or len(real.images)
     metrics = compute_metrics(real.images, pipe, n=n)
     target = args.zoo / args.name
-    pipe.save_pretrained(target, overwrite=True, training_networks=run_discriminators(run_dir))  # for train --init
+    discriminators, state = run_discriminators(run_dir)  # with ADA's p: for train --init
+    pipe.save_pretrained(target, overwrite=True, training_networks=discriminators, training_state=state)
     config = json.loads((run_dir / "config.json").read_text())
     card = {
         "name": args.name, "task": config["task"], "model": config["model"], "data": config["data"],

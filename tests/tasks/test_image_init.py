@@ -108,3 +108,30 @@ def test_a_missing_source_fails_before_any_work(tiny, init, message, monkeypatch
     monkeypatch.setenv("GANFORGE_ZOO", str(tmp_path / "empty"))
     with pytest.raises(ConfigError, match=message):
         ganforge.train(**tiny, init=init, out=str(tmp_path), dry_run=True)
+
+
+def test_ada_takes_up_the_p_its_discriminator_was_last_trained_at(source, tiny, tmp_path):
+    """A model trained with ADA ends with D used to augmented images (p = 0.83 for zoo:emoji-32): a run started from
+    it (its D included) starts at that p, from a run's checkpoint or from an export written with its D."""
+    run = tmp_path / "run"
+    shutil.copytree(source["run"], run)
+    state_file = latest_checkpoint(run) / "state.json"
+    state = json.loads(state_file.read_text())
+    state["task_state"]["augment"] = dict(state["task_state"].get("augment") or {}, p=0.37)
+    state_file.write_text(json.dumps(state))
+    assert main(["export", str(run), "--out", str(tmp_path / "export"), "--with-discriminator"]) == 0
+    assert json.loads((tmp_path / "export" / "config.json").read_text())["training_state"] == {"augment_p": 0.37}
+    plain = ganforge.load(run).save_pretrained(tmp_path / "plain")  # no D: nothing to carry
+    assert "training_state" not in json.loads((plain / "config.json").read_text())
+
+    def started(init: Path, augment: str):
+        config = TrainConfig(**{**tiny, "augment": augment, "init": str(init)}).validate()
+        task = TASKS.get("image")(config, TASKS.get("image").load_data(config).info)
+        task.start_fresh()
+        return task
+
+    assert started(run, "ada").augment.p == pytest.approx(0.37)
+    assert started(tmp_path / "export", "ada").augment.p == pytest.approx(0.37)
+    assert started(plain, "ada").augment.p == 0.0  # G alone: a D trained afresh starts at p = 0
+    assert started(source["export"], "ada").augment.p == 0.0  # a source trained without ADA
+    started(tmp_path / "export", "diffaug")  # another augmentation: nothing to take up, no error

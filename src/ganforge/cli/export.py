@@ -14,14 +14,15 @@ def export_command(
     out: Path = typer.Option(..., "--out", help="Folder to write config.json and model.safetensors into: new, empty, "
                              "or an earlier export."),
     overwrite: bool = overwrite_option(),
-    with_discriminator: bool = typer.Option(False, "--with-discriminator", help="Also store the discriminator, so "
-                                            "that `ganforge train ... --init OUT` can go on training the model."),
+    with_discriminator: bool = typer.Option(False, "--with-discriminator", help="Also store the discriminator (and "
+                                            "ADA's p), so that `ganforge train ... --init OUT` can go on training the "
+                                            "model."),
 ) -> None:
     """Export a trained model for `ganforge.load` / `ganforge sample` (no optimizer state, no pickles)."""
     from ganforge.api import load
     from ganforge.pipelines.base import run_discriminators
 
     pipe = load(run)
-    extra = run_discriminators(run) if with_discriminator else None
-    path = pipe.save_pretrained(out, overwrite=overwrite, training_networks=extra)
+    extra, state = run_discriminators(run) if with_discriminator else (None, None)
+    path = pipe.save_pretrained(out, overwrite=overwrite, training_networks=extra, training_state=state)
     typer.echo(str(path))

@@ -8,7 +8,7 @@ a shipped model can be trained on rather than only sampled.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from ganforge.engine.checkpoint import latest_checkpoint, load_checkpoint, load_
 from ganforge.errors import CheckpointError, ConfigError
 
 TRAINING_NETWORKS_KEY = "training_networks"  # an export config's list of the training networks it also holds
+TRAINING_STATE_KEY = "training_state"  # and what else training on needs from the run (ADA's p), as JSON
 
 
 @dataclass
@@ -28,6 +29,7 @@ class InitWeights:
     origin: str  # the checkpoint or export folder read
     components: dict[str, Any]  # component name -> spec, as an export's config.json has them
     nets: dict[str, dict[str, torch.Tensor]]  # training network name (G, G_ema, D) -> state dict
+    state: dict[str, Any] = field(default_factory=dict)  # training state worth carrying on: {"augment_p": p}
 
 
 def check_init_source(source: str | Path) -> Path:
@@ -71,7 +73,9 @@ def _from_export(path: Path) -> InitWeights:
         if network not in weights:
             raise CheckpointError(f"{path} names {network} among its training networks but does not hold it")
         nets[network] = weights[network]
-    return InitWeights(origin=str(path), components=config["components"], nets=nets)
+    state = config.get(TRAINING_STATE_KEY)
+    return InitWeights(origin=str(path), components=config["components"], nets=nets,
+                       state=dict(state) if isinstance(state, dict) else {})
 
 
 def _from_run(path: Path) -> InitWeights:
@@ -80,8 +84,16 @@ def _from_run(path: Path) -> InitWeights:
         raise CheckpointError("not a run directory (no model.json) nor an export (config.json + model.safetensors)")
     components = json.loads((run_dir / "model.json").read_text())["components"]
     ckpt = latest_checkpoint(path)
-    nets, _ = load_checkpoint(ckpt)
-    return InitWeights(origin=str(ckpt), components=components, nets=nets)
+    nets, state = load_checkpoint(ckpt)
+    return InitWeights(origin=str(ckpt), components=components, nets=nets, state=carried_state(state))
+
+
+def carried_state(checkpoint_state: dict[str, Any]) -> dict[str, Any]:
+    """What of a checkpoint's training state a run started from it takes on: ADA's p, which the discriminator was
+    last trained at (starting again from p = 0 shows it un-augmented images it has not seen for a long while)."""
+    augment = (checkpoint_state.get("task_state") or {}).get("augment") or {}
+    p = augment.get("p")
+    return {"augment_p": round(float(p), 6)} if isinstance(p, (int, float)) and p > 0 else {}
 
 
 def load_init_networks(init: InitWeights, networks: dict[str, nn.Module], generator_spec: dict[str, Any]) -> list[str]:

@@ -117,11 +117,13 @@ class Pipeline:
         return load_pipeline(Path(path), expected=cls)
 
     def save_pretrained(self, out_dir: str | Path, overwrite: bool = False,
-                        training_networks: dict[str, dict[str, torch.Tensor]] | None = None) -> Path:
+                        training_networks: dict[str, dict[str, torch.Tensor]] | None = None,
+                        training_state: dict[str, Any] | None = None) -> Path:
         """Write `config.json` + `model.safetensors`, loadable by `ganforge.load`, into a new or empty folder or
         over an earlier export; a folder of anything else needs `overwrite` (its two files are replaced).
-        `training_networks` (D, ...) are stored beside the components, so that `train --init` can go on training."""
-        from ganforge.engine.init_weights import TRAINING_NETWORKS_KEY
+        `training_networks` (D, ...) are stored beside the components, and `training_state` (ADA's p) in the config,
+        so that `train --init` can go on training."""
+        from ganforge.engine.init_weights import TRAINING_NETWORKS_KEY, TRAINING_STATE_KEY
         from ganforge.outputs import folder_is_ours
 
         out_dir = Path(out_dir)
@@ -130,13 +132,15 @@ class Pipeline:
                                 "into a new or empty folder, or give --overwrite to replace its config.json and "
                                 "model.safetensors")
         weights = {name: m.state_dict() for name, m in self.components.items()}
-        config = {k: v for k, v in self.config.items() if k != TRAINING_NETWORKS_KEY}
+        config = {k: v for k, v in self.config.items() if k not in (TRAINING_NETWORKS_KEY, TRAINING_STATE_KEY)}
         if training_networks:
             clash = sorted(set(training_networks) & set(weights))
             if clash:
                 raise GanforgeError(f"training networks named as components: {', '.join(clash)}")
             weights.update(training_networks)
             config[TRAINING_NETWORKS_KEY] = sorted(training_networks)
+            if training_state:
+                config[TRAINING_STATE_KEY] = dict(training_state)
         return export_model(out_dir, config, weights)
 
     @staticmethod
@@ -189,16 +193,16 @@ def _weights_from_run(path: Path) -> tuple[dict[str, Any], dict[str, dict[str, t
     return config, weights
 
 
-def run_discriminators(path: str | Path) -> dict[str, dict[str, torch.Tensor]]:
-    """The discriminators (D, D_A, ...) of a run's latest checkpoint, or those an export was written with, for an
-    export that can be trained on."""
+def run_discriminators(path: str | Path) -> tuple[dict[str, dict[str, torch.Tensor]], dict[str, Any]]:
+    """The discriminators (D, D_A, ...) of a run's latest checkpoint, or those an export was written with, and the
+    training state that goes with them (ADA's p), for an export that can be trained on."""
     from ganforge.engine.init_weights import is_export, read_training_weights
 
     path = Path(path)
     held = read_training_weights(path)
     found = {name: state for name, state in held.nets.items() if name.startswith("D")}
     if found:
-        return found
+        return found, held.state
     if is_export(path):
         raise CheckpointError(f"{path} is an export without its discriminator: export the run it came from")
     raise CheckpointError(f"checkpoint {held.origin} holds no discriminator")

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from ganforge.augment import AUGMENTS
+from ganforge.augment.ada import AdaptiveAugment
 from ganforge.config import TrainConfig
 from ganforge.engine.init_weights import load_init_networks, read_init_weights
 from ganforge.engine.phases import Phase, PhaseRunner, StepContext, Term, regularised
@@ -150,10 +151,14 @@ class ImageTask(Task):
         self.runner = self._declare_phases()
 
     def start_fresh(self) -> None:
-        """`--init SOURCE`: G (and D when the source holds it) from an earlier run or export, before the EMA copy."""
+        """`--init SOURCE`: G (and D when the source holds it) from an earlier run or export, before the EMA copy;
+        with D, ADA starts at the p D was last trained at, as a resumed run would."""
         if self.config.init:
             init = read_init_weights(self.config.init)
             self.init_loaded = load_init_networks(init, self.networks, self.generator_spec)
+            p = init.state.get("augment_p")
+            if p is not None and "D" in self.init_loaded and isinstance(self.augment, AdaptiveAugment):
+                self.augment.p = min(float(p), self.augment.max_p)
 
     # ----------------------------------------------------------------------------------- training
     def _declare_phases(self) -> PhaseRunner:
