@@ -46,6 +46,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "sg2-slow": dict(model="stylegan2", lr_g=2.5e-4, lr_d=2.5e-4),
     # R3GAN's own presets (its train.py): Adam beta2 0.9 at the start, gamma 0.05 (CIFAR) to 2 (FFHQ-64).
     "r3gan-b09": dict(model="r3gan", beta2=0.9),
+    # Style mixing off: StyleGAN2-ADA's cifar config also sets style_mixing_prob = 0 (and pl_weight 0, D 'orig'),
+    # which sg2-cifar above left at 0.9. Alone, and with the rest of that config (D stays resnet here).
+    "sg2-nomix": dict(model="stylegan2", net=dict(mixing_prob=0.0)),
+    "sg2-cifar-nomix": dict(model="stylegan2", r1_gamma=0.01, ema_kimg=500.0,
+                            net=dict(mbstd_group=32, mapping_layers=2, mixing_prob=0.0)),
+    "sg2-ttur-nomix": dict(model="stylegan2", lr_g=2.5e-4, net=dict(mixing_prob=0.0)),
     # Adam's second moment on a ten-step horizon (R3GAN's start value) for StyleGAN2, alone and with two time-scales.
     "sg2-b09": dict(model="stylegan2", beta2=0.9),
     "sg2-ttur-b09": dict(model="stylegan2", lr_g=2.5e-4, beta2=0.9),
@@ -63,7 +69,7 @@ def register_variant(name: str, net: dict[str, Any]) -> str:
 
     model = f"probe-{name}"
     ImageOptions.MODELS[model] = dict(ImageOptions.MODELS["stylegan2"])
-    g_extra = {k: v for k, v in net.items() if k in ("mapping_layers",)}
+    g_extra = {k: v for k, v in net.items() if k in ("mapping_layers", "mixing_prob")}
     d_extra = {k: v for k, v in net.items() if k in ("mbstd_group",)}
 
     @MODELS.register(model)
@@ -90,6 +96,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n", type=int, default=2000, help="samples labelled per generator")
     parser.add_argument("--out", default="/tmp/collapse-probes")
+    parser.add_argument("--checkpoint-every", type=float, default=None, help="kimg between checkpoints (default: "
+                        "only the last); label each with digit_coverage.py afterwards")
+    parser.add_argument("--minutes", type=float, default=None, help="stop after this much training time")
+    parser.add_argument("--resume", action="store_true", help="take an interrupted run of the same name on")
     args = parser.parse_args()
     settings = dict(VARIANTS[args.variant])
     net = settings.pop("net", None)
@@ -99,8 +109,9 @@ def main() -> None:
     name = f"{args.variant}-w{args.width}-{args.kimg:g}k-s{args.seed}"
     started = time.perf_counter()
     result = ganforge.train(task="image", data="mnist", resolution=32, width=args.width, seed=args.seed,
-                            kimg=args.kimg, sample_every_kimg=5.0, checkpoint_every_kimg=args.kimg, out=args.out,
-                            name=name, precision="fp32", **settings)
+                            kimg=args.kimg, sample_every_kimg=5.0, checkpoint_every_kimg=args.checkpoint_every or args.kimg,
+                            minutes=args.minutes, out=args.out, name=name, precision="fp32", resume=Path(args.out) / name if args.resume else None,
+                            **settings)
     seconds = time.perf_counter() - started
     sys.path.insert(0, str(HERE))
     from digit_coverage import coverage, generated, real_digits, trained_classifier
