@@ -99,7 +99,6 @@ def main() -> None:
     parser.add_argument("--checkpoint-every", type=float, default=None, help="kimg between checkpoints (default: "
                         "only the last); label each with digit_coverage.py afterwards")
     parser.add_argument("--minutes", type=float, default=None, help="stop after this much training time")
-    parser.add_argument("--resume", action="store_true", help="take an interrupted run of the same name on")
     args = parser.parse_args()
     settings = dict(VARIANTS[args.variant])
     net = settings.pop("net", None)
@@ -109,9 +108,9 @@ def main() -> None:
     name = f"{args.variant}-w{args.width}-{args.kimg:g}k-s{args.seed}"
     started = time.perf_counter()
     result = ganforge.train(task="image", data="mnist", resolution=32, width=args.width, seed=args.seed,
-                            kimg=args.kimg, sample_every_kimg=5.0, checkpoint_every_kimg=args.checkpoint_every or args.kimg,
-                            minutes=args.minutes, out=args.out, name=name, precision="fp32", resume=Path(args.out) / name if args.resume else None,
-                            **settings)
+                            kimg=args.kimg, sample_every_kimg=5.0,
+                            checkpoint_every_kimg=args.checkpoint_every or args.kimg, minutes=args.minutes,
+                            out=args.out, name=name, precision="fp32", **settings)
     seconds = time.perf_counter() - started
     sys.path.insert(0, str(HERE))
     from digit_coverage import coverage, generated, real_digits, trained_classifier
