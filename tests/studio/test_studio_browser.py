@@ -254,6 +254,7 @@ def slug(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
 
 
+@pytest.mark.timeout(900)  # its fixtures train the tiny runs, and the close waits for the training's checkpoint
 def test_every_tab_in_a_browser_and_nothing_leaves_the_machine(browser_studio, screenshots):
     executable = chromium_path()
     try:

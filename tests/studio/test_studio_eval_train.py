@@ -205,3 +205,38 @@ def test_resume_and_poll_take_only_runs_of_the_runs_folder(studio, tmp_path):
     assert "is not a run of the studio's runs folder" in refused(studio, outside, 0, 0, api_name="/train_resume")
     assert "is not a run of the studio's runs folder" in refused(studio, outside, api_name="/train_poll")
     assert "no run selected" in refused(studio, None, 0, 0, api_name="/train_resume")
+    escaping = str(studio["runs"] / ".." / "elsewhere")
+    assert "is not a run of the studio's runs folder" in refused(studio, escaping, api_name="/train_poll")
+
+
+def test_a_run_linked_into_the_runs_folder_is_one_of_its_runs(studio, tmp_path):
+    """The Run list shows a run linked into the runs folder (as the browser test links its runs); picking it works."""
+    from ganforge.studio.train_tab import run_config, run_folder
+
+    real = tmp_path / "trained-elsewhere"
+    real.mkdir()
+    (real / "config.json").write_text(json.dumps({"task": "image", "kimg": 50.0, "minutes": None}))
+    link = studio["runs"] / "linked-run"
+    link.symlink_to(real, target_is_directory=True)
+    try:
+        assert run_folder(studio["ctx"], str(link)) == link == run_folder(studio["ctx"], "linked-run")
+        assert run_config(link)["kimg"] == 50.0  # what the kimg field shows when it is picked: Resume keeps it
+        status, *_ = studio["client"].predict(str(link), api_name="/train_poll")
+        assert "**linked-run**: not running" in status
+    finally:
+        link.unlink()
+
+
+def test_a_training_the_studio_started_stops_when_the_studio_dies(monkeypatch):
+    """The studio names itself in GANFORGE_STOP_WITH_PARENT: its child's trainer stops once that process has gone (a
+    killed studio leaves no training running), and only then."""
+    import os
+
+    from ganforge.cli.train import STOP_WITH_PARENT, parent_gone
+
+    monkeypatch.delenv(STOP_WITH_PARENT, raising=False)
+    assert parent_gone() is None  # a training started by hand
+    monkeypatch.setenv(STOP_WITH_PARENT, str(os.getppid()))
+    assert parent_gone()() is False  # the parent it names is still its parent
+    monkeypatch.setenv(STOP_WITH_PARENT, str(os.getppid() + 1_000_000))
+    assert parent_gone()() is True  # re-parented: the studio is gone

@@ -135,3 +135,11 @@ def test_ada_takes_up_the_p_its_discriminator_was_last_trained_at(source, tiny, 
     assert started(plain, "ada").augment.p == 0.0  # G alone: a D trained afresh starts at p = 0
     assert started(source["export"], "ada").augment.p == 0.0  # a source trained without ADA
     started(tmp_path / "export", "diffaug")  # another augmentation: nothing to take up, no error
+
+
+def test_an_export_whose_ada_p_is_not_a_probability_is_one_line(source, tiny, tmp_path):
+    shutil.copytree(source["export"], tmp_path / "export")
+    config_file = tmp_path / "export" / "config.json"
+    config_file.write_text(json.dumps({**json.loads(config_file.read_text()), "training_state": {"augment_p": "high"}}))
+    with pytest.raises(ConfigError, match=r"training_state.augment_p must be a number in \(0, 1\], got 'high'"):
+        built_task(tiny, init=str(tmp_path / "export"))

@@ -7,7 +7,9 @@ import dataclasses
 import functools
 import inspect
 import json
+import os
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +72,19 @@ def train_command(spec: TaskSpec) -> Any:
     return command
 
 
+STOP_WITH_PARENT = "GANFORGE_STOP_WITH_PARENT"  # a pid: the training stops (with a checkpoint) when it has gone
+
+
+def parent_gone() -> Callable[[], bool] | None:
+    """For a training started by another program (the studio) that names itself in STOP_WITH_PARENT: a check that is
+    True once that parent has died (this process is then re-parented), so that a killed studio leaves no training."""
+    value = os.environ.get(STOP_WITH_PARENT, "")
+    if not value.isdigit():
+        return None
+    parent = int(value)
+    return lambda: os.getppid() != parent
+
+
 def run_training(spec: TaskSpec, fields: list[dataclasses.Field], given: dict[str, Any]) -> None:
     """Merge renamed options, resolve the data under its own bar, then train under a progress bar."""
     from ganforge.api import train
@@ -93,7 +108,8 @@ def run_training(spec: TaskSpec, fields: list[dataclasses.Field], given: dict[st
     resolved = plan["config"]  # budgets as the run will use them (a resumed run's own included)
     total = resolved["kimg"] if resolved["kimg"] is not None else (None if resolved["minutes"] else 100.0)
     with as_typed(typed), TrainingProgress(total, resolved["minutes"]) as bar:
-        result = train(resume=resume, on_progress=bar.update, on_data_progress=None, data_memo=data_memo, **overrides)
+        result = train(resume=resume, on_progress=bar.update, on_data_progress=None, data_memo=data_memo,
+                       should_stop=parent_gone(), **overrides)
     summary = (
         f"{result.status}: {result.kimg:.3f} kimg in {result.wall_sec:.0f} s ({result.images_per_sec:.0f} img/s); "
         f"run {result.run_dir}; checkpoint {result.checkpoint}; report {result.run_dir / 'report.html'}"

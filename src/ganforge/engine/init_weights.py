@@ -74,8 +74,11 @@ def _from_export(path: Path) -> InitWeights:
             raise CheckpointError(f"{path} names {network} among its training networks but does not hold it")
         nets[network] = weights[network]
     state = config.get(TRAINING_STATE_KEY)
+    p = state.get("augment_p") if isinstance(state, dict) else None
+    if p is not None and not (isinstance(p, (int, float)) and 0 < p <= 1):
+        raise CheckpointError(f"{path}/config.json: training_state.augment_p must be a number in (0, 1], got {p!r}")
     return InitWeights(origin=str(path), components=config["components"], nets=nets,
-                       state=dict(state) if isinstance(state, dict) else {})
+                       state={"augment_p": float(p)} if p is not None else {})
 
 
 def _from_run(path: Path) -> InitWeights:

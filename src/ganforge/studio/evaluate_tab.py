@@ -111,8 +111,11 @@ def build_evaluate_tab(ctx: StudioContext) -> None:
             result = evaluator.evaluate(pipe, opts, progress=lambda done, total: progress((done, total), desc=stage))
         took = f"evaluated in {time.perf_counter() - start:.1f} s"
         if is_run_dir(str(value)):
-            path = save_record(Path(str(value)), str(pipe.config["pipeline"]), opts.data, opts.n, result)
-            took += f"; recorded in {path.parent.name}/{path.name} of the run"
+            try:
+                path = save_record(Path(str(value)), str(pipe.config["pipeline"]), opts.data, opts.n, result)
+                took += f"; recorded in {path.parent.name}/{path.name} of the run"
+            except OSError as exc:  # a run we may not write into: the result is still shown
+                took += f"; not recorded with the run ({exc.__class__.__name__}: {exc.strerror or exc})"
         text = result_text(evaluator, result)
         return result_table(evaluator, result), took + (f"\n\n```\n{text}\n```" if text else "")
 

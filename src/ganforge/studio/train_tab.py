@@ -4,6 +4,7 @@ under the studio's runs folder, so the other tabs list it."""
 
 from __future__ import annotations
 
+import json
 import shlex
 from pathlib import Path
 from typing import Any
@@ -107,15 +108,25 @@ def new_run(ctx: StudioContext, task: str | None, model: str | None, data: str |
     return unique_run_dir(config), [*flags, *budget_options(kimg, minutes), *options]
 
 
+def run_config(run_dir: Path) -> dict[str, Any]:
+    """The run's config.json ({} when it has none yet or it cannot be read)."""
+    try:
+        config = json.loads((run_dir / "config.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
 def run_folder(ctx: StudioContext, value: str | None) -> Path:
     """A run of the studio's runs folder, by the picker's value (a path under it; nothing else is read)."""
     if not value:
         raise GanforgeError("no run selected: start one, or pick one of the runs folder")
     path = Path(value)
     path = path if path.is_absolute() else ctx.runs_dir / path
-    if path.resolve().parent != ctx.runs_dir.resolve():
+    # By name within the folder (a run linked into it counts, as its list shows it); `..` and paths elsewhere do not.
+    if path.name in ("", ".", "..") or path.parent.resolve() != ctx.runs_dir.resolve():
         raise GanforgeError(f"{value} is not a run of the studio's runs folder {ctx.runs_dir}")
-    return path
+    return ctx.runs_dir / path.name
 
 
 def run_status(job: TrainingJob, run_dir: Path) -> str:
@@ -216,16 +227,22 @@ def build_train_tab(ctx: StudioContext) -> None:
 
     @handler
     def resume_training(value: str | None, budget_kimg: float | None, budget_minutes: float | None) -> tuple[str, Any]:
-        import json
-
         run_dir = run_folder(ctx, value)
         job.check_idle()
-        try:
-            task_name = json.loads((run_dir / "config.json").read_text())["task"]
-        except (OSError, ValueError, KeyError):
-            raise GanforgeError(f"{run_dir.name} stopped before it wrote its config.json: start a new run") from None
+        task_name = run_config(run_dir).get("task")
+        if not task_name:
+            raise GanforgeError(f"{run_dir.name} stopped before it wrote its config.json: start a new run")
         job.start(str(task_name), run_dir, budget_options(budget_kimg, budget_minutes), resume=True)
         return f"resuming **{run_dir.name}** from its newest checkpoint", gr.Timer(active=True)
+
+    def run_budget(value: str | None) -> tuple[Any, Any]:
+        """The picked run's own budget in the kimg and minutes fields, so that Resume leaves it as it was unless
+        changed (the Start form's defaults would otherwise end a longer run at once)."""
+        try:
+            config = run_config(run_folder(ctx, value))
+        except GanforgeError:
+            return gr.update(), gr.update()
+        return gr.update(value=config.get("kimg") or 0), gr.update(value=config.get("minutes") or 0)
 
     @handler
     def poll(value: str | None) -> tuple[str, str, Image.Image | None, Any]:
@@ -254,6 +271,7 @@ def build_train_tab(ctx: StudioContext) -> None:
     shown = [status, plot, grid, timer]
     timer.tick(poll, run, shown, api_name="train_poll", concurrency_limit=None, show_progress="hidden")
     run.change(poll, run, shown, api_visibility="private", concurrency_limit=None)
+    run.change(run_budget, run, [kimg, minutes], api_visibility="private", concurrency_limit=None)
     refresh.click(relist, run, run, api_visibility="private")
     if ctx.app is not None:
         ctx.app.load(on_load, run, [run, timer], api_visibility="private")

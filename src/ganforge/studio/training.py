@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ganforge.cli.train import STOP_WITH_PARENT
 from ganforge.errors import GanforgeError
 
 CLOSE_WAIT_S = 60.0  # what the studio waits, closing, for a stopped training to write its checkpoint
@@ -64,7 +65,8 @@ class TrainingJob:
             self.check_idle()
             self.logs.mkdir(parents=True, exist_ok=True)
             log = self.logs / f"train-{run_dir.name}-{int(time.time() * 1000)}.log"
-            env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+            # The child stops (with a checkpoint) if the studio dies without closing it (SIGKILL, a crash).
+            env = {**os.environ, "PYTHONUNBUFFERED": "1", STOP_WITH_PARENT: str(os.getpid())}
             with open(log, "wb") as out:  # the child holds its own handle; ours closes now
                 process = subprocess.Popen(train_argv(task, run_dir, options, resume), stdout=out,
                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
