@@ -53,9 +53,16 @@ def svg_line_chart(series: dict[str, list[tuple[float, float]]], title: str, wid
     return "".join(parts)
 
 
+def _thinned(values: list[tuple[float, float]], max_points: int) -> list[tuple[float, float]]:
+    """Every k-th point so that about `max_points` remain, and the newest one always."""
+    step = max(1, -(-len(values) // max_points))
+    kept = values[::step]
+    return kept if not values or kept[-1] is values[-1] else [*kept, values[-1]]
+
+
 def metric_series(rows: list[dict[str, Any]], prefix: str,
                   max_points: int | None = None) -> dict[str, list[tuple[float, float]]]:
-    """(kimg, value) per logged figure whose name starts with `prefix` (NaN left out), evenly thinned to at most
+    """(kimg, value) per logged figure whose name starts with `prefix` (NaN left out), evenly thinned to about
     `max_points` per figure so that a long run's chart stays light."""
     out: dict[str, list[tuple[float, float]]] = {}
     for row in rows:
@@ -63,7 +70,7 @@ def metric_series(rows: list[dict[str, Any]], prefix: str,
             if key.startswith(prefix) and isinstance(value, (int, float)) and value == value:
                 out.setdefault(key, []).append((float(row.get("kimg", 0)), float(value)))
     if max_points:
-        out = {k: v[::max(1, -(-len(v) // max_points))] for k, v in out.items()}
+        out = {k: _thinned(v, max_points) for k, v in out.items()}
     return out
 
 

@@ -4,6 +4,7 @@ studio; what it shows is read from the run folder (metrics.jsonl, samples/), as 
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -125,21 +126,35 @@ def list_runs(runs_dir: Path) -> list[Path]:
     return sorted(found, key=lambda p: (p / "config.json").stat().st_mtime, reverse=True)
 
 
+def run_metrics(run_dir: Path) -> list[dict]:
+    """The run's metrics.jsonl rows, read again only when the file has changed (each open page polls it)."""
+    path = Path(run_dir) / "metrics.jsonl"
+    try:
+        stat = path.stat()
+    except OSError:
+        return []
+    return _read_metrics(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_metrics(path: str, mtime_ns: int, size: int) -> list[dict]:
+    from ganforge.engine.stats import read_metrics
+
+    return read_metrics(Path(path))
+
+
 def loss_chart(run_dir: Path | None, max_points: int = 2000) -> str:
     """The run's `Loss/...` curves as report.html draws them (inline SVG), empty before its first figures."""
     from ganforge.engine.report import metric_series, svg_line_chart
-    from ganforge.engine.stats import read_metrics
 
     if run_dir is None:
         return ""
-    return svg_line_chart(metric_series(read_metrics(Path(run_dir) / "metrics.jsonl"), "Loss/", max_points), "Losses")
+    return svg_line_chart(metric_series(run_metrics(run_dir), "Loss/", max_points), "Losses")
 
 
 def latest_kimg(run_dir: Path) -> float | None:
     """How far the run's log has got, in kimg (None before its first tick)."""
-    from ganforge.engine.stats import read_metrics
-
-    rows = read_metrics(Path(run_dir) / "metrics.jsonl")
+    rows = run_metrics(run_dir)
     return max((float(r["kimg"]) for r in rows if isinstance(r.get("kimg"), (int, float))), default=None)
 
 
