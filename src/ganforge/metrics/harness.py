@@ -111,18 +111,21 @@ class Evaluator:
         """Lines under the table (per-step figures, ratios)."""
         return []
 
+    def rows(self, result: dict[str, Any]) -> list[tuple[str | None, str, list[str]]]:
+        """(bucket or None, metric, a shown cell per column) for each row of the table: the CLI's and the studio's."""
+        return [(name, key, [shown((scores.get(c) or {}).get(key)) for c in self.columns])
+                for name, scores in self.blocks(result) for key in scores["model"]]
+
     def table(self, result: dict[str, Any]) -> str:
         """Metric rows, one column per score dict, under the headline."""
-        blocks = self.blocks(result)
-        label = 9 if blocks[0][0] is not None else 0
+        rows = self.rows(result)
+        label = 9 if rows and rows[0][0] is not None else 0
         head = f"{'bucket':<9}" if label else ""
         lines = [self.headline(result),
                  head + f"{'metric':<{self.metric_width}}" + "".join(f"{c.replace('_', ' '):>12}" for c in self.columns)]
-        for name, scores in blocks:
+        for name, key, cells in rows:
             first = f"{name:<{label}}" if label else ""
-            for key in scores["model"]:
-                cells = "".join(f"{shown(scores[c].get(key)):>12}" for c in self.columns)
-                lines.append(f"{first}{key:<{self.metric_width}}{cells}")
+            lines.append(f"{first}{key:<{self.metric_width}}" + "".join(f"{cell:>12}" for cell in cells))
         return "\n".join(lines + self.extra_lines(result))
 
 

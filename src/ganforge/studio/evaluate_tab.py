@@ -41,11 +41,7 @@ def result_table(evaluator: Any, result: dict[str, Any]) -> pd.DataFrame:
         return pd.DataFrame(rows, columns=["metric", "value"])
     bucketed = blocks[0][0] is not None
     columns = [c.replace("_", " ") for c in evaluator.columns]
-    rows = []
-    for name, scores in blocks:
-        for key in scores["model"]:
-            cells = [shown((scores.get(c) or {}).get(key)) for c in evaluator.columns]
-            rows.append(([name] if bucketed else []) + [key, *cells])
+    rows = [([name] if bucketed else []) + [key, *cells] for name, key, cells in evaluator.rows(result)]
     return pd.DataFrame(rows, columns=(["bucket"] if bucketed else []) + ["metric", *columns])
 
 
