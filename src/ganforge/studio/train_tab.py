@@ -241,6 +241,8 @@ def build_train_tab(ctx: StudioContext) -> None:
         try:
             config = run_config(run_folder(ctx, value))
         except GanforgeError:
+            config = {}
+        if not config:  # none picked, or a run just started that has not written its config yet: fields as typed
             return gr.update(), gr.update()
         return gr.update(value=config.get("kimg") or 0), gr.update(value=config.get("minutes") or 0)
 
