@@ -52,6 +52,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "sg2-cifar-nomix": dict(model="stylegan2", r1_gamma=0.01, ema_kimg=500.0,
                             net=dict(mbstd_group=32, mapping_layers=2, mixing_prob=0.0)),
     "sg2-ttur-nomix": dict(model="stylegan2", lr_g=2.5e-4, net=dict(mixing_prob=0.0)),
+    # A wider gap between the time-scales: G 25 times slower than D (sg2-ttur's 10 went from one digit to four).
+    "sg2-ttur25": dict(model="stylegan2", lr_g=1e-4),
     # Adam's second moment on a ten-step horizon (R3GAN's start value) for StyleGAN2, alone and with two time-scales.
     "sg2-b09": dict(model="stylegan2", beta2=0.9),
     "sg2-ttur-b09": dict(model="stylegan2", lr_g=2.5e-4, beta2=0.9),
