@@ -240,3 +240,15 @@ def test_a_training_the_studio_started_stops_when_the_studio_dies(monkeypatch):
     assert parent_gone()() is False  # the parent it names is still its parent
     monkeypatch.setenv(STOP_WITH_PARENT, str(os.getppid() + 1_000_000))
     assert parent_gone()() is True  # re-parented: the studio is gone
+
+
+@pytest.mark.parametrize("pipeline", ["image", "superres", "translation", "inpaint", "nextframe", "video"])
+def test_flat_recorded_figures_show_as_a_table_for_every_task(pipeline):
+    """A trainer's --eval-every figures or a card's are flat (no score dicts): each task's tab shows them as metric
+    and value, instead of its evaluator's table failing on keys they lack."""
+    from ganforge.studio.eval_records import Recorded
+    from ganforge.studio.evaluate_tab import shown_record
+
+    table, status = shown_record(Recorded(pipeline, {"fid8": 12.5, "psnr": 20.1}, "logged by the trainer"), "a run")
+    assert list(table.columns) == ["metric", "value"] and table["metric"].tolist() == ["fid8", "psnr"]
+    assert status.startswith("logged by the trainer")

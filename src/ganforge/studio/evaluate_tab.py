@@ -33,16 +33,22 @@ def result_table(evaluator: Any, result: dict[str, Any]) -> pd.DataFrame:
     """The result as `ganforge eval` prints it: a row per metric, a column per score dict (the model, then the
     task's baselines and the truth's own figures), a bucket column where scores come in buckets; a result without
     score dicts (an image generator's) as metric and value."""
-    from ganforge.metrics.harness import shown
 
     blocks = evaluator.blocks(result)
     if not any(scores.get("model") for _, scores in blocks):
-        rows = [[key, shown(value)] for key, value in result.items() if not isinstance(value, (dict, list))]
-        return pd.DataFrame(rows, columns=["metric", "value"])
+        return flat_table(result)
     bucketed = blocks[0][0] is not None
     columns = [c.replace("_", " ") for c in evaluator.columns]
     rows = [([name] if bucketed else []) + [key, *cells] for name, key, cells in evaluator.rows(result)]
     return pd.DataFrame(rows, columns=(["bucket"] if bucketed else []) + ["metric", *columns])
+
+
+def flat_table(result: dict[str, Any]) -> pd.DataFrame:
+    """Figures without score dicts (an image generator's, a trainer's log): metric and value."""
+    from ganforge.metrics.harness import shown
+
+    rows = [[key, shown(value)] for key, value in result.items() if not isinstance(value, (dict, list))]
+    return pd.DataFrame(rows, columns=["metric", "value"])
 
 
 def result_text(evaluator: Any, result: dict[str, Any]) -> str:
@@ -67,8 +73,12 @@ def shown_record(recorded: Recorded | None, what: str) -> tuple[pd.DataFrame | N
         return None, f"no evaluation of {what} is recorded yet: press Evaluate"
     register_builtin()
     evaluator = EVALUATORS.get(recorded.pipeline)()
-    text = result_text(evaluator, recorded.result)
-    return result_table(evaluator, recorded.result), f"{recorded.source}" + (f"\n\n```\n{text}\n```" if text else "")
+    try:
+        text = result_text(evaluator, recorded.result)
+        table = result_table(evaluator, recorded.result)
+    except (KeyError, TypeError, ValueError, IndexError):  # flat figures (a trainer's log, a card): as they are
+        text, table = "", flat_table(recorded.result)
+    return table, f"{recorded.source}" + (f"\n\n```\n{text}\n```" if text else "")
 
 
 def build_evaluate_tab(ctx: StudioContext) -> None:
