@@ -110,7 +110,9 @@ class TrainingJob:
 def last_line(log: Path) -> str:
     """The last non-empty line a process wrote (its one-line error when it failed), without progress-bar noise."""
     try:
-        text = log.read_bytes()[-8192:].decode("utf-8", "replace")
+        with open(log, "rb") as f:  # only its tail: a long run's log of progress bars can be large
+            f.seek(max(0, f.seek(0, os.SEEK_END) - 8192))
+            text = f.read().decode("utf-8", "replace")
     except OSError:
         return ""
     lines = [line.strip() for line in text.replace("\r", "\n").splitlines() if line.strip()]
