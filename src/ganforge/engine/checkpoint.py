@@ -109,6 +109,13 @@ def prune_checkpoints(ckpt_root: Path, keep: int) -> None:
                 shutil.rmtree(leftover, ignore_errors=True)
 
 
+def enclosing_run_dir(path: Path) -> Path | None:
+    """The run directory `path` is or lies in: the nearest folder holding model.json (path itself, or above a
+    checkpoint); None when there is none."""
+    path = Path(path)
+    return next((p for p in [path, *path.parents][:4] if (p / "model.json").is_file()), None)
+
+
 def latest_checkpoint(run_or_ckpt: Path) -> Path:
     """The newest complete checkpoint in a run directory, or the checkpoint folder itself."""
     path = Path(run_or_ckpt)

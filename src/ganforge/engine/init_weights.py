@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ganforge.engine.checkpoint import latest_checkpoint, load_checkpoint, load_export
+from ganforge.engine.checkpoint import enclosing_run_dir, latest_checkpoint, load_checkpoint, load_export
 from ganforge.errors import CheckpointError, ConfigError
 
 TRAINING_NETWORKS_KEY = "training_networks"  # an export config's list of the training networks it also holds
@@ -82,7 +82,7 @@ def _from_export(path: Path) -> InitWeights:
 
 
 def _from_run(path: Path) -> InitWeights:
-    run_dir = next((p for p in [path, *path.parents][:4] if (p / "model.json").is_file()), None)
+    run_dir = enclosing_run_dir(path)
     if run_dir is None:
         raise CheckpointError("not a run directory (no model.json) nor an export (config.json + model.safetensors)")
     components = json.loads((run_dir / "model.json").read_text())["components"]

@@ -83,6 +83,11 @@ def _precision_html(used: dict[str, Any] | None) -> str:
             f'({html.escape(str(used.get("reason", "")))}); {nets}.</p>')
 
 
+def sample_grids(run_dir: Path) -> list[Path]:
+    """The run's sample grids (samples/fakes-KIMG.png, written atomically by the trainer), oldest first."""
+    return sorted((Path(run_dir) / "samples").glob("fakes-*.png"))
+
+
 def write_report(run_dir: Path) -> Path:
     """(Re)write `run_dir/report.html` from what the run has written so far."""
     run_dir = Path(run_dir)
@@ -93,7 +98,7 @@ def write_report(run_dir: Path) -> Path:
               svg_line_chart(metric_series(rows, "D/"), "D outputs"),
               svg_line_chart(metric_series(rows, "Metrics/fid"), "FID (lower is better)"),
               svg_line_chart(metric_series(rows, "images_per_sec"), "Training images/s")]
-    grids = sorted((run_dir / "samples").glob("fakes-*.png"))
+    grids = sample_grids(run_dir)
     shown = grids if len(grids) <= 12 else [grids[int(i * (len(grids) - 1) / 11)] for i in range(12)]
     figures = "".join(
         f'<figure><img src="samples/{g.name}" alt="{g.stem}"><figcaption>kimg {float(g.stem.split("-")[1]):g}'

@@ -10,7 +10,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ganforge.engine.checkpoint import export_model, latest_checkpoint, load_checkpoint, load_export
+from ganforge.engine.checkpoint import (
+    enclosing_run_dir,
+    export_model,
+    latest_checkpoint,
+    load_checkpoint,
+    load_export,
+)
 from ganforge.errors import CheckpointError, GanforgeError
 from ganforge.imaging import tensor_to_uint8, to_pil
 from ganforge.registry import NETWORKS, Registry
@@ -174,8 +180,7 @@ def check_output_type(output_type: str) -> None:
 
 
 def _weights_from_run(path: Path) -> tuple[dict[str, Any], dict[str, dict[str, torch.Tensor]]]:
-    # The run directory is the nearest folder holding model.json: path itself, or above a checkpoint.
-    run_dir = next((p for p in [path, *path.parents][:4] if (p / "model.json").is_file()), path)
+    run_dir = enclosing_run_dir(path) or path
     spec_path = run_dir / "model.json"
     if not spec_path.is_file():
         raise CheckpointError(f"{path} has no model.json: is it a ganforge run directory?")

@@ -162,7 +162,9 @@ def latest_kimg(run_dir: Path) -> float | None:
 
 def latest_grid(run_dir: Path) -> Path | None:
     """The newest sample grid of the run (samples/fakes-KIMG.png, written atomically by the trainer)."""
-    grids = sorted((Path(run_dir) / "samples").glob("fakes-*.png"))
+    from ganforge.engine.report import sample_grids
+
+    grids = sample_grids(run_dir)
     return grids[-1] if grids else None
 
 
