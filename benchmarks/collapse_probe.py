@@ -58,10 +58,27 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "sg2-b09": dict(model="stylegan2", beta2=0.9),
     "sg2-ttur-b09": dict(model="stylegan2", lr_g=2.5e-4, beta2=0.9),
     "r3gan-b09-g05": dict(model="r3gan", beta2=0.9, r1_gamma=0.5, r2_gamma=0.5),
+    # PacGAN (Lin et al. 2018): D judges two samples at once, stacked on the channels, so a generator that draws one
+    # mode gives itself away by the pair's sameness; alone and with two time-scales.
+    "sg2-pac2": dict(model="stylegan2", net=dict(pack=2)),
+    "sg2-ttur-pac2": dict(model="stylegan2", lr_g=2.5e-4, net=dict(pack=2)),
+    "sg2-pac4": dict(model="stylegan2", net=dict(pack=4)),
     "r3gan": dict(model="r3gan"),
     "r3gan-diffaug": dict(model="r3gan", augment="diffaug"),
     "dcgan": dict(model="dcgan"),
 }
+
+
+class PackedDiscriminator(torch.nn.Module):
+    """PacGAN's D: `pack` consecutive samples of a batch stacked on the channels and judged as one."""
+
+    def __init__(self, D: torch.nn.Module, pack: int) -> None:
+        super().__init__()
+        self.D, self.pack = D, pack
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        b, c, h, w = x.shape
+        return self.D(x.reshape(b // self.pack, c * self.pack, h, w), None if labels is None else labels[::self.pack])
 
 
 def register_variant(name: str, net: dict[str, Any]) -> str:
@@ -82,8 +99,11 @@ def register_variant(name: str, net: dict[str, Any]) -> str:
                         w_dim=config.z_dim, num_classes=num_classes, mapping_layers=4, mixing_prob=0.9, **sizes)
         g_kwargs.update(g_extra)
         G = StyleGAN2Generator(**g_kwargs)
-        D = StyleGAN2Discriminator(resolution=config.resolution, channels=data.channels, num_classes=num_classes,
-                                   **sizes, **d_extra)
+        pack = net.get("pack", 1)
+        D = StyleGAN2Discriminator(resolution=config.resolution, channels=data.channels * pack,
+                                   num_classes=num_classes, **sizes, **d_extra)
+        if pack > 1:
+            D = PackedDiscriminator(D, pack)
         return NetworkPair(G=G, D=D, z_dim=config.z_dim,
                            generator_spec={"class": "stylegan2.generator", "kwargs": g_kwargs, "network": "G"})
 

@@ -1,0 +1,62 @@
+"""Marking what the project writes, and reading a mark back: the functions commands, pipelines and the studio call."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from ganforge.provenance import payload as payload_codes
+from ganforge.provenance.watermark import DEFAULT_AMPLITUDE, mark_array, read_image
+from ganforge.provenance.weights import shipped_codec
+
+
+def watermark_images(images: np.ndarray, model_id: str, when: dt.datetime | None = None) -> np.ndarray:
+    """A marked copy of uint8 images: one [H, W] or [H, W, C], or a stack [N, H, W, C] (frames too).
+
+    The payload says ganforge, an 8-bit fingerprint of `model_id` (a model's hash or name) and the month.
+    """
+    array = np.asarray(images)
+    if array.dtype != np.uint8:
+        raise ValueError(f"watermark_images takes uint8 images, got {array.dtype}")
+    codec, meta = shipped_codec()
+    amplitude = float(meta.get("amplitude", DEFAULT_AMPLITUDE))
+    bits = payload_codes.encode(payload_codes.Payload.for_model(model_id, when))
+    if array.ndim == 4:
+        return np.stack([mark_array(codec, image, bits, amplitude) for image in array])
+    return mark_array(codec, array, bits, amplitude)
+
+
+@dataclass(frozen=True)
+class MarkCheck:
+    """What one image's mark says: marked or not, the payload, bit matches, and the decision's false-positive rate."""
+
+    marked: bool
+    bit_matches: int
+    n_bits: int
+    false_positive_rate: float
+    model_fingerprint: int | None
+    month: str | None
+    scale: float
+    pilot_peak: float
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+def check_mark(image: np.ndarray, max_errors: int = payload_codes.MAX_BIT_ERRORS) -> MarkCheck:
+    """Read and decode the mark of one uint8 image; the payload fields are given only when it counts as marked."""
+    codec, _ = shipped_codec()
+    reading = read_image(codec, image)
+    decoded = payload_codes.decode(reading.bits, max_errors)
+    return MarkCheck(
+        marked=decoded.marked,
+        bit_matches=decoded.bit_matches,
+        n_bits=payload_codes.N_BITS,
+        false_positive_rate=payload_codes.false_positive_rate(max_errors),
+        model_fingerprint=decoded.payload.model_fingerprint if decoded.marked else None,
+        month=decoded.payload.month_label() if decoded.marked else None,
+        scale=round(reading.scale, 4),
+        pilot_peak=round(reading.pilot_peak, 2),
+    )

@@ -1,0 +1,205 @@
+"""The invisible watermark: a learned, tiled luminance pattern that carries 48 bits, and the decoder that reads it.
+
+Embedding adds `amplitude` x a 32 x 32 tile (a fixed pilot plus one learned pattern per bit, signed by the bit)
+to the luminance of every pixel, repeated over the image, so any crop of at least one tile holds the whole mark
+and a large image holds many copies. Reading undoes what an edit may have done: it tries a range of scales (a
+resize changes the tile's period), filters the luminance, folds the image onto one tile (the copies add up, the
+picture does not), finds the tile's shift from the pilot (a crop moves it) and hands the aligned tile to a small
+CNN that gives 48 logits. Patterns, filter and CNN are trained together through simulated edits
+(`provenance.training`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ganforge.provenance.payload import N_BITS
+
+TILE = 32
+PILOT_SHARE = 0.3  # of the tile's energy: what finds the shift
+DEFAULT_AMPLITUDE = 2.6  # RMS of the luminance change in 8-bit levels: about 39.8 dB PSNR before clipping
+MAX_DECODE_SIDE = 256  # larger images are read from their centre 256 x 256 (memory and time bounded)
+SCALES = (0.45, 1.6)  # the range of resizes reading searches
+
+
+def luma(images: torch.Tensor) -> torch.Tensor:
+    """Luminance (BT.601) of float images [B, C, H, W] with C 1 or 3, as [B, 1, H, W]."""
+    if images.shape[1] == 1:
+        return images
+    weights = images.new_tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+    return (images[:, :3] * weights).sum(dim=1, keepdim=True)
+
+
+def tile_over(tile: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Repeat tiles [B, T, T] over height x width from the top-left corner: [B, height, width]."""
+    reps_h, reps_w = math.ceil(height / TILE), math.ceil(width / TILE)
+    return tile.repeat(1, reps_h, reps_w)[:, :height, :width]
+
+
+def fold(images: torch.Tensor) -> torch.Tensor:
+    """Average every pixel of [B, C, H, W] with the pixels a whole number of tiles away: [B, C, T, T]."""
+    b, c, h, w = images.shape
+    ph, pw = (-h) % TILE, (-w) % TILE
+    padded = F.pad(images, (0, pw, 0, ph))
+    ones = F.pad(images.new_ones(1, 1, h, w), (0, pw, 0, ph))
+    nh, nw = padded.shape[2] // TILE, padded.shape[3] // TILE
+    total = padded.view(b, c, nh, TILE, nw, TILE).sum(dim=(2, 4))
+    count = ones.view(1, 1, nh, TILE, nw, TILE).sum(dim=(2, 4)).clamp(min=1)
+    return total / count
+
+
+def pilot_pattern(seed: int = 20261206) -> torch.Tensor:
+    """The fixed pilot: smoothed seeded noise on the torus, zero mean, unit RMS, [T, T]."""
+    g = torch.Generator().manual_seed(seed)
+    noise = torch.randn(1, 1, TILE, TILE, generator=g)
+    kernel = torch.tensor([1.0, 2.0, 1.0])
+    kernel = (kernel[:, None] * kernel[None, :] / 16).view(1, 1, 3, 3)
+    smooth = F.conv2d(F.pad(noise, (1, 1, 1, 1), mode="circular"), kernel)[0, 0]
+    smooth = smooth - smooth.mean()
+    return smooth / smooth.pow(2).mean().sqrt()
+
+
+def circular_correlation(folded: torch.Tensor, pattern: torch.Tensor) -> torch.Tensor:
+    """Correlation of folded tiles [B, T, T] with `pattern` [T, T] at every cyclic shift: [B, T, T].
+
+    Entry (dy, dx) is high when the folded tile is the pattern moved down dy and right dx.
+    """
+    spectrum = torch.fft.rfft2(folded) * torch.conj(torch.fft.rfft2(pattern))
+    return torch.fft.irfft2(spectrum, s=(TILE, TILE))
+
+
+class WatermarkCodec(nn.Module):
+    """Patterns (one per bit), a pre-filter and a decoder CNN: all that embedding and reading need, ~0.3 M numbers."""
+
+    def __init__(self, n_bits: int = N_BITS, filters: int = 4, width: int = 32) -> None:
+        super().__init__()
+        self.n_bits = n_bits
+        self.patterns = nn.Parameter(torch.randn(n_bits, TILE, TILE) * 0.1)
+        self.register_buffer("pilot", pilot_pattern())
+        # the pre-filter removes the picture before folding; its first channel is also what the pilot is sought in
+        self.prefilter = nn.Conv2d(1, filters, 5, padding=2, padding_mode="reflect")
+        self.decoder = nn.Sequential(
+            nn.Conv2d(filters, width, 3, padding=1, padding_mode="circular"), nn.GELU(),
+            nn.Conv2d(width, 2 * width, 3, stride=2, padding=1, padding_mode="circular"), nn.GELU(),
+            nn.Conv2d(2 * width, 2 * width, 3, stride=2, padding=1, padding_mode="circular"), nn.GELU(),
+            nn.Flatten(), nn.Linear(2 * width * (TILE // 4) ** 2, n_bits),
+        )
+
+    def tile(self, bits: torch.Tensor) -> torch.Tensor:
+        """The unit-RMS tile [B, T, T] for bits [B, n_bits] (0/1)."""
+        signs = bits.float() * 2 - 1
+        payload = torch.einsum("bn,nhw->bhw", signs, self.patterns)
+        payload = payload - payload.mean(dim=(1, 2), keepdim=True)
+        payload = payload / payload.pow(2).mean(dim=(1, 2), keepdim=True).add(1e-8).sqrt()
+        return math.sqrt(PILOT_SHARE) * self.pilot + math.sqrt(1 - PILOT_SHARE) * payload
+
+    def mark(self, images: torch.Tensor, bits: torch.Tensor, amplitude: float = DEFAULT_AMPLITUDE) -> torch.Tensor:
+        """Images [B, C, H, W] in 0..255 (float) with the mark added to every channel, clipped to 0..255."""
+        delta = tile_over(self.tile(bits), images.shape[2], images.shape[3]) * amplitude
+        return (images + delta[:, None]).clamp(0, 255)
+
+    def filtered(self, y: torch.Tensor) -> torch.Tensor:
+        """The pre-filter on luminance [B, 1, H, W] in 0..255."""
+        return self.prefilter((y - 128.0) / 64.0)
+
+    def align(self, folded: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Folded filtered tiles rolled back by the pilot's shift: (aligned [B, F, T, T], peak [B], shift [B, 2])."""
+        corr = circular_correlation(folded[:, 0], self.pilot_filtered())
+        flat = corr.flatten(1)
+        index = flat.argmax(dim=1)
+        peak = flat.gather(1, index[:, None])[:, 0] / flat.std(dim=1).clamp(min=1e-8)
+        dy, dx = index // TILE, index % TILE
+        aligned = torch.stack([torch.roll(f, shifts=(-int(a), -int(b)), dims=(1, 2))
+                               for f, a, b in zip(folded, dy, dx, strict=True)])
+        return aligned, peak, torch.stack([dy, dx], dim=1)
+
+    def pilot_filtered(self) -> torch.Tensor:
+        """The pilot as the pre-filter's first channel sees it (circularly): what is sought in the folded tile."""
+        weight = self.prefilter.weight[:1]
+        padded = F.pad(self.pilot.view(1, 1, TILE, TILE), (2, 2, 2, 2), mode="circular")
+        return F.conv2d(padded, weight)[0, 0]
+
+    def read_aligned(self, aligned: torch.Tensor) -> torch.Tensor:
+        """48 logits from aligned folded tiles (positive = bit 1)."""
+        return self.decoder(aligned)
+
+    def read(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits [B, n_bits] and pilot peak [B] for luminance [B, 1, H, W] at the tile's own scale."""
+        aligned, peak, _ = self.align(fold(self.filtered(y)))
+        return self.read_aligned(aligned), peak
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What reading one image found: the 48 logits, the scale and shift of the mark, and the pilot's strength."""
+
+    logits: np.ndarray
+    scale: float
+    shift: tuple[int, int]
+    pilot_peak: float
+
+    @property
+    def bits(self) -> np.ndarray:
+        return (self.logits > 0).astype(np.uint8)
+
+
+def candidate_scales(side: int) -> list[float]:
+    """Resize factors to try for an image `side` pixels across: finer steps where more tiles must line up."""
+    tiles = max(side / TILE, 1.0)
+    step = min(0.04, 0.125 / tiles)  # the fold drifts by tiles x TILE x step / 2 pixels at most: about 2
+    lo, hi = SCALES
+    n = int(math.ceil(math.log(hi / lo) / math.log1p(step)))
+    return sorted({1.0, *(lo * (1 + step) ** i for i in range(n + 1))})
+
+
+def centre_crop(y: torch.Tensor, side: int = MAX_DECODE_SIDE) -> torch.Tensor:
+    """The centre side x side of [B, 1, H, W] when it is larger: reading needs no more."""
+    h, w = y.shape[2:]
+    top, left = max(0, (h - side) // 2), max(0, (w - side) // 2)
+    return y[:, :, top : top + side, left : left + side]
+
+
+@torch.no_grad()
+def read_image(codec: WatermarkCodec, image: np.ndarray) -> Reading:
+    """Read the mark of one uint8 image [H, W], [H, W, C] (C 1, 3 or 4): the best-aligned scale wins."""
+    array = np.asarray(image)
+    if array.ndim == 2:
+        array = array[:, :, None]
+    tensor = torch.from_numpy(np.ascontiguousarray(array[:, :, :3])).permute(2, 0, 1)[None].float()
+    y = centre_crop(luma(tensor), int(MAX_DECODE_SIDE * SCALES[1]))
+    best: tuple[float, float, torch.Tensor] | None = None
+    side = max(y.shape[2:])
+    for scale in candidate_scales(side):
+        size = (max(8, round(y.shape[2] / scale)), max(8, round(y.shape[3] / scale)))
+        resized = y if scale == 1.0 else F.interpolate(y, size=size, mode="bilinear", align_corners=False,
+                                                       antialias=scale < 1.0)
+        resized = centre_crop(resized)
+        aligned, peak, shift = codec.align(fold(codec.filtered(resized)))
+        if best is None or float(peak[0]) > best[1]:
+            best = (scale, float(peak[0]), aligned, shift[0])
+    assert best is not None
+    scale, peak, aligned, shift = best
+    logits = codec.read_aligned(aligned)[0].numpy()
+    return Reading(logits, scale, (int(shift[0]), int(shift[1])), peak)
+
+
+def mark_array(codec: WatermarkCodec, image: np.ndarray, bits: np.ndarray,
+               amplitude: float = DEFAULT_AMPLITUDE) -> np.ndarray:
+    """One uint8 image [H, W, C] (C 1, 3 or 4; alpha kept) with the mark: luminance change on the colour channels."""
+    array = np.asarray(image)
+    squeeze = array.ndim == 2
+    if squeeze:
+        array = array[:, :, None]
+    colour = array[:, :, : min(3, array.shape[2])] if array.shape[2] != 2 else array[:, :, :1]
+    with torch.no_grad():
+        tensor = torch.from_numpy(np.ascontiguousarray(colour)).permute(2, 0, 1)[None].float()
+        marked = codec.mark(tensor, torch.from_numpy(np.asarray(bits, dtype=np.uint8))[None], amplitude)
+    out = array.copy()
+    out[:, :, : colour.shape[2]] = marked[0].permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8).numpy()
+    return out[:, :, 0] if squeeze else out
