@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ganforge.provenance import payload as payload_codes
-from ganforge.provenance.watermark import DEFAULT_AMPLITUDE, mark_array, read_image
+from ganforge.provenance.watermark import DEFAULT_AMPLITUDE, HYPOTHESES, mark_array, read_image
 from ganforge.provenance.weights import shipped_codec
 
 
@@ -48,13 +48,14 @@ class MarkCheck:
 def check_mark(image: np.ndarray, max_errors: int = payload_codes.MAX_BIT_ERRORS) -> MarkCheck:
     """Read and decode the mark of one uint8 image; the payload fields are given only when it counts as marked."""
     codec, _ = shipped_codec()
-    reading = read_image(codec, image)
-    decoded = payload_codes.decode(reading.bits, max_errors)
+    readings = read_image(codec, image)
+    best, decoded = payload_codes.best_of([r.bits for r in readings], max_errors)
+    reading = readings[best]
     return MarkCheck(
         marked=decoded.marked,
         bit_matches=decoded.bit_matches,
         n_bits=payload_codes.N_BITS,
-        false_positive_rate=payload_codes.false_positive_rate(max_errors),
+        false_positive_rate=payload_codes.false_positive_rate(max_errors, HYPOTHESES),
         model_fingerprint=decoded.payload.model_fingerprint if decoded.marked else None,
         month=decoded.payload.month_label() if decoded.marked else None,
         scale=round(reading.scale, 4),

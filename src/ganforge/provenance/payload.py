@@ -20,7 +20,7 @@ import numpy as np
 
 N_BITS = 48
 PROJECT_TAG = 0xA7  # ganforge's identifier, the same in every mark
-MAX_BIT_ERRORS = 4  # a decoded word this close to one of ours counts as marked (false-positive rate below 1e-4)
+MAX_BIT_ERRORS = 3  # a decoded word this close to one of ours counts as marked (false-positive rate below 1e-4)
 EPOCH = (2025, 1)  # month 0 of the month counter
 
 # The extended binary Golay code's parity matrix (MacWilliams & Sloane): codeword = [data | data @ B] (mod 2).
@@ -119,9 +119,18 @@ def _value_rows(bits: np.ndarray) -> np.ndarray:
     return (bits.astype(np.int64) * (1 << np.arange(bits.shape[1] - 1, -1, -1))).sum(axis=1)
 
 
+def best_of(words: list[np.ndarray], max_errors: int = MAX_BIT_ERRORS) -> tuple[int, Decoded]:
+    """Which of several readings of one image (its alignments) decodes closest to a codeword, and that decoding."""
+    decodings = [decode(w, max_errors) for w in words]
+    best = min(range(len(decodings)), key=lambda k: decodings[k].bit_errors)
+    return best, decodings[best]
+
+
 @cache
-def false_positive_rate(max_errors: int = MAX_BIT_ERRORS) -> float:
-    """Chance that 48 fair coin flips (an unmarked image's bits) decode as marked: a union bound, exact up to 3.
+def false_positive_rate(max_errors: int = MAX_BIT_ERRORS, readings: int = 1) -> float:
+    """Chance that an unmarked image decodes as marked when each of `readings` readings is 48 fair coin flips.
+
+    A union bound over the readings and the codewords; for one reading it is exact up to 3 errors.
 
     The first block must lie within k of one of our 16 tagged codewords (balls of radius 3 do not overlap at minimum
     distance 8), the second within max_errors - k of any codeword (Golay's coset-leader weights 1, 24, 276, 2024,
@@ -134,4 +143,4 @@ def false_positive_rate(max_errors: int = MAX_BIT_ERRORS) -> float:
         rest = max_errors - k
         p_second = 1.0 if rest >= 4 else float(second_within[rest])
         total += 16 * math.comb(24, k) / 2**24 * p_second
-    return min(total, 1.0)
+    return min(readings * total, 1.0)

@@ -19,7 +19,14 @@ import torch
 import torch.nn.functional as F
 
 from ganforge.provenance import attacks
-from ganforge.provenance.watermark import TILE, WatermarkCodec, circular_correlation, fold, luma
+from ganforge.provenance.watermark import (
+    DEFAULT_AMPLITUDE,
+    TILE,
+    WatermarkCodec,
+    circular_correlation,
+    fold,
+    luma,
+)
 
 
 @dataclass
@@ -27,7 +34,7 @@ class WatermarkTrainConfig:
     steps: int = 20_000
     batch: int = 32
     lr: float = 1e-3
-    amplitude: float = 2.6
+    amplitude: float = DEFAULT_AMPLITUDE
     seed: int = 0
     pilot_weight: float = 0.5
     log_every: int = 100
@@ -124,13 +131,17 @@ def step_loss(codec: WatermarkCodec, images: torch.Tensor, edits: Edits, config:
 
 
 def train_codec(config: WatermarkTrainConfig, out: Path, codec: WatermarkCodec | None = None, start_step: int = 0,
-                minutes: float | None = None, log: Callable[[str], None] = print) -> WatermarkCodec:
-    """Train (or go on training) a codec and save it to `out` (safetensors) every 500 steps and at the end."""
+                minutes: float | None = None, log: Callable[[str], None] = print,
+                images: tuple[torch.Tensor, torch.Tensor] | None = None) -> WatermarkCodec:
+    """Train (or go on training) a codec and save it to `out` (safetensors) every 500 steps and at the end.
+
+    `images`: (64-px, 128-px) uint8 [N, 3, R, R] to mark; by default the built-in sets (`real_images`).
+    """
     from ganforge.provenance.weights import save_codec
 
     torch.manual_seed(config.seed)
     codec = codec or WatermarkCodec()
-    small, large = real_images(64), real_images(128, sources=("photos",))
+    small, large = images or (real_images(64), real_images(128, sources=("photos",)))
     optimiser = torch.optim.Adam(codec.parameters(), lr=config.lr)
     g = torch.Generator().manual_seed(config.seed * 7919 + start_step)
     edits = Edits(g)

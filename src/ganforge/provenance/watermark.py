@@ -23,7 +23,7 @@ from ganforge.provenance.payload import N_BITS
 
 TILE = 32
 PILOT_SHARE = 0.3  # of the tile's energy: what finds the shift
-DEFAULT_AMPLITUDE = 2.6  # RMS of the luminance change in 8-bit levels: about 39.8 dB PSNR before clipping
+DEFAULT_AMPLITUDE = 2.9  # RMS of the luminance change in 8-bit levels: about 38.9 dB PSNR before clipping
 MAX_DECODE_SIDE = 256  # larger images are read from their centre 256 x 256 (memory and time bounded)
 SCALES = (0.45, 1.6)  # the range of resizes reading searches
 
@@ -74,6 +74,15 @@ def circular_correlation(folded: torch.Tensor, pattern: torch.Tensor) -> torch.T
     return torch.fft.irfft2(spectrum, s=(TILE, TILE))
 
 
+def roll_tiles(folded: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor) -> torch.Tensor:
+    """Each tile of [B, C, T, T] rolled up by dy[b] and left by dx[b] (cyclically): undoes a shift per image."""
+    steps = torch.arange(TILE, device=folded.device)
+    rows = (steps[None, :] + dy[:, None]) % TILE
+    cols = (steps[None, :] + dx[:, None]) % TILE
+    batch = torch.arange(folded.shape[0], device=folded.device)[:, None, None]
+    return folded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
+
+
 class WatermarkCodec(nn.Module):
     """Patterns (one per bit), a pre-filter and a decoder CNN: all that embedding and reading need, ~0.3 M numbers."""
 
@@ -81,7 +90,7 @@ class WatermarkCodec(nn.Module):
         super().__init__()
         self.n_bits = n_bits
         self.patterns = nn.Parameter(torch.randn(n_bits, TILE, TILE) * 0.1)
-        self.register_buffer("pilot", pilot_pattern())
+        self.pilot = nn.Parameter(pilot_pattern())  # learned too: trained to be found through the edits
         # the pre-filter removes the picture before folding; its first channel is also what the pilot is sought in
         self.prefilter = nn.Conv2d(1, filters, 5, padding=2, padding_mode="reflect")
         self.decoder = nn.Sequential(
@@ -97,7 +106,12 @@ class WatermarkCodec(nn.Module):
         payload = torch.einsum("bn,nhw->bhw", signs, self.patterns)
         payload = payload - payload.mean(dim=(1, 2), keepdim=True)
         payload = payload / payload.pow(2).mean(dim=(1, 2), keepdim=True).add(1e-8).sqrt()
-        return math.sqrt(PILOT_SHARE) * self.pilot + math.sqrt(1 - PILOT_SHARE) * payload
+        return math.sqrt(PILOT_SHARE) * self.unit_pilot() + math.sqrt(1 - PILOT_SHARE) * payload
+
+    def unit_pilot(self) -> torch.Tensor:
+        """The pilot at zero mean and unit RMS."""
+        pilot = self.pilot - self.pilot.mean()
+        return pilot / pilot.pow(2).mean().add(1e-8).sqrt()
 
     def mark(self, images: torch.Tensor, bits: torch.Tensor, amplitude: float = DEFAULT_AMPLITUDE) -> torch.Tensor:
         """Images [B, C, H, W] in 0..255 (float) with the mark added to every channel, clipped to 0..255."""
@@ -108,31 +122,26 @@ class WatermarkCodec(nn.Module):
         """The pre-filter on luminance [B, 1, H, W] in 0..255."""
         return self.prefilter((y - 128.0) / 64.0)
 
-    def align(self, folded: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Folded filtered tiles rolled back by the pilot's shift: (aligned [B, F, T, T], peak [B], shift [B, 2])."""
+    def align(self, folded: torch.Tensor, k: int = 1) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Folded filtered tiles [B, F, T, T] rolled back by the pilot's k likeliest shifts: (aligned [B, k, F, T, T],
+        peak [B, k] in standard deviations of the correlation, shift [B, k, 2])."""
         corr = circular_correlation(folded[:, 0], self.pilot_filtered())
         flat = corr.flatten(1)
-        index = flat.argmax(dim=1)
-        peak = flat.gather(1, index[:, None])[:, 0] / flat.std(dim=1).clamp(min=1e-8)
+        peaks, index = flat.topk(k, dim=1)
+        peaks = peaks / flat.std(dim=1, keepdim=True).clamp(min=1e-8)
         dy, dx = index // TILE, index % TILE
-        aligned = torch.stack([torch.roll(f, shifts=(-int(a), -int(b)), dims=(1, 2))
-                               for f, a, b in zip(folded, dy, dx, strict=True)])
-        return aligned, peak, torch.stack([dy, dx], dim=1)
+        aligned = torch.stack([roll_tiles(folded, dy[:, j], dx[:, j]) for j in range(k)], dim=1)
+        return aligned, peaks, torch.stack([dy, dx], dim=2)
 
     def pilot_filtered(self) -> torch.Tensor:
         """The pilot as the pre-filter's first channel sees it (circularly): what is sought in the folded tile."""
         weight = self.prefilter.weight[:1]
-        padded = F.pad(self.pilot.view(1, 1, TILE, TILE), (2, 2, 2, 2), mode="circular")
+        padded = F.pad(self.unit_pilot().view(1, 1, TILE, TILE), (2, 2, 2, 2), mode="circular")
         return F.conv2d(padded, weight)[0, 0]
 
     def read_aligned(self, aligned: torch.Tensor) -> torch.Tensor:
         """48 logits from aligned folded tiles (positive = bit 1)."""
         return self.decoder(aligned)
-
-    def read(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Logits [B, n_bits] and pilot peak [B] for luminance [B, 1, H, W] at the tile's own scale."""
-        aligned, peak, _ = self.align(fold(self.filtered(y)))
-        return self.read_aligned(aligned), peak
 
 
 @dataclass(frozen=True)
@@ -149,13 +158,17 @@ class Reading:
         return (self.logits > 0).astype(np.uint8)
 
 
+COMMON_SCALES = (0.5, 0.6, 2 / 3, 0.75, 0.8, 1.25, 4 / 3, 1.5)  # resizes people make, tried exactly
+
+
 def candidate_scales(side: int) -> list[float]:
-    """Resize factors to try for an image `side` pixels across: finer steps where more tiles must line up."""
-    tiles = max(side / TILE, 1.0)
-    step = min(0.04, 0.125 / tiles)  # the fold drifts by tiles x TILE x step / 2 pixels at most: about 2
+    """Resize factors to try for an image `side` pixels across: the common ones, and a geometric grid fine enough
+    that the fold over the restored image (at most MAX_DECODE_SIDE) drifts by about a pixel at most."""
     lo, hi = SCALES
+    restored_tiles = min(side / lo, MAX_DECODE_SIDE) / TILE
+    step = min(0.04, 0.125 / max(restored_tiles, 1.0))
     n = int(math.ceil(math.log(hi / lo) / math.log1p(step)))
-    return sorted({1.0, *(lo * (1 + step) ** i for i in range(n + 1))})
+    return sorted({1.0, *COMMON_SCALES, *(lo * (1 + step) ** i for i in range(n + 1))})
 
 
 def centre_crop(y: torch.Tensor, side: int = MAX_DECODE_SIDE) -> torch.Tensor:
@@ -165,28 +178,60 @@ def centre_crop(y: torch.Tensor, side: int = MAX_DECODE_SIDE) -> torch.Tensor:
     return y[:, :, top : top + side, left : left + side]
 
 
-@torch.no_grad()
-def read_image(codec: WatermarkCodec, image: np.ndarray) -> Reading:
-    """Read the mark of one uint8 image [H, W], [H, W, C] (C 1, 3 or 4): the best-aligned scale wins."""
+def image_luma(image: np.ndarray) -> torch.Tensor:
+    """Luminance [1, 1, H, W] (float, 0..255) of a uint8 image [H, W] or [H, W, C] (C 1, 2, 3 or 4)."""
     array = np.asarray(image)
     if array.ndim == 2:
         array = array[:, :, None]
-    tensor = torch.from_numpy(np.ascontiguousarray(array[:, :, :3])).permute(2, 0, 1)[None].float()
-    y = centre_crop(luma(tensor), int(MAX_DECODE_SIDE * SCALES[1]))
-    best: tuple[float, float, torch.Tensor] | None = None
-    side = max(y.shape[2:])
-    for scale in candidate_scales(side):
+    colour = array[:, :, :3] if array.shape[2] >= 3 else array[:, :, :1]
+    return luma(torch.from_numpy(colour.astype(np.float32)).permute(2, 0, 1)[None])
+
+
+TOP_SHIFTS = 3  # the pilot's likeliest shifts read at scale 1, and over all scales
+HYPOTHESES = 1 + 2 * TOP_SHIFTS  # alignments read per image
+
+
+def _keep_best(best: tuple[torch.Tensor, ...] | None, new: tuple[torch.Tensor, ...], k: int) -> tuple[torch.Tensor, ...]:
+    """The k highest-peak candidates of two sets (aligned [B, k, ...], peak [B, k], shift [B, k, 2], scale [B, k])."""
+    if best is None:
+        return new
+    merged = [torch.cat([a, b], dim=1) for a, b in zip(best, new, strict=True)]
+    order = merged[1].topk(k, dim=1).indices
+    return tuple(m[torch.arange(m.shape[0])[:, None], order] for m in merged)
+
+
+@torch.no_grad()
+def read_luma(codec: WatermarkCodec, y: torch.Tensor) -> list[list[Reading]]:
+    """Read the marks of same-sized luminance images [B, 1, H, W], under `HYPOTHESES` alignments each.
+
+    First the tile where embedding put it (right for an image only re-encoded: JPEG, a GIF palette, noise), then
+    the pilot's `TOP_SHIFTS` likeliest shifts at the image's own scale (a crop), then its likeliest (scale, shift)
+    pairs over every scale tried (a resize). The caller keeps whichever decodes closest to a codeword, so the
+    false-positive rate is multiplied by `HYPOTHESES` (payload.false_positive_rate).
+    """
+    y = centre_crop(y, int(MAX_DECODE_SIDE * SCALES[1]))
+    b, k = y.shape[0], TOP_SHIFTS
+    folded = fold(codec.filtered(centre_crop(y)))
+    aligned, peak, shift = codec.align(folded, k)
+    at_one = (aligned, peak, shift, torch.ones(b, k))
+    best = at_one
+    for scale in candidate_scales(max(y.shape[2:])):
+        if scale == 1.0:
+            continue
         size = (max(8, round(y.shape[2] / scale)), max(8, round(y.shape[3] / scale)))
-        resized = y if scale == 1.0 else F.interpolate(y, size=size, mode="bilinear", align_corners=False,
-                                                       antialias=scale < 1.0)
-        resized = centre_crop(resized)
-        aligned, peak, shift = codec.align(fold(codec.filtered(resized)))
-        if best is None or float(peak[0]) > best[1]:
-            best = (scale, float(peak[0]), aligned, shift[0])
-    assert best is not None
-    scale, peak, aligned, shift = best
-    logits = codec.read_aligned(aligned)[0].numpy()
-    return Reading(logits, scale, (int(shift[0]), int(shift[1])), peak)
+        resized = F.interpolate(y, size=size, mode="bilinear", align_corners=False, antialias=scale < 1.0)
+        found = codec.align(fold(codec.filtered(centre_crop(resized))), k)
+        best = _keep_best(best, (*found, torch.full((b, k), scale)), k)
+    as_written = (folded[:, None], torch.zeros(b, 1), torch.zeros(b, 1, 2, dtype=torch.long), torch.ones(b, 1))
+    tiles, peaks, shifts, scales = (torch.cat(parts, dim=1) for parts in zip(as_written, at_one, best, strict=True))
+    logits = codec.read_aligned(tiles.flatten(0, 1)).view(b, HYPOTHESES, -1).numpy()
+    return [[Reading(logits[i, j], float(scales[i, j]), (int(shifts[i, j, 0]), int(shifts[i, j, 1])),
+                     float(peaks[i, j])) for j in range(HYPOTHESES)] for i in range(b)]
+
+
+def read_image(codec: WatermarkCodec, image: np.ndarray) -> list[Reading]:
+    """The `HYPOTHESES` readings of one uint8 image [H, W] or [H, W, C]."""
+    return read_luma(codec, image_luma(image))[0]
 
 
 def mark_array(codec: WatermarkCodec, image: np.ndarray, bits: np.ndarray,

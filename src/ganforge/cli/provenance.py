@@ -1,0 +1,112 @@
+"""`ganforge provenance check FILES...`: for each image or video, whether it carries our mark, what its metadata
+says, and how likely the detector finds it generated."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import typer
+
+from ganforge.errors import GanforgeError
+
+VIDEO_SUFFIXES = (".gif", ".mp4", ".webm", ".mov", ".avi", ".mkv")
+MAX_FRAMES = 32  # frames of a video read, evenly spaced
+
+
+def provenance_app() -> typer.Typer:
+    app = typer.Typer(no_args_is_help=True, help="Check images and videos for ganforge's watermark and metadata, "
+                      "and for signs of being generated.")
+    app.command("check")(check_command)
+    return app
+
+
+def read_frames(path: Path) -> list[np.ndarray]:
+    """The frames of an image (one) or a video (up to MAX_FRAMES, evenly spaced), uint8 [H, W, C]."""
+    from PIL import Image, UnidentifiedImageError
+
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        from ganforge.data.video import read_video
+
+        frames = read_video(path)
+        keep = np.unique(np.linspace(0, len(frames) - 1, min(len(frames), MAX_FRAMES)).round().astype(int))
+        return [frames[i] for i in keep]
+    try:
+        with Image.open(path) as im:
+            array = np.asarray(im.convert("RGB" if im.mode not in ("L", "I;16") else "L"))
+    except (UnidentifiedImageError, OSError) as exc:
+        raise GanforgeError(f"cannot read {path} as an image: {exc}") from None
+    return [array[:, :, None] if array.ndim == 2 else array]
+
+
+def check_file(path: Path, detector: bool = True) -> dict[str, object]:
+    """Everything `check` reports about one file, as a JSON-ready dict."""
+    from ganforge.provenance import check_mark
+    from ganforge.provenance.metadata import read_metadata
+
+    frames = read_frames(path)
+    checks = [check_mark(frame) for frame in frames]
+    marked = [c for c in checks if c.marked]
+    best = max(checks, key=lambda c: c.bit_matches)
+    report: dict[str, object] = {
+        "file": str(path),
+        "frames": len(frames),
+        "marked": bool(marked) and len(marked) * 2 >= len(checks),
+        "frames_marked": len(marked),
+        "mark": (marked[0] if marked else best).as_dict(),
+        "metadata": read_metadata(path),
+    }
+    if detector:
+        from ganforge.provenance.detector import generated_probability
+
+        probabilities = generated_probability(np.stack(frames) if len({f.shape for f in frames}) == 1 else frames[0])
+        report["generated_probability"] = {k: round(float(np.mean(v)), 4) for k, v in probabilities.items()}
+    return report
+
+
+def _line(report: dict[str, object]) -> str:
+    mark = report["mark"]
+    assert isinstance(mark, dict)
+    frames = f" in {report['frames_marked']} of {report['frames']} frames" if report["frames"] != 1 else ""
+    if report["marked"]:
+        text = (f"marked{frames} ({mark['bit_matches']}/{mark['n_bits']} bits match a ganforge code; false-positive "
+                f"rate {mark['false_positive_rate']:.1e}); model fingerprint {mark['model_fingerprint']:#04x}, "
+                f"{mark['month']}")
+    else:
+        text = f"no ganforge mark{frames} (best {mark['bit_matches']}/{mark['n_bits']} bits)"
+    meta = report["metadata"]
+    if isinstance(meta, dict) and meta:
+        model = meta.get("model") or meta.get("model_path") or "?"
+        text += f"; metadata: {meta.get('software', 'ganforge')}, model {model}, watermark {meta.get('watermark', '?')}"
+    else:
+        text += "; no ganforge metadata"
+    probs = report.get("generated_probability")
+    if isinstance(probs, dict):
+        text += "; generated: " + ", ".join(f"{k} {v:.2f}" for k, v in probs.items())
+    return f"{report['file']}: {text}"
+
+
+def check_command(
+    files: list[Path] = typer.Argument(..., help="Images (PNG, JPEG, WebP, ...) or videos (GIF, MP4) to check."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object per file instead of a line."),
+    detector: bool = typer.Option(True, "--detector/--no-detector",
+                                  help="Also give the detectors' probability that the image is generated."),
+) -> None:
+    """Whether each file carries ganforge's invisible watermark (its payload, bit matches and the decision's
+    false-positive rate), what its metadata says, and the detectors' probability that it is generated."""
+    failed = 0
+    for path in files:
+        if not path.is_file():
+            typer.echo(f"error: {path}: no such file", err=True)
+            failed += 1
+            continue
+        try:
+            report = check_file(path, detector)
+        except GanforgeError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            failed += 1
+            continue
+        typer.echo(json.dumps(report) if as_json else _line(report))
+    if failed:
+        raise typer.Exit(1)

@@ -1,0 +1,156 @@
+"""The watermark codec: tiling and folding, marking's size and strength, reading through edits, training plumbing."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ganforge.provenance import attacks, check_mark, watermark_images
+from ganforge.provenance import payload as codes
+from ganforge.provenance.training import Edits, WatermarkTrainConfig, grid_of_four, step_loss, train_codec
+from ganforge.provenance.watermark import (
+    TILE,
+    WatermarkCodec,
+    candidate_scales,
+    fold,
+    mark_array,
+    read_image,
+    roll_tiles,
+    tile_over,
+)
+from ganforge.provenance.weights import load_codec_file, shipped_codec
+
+
+def smooth_image(size: int, seed: int, channels: int = 3) -> np.ndarray:
+    """A photo-like test image: blurred noise with some edges, uint8 [size, size, channels]."""
+    g = torch.Generator().manual_seed(seed)
+    noise = torch.rand(1, channels, size // 8, size // 8, generator=g) * 255
+    up = torch.nn.functional.interpolate(noise, size=(size, size), mode="bicubic", align_corners=False)
+    return up.clamp(0, 255).round().to(torch.uint8)[0].permute(1, 2, 0).numpy()
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    return 10 * np.log10(255.0**2 / np.mean((a.astype(float) - b.astype(float)) ** 2))
+
+
+def test_fold_of_a_tiled_pattern_gives_the_tile_back_and_roll_undoes_a_crop():
+    tile = torch.randn(1, TILE, TILE)
+    image = tile_over(tile, 100, 75)[:, None]
+    assert torch.allclose(fold(image)[0, 0], tile, atol=1e-5)
+    cropped = image[:, :, 5:, 17:]
+    rolled = roll_tiles(fold(cropped), torch.tensor([(-5) % TILE]), torch.tensor([(-17) % TILE]))
+    assert torch.allclose(rolled[0, 0], tile, atol=1e-5)
+
+
+def test_candidate_scales_hold_the_common_resizes_and_grow_finer_with_size():
+    for side in (28, 64, 256):
+        scales = candidate_scales(side)
+        assert 1.0 in scales and 0.5 in scales and 1.5 in scales
+    assert len(candidate_scales(256)) > len(candidate_scales(32))
+
+
+@pytest.mark.parametrize("shape", [(64, 64, 3), (64, 48, 1), (40, 40), (70, 90, 4)])
+def test_marking_keeps_shape_dtype_alpha_and_psnr(shape):
+    image = smooth_image(max(shape[:2]), 0, 3)[: shape[0], : shape[1]]
+    if len(shape) == 2:
+        image = image[:, :, 0]
+    elif shape[2] == 1:
+        image = image[:, :, :1]
+    elif shape[2] == 4:
+        image = np.concatenate([image, np.full(shape[:2] + (1,), 7, np.uint8)], axis=2)
+    marked = watermark_images(image, "model-a")
+    assert marked.shape == image.shape and marked.dtype == np.uint8
+    if image.ndim == 3 and image.shape[2] == 4:
+        assert np.array_equal(marked[:, :, 3], image[:, :, 3])
+    assert psnr(marked, image) >= 38.0
+    assert not np.array_equal(marked, image)
+
+
+def test_a_stack_of_frames_is_marked_frame_by_frame():
+    frames = np.stack([smooth_image(64, s) for s in range(3)])
+    marked = watermark_images(frames, "model-a")
+    assert marked.shape == frames.shape
+    assert np.array_equal(marked[1], watermark_images(frames[1], "model-a"))
+
+
+def test_the_shipped_codec_reads_its_mark_clean_and_through_jpeg_at_256_px():
+    image = smooth_image(256, 3)
+    marked = watermark_images(image, "model-b")
+    expected = codes.Payload.for_model("model-b")
+    result = check_mark(marked)
+    assert result.marked and result.model_fingerprint == expected.model_fingerprint
+    assert result.month == expected.month_label()
+    buf = io.BytesIO()
+    Image.fromarray(marked).save(buf, format="JPEG", quality=85)
+    assert check_mark(np.asarray(Image.open(io.BytesIO(buf.getvalue())))).marked
+    assert result.false_positive_rate < 1e-4
+
+
+def test_unmarked_images_are_not_called_marked():
+    for seed in range(2):
+        assert not check_mark(smooth_image(64, 100 + seed)).marked
+    assert not check_mark(np.full((64, 64, 3), 255, np.uint8)).marked
+    assert not check_mark(np.zeros((28, 28), np.uint8)).marked
+
+
+def test_read_image_gives_every_hypothesis():
+    codec, _ = shipped_codec()
+    readings = read_image(codec, mark_array(codec, smooth_image(64, 1), codes.encode(codes.Payload(5, 6))))
+    assert len(readings) == 7 and readings[0].scale == 1.0 and readings[0].shift == (0, 0)
+    assert all(r.logits.shape == (48,) for r in readings)
+
+
+def test_differentiable_jpeg_tracks_real_jpeg_on_a_smooth_image():
+    image = torch.from_numpy(smooth_image(64, 2, 1)).permute(2, 0, 1)[None].float()
+    real = attacks.jpeg(image, 60)
+    soft = attacks.jpeg_luma_soft(image, 60)
+    assert (real - soft).abs().mean() < 2.0
+    assert torch.equal(attacks.jpeg_table(50), attacks._LUMA_Q50.clamp(min=1))
+    assert torch.equal(attacks.gif_palette(image), image)  # greyscale GIFs are exact
+
+
+def test_a_grid_of_four_has_white_borders():
+    grid = grid_of_four(torch.zeros(4, 3, 8, 8, dtype=torch.uint8))
+    assert grid.shape == (1, 3, 22, 22)
+    assert float(grid[0, :, 0].min()) == 255.0 and float(grid[0, :, 2:10, 2:10].max()) == 0.0
+
+
+class _NoEdits(Edits):
+    def codec(self, images):
+        return images
+
+    def luminance(self, y):
+        return y, (0, 0)
+
+
+def test_training_steps_lower_the_loss_and_reach_every_part():
+    torch.manual_seed(0)
+    codec = WatermarkCodec(width=8)
+    g = torch.Generator().manual_seed(0)
+    images = torch.rand(8, 3, 64, 64, generator=g) * 80 + 90
+    config = WatermarkTrainConfig(amplitude=4.0)
+    optimiser = torch.optim.Adam(codec.parameters(), lr=3e-3)
+    edits = _NoEdits(g)
+    losses = []
+    for _ in range(25):
+        loss, stats = step_loss(codec, images, edits, config)
+        optimiser.zero_grad()
+        loss.backward()
+        assert all(p.grad is not None for p in (codec.patterns, codec.pilot, codec.prefilter.weight))
+        optimiser.step()
+        losses.append(stats["loss"])
+    assert np.mean(losses[-5:]) < 0.9 * np.mean(losses[:5])
+    assert stats["pilot_found"] == 1.0  # unedited, the pilot's shift is always found
+
+
+def test_train_codec_saves_a_loadable_codec_with_its_step_count(tmp_path):
+    small = (torch.rand(8, 3, 64, 64) * 255).to(torch.uint8)
+    large = (torch.rand(4, 3, 128, 128) * 255).to(torch.uint8)
+    out = tmp_path / "codec.safetensors"
+    train_codec(WatermarkTrainConfig(steps=2, batch=2), out, images=(small, large), log=lambda s: None)
+    codec, meta = load_codec_file(out)
+    assert meta["steps"] == "2" and isinstance(codec, WatermarkCodec)
