@@ -31,6 +31,7 @@ app = typer.Typer(
 
 def _register() -> None:
     from ganforge.cli.data import data_app
+    from ganforge.cli.provenance import provenance_app
 
     app.add_typer(data_app, name="data", help="Built-in datasets and prepared datasets.")
     app.add_typer(train_app(), name="train")
@@ -42,6 +43,7 @@ def _register() -> None:
     app.command("demo")(demo_command)
     app.command("models")(models_command)
     app.command("studio")(studio_command)
+    app.add_typer(provenance_app(), name="provenance", help="Check files for ganforge's watermark and metadata.")
 
 
 _register()
