@@ -67,27 +67,44 @@ def written_in_place(path: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
-def mark_options(suffix: str) -> dict[str, object]:
-    """Pillow save options that mark a file as written by ganforge (see `outputs.file_is_ours`)."""
+def mark_options(suffix: str, metadata: dict[str, object] | None = None) -> dict[str, object]:
+    """Pillow save options that mark a file as written by ganforge (see `outputs.file_is_ours`), and hold
+    `metadata` (what the output says about itself, `provenance.metadata`) where given and the format can."""
     from ganforge.outputs import EXIF_SOFTWARE, SOFTWARE
 
     if suffix == ".gif":
-        return {"comment": SOFTWARE}
+        from ganforge.provenance.metadata import gif_comment
+
+        return {"comment": gif_comment(metadata)}
     if suffix in (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff"):
         exif = Image.Exif()
         exif[EXIF_SOFTWARE] = SOFTWARE
-        return {"exif": exif}
+        options: dict[str, object] = {"exif": exif}
+        if metadata is not None:
+            from PIL.PngImagePlugin import PngInfo
+
+            from ganforge.provenance.metadata import EXIF_DESCRIPTION, TEXT_KEY, encode
+
+            if suffix == ".png":
+                info = PngInfo()
+                info.add_text("Software", SOFTWARE)
+                info.add_text(TEXT_KEY, encode(metadata))
+                options["pnginfo"] = info
+            else:
+                exif[EXIF_DESCRIPTION] = encode(metadata)
+        return options
     return {}
 
 
-def save_image(array: np.ndarray, path: str | Path) -> Path:
-    """Save a uint8 [H, W, C] array, creating the parent folder; marked as ours and written atomically."""
+def save_image(array: np.ndarray, path: str | Path, metadata: dict[str, object] | None = None) -> Path:
+    """Save a uint8 [H, W, C] array, creating the parent folder; marked as ours and written atomically, with
+    `metadata` (`provenance.metadata`) in the file where given (BMP holds none)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in IMAGE_SUFFIXES:
         raise GanforgeError(f"cannot write an image to {path}: use one of {', '.join(IMAGE_SUFFIXES)}")
     with written_in_place(path) as tmp:
-        to_pil(array).save(tmp, format=Image.registered_extensions()[suffix], **mark_options(suffix))
+        to_pil(array).save(tmp, format=Image.registered_extensions()[suffix], **mark_options(suffix, metadata))
     return path
 
 
@@ -101,7 +118,7 @@ class PngStreamWriter:
 
     8-bit grey (C 1), grey + alpha (2), RGB (3) or RGBA (4). Every row uses PNG's "Up" filter (cheap in NumPy,
     smaller than none); one zlib stream is cut into IDAT chunks of about 1 MiB; a tEXt `Software` chunk marks the
-    file as ours. Written as `save_image` writes: a temp file beside `path`, renamed onto it when all `height` rows
+    file as ours, and a tEXt `ganforge` chunk holds `metadata` where given (`provenance.metadata`). Written as `save_image` writes: a temp file beside `path`, renamed onto it when all `height` rows
     are in, removed on any failure (too few rows included).
     """
 
@@ -116,6 +133,7 @@ class PngStreamWriter:
         height: int,  # rows the file will hold
         channels: int,  # 1 grey, 2 grey + alpha, 3 RGB, 4 RGBA
         compress_level: int = 6,  # zlib level (Pillow's default)
+        metadata: dict[str, object] | None = None,  # what the output says about itself (provenance.metadata)
     ) -> None:
         if channels not in self.COLOUR_TYPE:
             raise GanforgeError(f"a PNG holds 1, 2, 3 or 4 channels, got {channels}")
@@ -123,6 +141,7 @@ class PngStreamWriter:
             raise GanforgeError(f"a PNG is 1 to 2^31 - 1 pixels a side, got {width}x{height}")
         self.path, self.width, self.height, self.channels = Path(path), int(width), int(height), int(channels)
         self.compress_level = compress_level
+        self.metadata = metadata
         self.rows_written = 0
 
     def __enter__(self) -> PngStreamWriter:
@@ -138,6 +157,11 @@ class PngStreamWriter:
         header = struct.pack(">IIBBBBB", self.width, self.height, 8, self.COLOUR_TYPE[self.channels], 0, 0, 0)
         self._file.write(b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header)
                          + _png_chunk(b"tEXt", b"Software\x00" + SOFTWARE.encode("latin-1")))
+        if self.metadata is not None:
+            from ganforge.provenance.metadata import TEXT_KEY, encode
+
+            text = TEXT_KEY.encode("latin-1") + b"\x00" + encode(self.metadata).encode("ascii")
+            self._file.write(_png_chunk(b"tEXt", text))
         return self
 
     def write_rows(self, rows: np.ndarray) -> None:
@@ -201,9 +225,11 @@ def uint8_to_tensor(images: np.ndarray) -> torch.Tensor:
     return to_signed(torch.from_numpy(array).permute(0, 3, 1, 2))
 
 
-def save_animation(frames: Sequence[np.ndarray] | np.ndarray, path: str | Path, fps: int = 20) -> Path:
+def save_animation(frames: Sequence[np.ndarray] | np.ndarray, path: str | Path, fps: int = 20,
+                   metadata: dict[str, object] | None = None) -> Path:
     """Write uint8 frames [H, W, C] (a list, or one [T, H, W, C] array) as a GIF (Pillow) or an MP4/WebM
-    (needs the `video` extra).
+    (needs the `video` extra); `metadata` (`provenance.metadata`) goes into the GIF's comment or the container's
+    `comment` tag where given.
 
     Greyscale frames (C = 1) are written to GIF as greyscale, so they read back exactly; colour
     frames get a palette of their own and read back approximately. Pillow merges identical
@@ -229,7 +255,7 @@ def save_animation(frames: Sequence[np.ndarray] | np.ndarray, path: str | Path, 
         pil = [to_pil(f) for f in frames]  # L for greyscale, RGB for colour
         with written_in_place(path) as tmp:
             pil[0].save(tmp, format="GIF", save_all=True, append_images=pil[1:], duration=max(1, round(1000 / fps)),
-                        loop=0, **mark_options(suffix))
+                        loop=0, **mark_options(suffix, metadata))
         return path
     if suffix in (".mp4", ".webm"):
         try:
@@ -245,7 +271,11 @@ def save_animation(frames: Sequence[np.ndarray] | np.ndarray, path: str | Path, 
         ph, pw = h % 2, w % 2
         if ph or pw:
             rgb = [np.pad(f, ((0, ph), (0, pw), (0, 0)), constant_values=255) for f in rgb]
-        with written_in_place(path) as tmp:
-            iio.imwrite(tmp, np.stack(rgb), plugin="pyav", fps=fps, codec="libx264" if suffix == ".mp4" else "libvpx-vp9")
+        with written_in_place(path) as tmp, iio.imopen(tmp, "w", plugin="pyav") as video:
+            if metadata is not None:
+                from ganforge.provenance.metadata import VIDEO_TAG, encode
+
+                video.container_metadata[VIDEO_TAG] = encode(metadata)
+            video.write(np.stack(rgb), fps=fps, codec="libx264" if suffix == ".mp4" else "libvpx-vp9")
         return path
     raise GanforgeError(f"unsupported animation format {suffix!r} for {path}: use .gif or .mp4")

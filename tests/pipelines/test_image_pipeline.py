@@ -113,7 +113,7 @@ def test_noise_modes_are_deterministic_per_seed():
     # ... and the latent is still the seed's latent alone: the noise is drawn after it.
     z = torch.stack([latent_for_seed(3, 8), latent_for_seed(4, 8)])
     expected = pipe.generator(z, noise_mode="none").clamp(-1, 1)
-    assert torch.allclose(pipe(seeds=[3, 4], output_type="pt", noise_mode="none"), expected, atol=1e-5)
+    assert torch.allclose(pipe(seeds=[3, 4], output_type="pt", noise_mode="none", watermark=False), expected, atol=1e-5)
     with pytest.raises(GanforgeError, match="noise_mode must be one of const, random, none, got 'fixed'"):
         pipe(n=1, noise_mode="fixed")
 
@@ -124,7 +124,7 @@ def test_metrics_evaluate_the_generator_with_random_noise():
 
     pipe = _stylegan2_pipeline()
     batches = np.concatenate(list(generator_batches(pipe, 5, 2)))
-    assert np.array_equal(batches, pipe(seeds=range(5), output_type="np", noise_mode="random"))
+    assert np.array_equal(batches, pipe(seeds=range(5), output_type="np", noise_mode="random", watermark=False))
     assert not np.array_equal(batches, pipe(seeds=range(5), output_type="np"))
 
 
@@ -137,4 +137,5 @@ def test_an_export_from_before_the_noise_buffers_loads(tmp_path):
     assert any(k.endswith("noise_const") for k in weights)
     save_file({k: v for k, v in weights.items() if not k.endswith("noise_const")}, str(export / "model.safetensors"))
     old = ganforge.load(export)
-    assert torch.equal(old(seeds=[1, 2], output_type="pt"), pipe(seeds=[1, 2], output_type="pt", noise_mode="none"))
+    assert torch.equal(old(seeds=[1, 2], output_type="pt", watermark=False),
+                       pipe(seeds=[1, 2], output_type="pt", noise_mode="none", watermark=False))

@@ -36,7 +36,7 @@ def test_known_pixels_come_back_bit_exact_at_any_size(pipe):
     assert isinstance(pipe, InpaintPipeline) and pipe.resolution == 16
     for h, w in ((16, 16), (37, 45), (70, 33)):
         img, m = _image(h, w), _hole(h, w)
-        out = pipe(img, mask=m, output_type="np")
+        out = pipe(img, mask=m, output_type="np", watermark=False)
         assert out.shape == (1, h, w, 3) and out.dtype == np.uint8
         assert np.array_equal(out[0][~m], img[~m])
         assert (out[0][m] != img[m]).any()  # the hole was filled by the model, not copied
@@ -44,23 +44,23 @@ def test_known_pixels_come_back_bit_exact_at_any_size(pipe):
 
 def test_rgba_and_grey_keep_their_mode_and_known_pixels(pipe):
     img, m = _image(c=4), _hole()
-    out = pipe(img, mask=m, output_type="np")[0]
+    out = pipe(img, mask=m, output_type="np", watermark=False)[0]
     assert out.shape == img.shape and np.array_equal(out[~m], img[~m])
     assert np.array_equal(out[..., 3], img[..., 3])  # alpha kept everywhere
     grey = _image(c=1)[..., 0]
-    out = pipe(Image.fromarray(grey), mask=m, output_type="np")[0]
+    out = pipe(Image.fromarray(grey), mask=m, output_type="np", watermark=False)[0]
     assert out.shape == (37, 45, 1) and np.array_equal(out[..., 0][~m], grey[~m])
     assert pipe(Image.fromarray(grey), mask=m)[0].mode == "L"
 
 
 def test_outpainting_geometry(pipe):
     img = _image()
-    out = pipe(img, outpaint=(3, 4, 5, 6), output_type="np")[0]
+    out = pipe(img, outpaint=(3, 4, 5, 6), output_type="np", watermark=False)[0]
     assert out.shape == (37 + 4 + 6, 45 + 3 + 5, 3)
     assert np.array_equal(out[4 : 4 + 37, 3 : 3 + 45], img)
     rgba = pipe(_image(c=4), outpaint="0,8,0,0", output_type="np")[0]
     assert rgba.shape == (45, 45, 4) and (rgba[:8, :, 3] == 255).all()
-    both = pipe(img, mask=_hole(), outpaint=(2, 0, 0, 0), output_type="np")[0]  # holes and border together
+    both = pipe(img, mask=_hole(), outpaint=(2, 0, 0, 0), output_type="np", watermark=False)[0]  # holes and border
     inner, m = both[:, 2:], _hole()
     assert np.array_equal(inner[~m], img[~m]) and (inner[m] != img[m]).any()
     with pytest.raises(GanforgeError, match="four non-negative"):
@@ -82,7 +82,7 @@ def test_mask_of_another_size_is_a_clear_error(pipe, tmp_path):
 def test_empty_mask_returns_the_input(pipe, caplog):
     img = _image()
     with caplog.at_level(logging.WARNING, logger="ganforge"):
-        out = pipe(img, mask=np.zeros((37, 45), bool), output_type="np")[0]
+        out = pipe(img, mask=np.zeros((37, 45), bool), output_type="np", watermark=False)[0]
     assert np.array_equal(out, img) and "mask is empty" in caplog.text
 
 
@@ -112,7 +112,7 @@ def test_cli_inpaint_and_outpaint(inpaint_run, tmp_path, capsys):  # noqa: F811
     save_mask(m, tmp_path / "mask.png")
     run = str(inpaint_run["run"])
     assert main(["inpaint", run, str(tmp_path / "in.png"), "--mask", str(tmp_path / "mask.png"),
-                 "--out", str(tmp_path / "out.png")]) == 0
+                 "--out", str(tmp_path / "out.png"), "--no-watermark"]) == 0
     out = np.asarray(Image.open(tmp_path / "out.png"))
     assert out.shape == img.shape and np.array_equal(out[~m], img[~m])
     assert main(["inpaint", run, str(tmp_path / "in.png"), "--outpaint", "4,0,4,2", "--out", str(tmp_path / "o")]) == 0

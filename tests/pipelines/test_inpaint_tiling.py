@@ -43,8 +43,8 @@ def _case(h: int = 70, w: int = 90, c: int = 3) -> tuple[np.ndarray, np.ndarray]
 
 def test_pointwise_network_tiled_equals_whole_image():
     pipe, (img, mask) = _pipe(), _case()
-    whole = pipe(img, mask=mask, tile=0, output_type="np")[0]
-    tiled = pipe(img, mask=mask, tile=20, tile_overlap=5, output_type="np")[0]
+    whole = pipe(img, mask=mask, tile=0, output_type="np", watermark=False)[0]
+    tiled = pipe(img, mask=mask, tile=20, tile_overlap=5, output_type="np", watermark=False)[0]
     assert np.abs(whole.astype(int) - tiled).max() <= 1
     assert np.array_equal(tiled[~mask], img[~mask]) and (tiled[mask] != img[mask]).any()
 
@@ -59,7 +59,7 @@ def test_only_tiles_with_hole_pixels_run_and_known_pixels_stay_exact(monkeypatch
         return predict(x, m)
 
     monkeypatch.setattr(pipe, "predict_tensor", spy)
-    out = pipe(img, mask=mask, tile=20, tile_overlap=5, output_type="np")[0]
+    out = pipe(img, mask=mask, tile=20, tile_overlap=5, output_type="np", watermark=False)[0]
     assert 0 < len(calls) < 5 * 6 and all(n > 0 for n in calls)  # a 70 x 90 image has 5 x 6 tiles of 20 px
     assert np.array_equal(out[~mask], img[~mask]) and (out[mask] != img[mask]).any()
 
@@ -70,16 +70,17 @@ def test_modes_outpaint_and_streamed_png(c, tmp_path):
     img, mask = _case(41, 57, c)
     if c == 4:
         img[..., 3] = np.random.default_rng(5).integers(0, 256, img.shape[:2], dtype=np.uint8)
-    out = pipe(img, mask=mask, outpaint=(7, 0, 3, 9), tile=24, tile_overlap=6, output_type="np")[0]
+    out = pipe(img, mask=mask, outpaint=(7, 0, 3, 9), tile=24, tile_overlap=6, output_type="np", watermark=False)[0]
     assert out.shape == (50, 67, c) and np.array_equal(out[:41, 7:64][~mask], img[~mask])
     if c == 4:
         assert np.array_equal(out[:41, 7:64, 3], img[..., 3]) and (out[41:, :, 3] == 255).all()
     path = tmp_path / "o.png"
-    assert pipe.inpaint_to_file(img, path, mask=mask, outpaint=(7, 0, 3, 9), tile=24, tile_overlap=6) == (50, 67)
+    assert pipe.inpaint_to_file(img, path, mask=mask, outpaint=(7, 0, 3, 9), tile=24, tile_overlap=6,
+                                watermark=False) == (50, 67)
     with Image.open(path) as im:
         assert np.array_equal(np.asarray(im).reshape(out.shape), out) and im.info["Software"] == "ganforge"
     assert pipe.inpaint_to_file(img, tmp_path / "o.tif", mask=mask, outpaint=(7, 0, 3, 9), tile=24,
-                                tile_overlap=6) == (50, 67)
+                                tile_overlap=6, watermark=False) == (50, 67)
     assert np.array_equal(np.asarray(Image.open(tmp_path / "o.tif")).reshape(out.shape), out)
 
 
@@ -97,8 +98,8 @@ def test_images_within_a_tile_take_the_whole_image_path(monkeypatch):
 def test_trained_lama_tiled_keeps_known_pixels_and_stays_close(inpaint_run, tmp_path):  # noqa: F811
     pipe = ganforge.load(inpaint_run["run"])
     img, mask = _case(45, 75)
-    whole = pipe(img, mask=mask, tile=0, output_type="np")[0]
-    tiled = pipe(img, mask=mask, tile=30, tile_overlap=6, output_type="np")[0]  # 30: padded to the stride per tile
+    whole = pipe(img, mask=mask, tile=0, output_type="np", watermark=False)[0]
+    tiled = pipe(img, mask=mask, tile=30, tile_overlap=6, output_type="np", watermark=False)[0]  # 30: padded to the stride per tile
     assert np.array_equal(tiled[~mask], img[~mask]) and (tiled[mask] != img[mask]).any()
     # the Fourier blocks see only their tile: fills differ a little (here ~0.8 grey levels on average, max 3)
     assert whole.shape == tiled.shape and np.abs(whole.astype(int) - tiled)[mask].mean() < 4

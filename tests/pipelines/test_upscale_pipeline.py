@@ -49,7 +49,7 @@ def test_blend_weights_sum_to_one(size, tile, overlap):
 
 
 def test_constant_image_upscales_to_a_constant_image():
-    out = _stub()(np.full((45, 61, 3), 137, np.uint8), tile=16, tile_overlap=5, output_type="np")[0]
+    out = _stub()(np.full((45, 61, 3), 137, np.uint8), tile=16, tile_overlap=5, output_type="np", watermark=False)[0]
     assert out.shape == (180, 244, 3) and (out == 137).all()
 
 
@@ -68,13 +68,13 @@ def test_rgba_keeps_an_upscaled_alpha_and_its_own_colours():
     rgba[..., :3] = (200, 40, 10)
     rgba[..., 3] = 255
     rgba[:, :6, 3] = 0  # left half transparent
-    out = _stub()(rgba, tile=0, output_type="np")[0]
+    out = _stub()(rgba, tile=0, output_type="np", watermark=False)[0]
     assert out.shape == (40, 48, 4)
     assert (out[:, :20, 3] == 0).all() and (out[:, 28:, 3] == 255).all()  # alpha: bicubic, away from the edge
     assert np.abs(out[:, 28:, :3].astype(int) - (200, 40, 10)).max() == 0
     half = rgba.copy()
     half[..., 3] = 100  # half transparent everywhere: composited onto white, upscaled, white taken back out
-    out = _stub()(half, tile=0, output_type="np")[0]
+    out = _stub()(half, tile=0, output_type="np", watermark=False)[0]
     assert (out[..., 3] == 100).all() and np.abs(out[..., :3].astype(int) - (200, 40, 10)).max() <= 2
     assert _stub()(Image.fromarray(rgba, "RGBA"))[0].mode == "RGBA"
 
@@ -107,7 +107,7 @@ def test_save_load_round_trip_and_batch_matches_single(sr_run, tmp_path):
     assert isinstance(pipe, UpscalePipeline) and pipe.scale == 2
     images = np.random.default_rng(2).integers(0, 256, (3, 8, 8, 3), dtype=np.uint8)
     batch = pipe.upscale_batch(images)
-    single = np.stack([pipe(im, output_type="np")[0] for im in images])
+    single = np.stack([pipe(im, output_type="np", watermark=False)[0] for im in images])
     assert np.array_equal(batch, single)
     again = UpscalePipeline.from_pretrained(pipe.save_pretrained(tmp_path / "export"))
     assert np.array_equal(again.upscale_batch(images), batch)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextvars
+import functools
+import inspect
 import json
 from pathlib import Path
 from typing import Any
@@ -94,7 +97,14 @@ class component:  # noqa: N801  (used like `property`)
 
 
 class Pipeline:
-    """Base: holds named components on one device and the export config that rebuilds them."""
+    """Base: holds named components on one device and the export config that rebuilds them.
+
+    Every pipeline's `__call__` returns watermarked images (issue 29): a subclass's `__call__` is wrapped on
+    definition (`__init_subclass__`) so that it takes `watermark=True` and its output, whatever its type ("pil",
+    "np" or "pt"; clips too), is marked with the model's fingerprint (`model_hash`) before it is returned;
+    `watermark=False` returns exactly what the pipeline made. A `__call__` run inside another pipeline's `__call__`
+    leaves the marking to the outer one.
+    """
 
     resolution = config_value("resolution", int)  # side of the images (frames) it makes or takes, in pixels
     channels = config_value("channels", int, 3)
@@ -103,6 +113,32 @@ class Pipeline:
         self.components = components
         self.config = config
         self.device = torch.device("cpu")
+        self.origin: str | None = None  # the path it was loaded from (`load_pipeline`): named in outputs' metadata
+        self._model_hash: str | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        call = cls.__dict__.get("__call__")
+        if call is not None and not getattr(call, "_marks_outputs", False):
+            cls.__call__ = _marking(call)  # type: ignore[method-assign]
+
+    def provenance(self, settings: dict[str, Any] | None = None, watermark: bool = True,
+                   command: str | None = None) -> Any:
+        """What a file this pipeline writes carries (`provenance.metadata.Provenance`): the watermark, when on,
+        and the metadata naming this model, its task and `settings`."""
+        from ganforge.provenance.metadata import provenance_for
+
+        return provenance_for(self, settings, watermark, command)
+
+    @property
+    def model_hash(self) -> str:
+        """sha256 of the networks' weights (`provenance.metadata.weights_digest`), computed once: what identifies
+        the model in its outputs' watermark and metadata; the same for a run and its export."""
+        if getattr(self, "_model_hash", None) is None:
+            from ganforge.provenance.metadata import weights_digest
+
+            self._model_hash = weights_digest(self.components)
+        return self._model_hash  # type: ignore[return-value]
 
     def to(self, device: str | torch.device) -> Pipeline:
         self.device = torch.device(device)
@@ -160,6 +196,91 @@ class Pipeline:
         if output_type == "pil":
             return [to_pil(a) for a in array]
         check_output_type(output_type)
+
+
+_MARKING: contextvars.ContextVar[bool] = contextvars.ContextVar("ganforge_pipeline_marking", default=False)
+
+
+def _marking(call: Any) -> Any:
+    """A pipeline's `__call__` with `watermark=True` added: its output comes back marked (see `Pipeline`)."""
+
+    @functools.wraps(call)
+    def __call__(self: Pipeline, *args: Any, watermark: bool = True, **kwargs: Any) -> Any:
+        if _MARKING.get():  # inside another pipeline's call: the outer one marks what it returns
+            return call(self, *args, **kwargs)
+        token = _MARKING.set(True)
+        try:
+            out = call(self, *args, **kwargs)
+        finally:
+            _MARKING.reset(token)
+        if not watermark:
+            return out
+        from ganforge.provenance.metadata import utc_now
+
+        inputs = [a for a in [*args, *kwargs.values()] if isinstance(a, (np.ndarray, torch.Tensor))]
+        return mark_output(out, self.model_hash, utc_now(), inputs)
+
+    signature = inspect.signature(call)
+    params = list(signature.parameters.values())
+    at = next((i for i, p in enumerate(params) if p.kind is inspect.Parameter.VAR_KEYWORD), len(params))
+    params.insert(at, inspect.Parameter("watermark", inspect.Parameter.KEYWORD_ONLY, default=True, annotation=bool))
+    __call__.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    __call__._marks_outputs = True  # type: ignore[attr-defined]
+    return __call__
+
+
+def mark_output(out: Any, model_id: str, when: Any, inputs: list[Any] | tuple[Any, ...] = ()) -> Any:
+    """A pipeline's output with every image in it watermarked, in its own type: uint8 arrays [..., H, W, C] (marked
+    in place unless they may share memory with an input array), float tensors [..., C, H, W] in [-1, 1] (marked
+    as the uint8 images they round to, and turned back, so the mark survives saving), PIL images, and lists,
+    tuples and dicts of those. Anything else is returned as it is."""
+    from ganforge.provenance.bands import mark_in_place
+
+    if isinstance(out, np.ndarray):
+        if out.dtype != np.uint8 or out.ndim < 2:
+            return out
+        shared = not out.flags.writeable or any(
+            np.may_share_memory(out, a) for a in inputs if isinstance(a, np.ndarray))
+        return mark_in_place(out.copy() if shared else out, model_id, when)
+    if isinstance(out, torch.Tensor):
+        return _mark_tensor(out, model_id, when)
+    if isinstance(out, Image.Image):
+        if out.mode not in ("L", "LA", "RGB", "RGBA"):
+            return out
+        return Image.fromarray(mark_in_place(np.array(out), model_id, when))  # the same mode: L, LA, RGB, RGBA
+    if isinstance(out, (list, tuple)):
+        return type(out)(mark_output(o, model_id, when, inputs) for o in out)
+    if isinstance(out, dict):
+        return {k: mark_output(v, model_id, when, inputs) for k, v in out.items()}
+    return out
+
+
+def _mark_tensor(out: torch.Tensor, model_id: str, when: Any) -> torch.Tensor:
+    """Float images [..., C, H, W] in [-1, 1] (uint8 ones as they are) marked image by image into a new tensor."""
+    from ganforge.imaging import to_signed, to_unsigned
+    from ganforge.provenance.bands import mark_in_place
+
+    if out.ndim < 3 or not (out.is_floating_point() or out.dtype == torch.uint8):
+        return out
+    marked = torch.empty_like(out)
+    for index in np.ndindex(*out.shape[:-3]):  # each [C, H, W] image
+        image = out[index]
+        pixels = image if image.dtype == torch.uint8 else to_unsigned(image)
+        array = mark_in_place(pixels.permute(1, 2, 0).cpu().numpy().copy(), model_id, when)  # [H, W, C]
+        back = torch.from_numpy(array).permute(2, 0, 1)
+        marked[index] = back if image.dtype == torch.uint8 else to_signed(back).to(image.dtype)
+    return marked
+
+
+def stream_png(path: str | Path, bands: Any, shape: tuple[int, int, int], provenance: Any) -> None:
+    """Write (first row, uint8 rows) bands of an image of `shape` (H, W, C) into a PNG as they come, each marked as
+    the whole image would be, with the metadata of `provenance` (`provenance.metadata.Provenance`)."""
+    from ganforge.imaging import PngStreamWriter
+
+    h, w, c = shape
+    with PngStreamWriter(path, w, h, c, metadata=provenance.metadata()) as png:
+        for top, band in bands:
+            png.write_rows(provenance.mark_rows(band, top))
 
 
 def image_items(images: Any, verb: str) -> tuple[list[Any], bool]:
@@ -232,4 +353,6 @@ def load_pipeline(path: Path, expected: type | None = None) -> Pipeline:
     cls = PIPELINES.get(config.get("pipeline", "?"))
     if expected is not None and expected is not Pipeline and not issubclass(cls, expected):
         raise GanforgeError(f"{path} holds a {config.get('pipeline')} model, not a {expected.__name__}")
-    return cls.from_components(config, weights)
+    pipe = cls.from_components(config, weights)
+    pipe.origin = str(path)
+    return pipe

@@ -9,8 +9,9 @@ Inputs are what `ganforge translate` takes (paths, PIL images, uint8 arrays; gre
 size; a mask is a PNG path (white, luma > 127, = fill), a PIL image or an array ([H, W] bool, or uint8
 where > 127 is a hole) of exactly the image's size, else a one-line error naming both sizes.
 
-- Known pixels come back bit-exact: the network's output is used only where the mask is set; the
-  composite is done on the input's own uint8 values, in its own mode.
+- Known pixels come back bit-exact (with `watermark=False`; by default the whole output, known pixels too,
+  carries the invisible watermark, a change of a few levels): the network's output is used only where the
+  mask is set; the composite is done on the input's own uint8 values, in its own mode.
 - Any size: the generator is fully convolutional, so the holed image and its mask are reflect-padded
   to a multiple of its stride, filled, and cropped back. Quality is best near the training resolution
   (the model learnt the statistics of that scale). An image larger than `tile` (512 px) on a side is
@@ -44,7 +45,7 @@ from PIL import Image
 
 from ganforge.data.masks import _check_borders, load_mask
 from ganforge.errors import GanforgeError
-from ganforge.imaging import PngStreamWriter, save_image, tensor_to_uint8, to_pil, uint8_to_tensor
+from ganforge.imaging import save_image, tensor_to_uint8, to_pil, uint8_to_tensor
 from ganforge.pipelines.base import (
     PIPELINES,
     Pipeline,
@@ -52,6 +53,7 @@ from ganforge.pipelines.base import (
     component,
     config_value,
     image_items,
+    stream_png,
 )
 from ganforge.pipelines.tiling import Box, check_tiling, tiled_bands
 from ganforge.tasks.translation.pipeline import (
@@ -218,23 +220,28 @@ class InpaintPipeline(Pipeline):
         outpaint: tuple[int, int, int, int] | str | None = None,
         tile: int = DEFAULT_TILE,
         tile_overlap: int = DEFAULT_OVERLAP,
+        watermark: bool = True,
+        provenance: Any = None,
     ) -> tuple[int, int]:
         """Fill one image into a file and return its (height, width): a .png is streamed band by band (no
-        second full-size copy), other formats go through the array and `save_image`."""
+        second full-size copy), other formats go through the array and `save_image`. The file carries the
+        watermark (unless `watermark` is False) and metadata: `provenance` (`Pipeline.provenance`) where given,
+        which then decides both."""
         if mask is None and outpaint is None:
             raise GanforgeError("give a mask (white = fill) or outpaint borders, or both")
         borders = parse_borders(outpaint) if outpaint is not None else None
         array, hole = self._canvas(as_array(image), mask, borders)
+        if provenance is None:
+            provenance = self.provenance({"outpaint": borders, "tile": tile, "tile_overlap": tile_overlap}, watermark)
         path = Path(path)
         if path.suffix.lower() != ".png":
             out = array if borders is not None else np.empty_like(array)  # the canvas is ours to fill in place
-            save_image(self._inpaint_into(array, hole, out, tile, tile_overlap), path)
+            out = provenance.mark(self._inpaint_into(array, hole, out, tile, tile_overlap))
+            save_image(out, path, metadata=provenance.metadata())
             return out.shape[:2]
         h, w, c = array.shape
         bands = self.inpaint_bands(array, hole, tile, tile_overlap)  # checked before the file is opened
-        with PngStreamWriter(path, w, h, c) as png:
-            for _, band in bands:
-                png.write_rows(band)
+        stream_png(path, bands, (h, w, c), provenance)
         return h, w
 
     @staticmethod

@@ -33,7 +33,7 @@ import torch
 from PIL import Image
 
 from ganforge.errors import GanforgeError
-from ganforge.imaging import PngStreamWriter, save_image, tensor_to_uint8, to_pil, uint8_to_tensor
+from ganforge.imaging import save_image, tensor_to_uint8, to_pil, uint8_to_tensor
 from ganforge.pipelines.base import (
     PIPELINES,
     Pipeline,
@@ -41,6 +41,7 @@ from ganforge.pipelines.base import (
     component,
     config_value,
     image_items,
+    stream_png,
 )
 from ganforge.pipelines.tiling import (  # noqa: F401  (re-exported: their home before the engine moved)
     _axis_windows,
@@ -143,17 +144,20 @@ class UpscalePipeline(Pipeline):
         return out
 
     def upscale_to_file(self, image: ImageInput, path: str | Path, tile: int = DEFAULT_TILE,
-                        tile_overlap: int = DEFAULT_OVERLAP) -> Path:
+                        tile_overlap: int = DEFAULT_OVERLAP, watermark: bool = True,
+                        provenance: Any = None) -> Path:
         """Upscale one image into a file: a .png is streamed band by band (the output is never whole in memory),
-        other formats go through the array and `save_image`."""
+        other formats go through the array and `save_image`. The file carries the watermark (unless `watermark`
+        is False) and metadata: `provenance` (`Pipeline.provenance`) where given, which then decides both."""
         path, array = Path(path), as_array(image)
+        if provenance is None:
+            provenance = self.provenance({"scale": self.scale, "tile": tile, "tile_overlap": tile_overlap}, watermark)
         if path.suffix.lower() != ".png":
-            return save_image(self.upscale_array(array, tile, tile_overlap), path)
+            out = provenance.mark(self.upscale_array(array, tile, tile_overlap))
+            return save_image(out, path, metadata=provenance.metadata())
         h, w, c = array.shape
         bands = self.upscale_bands(array, tile, tile_overlap)  # checked before the file is opened
-        with PngStreamWriter(path, w * self.scale, h * self.scale, c) as png:
-            for _, band in bands:
-                png.write_rows(band)
+        stream_png(path, bands, (h * self.scale, w * self.scale, c), provenance)
         return path
 
     def __call__(

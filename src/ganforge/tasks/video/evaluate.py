@@ -101,7 +101,7 @@ def evaluate_video(
     fake_frames, fake_motion = [], []
     for start in range(0, count, batch_size):
         seeds = list(range(seed + start, seed + min(start + batch_size, count)))
-        clips = pipe(seeds=seeds, output_type="np", batch_size=batch_size)  # uint8 [b, T, H, W, C]
+        clips = pipe(seeds=seeds, output_type="np", batch_size=batch_size, watermark=False)  # uint8 [b, T, H, W, C]
         fake_frames.append(spread_frames(clips, start))
         fake_motion.append(motion(clips))
         generate(start + len(seeds), count)
