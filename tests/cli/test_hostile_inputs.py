@@ -196,7 +196,7 @@ def test_inpaint_output_errors_are_one_line(capsys, tmp_path, inpaint_run):  # n
 def test_outpainting_a_one_pixel_image_works(capsys, tmp_path, inpaint_run):  # noqa: F811
     Image.new("RGB", (1, 1), "blue").save(tmp_path / "dot.png")
     code, out, err = run(capsys, "inpaint", inpaint_run["run"], tmp_path / "dot.png", "--outpaint", "8,8,8,8",
-                         "--out", tmp_path / "big.png")
+                         "--out", tmp_path / "big.png", "--no-watermark")
     assert code == 0, err
     big = np.asarray(Image.open(tmp_path / "big.png"))
     assert big.shape == (17, 17, 3) and tuple(big[8, 8]) == (0, 0, 255)

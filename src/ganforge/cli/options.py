@@ -34,6 +34,12 @@ def overwrite_option() -> Any:
                         "ganforge did not write (never over an input).")
 
 
+def no_watermark_option() -> Any:
+    """`--no-watermark`, the same in every command that writes what a model made (issue 29)."""
+    return typer.Option(False, "--no-watermark", help="Write outputs without the invisible watermark (recorded in "
+                        "the file's metadata).")
+
+
 def strict_option() -> Any:
     """`--strict` for commands over many inputs: stop at the first bad one instead of skipping it."""
     return typer.Option(False, "--strict", help="Stop at the first input that cannot be used, instead of skipping "

@@ -7,10 +7,11 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from ganforge.cli.options import device_option, old_name, overwrite_option, renamed
+from ganforge.cli.options import device_option, no_watermark_option, old_name, overwrite_option, renamed
 from ganforge.devices import resolve_device
 from ganforge.errors import GanforgeError
 from ganforge.outputs import check_output_file
@@ -55,6 +56,7 @@ def sample_command(
     truncation: float = typer.Option(1.0, "--truncation", help="Truncation psi for style-based models (1 = none, 0 = the average image)."),
     streams: bool = typer.Option(False, "--streams", help="Video runs: write a still figure (PNG) of each clip's two streams: clip, foreground, mask and background rows."),
     overwrite: bool = overwrite_option(),
+    no_watermark: bool = no_watermark_option(),
 ) -> None:
     """Generate images (or clips, from a video model) with a trained generator."""
     from ganforge.api import load
@@ -76,7 +78,7 @@ def sample_command(
         check_output_file(out, overwrite=overwrite)
     pipe = load(run, device=resolve_device(device))
     ask = SampleAsk(run, seed_list, bool(seeds), out, as_folder, fps, nrow, frames, frames_flag, class_, interpolate,
-                    truncation, streams, overwrite)
+                    truncation, streams, overwrite, not no_watermark)
     name = str(pipe.config.get("pipeline", "?"))
     import_parts("commands")  # each task's cli module registers its sampler
     if name not in SAMPLERS:
@@ -104,6 +106,30 @@ class SampleAsk:
     truncation: float
     streams: bool
     overwrite: bool
+    watermark: bool = True  # not --no-watermark
+
+    def provenance(self, pipe) -> Any:
+        """What every file this sampling writes carries: the watermark (unless --no-watermark) and the metadata of
+        the model and these options."""
+        settings: dict[str, Any] = {"seeds": seeds_setting(self.seeds), "class": self.class_}
+        if self.truncation != 1.0:
+            settings["truncation"] = self.truncation
+        if self.interpolate:
+            settings.update(interpolate=True, walk_frames=self.frames or 60)
+        animated = self.interpolate or self.out.suffix.lower() in ANIMATION_SUFFIXES
+        if animated or (self.as_folder and pipe.config.get("pipeline") == "video"):  # a folder of GIFs
+            settings["fps"] = self.fps
+        if self.streams:
+            settings["streams"] = True
+        return pipe.provenance(settings, self.watermark, "sample")
+
+
+def seeds_setting(seeds: Sequence[int]) -> str:
+    """The seeds as `--seeds` text (0-63 or 1,5,9), shortened to the first and last when a long list."""
+    from ganforge.provenance.metadata import seeds_text
+
+    text = seeds_text(seeds)
+    return text if len(text) <= 200 else f"{len(seeds)} seeds, {seeds[0]} to {seeds[-1]}"
 
 
 SAMPLERS: Registry = Registry("sampler")  # pipeline name -> writer(pipe, ask) -> what to print (tasks/*/cli.py)

@@ -38,37 +38,42 @@ def _sample_images(pipe, ask: SampleAsk) -> str:
     if ask.streams:
         raise GanforgeError(f"--streams applies to video models; {ask.run} is not one")
     label = _class_arg(ask.class_, pipe.class_names)
+    provenance = ask.provenance(pipe)
     if ask.interpolate:
         frames = 60 if ask.frames is None else ask.frames
-        return _write_walk(pipe, ask.seeds, ask.explicit, frames, label, ask.out, ask.fps)
+        return _write_walk(pipe, ask.seeds, ask.explicit, frames, label, ask.out, ask.fps, provenance)
     if ask.as_folder:
-        return _write_folder(pipe, ask.seeds, label, ask.truncation, ask.out, ask.overwrite)
+        return _write_folder(pipe, ask.seeds, label, ask.truncation, ask.out, ask.overwrite, provenance)
     if ask.out.suffix.lower() not in STILL_SUFFIXES:
         raise GanforgeError(f"--out must be an image file (.png, .jpg, .webp) or a folder ending in /, got {ask.out}")
-    return _write_grid(pipe, ask.seeds, label, ask.nrow, ask.truncation, ask.out)
+    return _write_grid(pipe, ask.seeds, label, ask.nrow, ask.truncation, ask.out, provenance)
 
 
 def _image_shape(pipe) -> tuple[int, int, int]:
     return pipe.resolution, pipe.resolution, pipe.channels
 
 
-def _write_folder(pipe, seeds: Sequence[int], label, truncation: float, out: Path, overwrite: bool) -> str:
-    """One PNG per seed, generated and written a chunk at a time."""
+def _write_folder(pipe, seeds: Sequence[int], label, truncation: float, out: Path, overwrite: bool,
+                  provenance) -> str:
+    """One PNG per seed, generated and written a chunk at a time, each marked and naming its seed."""
     from ganforge.cli.progress import DataProgress
     from ganforge.imaging import save_image
 
     prepare_output_folder(out, overwrite=overwrite)
     with DataProgress("sampling") as bar:
         for done, chunk in enumerate(chunks(seeds, sample.CHUNK)):
-            images = pipe(seeds=list(chunk), class_label=label, output_type="np", truncation=truncation)
+            images = pipe(seeds=list(chunk), class_label=label, output_type="np", truncation=truncation,
+                          watermark=False)  # marked below, with the time the metadata gives
             for s, img in zip(chunk, images):
-                save_image(img, out / f"seed{s:06d}.png")
+                save_image(provenance.mark(img), out / f"seed{s:06d}.png", metadata=provenance.metadata(seed=s))
             bar(min((done + 1) * sample.CHUNK, len(seeds)), len(seeds))
     return f"{len(seeds)} images in {out}"
 
 
-def _write_grid(pipe, seeds: Sequence[int], label, nrow: int | None, truncation: float, out: Path) -> str:
-    """One grid image, filled a chunk at a time; refused up front when the grid cannot fit in memory."""
+def _write_grid(pipe, seeds: Sequence[int], label, nrow: int | None, truncation: float, out: Path,
+                provenance) -> str:
+    """One grid image, filled a chunk at a time; refused up front when the grid cannot fit in memory. The grid is
+    marked as one image (its tiles line up over the whole of it), not image by image."""
     from ganforge.imaging import grid_shape, paste_into_grid, save_image
     from ganforge.memory import check_fits
 
@@ -84,12 +89,14 @@ def _write_grid(pipe, seeds: Sequence[int], label, nrow: int | None, truncation:
     for first in range(0, len(seeds), sample.CHUNK):
         chunk = list(seeds[first : first + sample.CHUNK])
         chunk_labels = labels[first : first + sample.CHUNK] if isinstance(labels, list) else labels
-        images = pipe(seeds=chunk, class_label=chunk_labels, output_type="np", truncation=truncation)
+        images = pipe(seeds=chunk, class_label=chunk_labels, output_type="np", truncation=truncation,
+                      watermark=False)
         paste_into_grid(grid, images, first, nrow)
-    return str(save_image(grid, out))
+    return str(save_image(provenance.mark(grid), out, metadata=provenance.metadata()))
 
 
-def _write_walk(pipe, seeds: Sequence[int], explicit: bool, frames: int, label, out: Path, fps: int) -> str:
+def _write_walk(pipe, seeds: Sequence[int], explicit: bool, frames: int, label, out: Path, fps: int,
+                provenance) -> str:
     from ganforge.imaging import save_animation
     from ganforge.memory import check_fits
 
@@ -98,4 +105,5 @@ def _write_walk(pipe, seeds: Sequence[int], explicit: bool, frames: int, label, 
     h, w, c = _image_shape(pipe)
     check_fits(3 * frames * h * w * c, f"a latent walk of {frames} frames of {w}x{h}", "ask for fewer --walk-frames")
     walk_seeds = list(seeds) if explicit else list(seeds[: max(2, min(len(seeds), 4))])
-    return str(save_animation(pipe.latent_walk(walk_seeds, frames, label), out, fps=fps))
+    walk = [provenance.mark(frame) for frame in pipe.latent_walk(walk_seeds, frames, label)]
+    return str(save_animation(walk, out, fps=fps, metadata=provenance.metadata()))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ganforge.cli.options import device_option, overwrite_option
+from ganforge.cli.options import device_option, no_watermark_option, overwrite_option
 from ganforge.devices import resolve_device
 from ganforge.errors import GanforgeError
 from ganforge.imaging import IMAGE_SUFFIXES
@@ -39,6 +39,7 @@ def inpaint_command(
                                         "bottom and fill (with --mask, the image's own holes are filled too)."),
     device: str = device_option(),
     overwrite: bool = overwrite_option(),
+    no_watermark: bool = no_watermark_option(),
 ) -> None:
     """Fill holes (inpainting) or extend the border (outpainting) with a trained inpaint model.
 
@@ -63,7 +64,10 @@ def inpaint_command(
     pipe = load(run, device=resolve_device(device))
     if not isinstance(pipe, InpaintPipeline):
         raise GanforgeError(f"{run} is not an inpaint model (train one with `ganforge train inpaint`)")
-    height, width = pipe.inpaint_to_file(image, out, mask=mask, outpaint=borders)  # a .png streamed by bands
+    provenance = pipe.provenance({"input": image.name, "mask": mask.name if mask is not None else None,
+                                  "outpaint": borders}, not no_watermark, "inpaint")
+    height, width = pipe.inpaint_to_file(image, out, mask=mask, outpaint=borders,  # a .png streamed by bands
+                                         provenance=provenance)
     typer.echo(f"{width}x{height} image in {out}")
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from ganforge.cli.options import device_option, old_name, overwrite_option, renamed
+from ganforge.cli.options import device_option, no_watermark_option, old_name, overwrite_option, renamed
 from ganforge.devices import resolve_device
 from ganforge.errors import GanforgeError
 from ganforge.outputs import check_output_file
@@ -85,6 +85,7 @@ def predict_command(
     fps: int = typer.Option(10, "--fps", help="Frames per second of the animation."),
     device: str = device_option(),
     overwrite: bool = overwrite_option(),
+    no_watermark: bool = no_watermark_option(),
 ) -> None:
     """Predict the frames that follow a clip with a trained nextframe model, and write them as an animation."""
     from ganforge.api import load
@@ -106,7 +107,11 @@ def predict_command(
     k = pipe.context_frames
     source = pipe.load_clip(clip, min_frames=k + horizon)  # uint8 [T, R, R, C]
     observed, predicted, truth, first = predict_clip(pipe, source, horizon, start)
-    path = save_animation(prediction_frames(observed, predicted, truth, context, compare), out, fps=fps)
+    provenance = pipe.provenance({"clip": Path(clip).name if Path(clip).is_file() else clip, "start": start,
+                                  "predict_frames": horizon, "context": context, "compare": compare, "fps": fps},
+                                 not no_watermark, "predict")
+    shown = provenance.mark(prediction_frames(observed, predicted, truth, context, compare))  # every frame marked
+    path = save_animation(shown, out, fps=fps, metadata=provenance.metadata())
     what = f"{k} observed + {horizon} predicted" if context else f"{horizon} predicted"
     extra = f"; left: the {len(truth)} true frames" if compare else ""
     typer.echo(f"{what} frames of {clip} (observed from frame {first}) written to {path}{extra}")

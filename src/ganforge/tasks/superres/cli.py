@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 
 from ganforge.cli.inputs import collect_inputs, process_each
-from ganforge.cli.options import device_option, overwrite_option, strict_option
+from ganforge.cli.options import device_option, no_watermark_option, overwrite_option, strict_option
 from ganforge.devices import resolve_device
 from ganforge.errors import GanforgeError
 from ganforge.imaging import IMAGE_SUFFIXES
@@ -29,6 +29,7 @@ def upscale_command(
     device: str = device_option(),
     strict: bool = strict_option(),
     overwrite: bool = overwrite_option(),
+    no_watermark: bool = no_watermark_option(),
 ) -> None:
     """Upscale images x2 or x4 (the model's scale) with a trained superres model, tile by tile."""
     from ganforge.api import load
@@ -48,8 +49,11 @@ def upscale_command(
     if not one_file:
         prepare_output_folder(out, inputs, overwrite)
 
-    def upscale_one(src: Path, dst: Path) -> None:
-        pipe.upscale_to_file(src, dst, tile, tile_overlap)  # a .png streamed band by band
+    provenance = pipe.provenance({"scale": pipe.scale, "tile": tile, "tile_overlap": tile_overlap},
+                                 not no_watermark, "upscale")
+
+    def upscale_one(src: Path, dst: Path) -> None:  # a .png streamed band by band
+        pipe.upscale_to_file(src, dst, tile, tile_overlap, provenance=provenance.with_settings(input=src.name))
 
     done = process_each(jobs, upscale_one, "upscaling", strict)
     where = jobs[0][1] if len(jobs) == 1 else out

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from ganforge.cli.inputs import collect_inputs, process_each
-from ganforge.cli.options import device_option, overwrite_option, strict_option
+from ganforge.cli.options import device_option, no_watermark_option, overwrite_option, strict_option
 from ganforge.devices import resolve_device
 from ganforge.errors import GanforgeError
 
@@ -22,6 +22,7 @@ def translate_command(
     device: str = device_option(),
     strict: bool = strict_option(),
     overwrite: bool = overwrite_option(),
+    no_watermark: bool = no_watermark_option(),
 ) -> None:
     """Translate images with a trained pix2pix, SPADE or CycleGAN model (any size; RGBA alpha is kept)."""
     from ganforge.api import load
@@ -35,9 +36,11 @@ def translate_command(
         raise GanforgeError(f"{run} is not a translation model (pix2pix or cyclegan); use `ganforge sample` for it")
     direction = pipe.check_direction(direction)
     prepare_output_folder(out, inputs, overwrite)
+    provenance = pipe.provenance({"direction": direction, "resize": resize}, not no_watermark, "translate")
 
     def translate_one(src: Path, dst: Path) -> None:
-        save_image(pipe(src, direction=direction, resize=resize or None, output_type="np")[0], dst)
+        image = pipe(src, direction=direction, resize=resize or None, output_type="np", watermark=False)[0]
+        save_image(provenance.mark(image), dst, metadata=provenance.metadata(input=src.name))
 
     done = process_each(jobs, translate_one, "translating", strict)
     typer.echo(f"{done} image{'s' if done != 1 else ''} in {out}")
