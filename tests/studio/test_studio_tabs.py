@@ -3,6 +3,7 @@ runs of every task it shows: outputs match the pipelines they wrap, and bad inpu
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,8 @@ from gradio_client import Client, handle_file  # noqa: E402
 
 import ganforge  # noqa: E402
 from ganforge.imaging import make_grid  # noqa: E402
+from ganforge.provenance import watermark_images  # noqa: E402
+from ganforge.provenance.metadata import read_metadata  # noqa: E402
 from ganforge.studio.app import build_app, launch  # noqa: E402
 from ganforge.studio.context import StudioContext  # noqa: E402
 from ganforge.studio.limits import Limits  # noqa: E402
@@ -67,12 +70,20 @@ def test_tabs_come_from_the_task_folders():
 # ---------------------------------------------------------------------------------------------------- generate
 def test_generate_grid_is_the_pipelines(studio):
     paths, ctx = studio["paths"], studio["ctx"]
-    grid_path, status = studio["client"].predict(paths["dcgan"], "0-3", None, 1.0, 2, api_name="/generate")
+    grid_path, status = studio["client"].predict(paths["dcgan"], "0-3", None, 1.0, 2, False, api_name="/generate")
     grid = read(grid_path)
-    expected = make_grid(ganforge.load(paths["dcgan"])(seeds=[0, 1, 2, 3], output_type="np"), nrow=2)
+    pipe = ganforge.load(paths["dcgan"])
+    expected = make_grid(pipe(seeds=[0, 1, 2, 3], output_type="np", watermark=False), nrow=2)
     assert grid.shape[:2] == expected.shape[:2] == (38, 38)  # 2 x 2 images of 16 px, 2 px padding
     np.testing.assert_array_equal(grid.reshape(expected.shape), expected)
-    assert "4 images of 16x16 px" in status
+    assert "4 images of 16x16 px" in status and read_metadata(grid_path)["watermark"] == "off"
+    # the Watermark box is on unless unticked: the grid is marked as one picture and says so in its metadata
+    marked_path, _ = studio["client"].predict(paths["dcgan"], "0-3", None, 1.0, 2, api_name="/generate")
+    metadata = read_metadata(marked_path)
+    assert metadata["watermark"] == "on" and metadata["model"]["sha256"] == pipe.model_hash
+    when = dt.datetime.strptime(metadata["created"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+    np.testing.assert_array_equal(read(marked_path).reshape(expected.shape),
+                                  watermark_images(expected, pipe.model_hash, when))
     loads = ctx.cache.loads
     studio["client"].predict(paths["dcgan"], "7, 9", None, 1.0, 0, api_name="/generate")
     assert ctx.cache.loads == loads  # loaded once, then served from the cache
@@ -82,8 +93,8 @@ def test_generate_class(studio):
     path = studio["paths"]["cond"]
     pipe = ganforge.load(path)
     name = pipe.class_names[3]
-    grid_path, _ = studio["client"].predict(path, "0-1", name, 1.0, 0, api_name="/generate")
-    expected = make_grid(pipe(seeds=[0, 1], class_label=name, output_type="np"))
+    grid_path, _ = studio["client"].predict(path, "0-1", name, 1.0, 0, False, api_name="/generate")
+    expected = make_grid(pipe(seeds=[0, 1], class_label=name, output_type="np", watermark=False))
     np.testing.assert_array_equal(read(grid_path).reshape(expected.shape), expected)
 
 
@@ -109,8 +120,8 @@ def test_generate_refuses_bad_input(studio, args, said):
 def test_translate_upload_any_size(studio):
     src = write_png(studio["tmp"] / "in20x28.png", smooth_image(28)[:20])
     out_path, status = studio["client"].predict(studio["paths"]["pix2pix"], handle_file(str(src)), "AtoB", False,
-                                                api_name="/translate")
-    expected = ganforge.load(studio["paths"]["pix2pix"])(str(src), output_type="np")[0]
+                                                False, api_name="/translate")
+    expected = ganforge.load(studio["paths"]["pix2pix"])(str(src), output_type="np", watermark=False)[0]
     np.testing.assert_array_equal(read(out_path), expected)
     assert read(out_path).shape == (20, 28, 3) and "28x20 px" in status
 
@@ -165,19 +176,19 @@ def inpaint_editor(tmp: Path, size: int = 24, hole: tuple[slice, slice] = (slice
 def test_inpaint_keeps_known_pixels(studio):
     editor, image, mask = inpaint_editor(studio["tmp"])
     out_path, used_path, status = studio["client"].predict(studio["paths"]["inpaint"], editor, None, 0, 0, 0, 0,
-                                                           api_name="/inpaint")
+                                                           False, api_name="/inpaint")
     out = read(out_path)
     assert out.shape == image.shape
     np.testing.assert_array_equal(out[~mask], image[~mask])  # known pixels exact
     np.testing.assert_array_equal(read(used_path) > 127, mask)
-    expected = ganforge.load(studio["paths"]["inpaint"])(image, mask=mask, output_type="np")[0]
+    expected = ganforge.load(studio["paths"]["inpaint"])(image, mask=mask, output_type="np", watermark=False)[0]
     np.testing.assert_array_equal(out, expected)
     assert f"{int(mask.sum())} pixels filled" in status
 
 
 def test_outpaint_bands(studio):
     editor, image, _ = inpaint_editor(studio["tmp"], hole=(slice(0, 0), slice(0, 0)))  # nothing brushed
-    out_path, _, _ = studio["client"].predict(studio["paths"]["inpaint"], editor, None, 4, 0, 8, 0,
+    out_path, _, _ = studio["client"].predict(studio["paths"]["inpaint"], editor, None, 4, 0, 8, 0, False,
                                               api_name="/inpaint")
     out = read(out_path)
     assert out.shape == (24, 24 + 12, 3)
@@ -200,9 +211,10 @@ def test_inpaint_refuses_bad_input(studio):
 # ---------------------------------------------------------------------------------------------------- upscale
 def test_upscale_before_and_after(studio):
     src = write_png(studio["tmp"] / "small.png", smooth_image(12, seed=3))
-    (before, after), status = studio["client"].predict(studio["paths"]["sr"], handle_file(str(src)), 8, 2,
+    (before, after), status = studio["client"].predict(studio["paths"]["sr"], handle_file(str(src)), 8, 2, False,
                                                        api_name="/upscale")
-    expected = ganforge.load(studio["paths"]["sr"])(str(src), tile=8, tile_overlap=2, output_type="np")[0]
+    expected = ganforge.load(studio["paths"]["sr"])(str(src), tile=8, tile_overlap=2, output_type="np",
+                                                     watermark=False)[0]
     np.testing.assert_array_equal(read(after), expected)
     assert read(before).shape == read(after).shape == (24, 24, 3)
     assert "12x12 -> 24x24 px (x2)" in status

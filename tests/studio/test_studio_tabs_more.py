@@ -18,6 +18,7 @@ from gradio_client import Client, handle_file  # noqa: E402
 import ganforge  # noqa: E402
 from ganforge.data.video import read_video  # noqa: E402
 from ganforge.imaging import save_animation  # noqa: E402
+from ganforge.provenance.metadata import read_metadata  # noqa: E402
 from ganforge.studio.app import build_app, launch  # noqa: E402
 from ganforge.studio.context import StudioContext  # noqa: E402
 from ganforge.studio.limits import Limits  # noqa: E402
@@ -80,9 +81,9 @@ def test_paint_labels_maps_strokes_to_the_nearest_class(studio):
     nearest_edge = int(np.argmin(((colours.astype(int) - (colours[2] // 2 + colours[0] // 2 + 3)) ** 2).sum(1)))
     ids[24, 10:30] = nearest_edge
     ids[30:36, 4:12] = 1
-    out_path, used_path, status = studio["client"].predict(studio["paths"]["spade"], editor, True,
+    out_path, used_path, status = studio["client"].predict(studio["paths"]["spade"], editor, True, False,
                                                            api_name="/paint_labels")
-    expected = ganforge.load(studio["paths"]["spade"])(ids, resize=True, output_type="np")[0]
+    expected = ganforge.load(studio["paths"]["spade"])(ids, resize=True, output_type="np", watermark=False)[0]
     out = read(out_path)
     assert out.shape == (size, size, 3) and out.dtype == np.uint8
     np.testing.assert_array_equal(out, expected)
@@ -90,7 +91,7 @@ def test_paint_labels_maps_strokes_to_the_nearest_class(studio):
     assert "classes 0, 1, 2" in status and "20 pixels off the palette mapped to the nearest class colour" in status
     composite = np.where(stroke[..., 3:] > 0, stroke, background)  # what the browser sends: the flattened canvas
     flat = {"background": None, "layers": [], "composite": handle_file(str(write_png(tmp / "flat.png", composite)))}
-    again, _, _ = studio["client"].predict(studio["paths"]["spade"], flat, True, api_name="/paint_labels")
+    again, _, _ = studio["client"].predict(studio["paths"]["spade"], flat, True, False, api_name="/paint_labels")
     np.testing.assert_array_equal(read(again), expected)
 
 
@@ -99,14 +100,14 @@ def test_render_label_map_of_ids_palette_or_colours(studio):
     ids[4:12, 4:20] = 2
     ids[14:18, 2:6] = 1
     tmp, model = studio["tmp"], studio["paths"]["spade"]
-    expected = ganforge.load(model)(ids, output_type="np")[0]  # at the map's own size (no resize)
+    expected = ganforge.load(model)(ids, output_type="np", watermark=False)[0]  # at the map's own size (no resize)
     grey = write_png(tmp / "ids.png", ids)
     indexed = Image.fromarray(ids, "P")
     indexed.putpalette([255, 255, 255, 9, 9, 9, 200, 0, 0] + [0] * 759)  # indices are the ids, whatever the palette
     indexed.save(tmp / "ids-p.png")
     coloured = write_png(tmp / "colours.png", class_colours(3)[ids])
     for path in (grey, tmp / "ids-p.png", coloured):
-        out_path, used_path, status = studio["client"].predict(model, handle_file(str(path)), False,
+        out_path, used_path, status = studio["client"].predict(model, handle_file(str(path)), False, False,
                                                                api_name="/render_label_map")
         np.testing.assert_array_equal(read(out_path), expected)
         np.testing.assert_array_equal(read(used_path), class_colours(3)[ids])
@@ -141,7 +142,7 @@ def gif_frames(path: str) -> np.ndarray:
 
 def test_predict_held_out_clip_shows_observed_predicted_and_true(studio):
     model = studio["paths"]["nf"]
-    gif, strip_path, status = studio["client"].predict(model, "test:7", 3, 0, 5, api_name="/predict_index")
+    gif, strip_path, status = studio["client"].predict(model, "test:7", 3, 0, 5, False, api_name="/predict_index")
     pipe = ganforge.load(model)
     observed, predicted, truth, _ = predict_clip(pipe, pipe.load_clip("test:7", min_frames=K + 3), 3)
     assert predicted.shape == (3, R, R, 1) and len(truth) == 3
@@ -160,9 +161,9 @@ def test_predict_uploaded_gif_and_mp4(studio):
     tmp, model = studio["tmp"], studio["paths"]["nf"]
     square = moving_square(6, 48, 12, (4, 8), (3, 2))[:, :, 4:44]  # grey frames of 40x48
     gif = save_animation(square, tmp / "upload.gif")
-    out, strip_path, status = studio["client"].predict(model, handle_file(str(gif)), 0, 0, 5,
+    out, strip_path, status = studio["client"].predict(model, handle_file(str(gif)), 0, 0, 5, False,
                                                        api_name="/predict_clip")
-    expected = ganforge.load(model)(str(gif), output_type="np")[0]  # the pipeline reading the file itself
+    expected = ganforge.load(model)(str(gif), output_type="np", watermark=False)[0]  # the pipeline reading the file
     frames = gif_frames(out)
     assert frames.shape == (K + M, R, 2 * R + 2, 3)
     np.testing.assert_array_equal(frames[K:, :, R + 2 :, 0], expected[..., 0])
@@ -173,6 +174,7 @@ def test_predict_uploaded_gif_and_mp4(studio):
                                                        api_name="/predict_clip")
     assert gif_frames(out).shape == (K + M, R, R, 3) and read(strip_path).shape == (2 + R + 2, 2 + (K + M) * (R + 2))
     assert "no true frames" in status
+    assert read_metadata(out)["watermark"] == read_metadata(strip_path)["watermark"] == "on"  # the box's default
     mp4 = save_animation(np.repeat(square, 3, axis=3), tmp / "upload.mp4")  # the video extra: PyAV
     out, _, status = studio["client"].predict(model, handle_file(str(mp4)), 1, -3, 5, api_name="/predict_clip")
     assert gif_frames(out).shape == (K + 1, R, 2 * R + 2, 3) and "from frame 3 of upload.mp4" in status
@@ -206,20 +208,21 @@ def test_predict_refuses_bad_input(studio):
 # ---------------------------------------------------------------------------------------------------- video
 def test_sample_clips_gif(studio):
     model = studio["paths"]["vgan"]
-    gif, status = studio["client"].predict(model, "0-3", 2, 8, api_name="/sample_clips")
+    gif, status = studio["client"].predict(model, "0-3", 2, 8, False, api_name="/sample_clips")
     pipe = ganforge.load(model)
-    expected = tile_clips(pipe(seeds=[0, 1, 2, 3], output_type="np"), 2)  # [T, 38, 38, 3]
+    expected = tile_clips(pipe(seeds=[0, 1, 2, 3], output_type="np", watermark=False), 2)  # [T, 38, 38, 3]
     frames = gif_frames(gif)
     assert frames.shape == expected.shape == (pipe.frames, 38, 38, 3)
     assert np.abs(frames.astype(int) - expected).mean() < 6  # a colour GIF's palette: close, not exact
     assert "4 clips of 4 frames of 16x16 px" in status
     gif, _ = studio["client"].predict(model, "5", 0, 8, api_name="/sample_clips")
     assert gif_frames(gif).shape == (pipe.frames, 20, 20, 3)
+    assert read_metadata(gif)["watermark"] == "on" and read_metadata(gif)["model"]["sha256"] == pipe.model_hash
 
 
 def test_streams_figure_is_the_cli_writers(studio):
     model = studio["paths"]["vgan"]
-    png, status = studio["client"].predict(model, "0, 3", api_name="/streams")
+    png, status = studio["client"].predict(model, "0, 3", False, api_name="/streams")
     pipe = ganforge.load(model)
     expected = streams_figure(pipe.streams(seeds=[0, 3], output_type="np"))
     figure = read(png)

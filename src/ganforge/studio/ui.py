@@ -1,6 +1,6 @@
 """Gradio pieces every tab uses: handlers whose errors reach the page as a sentence, an image upload that reaches
 the handler undecoded (so the studio, not Gradio's decoder, checks its size and reports a corrupt file), a model
-picker, and the editor whose layers are a brushed mask."""
+picker, the editor whose layers are a brushed mask, and the Watermark checkbox with what its outputs carry."""
 
 from __future__ import annotations
 
@@ -84,6 +84,28 @@ def mask_editor(**kwargs: Any) -> gr.ImageEditor:
 
     editor.preprocess = checked  # type: ignore[method-assign]
     return editor
+
+
+def watermark_box() -> gr.Checkbox:
+    """The Watermark checkbox of a tab that makes images: on, every output carries the invisible mark; either way
+    the files served carry metadata naming the model and whether the mark is on (issue 29). A tab passes it as the
+    last input of its events, so API clients that leave it out get the mark."""
+    return gr.Checkbox(True, label="Watermark", info="an invisible mark naming the model and the month, in every "
+                       "output (recorded in the file's metadata)")
+
+
+def studio_provenance(pipe: Any, settings: dict[str, Any], watermark: bool | None) -> Any:
+    """What a tab's outputs carry (`provenance.metadata.Provenance`); a missing checkbox value counts as on."""
+    return pipe.provenance(settings, watermark is not False, "studio")
+
+
+def marked_picture(provenance: Any, array: Any) -> Any:
+    """A uint8 image [H, W, C] as a PIL image, marked (when on) and holding the metadata, which Gradio writes into
+    the PNG it serves."""
+    from ganforge.imaging import to_pil
+    from ganforge.provenance.metadata import pil_with_metadata
+
+    return pil_with_metadata(to_pil(provenance.mark(array)), provenance.metadata())
 
 
 def model_picker(ctx: StudioContext, pipelines: tuple[str, ...], label: str = "Model",

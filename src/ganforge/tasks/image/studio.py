@@ -10,10 +10,17 @@ import gradio as gr
 import numpy as np
 
 from ganforge.errors import GanforgeError
-from ganforge.imaging import make_grid, save_animation, to_pil
+from ganforge.imaging import make_grid, save_animation
 from ganforge.studio.context import StudioContext
 from ganforge.studio.tabs import StudioTab
-from ganforge.studio.ui import MODEL_QUEUE, handler, model_picker
+from ganforge.studio.ui import (
+    MODEL_QUEUE,
+    handler,
+    marked_picture,
+    model_picker,
+    studio_provenance,
+    watermark_box,
+)
 
 PIPELINES = ("image",)
 EACH_CLASS = "(each class in turn)"
@@ -70,6 +77,7 @@ def build_generate_tab(ctx: StudioContext) -> None:
             truncation = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Truncation (psi)", visible=False,
                                    info="below 1 trades variety for typical images (style-based models)")
             columns = gr.Number(0, precision=0, minimum=0, label="Grid columns (0 = square)")
+            watermark = watermark_box()
             button = gr.Button("Generate", variant="primary")
         with gr.Column(scale=2):
             grid = gr.Image(label="Samples", format="png", type="pil", interactive=False)
@@ -93,22 +101,27 @@ def build_generate_tab(ctx: StudioContext) -> None:
                 gr.update(visible=has_w_space(pipe), value=1.0))
 
     @handler
-    def generate(value: str | None, seed_text: str, choice: str | None, psi: float, ncol: float | None) -> tuple:
+    def generate(value: str | None, seed_text: str, choice: str | None, psi: float, ncol: float | None,
+                 mark: bool | None = True) -> tuple:
         pipe = ctx.pipeline(value, PIPELINES, "Generate")
         seed_list = parse_seeds(seed_text, ctx.limits.max_images)
         psi = float(psi if psi is not None else 1.0)
         if psi != 1.0 and not has_w_space(pipe):
             raise GanforgeError("truncation needs a style-based model (stylegan2); leave it at 1 for this one")
         start = time.perf_counter()
-        images = pipe(seeds=seed_list, class_label=class_label(pipe, choice), truncation=psi, output_type="np")
+        images = pipe(seeds=seed_list, class_label=class_label(pipe, choice), truncation=psi, output_type="np",
+                      watermark=False)  # the grid is marked as one picture
         nrow = int(ncol) if ncol else None
-        picture = to_pil(make_grid(images, nrow=min(nrow, len(seed_list)) if nrow else None))
+        provenance = studio_provenance(pipe, {"seeds": seed_text, "class": class_label(pipe, choice),
+                                              "truncation": psi}, mark)
+        picture = marked_picture(provenance, make_grid(images, nrow=min(nrow, len(seed_list)) if nrow else None))
         h, w = images.shape[1:3]
         took = time.perf_counter() - start
         return picture, f"{len(seed_list)} image{'s' if len(seed_list) != 1 else ''} of {w}x{h} px in {took:.2f} s"
 
     @handler
-    def interpolate(value: str | None, a: float, b: float, n_frames: float, rate: float, choice: str | None) -> str:
+    def interpolate(value: str | None, a: float, b: float, n_frames: float, rate: float, choice: str | None,
+                    mark: bool | None = True) -> str:
         pipe = ctx.pipeline(value, PIPELINES, "Generate")
         first, last = parse_seeds(str(int(a or 0)), 1)[0], parse_seeds(str(int(b or 0)), 1)[0]
         if first == last:
@@ -118,17 +131,19 @@ def build_generate_tab(ctx: StudioContext) -> None:
             raise GanforgeError(f"frames must lie in 2..{ctx.limits.max_frames}, got {count}")
         label = class_label(pipe, choice)
         frames_out = pipe.latent_walk([first, last], frames=count, class_label=label)
+        provenance = studio_provenance(pipe, {"seeds": f"{first},{last}", "class": label, "walk_frames": count}, mark)
         path = ctx.output_path(f"walk-{first}-{last}.gif")
-        save_animation(np.stack(frames_out), path, fps=max(1, int(rate)))
+        save_animation(provenance.mark(np.stack(frames_out)), path, fps=max(1, int(rate)),
+                       metadata=provenance.metadata())
         return str(path)
 
     picker.change(on_model, picker, [klass, truncation], api_visibility="private")
     if ctx.app is not None:
         ctx.app.load(on_model, picker, [klass, truncation], api_visibility="private")
-    button.click(generate, [picker, seeds, klass, truncation, columns], [grid, status], api_name="generate",
+    button.click(generate, [picker, seeds, klass, truncation, columns, watermark], [grid, status], api_name="generate",
                  concurrency_id=MODEL_QUEUE)
-    walk_button.click(interpolate, [picker, seed_a, seed_b, frames, fps, klass], walk, api_name="interpolate",
-                      concurrency_id=MODEL_QUEUE)
+    walk_button.click(interpolate, [picker, seed_a, seed_b, frames, fps, klass, watermark], walk,
+                      api_name="interpolate", concurrency_id=MODEL_QUEUE)
 
 
 TABS = [StudioTab("Generate", PIPELINES, build_generate_tab, order=10)]

@@ -14,7 +14,16 @@ from ganforge.imaging import to_pil
 from ganforge.studio.context import StudioContext
 from ganforge.studio.limits import check_pixels, read_upload
 from ganforge.studio.tabs import StudioTab
-from ganforge.studio.ui import MODEL_QUEUE, handler, image_upload, mask_editor, model_picker
+from ganforge.studio.ui import (
+    MODEL_QUEUE,
+    handler,
+    image_upload,
+    marked_picture,
+    mask_editor,
+    model_picker,
+    studio_provenance,
+    watermark_box,
+)
 
 PIPELINES = ("inpaint",)
 MAX_BAND = 512  # outpaint pixels on one side
@@ -55,6 +64,7 @@ def build_inpaint_tab(ctx: StudioContext) -> None:
                 with gr.Row():
                     bands = [gr.Slider(0, MAX_BAND, value=0, step=4, label=side)
                              for side in ("left", "top", "right", "bottom")]
+            watermark = watermark_box()
             button = gr.Button("Fill", variant="primary")
         with gr.Column(scale=1):
             result = gr.Image(label="Filled", format="png", type="pil", interactive=False)
@@ -63,7 +73,7 @@ def build_inpaint_tab(ctx: StudioContext) -> None:
 
     @handler
     def inpaint(value: str | None, edited: dict | None, mask_path: str | None, left: float, top: float,
-                right: float, bottom: float) -> tuple[Any, Any, str]:
+                right: float, bottom: float, mark: bool | None = True) -> tuple[Any, Any, str]:
         pipe = ctx.pipeline(value, PIPELINES, "Inpaint")
         image, mask = editor_image_and_mask(edited)
         h, w = image.shape[:2]
@@ -83,7 +93,7 @@ def build_inpaint_tab(ctx: StudioContext) -> None:
         canvas = (w + borders[0] + borders[2], h + borders[1] + borders[3])
         check_pixels(*canvas, ctx.limits.max_pixels, "the outpainted canvas", " (ask for narrower bands)")
         start = time.perf_counter()
-        out = pipe(image, mask=mask, outpaint=outpaint, output_type="np")[0]
+        out = pipe(image, mask=mask, outpaint=outpaint, output_type="np", watermark=False)[0]
         hole = np.zeros(out.shape[:2], dtype=bool)
         if outpaint is not None:
             hole[:] = True
@@ -92,9 +102,10 @@ def build_inpaint_tab(ctx: StudioContext) -> None:
             hole = mask
         filled = int(hole.sum())
         note = f"{out.shape[1]}x{out.shape[0]} px, {filled} pixels filled in {time.perf_counter() - start:.2f} s"
-        return to_pil(out), to_pil(hole.astype(np.uint8) * 255), note
+        provenance = studio_provenance(pipe, {"outpaint": outpaint}, mark)
+        return marked_picture(provenance, out), to_pil(hole.astype(np.uint8) * 255), note
 
-    button.click(inpaint, [picker, editor, mask_file, *bands], [result, used, status], api_name="inpaint",
+    button.click(inpaint, [picker, editor, mask_file, *bands, watermark], [result, used, status], api_name="inpaint",
                  concurrency_id=MODEL_QUEUE)
 
 

@@ -14,11 +14,18 @@ import gradio as gr
 import numpy as np
 
 from ganforge.errors import GanforgeError
-from ganforge.imaging import save_animation, to_pil
+from ganforge.imaging import save_animation
 from ganforge.studio.context import StudioContext
 from ganforge.studio.limits import check_clip
 from ganforge.studio.tabs import StudioTab
-from ganforge.studio.ui import MODEL_QUEUE, handler, model_picker
+from ganforge.studio.ui import (
+    MODEL_QUEUE,
+    handler,
+    marked_picture,
+    model_picker,
+    studio_provenance,
+    watermark_box,
+)
 
 PIPELINES = ("nextframe",)
 
@@ -37,6 +44,7 @@ def build_predict_tab(ctx: StudioContext) -> None:
                 start = gr.Number(0, precision=0, label="First observed frame",
                                   info="negative counts from the end: -k observes the last k frames")
             fps = gr.Slider(1, 30, value=5, step=1, label="Frames per second (GIF)")
+            watermark = watermark_box()
             with gr.Tab("Upload a clip"):
                 clip = gr.File(label="Clip (GIF; MP4, WebM ... with the video extra)", file_count="single",
                                file_types=list(VIDEO_EXTENSIONS), type="filepath")
@@ -58,24 +66,25 @@ def build_predict_tab(ctx: StudioContext) -> None:
             raise GanforgeError(f"frames to predict must lie in 1..{ctx.limits.max_frames}, got {horizon}")
         return horizon
 
-    def show(pipe: Any, source: np.ndarray, what: str, horizon: int, first: float | None, rate: float | None
-             ) -> tuple[str, Any, str]:
+    def show(pipe: Any, source: np.ndarray, what: str, horizon: int, first: float | None, rate: float | None,
+             mark: bool | None) -> tuple[str, Any, str]:
         from ganforge.tasks.nextframe.cli import predict_clip, prediction_frames, prediction_strip
 
         began = time.perf_counter()
         observed, predicted, truth, at = predict_clip(pipe, source, horizon, int(first or 0))
         took = time.perf_counter() - began
+        provenance = studio_provenance(pipe, {"clip": what, "start": at, "predict_frames": horizon}, mark)
         path = ctx.output_path("prediction.gif")
-        save_animation(prediction_frames(observed, predicted, truth, context=True, compare=len(truth) > 0), path,
-                       fps=max(1, int(rate or 5)))
+        shown = prediction_frames(observed, predicted, truth, context=True, compare=len(truth) > 0)
+        save_animation(provenance.mark(shown), path, fps=max(1, int(rate or 5)), metadata=provenance.metadata())
         known = f"; {len(truth)} true frames shown" if len(truth) else "; the clip ends there: no true frames"
         note = (f"{len(observed)} observed (from frame {at} of {what}) + {len(predicted)} predicted frames of "
                 f"{pipe.resolution}x{pipe.resolution} px in {took:.2f} s{known}")
-        return str(path), to_pil(prediction_strip(observed, predicted, truth)), note
+        return str(path), marked_picture(provenance, prediction_strip(observed, predicted, truth)), note
 
     @handler
     def predict_upload(value: str | None, path: str | None, asked: float | None, first: float | None,
-                       rate: float | None) -> tuple[str, Any, str]:
+                       rate: float | None, mark: bool | None = True) -> tuple[str, Any, str]:
         from pathlib import Path
 
         from ganforge.data.video import read_video
@@ -90,11 +99,11 @@ def build_predict_tab(ctx: StudioContext) -> None:
                                 "most that many (cut it shorter)")
         what = name if (width, height) == (pipe.resolution,) * 2 else (
             f"{name}, its {width}x{height} px frames centre-cropped and resized")
-        return show(pipe, source, what, horizon, first, rate)
+        return show(pipe, source, what, horizon, first, rate, mark)
 
     @handler
     def predict_index(value: str | None, spec: str | None, asked: float | None, first: float | None,
-                      rate: float | None) -> tuple[str, Any, str]:
+                      rate: float | None, mark: bool | None = True) -> tuple[str, Any, str]:
         from ganforge.tasks.nextframe.pipeline import parse_clip_index
 
         pipe = ctx.pipeline(value, PIPELINES, "Predict")
@@ -104,11 +113,11 @@ def build_predict_tab(ctx: StudioContext) -> None:
             raise GanforgeError(f"clip index {spec!r}: write test:7 (the run's own data) or NAME:SPLIT:INDEX such as "
                                 "moving-mnist:test:7; to use a file, upload it in the other tab")
         source = pipe.load_clip(spec, min_frames=pipe.context_frames + horizon)
-        return show(pipe, source, spec, horizon, first, rate)
+        return show(pipe, source, spec, horizon, first, rate, mark)
 
-    button.click(predict_upload, [picker, clip, frames, start, fps], [animation, strip, status],
+    button.click(predict_upload, [picker, clip, frames, start, fps, watermark], [animation, strip, status],
                  api_name="predict_clip", concurrency_id=MODEL_QUEUE)
-    index_button.click(predict_index, [picker, index, frames, start, fps], [animation, strip, status],
+    index_button.click(predict_index, [picker, index, frames, start, fps, watermark], [animation, strip, status],
                        api_name="predict_index", concurrency_id=MODEL_QUEUE)
 
 

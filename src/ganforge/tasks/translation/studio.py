@@ -9,11 +9,18 @@ from typing import Any
 import gradio as gr
 
 from ganforge.errors import GanforgeError
-from ganforge.imaging import to_pil
 from ganforge.studio.context import StudioContext
 from ganforge.studio.limits import check_pixels, read_upload
 from ganforge.studio.tabs import StudioTab
-from ganforge.studio.ui import MODEL_QUEUE, handler, image_upload, model_picker
+from ganforge.studio.ui import (
+    MODEL_QUEUE,
+    handler,
+    image_upload,
+    marked_picture,
+    model_picker,
+    studio_provenance,
+    watermark_box,
+)
 from ganforge.tasks.translation.studio_paint import PAINT_TAB
 
 PIPELINES = ("translation",)
@@ -39,6 +46,7 @@ def build_translate_tab(ctx: StudioContext) -> None:
             direction = gr.Radio(["AtoB", "BtoA"], value="AtoB", label="Direction",
                                  info="BtoA needs a CycleGAN (its second generator)")
             resize = gr.Checkbox(False, label="Resize to the training resolution (and back) instead of padding")
+            watermark = watermark_box()
             with gr.Tab("Upload"):
                 source = image_upload(label="Input image", sources=["upload", "clipboard"])
                 button = gr.Button("Translate", variant="primary")
@@ -50,23 +58,26 @@ def build_translate_tab(ctx: StudioContext) -> None:
             result = gr.Image(label="Translated", format="png", type="pil", interactive=False)
             status = gr.Markdown()
 
-    def run(value: str | None, image: Any, way: str, fit: bool) -> tuple[Any, str]:
+    def run(value: str | None, image: Any, way: str, fit: bool, mark: bool | None) -> tuple[Any, str]:
         pipe = ctx.pipeline(value, PIPELINES, "Translate")
         way = pipe.check_direction(way or "AtoB")
         start = time.perf_counter()
-        out = pipe(image, direction=way, resize=True if fit else None, output_type="np")[0]
+        out = pipe(image, direction=way, resize=True if fit else None, output_type="np", watermark=False)[0]
         h, w = out.shape[:2]
-        return to_pil(out), f"{w}x{h} px, {way}, in {time.perf_counter() - start:.2f} s"
+        provenance = studio_provenance(pipe, {"direction": way, "resize": bool(fit)}, mark)
+        return marked_picture(provenance, out), f"{w}x{h} px, {way}, in {time.perf_counter() - start:.2f} s"
 
     @handler
-    def translate(value: str | None, path: str | None, way: str, fit: bool) -> tuple[Any, str]:
-        return run(value, read_upload(path, ctx.limits), way, fit)
+    def translate(value: str | None, path: str | None, way: str, fit: bool, mark: bool | None = True
+                  ) -> tuple[Any, str]:
+        return run(value, read_upload(path, ctx.limits), way, fit, mark)
 
     @handler
-    def translate_sketch(value: str | None, editor: dict | None, way: str, fit: bool) -> tuple[Any, str]:
+    def translate_sketch(value: str | None, editor: dict | None, way: str, fit: bool, mark: bool | None = True
+                         ) -> tuple[Any, str]:
         array = sketch_array(editor)
         check_pixels(array.shape[1], array.shape[0], ctx.limits.max_pixels, "the sketch")
-        return run(value, array, way, fit)
+        return run(value, array, way, fit, mark)
 
     @handler
     def on_model(value: str | None) -> Any:
@@ -76,9 +87,9 @@ def build_translate_tab(ctx: StudioContext) -> None:
         return gr.update(choices=directions, value=directions[0])
 
     picker.change(on_model, picker, direction, api_visibility="private")
-    button.click(translate, [picker, source, direction, resize], [result, status], api_name="translate",
+    button.click(translate, [picker, source, direction, resize, watermark], [result, status], api_name="translate",
                  concurrency_id=MODEL_QUEUE)
-    sketch_button.click(translate_sketch, [picker, sketch, direction, resize], [result, status],
+    sketch_button.click(translate_sketch, [picker, sketch, direction, resize, watermark], [result, status],
                         api_name="translate_sketch", concurrency_id=MODEL_QUEUE)
 
 

@@ -23,7 +23,16 @@ from ganforge.studio.catalogue import ModelEntry, model_spec
 from ganforge.studio.context import StudioContext
 from ganforge.studio.limits import check_pixels, read_upload
 from ganforge.studio.tabs import StudioTab
-from ganforge.studio.ui import MODEL_QUEUE, handler, image_upload, mask_editor, model_picker
+from ganforge.studio.ui import (
+    MODEL_QUEUE,
+    handler,
+    image_upload,
+    marked_picture,
+    mask_editor,
+    model_picker,
+    studio_provenance,
+    watermark_box,
+)
 
 PIPELINES = ("translation",)
 CANVAS = 256  # side of the blank canvas, in pixels
@@ -130,6 +139,7 @@ def build_paint_tab(ctx: StudioContext) -> None:
             classes = gr.HTML()
             resize = gr.Checkbox(True, label="Render at the training resolution (the map resized there, the image "
                                  "back), instead of at the canvas's size")
+            watermark = watermark_box()
             with gr.Tab("Paint"):
                 canvas = mask_editor(label="Label map: paint with the class colours", type="numpy", image_mode="RGBA",
                                      sources=["upload", "clipboard"], layers=False, format="png",
@@ -154,7 +164,7 @@ def build_paint_tab(ctx: StudioContext) -> None:
                                 "(ganforge train pix2pix --model spade --data labels:FOLDER); use the Translate tab")
         return pipe
 
-    def render(value: str | None, array: np.ndarray, fit: bool) -> tuple[Any, Any, str]:
+    def render(value: str | None, array: np.ndarray, fit: bool, mark: bool | None) -> tuple[Any, Any, str]:
         pipe = label_pipe(value)
         h, w = array.shape[:2]
         check_pixels(w, h, ctx.limits.max_pixels, "the label map")
@@ -164,20 +174,21 @@ def build_paint_tab(ctx: StudioContext) -> None:
             raise GanforgeError(f"the label map holds class id {int(ids.max())}, but the model knows ids "
                                 f"0..{pipe.num_labels - 1}: give a map of its classes (or of their colours)")
         start = time.perf_counter()
-        out = pipe(ids, resize=True if fit else None, output_type="np")[0]
+        out = pipe(ids, resize=True if fit else None, output_type="np", watermark=False)[0]
         took = time.perf_counter() - start
+        provenance = studio_provenance(pipe, {"resize": bool(fit)}, mark)
         present = ", ".join(str(int(i)) for i in np.unique(ids))
         note = f"; {mapped} pixels off the palette mapped to the nearest class colour" if mapped else ""
-        return (to_pil(out), to_pil(colours[ids]),
+        return (marked_picture(provenance, out), to_pil(colours[ids]),
                 f"{w}x{h} px, classes {present}{note}, rendered in {took:.2f} s")
 
     @handler
-    def paint(value: str | None, editor: dict | None, fit: bool) -> tuple[Any, Any, str]:
-        return render(value, painted_map(editor), fit)
+    def paint(value: str | None, editor: dict | None, fit: bool, mark: bool | None = True) -> tuple[Any, Any, str]:
+        return render(value, painted_map(editor), fit, mark)
 
     @handler
-    def render_file(value: str | None, path: str | None, fit: bool) -> tuple[Any, Any, str]:
-        return render(value, read_upload(path, ctx.limits, "label map", label_map=True), fit)
+    def render_file(value: str | None, path: str | None, fit: bool, mark: bool | None = True) -> tuple[Any, Any, str]:
+        return render(value, read_upload(path, ctx.limits, "label map", label_map=True), fit, mark)
 
     @handler
     def on_model(value: str | None) -> tuple[Any, Any]:
@@ -192,9 +203,10 @@ def build_paint_tab(ctx: StudioContext) -> None:
     picker.change(on_model, picker, [canvas, classes], api_visibility="private")
     if ctx.app is not None:
         ctx.app.load(on_model, picker, [canvas, classes], api_visibility="private")
-    button.click(paint, [picker, canvas, resize], [result, used, status], api_name="paint_labels",
+    button.click(paint, [picker, canvas, resize, watermark], [result, used, status], api_name="paint_labels",
                  concurrency_id=MODEL_QUEUE)
-    upload_button.click(render_file, [picker, upload, resize], [result, used, status], api_name="render_label_map",
+    upload_button.click(render_file, [picker, upload, resize, watermark], [result, used, status],
+                        api_name="render_label_map",
                         concurrency_id=MODEL_QUEUE)
 
 

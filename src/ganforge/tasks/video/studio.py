@@ -11,7 +11,7 @@ import gradio as gr
 
 from ganforge.studio.context import StudioContext
 from ganforge.studio.tabs import StudioTab
-from ganforge.studio.ui import MODEL_QUEUE, handler, model_picker
+from ganforge.studio.ui import MODEL_QUEUE, handler, model_picker, studio_provenance, watermark_box
 
 PIPELINES = ("video",)
 
@@ -29,6 +29,7 @@ def build_video_tab(ctx: StudioContext) -> None:
             with gr.Row():
                 columns = gr.Number(0, precision=0, minimum=0, label="Grid columns (0 = square)")
                 fps = gr.Slider(1, 30, value=8, step=1, label="Frames per second")
+            watermark = watermark_box()
             button = gr.Button("Sample clips", variant="primary")
             streams_button = gr.Button("Two-stream figure")
         with gr.Column(scale=2):
@@ -42,27 +43,31 @@ def build_video_tab(ctx: StudioContext) -> None:
         return f"{count} clip{'s' if count != 1 else ''} of {pipe.frames} frames of {size} in {took:.2f} s"
 
     @handler
-    def sample_clips(value: str | None, seed_text: str, ncol: float | None, rate: float | None) -> tuple[str, str]:
+    def sample_clips(value: str | None, seed_text: str, ncol: float | None, rate: float | None,
+                     mark: bool | None = True) -> tuple[str, str]:
         pipe = ctx.pipeline(value, PIPELINES, "Video")
         seed_list = parse_seeds(seed_text, ctx.limits.max_clips)
         nrow = min(int(ncol), len(seed_list)) if ncol else None
         start = time.perf_counter()
+        provenance = studio_provenance(pipe, {"seeds": seed_text, "fps": max(1, int(rate or 8))}, mark)
         path = _write_clips(pipe, seed_list, ctx.output_path("clips.gif"), as_folder=False, fps=max(1, int(rate or 8)),
-                            nrow=nrow, streams=False, overwrite=True)
+                            nrow=nrow, streams=False, overwrite=True, provenance=provenance)
         return path, described(pipe, len(seed_list), time.perf_counter() - start)
 
     @handler
-    def streams(value: str | None, seed_text: str) -> tuple[str, str]:
+    def streams(value: str | None, seed_text: str, mark: bool | None = True) -> tuple[str, str]:
         pipe = ctx.pipeline(value, PIPELINES, "Video")
         seed_list = parse_seeds(seed_text, ctx.limits.max_clips)
         start = time.perf_counter()
+        provenance = studio_provenance(pipe, {"seeds": seed_text, "streams": True}, mark)
         path = _write_clips(pipe, seed_list, ctx.output_path("streams.png"), as_folder=False, fps=1, nrow=None,
-                            streams=True, overwrite=True)
+                            streams=True, overwrite=True, provenance=provenance)
         return path, described(pipe, len(seed_list), time.perf_counter() - start) + ", with their streams"
 
-    button.click(sample_clips, [picker, seeds, columns, fps], [animation, status], api_name="sample_clips",
+    button.click(sample_clips, [picker, seeds, columns, fps, watermark], [animation, status], api_name="sample_clips",
                  concurrency_id=MODEL_QUEUE)
-    streams_button.click(streams, [picker, seeds], [figure, status], api_name="streams", concurrency_id=MODEL_QUEUE)
+    streams_button.click(streams, [picker, seeds, watermark], [figure, status], api_name="streams",
+                         concurrency_id=MODEL_QUEUE)
 
 
 TABS = [StudioTab("Video", PIPELINES, build_video_tab, order=60)]
