@@ -80,10 +80,10 @@ class Edits:
         return float(torch.rand((), generator=self.g)) < p
 
     def codec(self, images: torch.Tensor) -> torch.Tensor:
-        """A real JPEG (35%), a GIF palette (25%) or nothing."""
+        """A real JPEG (35%; quality 50-95, low ones more often), a GIF palette (25%) or nothing."""
         draw = float(torch.rand((), generator=self.g))
         if draw < 0.35:
-            return attacks.jpeg(images, round(self.uniform(50, 95)))
+            return attacks.jpeg(images, round(50 + 45 * self.uniform(0, 1) ** 2))  # low qualities more often
         if draw < 0.6:
             return attacks.gif_palette(images)
         return images
@@ -94,7 +94,7 @@ class Edits:
         if self.chance(0.4):
             y, corner = attacks.crop(y, self.uniform(0.5, 1.0), self.g)
         if self.chance(0.4):
-            scale = self.uniform(0.5, 1.5)
+            scale = self.uniform(0.5, 0.7) if self.chance(0.5) else self.uniform(0.7, 1.5)  # shrinking is harder
             small = attacks.resize(y, scale)
             back = scale * self.uniform(0.995, 1.005)  # reading's scale search is this close
             y = F.interpolate(small, size=(max(8, round(small.shape[2] / back)), max(8, round(small.shape[3] / back))),
