@@ -57,12 +57,22 @@ def check_file(path: Path, detector: bool = True) -> dict[str, object]:
         "mark": (marked[0] if marked else best).as_dict(),
         "metadata": read_metadata(path),
     }
+    report["mark_agrees_with_metadata"] = _agrees(report["mark"], report["metadata"]) if marked else None
     if detector:
         from ganforge.provenance.detector import generated_probability
 
         probabilities = generated_probability(np.stack(frames) if len({f.shape for f in frames}) == 1 else frames[0])
         report["generated_probability"] = {k: round(float(np.mean(v)), 4) for k, v in probabilities.items()}
     return report
+
+
+def _agrees(mark: dict[str, object], metadata: dict | None) -> bool | None:
+    """Whether the mark's model fingerprint is the one the metadata's model hash gives (None: nothing to compare)."""
+    from ganforge.provenance.payload import model_fingerprint
+
+    model = (metadata or {}).get("model")
+    digest = model.get("sha256") if isinstance(model, dict) else None
+    return None if not digest else model_fingerprint(digest) == mark["model_fingerprint"]
 
 
 def _line(report: dict[str, object]) -> str:
@@ -77,8 +87,14 @@ def _line(report: dict[str, object]) -> str:
         text = f"no ganforge mark{frames} (best {mark['bit_matches']}/{mark['n_bits']} bits)"
     meta = report["metadata"]
     if isinstance(meta, dict) and meta:
-        model = meta.get("model") or meta.get("model_path") or "?"
-        text += f"; metadata: {meta.get('software', 'ganforge')}, model {model}, watermark {meta.get('watermark', '?')}"
+        model = meta.get("model") if isinstance(meta.get("model"), dict) else {}
+        name = model.get("name") or model.get("path") or "?"
+        digest = f" (sha256 {model['sha256'][:12]})" if model.get("sha256") else ""
+        text += (f"; metadata: {meta.get('software', 'ganforge')}, {meta.get('command', '?')}, model {name}{digest}, "
+                 f"watermark {meta.get('watermark', '?')}")
+        agrees = report.get("mark_agrees_with_metadata")
+        if agrees is not None:
+            text += ", the mark's model agrees" if agrees else ", THE MARK'S MODEL DIFFERS from the metadata's"
     else:
         text += "; no ganforge metadata"
     probs = report.get("generated_probability")
