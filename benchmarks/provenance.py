@@ -139,6 +139,7 @@ def watermark_rows(codec, amplitude: float, sets: dict[str, list[np.ndarray]], s
                               "payload_right": float(np.mean(right)),
                               **({"bar": BARS[edit_name]} if edit_name in BARS else {})}
         rows[set_name] = row
+        print(f"watermark, {set_name}: done", file=sys.stderr, flush=True)
     return rows
 
 
@@ -157,6 +158,7 @@ def false_positives(codec) -> dict:
         matches = np.array([d.bit_matches for d in decoded])
         rows[f"{name}-{res}"] = {"n": len(images), "flagged": int(hits), "max_bit_matches": int(matches.max()),
                                  "sec": round(time.perf_counter() - started, 1)}
+        print(f"false positives, {name} at {res} px: {rows[f'{name}-{res}']}", file=sys.stderr, flush=True)
         total += len(images)
         flagged += hits
     rows["all"] = {"n": total, "flagged": flagged, "rate": flagged / total}
