@@ -1,0 +1,279 @@
+"""Train the detector of generated images that ships as src/ganforge/provenance/detector-{probe,cnn}.safetensors.
+
+    OMP_NUM_THREADS=1 .venv/bin/python scripts/train_detector.py --work /tmp/det
+
+From scratch, in WORK (everything reused when there from an earlier call):
+1. generators: the zoo's DCGANs (zoo:emoji-32, zoo:mnist-32) and two StyleGAN2 runs trained here (emoji and
+   photos, 32 px, width 16, --sg2-kimg each: 20 kimg, about 6-8 minutes on one thread) into WORK/runs;
+2. images, by domain so that content alone tells nothing: each generator's own training set is the real side of
+   its domain (emoji: DCGAN and StyleGAN2; mnist: DCGAN; photos at 32 px: StyleGAN2), and domains weigh the same.
+   Real images come from each set's train split only (`data.split`: the test split, emoji
+   and photos held out by group, is what benchmarks/provenance_detector.py measures on); generated ones from seeds
+   0.., the benchmark's from seeds TEST_SEED... Pipelines are called with watermark=False where they take it: the
+   detector must not learn our own watermark;
+3. the probe: Inception features of --probe-n real and --probe-n generated images per domain (cached in
+   WORK/features), the L2 penalty chosen by leaving each domain out in turn (the best mean AP on the domain
+   left out), then fitted on everything;
+4. the CNN: --cnn-steps steps of 64 crops (32 px) drawn domain by domain, half real, with CNNDetection's blur and
+   JPEG; 10% of every source held out to report its validation AP and accuracy.
+Writes both files (--out-dir) with what made them in their metadata, and prints a JSON summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import ganforge
+from ganforge.provenance import detector as det
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_SEED = 100_000  # the benchmark's generated images start here; training uses seeds below it
+SG2 = dict(task="image", model="stylegan2", resolution=32, width=16, seed=0)
+L2_GRID = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)  # the probe's L2 penalties tried (per sample, standardised features)
+
+# domain -> (real sources, generators trained on them); a real source is (dataset, resolution). Real images are
+# only those of the generators' own training sets: a real-only set (a style no generator imitates) would teach
+# "this style is real", and a second real set of a domain "the generators' style is fake" (both measured: the
+# CNN then called 90% of real mnist generated and every `digits` image real).
+DOMAINS: dict[str, tuple[list[tuple[str, int]], list[str]]] = {
+    "emoji": ([("emoji", 32)], ["dcgan-emoji", "stylegan2-emoji"]),
+    "mnist": ([("mnist", 32)], ["dcgan-mnist"]),
+    "photos": ([("photos", 32)], ["stylegan2-photos"]),
+}
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# --- shared with benchmarks/provenance_detector.py -----------------------------------------------------------------
+
+
+def unmarked(fn: Any) -> dict[str, Any]:
+    """{"watermark": False} when a pipeline method takes that keyword (outputs are watermarked by default), else {}."""
+    try:
+        return {"watermark": False} if "watermark" in inspect.signature(fn).parameters else {}
+    except (TypeError, ValueError):
+        return {}
+
+
+def ensure_run(work: Path, name: str, minutes: float | None, **settings: Any) -> Path:
+    """WORK/runs/NAME trained with `settings` to its kimg; a run that stopped short of it (a --minutes budget, a
+    kill) is resumed to it (resume is exact), one that reached it is reused."""
+    from ganforge.engine.checkpoint import latest_checkpoint
+
+    run = work / "runs" / name
+    kimg = settings.pop("kimg")
+    done = 0.0
+    if run.is_dir() and any((run / "checkpoints").glob("*")):
+        done = float(latest_checkpoint(run).name.split("-")[-1])
+        if done >= kimg - 0.1:
+            log(f"reusing {run} ({done:g} kimg)")
+            return run
+    budget = dict(kimg=kimg, minutes=minutes, checkpoint_every_kimg=kimg, keep_checkpoints=1, sample_every_kimg=kimg)
+    log(f"training {name} from {done:g} to {kimg:g} kimg" + (f" (at most {minutes:g} min)" if minutes else ""))
+    if done:  # a resume keeps the run's own time budget unless given one: None would keep it
+        result = ganforge.train(resume=run, **{**budget, "minutes": minutes or 1e6})
+    else:
+        result = ganforge.train(**settings, **budget, out=str(work / "runs"), name=name)
+    log(f"{name}: {result.kimg:.1f} kimg, {result.wall_sec:.0f} s this call ({result.status})")
+    return run
+
+
+def generator_pipes(work: Path, sg2_kimg: float, sg2_minutes: float | None) -> dict[str, Any]:
+    """The trained-against generators by name, StyleGAN2 runs trained first where missing."""
+    runs = {f"stylegan2-{data}": ensure_run(work, f"stylegan2-{data}-32", sg2_minutes, data=data, kimg=sg2_kimg, **SG2)
+            for data in ("emoji", "photos")}
+    return {"dcgan-emoji": ganforge.load("zoo:emoji-32"), "dcgan-mnist": ganforge.load("zoo:mnist-32"),
+            **{k: ganforge.load(v) for k, v in runs.items()}}
+
+
+def sample(pipe: Any, n: int, seed: int) -> np.ndarray:
+    """uint8 [n, H, W, C] from seeds seed..seed+n-1, fresh noise per seed, unwatermarked."""
+    return pipe(seeds=list(range(seed, seed + n)), output_type="np", noise_mode="random", **unmarked(pipe.__call__))
+
+
+def real_images(data: str, resolution: int, split: str) -> np.ndarray:
+    """uint8 [N, R, R, C] of a built-in's split; emoji-twitter is the paired set's B side, so its split is the one
+    pix2pix uses."""
+    if data == "emoji-twitter":
+        from ganforge.data import resolve_paired
+
+        return np.asarray(resolve_paired("emoji", resolution, split=split).b)
+    from ganforge.data.split import resolve_split_images
+
+    return np.asarray(resolve_split_images(data, resolution, split=split)[1])
+
+
+def subset(images: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+    from ganforge.metrics.compute import subset_indices
+
+    return images[subset_indices(len(images), n, seed)]
+
+
+def cached_features(images: np.ndarray, work: Path, tag: str) -> np.ndarray:
+    """Inception features of `images`, cached in WORK/features by tag and content."""
+    from ganforge.metrics.extract import array_fingerprint
+
+    folder = work / "features"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{tag}-{array_fingerprint(images)[:16]}.npy"
+    if path.is_file():
+        return np.load(path, allow_pickle=False)
+    started = time.perf_counter()
+    feats = det.probe_features(images)
+    log(f"features of {tag}: {len(images)} images in {time.perf_counter() - started:.0f} s")
+    tmp = path.with_name(f".{path.name}.tmp.npy")
+    np.save(tmp, feats, allow_pickle=False)
+    tmp.replace(path)
+    return feats
+
+
+def rgb(images: np.ndarray) -> np.ndarray:
+    return np.repeat(images, 3, axis=3) if images.shape[3] == 1 else images
+
+
+# --- training ------------------------------------------------------------------------------------------------------
+
+
+def train_probe(work: Path, reals: dict, fakes: dict, per_domain: int) -> tuple[det.LinearProbe, dict]:
+    """The L2 penalty is the one whose probes, each fitted without one domain, rank that domain's real and generated
+    images best (mean AP): a stand-in for generators and content it never saw. An in-distribution check (a random
+    15% held out) is reported beside it."""
+    feats, labels, domains = [], [], []
+    for domain, (real_sources, gens) in DOMAINS.items():
+        for sources, label, pool in ((real_sources, 0, reals), (gens, 1, fakes)):
+            for src in sources:
+                images = subset(pool[src], per_domain // len(sources))
+                tag = src if isinstance(src, str) else "-".join(map(str, src))
+                feats.append(cached_features(images, work, f"train-{tag}"))
+                labels.append(np.full(len(images), label))
+                domains.append(np.full(len(images), domain))
+    x, y, d = np.concatenate(feats), np.concatenate(labels), np.concatenate(domains)
+
+    def scored(train: np.ndarray, test: np.ndarray, l2: float) -> dict[str, float]:
+        probe = det.fit_probe(x[train], y[train], l2=l2)
+        with torch.no_grad():
+            p = det.sigmoid(probe(torch.from_numpy(x[test])).double().numpy())
+        return {"ap": det.average_precision(y[test], p), "accuracy": det.accuracy(y[test], p)}
+
+    grid = {}
+    for l2 in L2_GRID:
+        grid[l2] = {domain: scored(d != domain, d == domain, l2) for domain in DOMAINS}
+        grid[l2]["mean_ap"] = float(np.mean([grid[l2][domain]["ap"] for domain in DOMAINS]))
+        log(f"probe l2={l2:g}, each domain left out: {grid[l2]}")
+    best = max(L2_GRID, key=lambda k: grid[k]["mean_ap"])
+    val = np.zeros(len(y), dtype=bool)
+    val[np.random.default_rng(0).choice(len(y), int(0.15 * len(y)), replace=False)] = True
+    probe = det.fit_probe(x, y, l2=best)
+    info = {"l2": best, "validation": scored(~val, val, best), "left_out_domain": grid[best],
+            "l2_grid_mean_ap": {str(k): v["mean_ap"] for k, v in grid.items()},
+            "n_real": int((y == 0).sum()), "n_generated": int((y == 1).sum())}
+    return probe, info
+
+
+def train_cnn(reals: dict, fakes: dict, steps: int, seed: int) -> tuple[det.DetectorCNN, dict]:
+    """Sources split 90/10 (train/validation); each crop's domain, then source, then image drawn uniformly."""
+    def split(pool: dict) -> tuple[dict, dict]:
+        train, val = {}, {}
+        for key, images in pool.items():
+            idx = np.random.default_rng(1).permutation(len(images))
+            cut = max(1, len(images) // 10)
+            train[key], val[key] = rgb(images[idx[cut:]]), rgb(images[idx[:cut]])
+        return train, val
+
+    real_train, real_val = split(reals)
+    fake_train, fake_val = split(fakes)
+    domains = list(DOMAINS)
+
+    def pick(pool: dict, which: int, n: int, gen: torch.Generator) -> list[np.ndarray]:
+        out = []
+        for _ in range(n):
+            sources = DOMAINS[domains[int(torch.randint(len(domains), (1,), generator=gen))]][which]
+            images = pool[sources[int(torch.randint(len(sources), (1,), generator=gen))]]
+            out.append(images[int(torch.randint(len(images), (1,), generator=gen))])
+        return out
+
+    def draw(n: int, gen: torch.Generator) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        return pick(real_train, 0, n, gen), pick(fake_train, 1, n, gen)
+
+    started = time.perf_counter()
+    model = det.train_cnn(draw, steps=steps, seed=seed,
+                          progress=lambda s, loss: log(f"cnn step {s}/{steps}: loss {loss:.4f}"))
+    train_sec = time.perf_counter() - started
+    val_real = [im for v in real_val.values() for im in v]
+    val_fake = [im for v in fake_val.values() for im in v]
+    p = det.sigmoid(det.cnn_logits(model, val_real + val_fake))
+    y = np.r_[np.zeros(len(val_real)), np.ones(len(val_fake))]
+    by_domain = {}
+    for domain, (real_sources, gens) in DOMAINS.items():
+        pr = det.sigmoid(det.cnn_logits(model, [im for s in real_sources for im in real_val[s]]))
+        pf = det.sigmoid(det.cnn_logits(model, [im for g in gens for im in fake_val[g]]))
+        yd = np.r_[np.zeros(len(pr)), np.ones(len(pf))]
+        by_domain[domain] = {"ap": det.average_precision(yd, np.r_[pr, pf]), "accuracy": det.accuracy(yd, np.r_[pr, pf])}
+    info = {"steps": steps, "batch": 64, "crop": det.CNN_CROP, "seed": seed, "train_sec": round(train_sec, 1),
+            "validation": {"ap": det.average_precision(y, p), "accuracy": det.accuracy(y, p),
+                           "n_real": len(val_real), "n_generated": len(val_fake), "by_domain": by_domain},
+            "n_real_train": sum(len(v) for v in real_train.values()),
+            "n_generated_train": sum(len(v) for v in fake_train.values()),
+            "parameters": sum(t.numel() for t in model.parameters())}
+    return model, info
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, default=Path("/tmp/det"))
+    parser.add_argument("--out-dir", type=Path, default=ROOT / "src" / "ganforge" / "provenance")
+    parser.add_argument("--sg2-kimg", type=float, default=20.0)
+    parser.add_argument("--sg2-minutes", type=float, default=None, help="a time budget besides --sg2-kimg")
+    parser.add_argument("--probe-n", type=int, default=400, help="real and generated images per domain for the probe")
+    parser.add_argument("--cnn-n", type=int, default=3000, help="images per source at most for the CNN")
+    parser.add_argument("--cnn-steps", type=int, default=6000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only", choices=["probe", "cnn"], default=None, help="train one detector only")
+    args = parser.parse_args()
+    torch.manual_seed(args.seed)
+    started = time.perf_counter()
+    pipes = generator_pipes(args.work, args.sg2_kimg, args.sg2_minutes)
+    reals = {src: subset(real_images(*src, split="train"), args.cnn_n) for real_sources, _ in DOMAINS.values()
+             for src in real_sources}
+    fakes = {name: sample(pipe, args.cnn_n, seed=0) for name, pipe in pipes.items()}
+    log("images: " + ", ".join(f"{k}: {v.shape}" for k, v in {**reals, **fakes}.items()))
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from report import machine
+
+    common = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "command": " ".join(sys.argv),
+              "domains": {d: {"real": [f"{s}@{r} (train split)" for s, r in rs], "generated": g}
+                          for d, (rs, g) in DOMAINS.items()},
+              "generated_seeds": f"0..{args.cnn_n - 1}", "watermark_off": {k: bool(unmarked(p.__call__))
+                                                                           for k, p in pipes.items()}}
+    summary: dict[str, Any] = {}
+    if args.only in (None, "probe"):
+        t = time.perf_counter()
+        probe, info = train_probe(args.work, reals, fakes, args.probe_n)
+        info["train_sec"] = round(time.perf_counter() - t, 1)
+        path = det.save_probe(probe, args.out_dir / det.PROBE_FILE.name,
+                              {"threshold": str(det.THRESHOLD), "extractor": "tf-inception-v3-pool3 (clean-bicubic 299)",
+                               "trained": {**common, **info}})
+        summary["probe"] = {**info, "file": str(path), "bytes": path.stat().st_size}
+    if args.only in (None, "cnn"):
+        model, info = train_cnn(reals, fakes, args.cnn_steps, args.seed)
+        path = det.save_cnn(model, args.out_dir / det.CNN_FILE.name,
+                            {"threshold": str(det.THRESHOLD), "augmentation": "blur sigma 0-3 p 0.5, JPEG 30-100 p 0.5",
+                             "trained": {**common, **info}})
+        summary["cnn"] = {**info, "file": str(path), "bytes": path.stat().st_size}
+    summary["total_sec"] = round(time.perf_counter() - started, 1)
+    print(json.dumps({**common, **summary}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
