@@ -99,7 +99,8 @@ def _line(report: dict[str, object]) -> str:
         text += "; no ganforge metadata"
     probs = report.get("generated_probability")
     if isinstance(probs, dict):
-        text += "; generated: " + ", ".join(f"{k} {v:.2f}" for k, v in probs.items())
+        text += ("; generated (detectors trained on small emoji, digits and photo crops only): "
+                 + ", ".join(f"{k} {v:.2f}" for k, v in probs.items()))
     return f"{report['file']}: {text}"
 
 
@@ -107,7 +108,8 @@ def check_command(
     files: list[Path] = typer.Argument(..., help="Images (PNG, JPEG, WebP, ...) or videos (GIF, MP4) to check."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object per file instead of a line."),
     detector: bool = typer.Option(True, "--detector/--no-detector",
-                                  help="Also give the detectors' probability that the image is generated."),
+                                  help="Also give the detectors' probability that the image is generated (trained on 32-64 px emoji, digits "
+                                  "and photo crops only: a guide on other images, not a verdict)."),
 ) -> None:
     """Whether each file carries ganforge's invisible watermark (its payload, bit matches and the decision's
     false-positive rate), what its metadata says, and the detectors' probability that it is generated."""
