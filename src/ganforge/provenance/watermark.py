@@ -171,10 +171,11 @@ def candidate_scales(side: int) -> list[float]:
     return sorted({1.0, *COMMON_SCALES, *(lo * (1 + step) ** i for i in range(n + 1))})
 
 
-def centre_crop(y: torch.Tensor, side: int = MAX_DECODE_SIDE) -> torch.Tensor:
-    """The centre side x side of [B, 1, H, W] when it is larger: reading needs no more."""
+def centre_crop(y: torch.Tensor, side: int = MAX_DECODE_SIDE, align: int = 1) -> torch.Tensor:
+    """The centre side x side of [B, 1, H, W] when it is larger: reading needs no more. `align` rounds the corner
+    down to a multiple of it (TILE keeps the tile where embedding put it, for the as-written reading)."""
     h, w = y.shape[2:]
-    top, left = max(0, (h - side) // 2), max(0, (w - side) // 2)
+    top, left = max(0, (h - side) // 2) // align * align, max(0, (w - side) // 2) // align * align
     return y[:, :, top : top + side, left : left + side]
 
 
@@ -209,9 +210,9 @@ def read_luma(codec: WatermarkCodec, y: torch.Tensor) -> list[list[Reading]]:
     pairs over every scale tried (a resize). The caller keeps whichever decodes closest to a codeword, so the
     false-positive rate is multiplied by `HYPOTHESES` (payload.false_positive_rate).
     """
-    y = centre_crop(y, int(MAX_DECODE_SIDE * SCALES[1]))
+    y = centre_crop(y, int(MAX_DECODE_SIDE * SCALES[1]), align=TILE)
     b, k = y.shape[0], TOP_SHIFTS
-    folded = fold(codec.filtered(centre_crop(y)))
+    folded = fold(codec.filtered(centre_crop(y, align=TILE)))
     aligned, peak, shift = codec.align(folded, k)
     at_one = (aligned, peak, shift, torch.ones(b, k))
     best = at_one
