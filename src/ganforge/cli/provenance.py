@@ -10,8 +10,9 @@ import numpy as np
 import typer
 
 from ganforge.errors import GanforgeError
+from ganforge.provenance.metadata import VIDEO_SUFFIXES as CONTAINER_SUFFIXES
 
-VIDEO_SUFFIXES = (".gif", ".mp4", ".webm", ".mov", ".avi", ".mkv")
+VIDEO_SUFFIXES = (".gif", ".avi", *CONTAINER_SUFFIXES)  # read frame by frame (a GIF is an image to the metadata)
 MAX_FRAMES = 32  # frames of a video read, evenly spaced
 
 
