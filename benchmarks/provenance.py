@@ -25,7 +25,7 @@ import torch
 from PIL import Image
 
 from ganforge.provenance import payload as codes
-from ganforge.provenance.watermark import HYPOTHESES, image_luma, mark_array, read_luma
+from ganforge.provenance.watermark import HYPOTHESES, TARGET_PSNR, image_luma, mark_array, read_luma
 from ganforge.provenance.weights import SHIPPED, load_codec_file
 
 HERE = Path(__file__).resolve().parent
@@ -119,13 +119,13 @@ def read_all(codec, images: list[np.ndarray]) -> list:
     return out
 
 
-def watermark_rows(codec, amplitude: float, sets: dict[str, list[np.ndarray]], seed: int) -> dict:
+def watermark_rows(codec, sets: dict[str, list[np.ndarray]], seed: int) -> dict:
     rows = {}
     rng = np.random.default_rng(seed)
     for set_name, images in sets.items():
         payloads = [codes.Payload(int(rng.integers(256)), int(rng.integers(256))) for _ in images]
         bits = [codes.encode(p) for p in payloads]
-        marked = [mark_array(codec, im, b, amplitude) for im, b in zip(images, bits, strict=True)]
+        marked = [mark_array(codec, im, b) for im, b in zip(images, bits, strict=True)]
         psnrs = [psnr(m, im) for m, im in zip(marked, images, strict=True)]
         row = {"n": len(images), "psnr_mean": float(np.mean(psnrs)), "psnr_min": float(np.min(psnrs))}
         for edit_name, edit in EDITS.items():
@@ -211,12 +211,11 @@ def main() -> None:
     from report import machine, rounded
 
     codec, meta = load_codec_file(args.codec)
-    amplitude = float(meta.get("amplitude", 2.6))
     started = time.perf_counter()
     sets = carriers(args.n64, args.n256, args.seed)
-    result = {"codec": str(args.codec), "codec_steps": meta.get("steps"), "amplitude": amplitude,
+    result = {"codec": str(args.codec), "codec_steps": meta.get("steps"), "psnr_target": TARGET_PSNR,
               "max_bit_errors": codes.MAX_BIT_ERRORS, "false_positive_rate_computed": codes.false_positive_rate(readings=HYPOTHESES),
-              "watermark": watermark_rows(codec, amplitude, sets, args.seed)}
+              "watermark": watermark_rows(codec, sets, args.seed)}
     if args.fpr:
         result["false_positives"] = false_positives(codec)
     if args.dwtdct:

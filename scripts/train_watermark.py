@@ -20,13 +20,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=WatermarkTrainConfig.steps)
     parser.add_argument("--batch", type=int, default=WatermarkTrainConfig.batch)
     parser.add_argument("--lr", type=float, default=WatermarkTrainConfig.lr)
-    parser.add_argument("--amplitude", type=float, default=WatermarkTrainConfig.amplitude)
+    parser.add_argument("--psnr", type=float, default=WatermarkTrainConfig.psnr, help="marking strength, dB")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--minutes", type=float, default=None)
     args = parser.parse_args()
-    config = WatermarkTrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, amplitude=args.amplitude,
+    config = WatermarkTrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, psnr=args.psnr,
                                   seed=args.seed)
     codec, start = None, 0
     if args.resume:

@@ -13,13 +13,18 @@ from ganforge.provenance import attacks, check_mark, watermark_images
 from ganforge.provenance import payload as codes
 from ganforge.provenance.training import Edits, WatermarkTrainConfig, grid_of_four, step_loss, train_codec
 from ganforge.provenance.watermark import (
+    LARGE_FACTOR,
+    LARGE_SIDE,
+    TARGET_PSNR,
     TILE,
     WatermarkCodec,
     candidate_scales,
+    enlarge_tiles,
     fold,
     mark_array,
     read_image,
     roll_tiles,
+    tile_factor,
     tile_over,
 )
 from ganforge.provenance.weights import load_codec_file, shipped_codec
@@ -49,7 +54,7 @@ def test_fold_of_a_tiled_pattern_gives_the_tile_back_and_roll_undoes_a_crop():
 def test_candidate_scales_hold_the_common_resizes_and_grow_finer_with_size():
     for side in (28, 64, 256):
         scales = candidate_scales(side)
-        assert 1.0 in scales and 0.5 in scales and 1.5 in scales
+        assert {1.0, 0.5, 1.5, LARGE_FACTOR, 1.5 * LARGE_FACTOR} <= set(scales)
     assert len(candidate_scales(256)) > len(candidate_scales(32))
 
 
@@ -66,8 +71,45 @@ def test_marking_keeps_shape_dtype_alpha_and_psnr(shape):
     assert marked.shape == image.shape and marked.dtype == np.uint8
     if image.ndim == 3 and image.shape[2] == 4:
         assert np.array_equal(marked[:, :, 3], image[:, :, 3])
-    assert psnr(marked, image) >= 38.0
+    colour = (..., slice(0, 3)) if image.ndim == 3 else ...  # alpha is left alone
+    assert TARGET_PSNR - 0.3 <= psnr(marked[colour], image[colour]) <= TARGET_PSNR + 0.3  # strength set by the PSNR
     assert not np.array_equal(marked, image)
+
+
+def test_black_pixels_get_a_stronger_mark_so_a_mostly_black_image_keeps_the_psnr():
+    digit = np.zeros((64, 64), np.uint8)
+    digit[20:44, 28:36] = 230  # an mnist-like stroke: most pixels clip the mark's negative half away
+    codec, _ = shipped_codec()
+    bits = codes.encode(codes.Payload(1, 2))
+    marked = mark_array(codec, digit, bits)
+    assert TARGET_PSNR - 0.3 <= psnr(marked, digit) <= TARGET_PSNR + 0.3
+    grey = np.full((64, 64), 128, np.uint8)
+    rms_grey = np.sqrt(np.mean((mark_array(codec, grey, bits) - 128.0) ** 2))
+    rms_black = np.sqrt(np.mean(marked[digit == 0].astype(float) ** 2))  # clipping keeps only the positive half
+    assert abs(rms_black / rms_grey - 1) < 0.15  # uncompensated it would be about 0.71
+
+
+def test_large_images_carry_the_tile_enlarged_and_periodic():
+    assert tile_factor(LARGE_SIDE - 1, 900) == 1 and tile_factor(LARGE_SIDE, LARGE_SIDE) == LARGE_FACTOR
+    tiles = torch.randn(2, TILE, TILE)
+    large = enlarge_tiles(tiles, LARGE_FACTOR)
+    assert large.shape == (2, TILE * LARGE_FACTOR, TILE * LARGE_FACTOR)
+    assert torch.allclose(large.pow(2).mean(dim=(1, 2)), torch.ones(2), atol=1e-4)
+    # periodic: enlarging two tiles side by side gives the enlarged tile twice (no seam at the wrap)
+    twice = enlarge_tiles(tiles.repeat(1, 1, 2)[:, :, :TILE].repeat(1, 2, 2), LARGE_FACTOR)
+    assert torch.allclose(twice[:, :TILE * LARGE_FACTOR, :TILE * LARGE_FACTOR], large, atol=1e-4)
+
+
+def test_a_large_image_is_read_at_its_tile_size_and_after_a_half_size_shrink():
+    image = smooth_image(LARGE_SIDE, 4)
+    codec, _ = shipped_codec()
+    bits = codes.encode(codes.Payload(11, 12))
+    marked = mark_array(codec, image, bits)
+    readings = read_image(codec, marked)
+    assert readings[0].scale == LARGE_FACTOR and (readings[0].bits == bits).mean() >= 0.95
+    half = np.asarray(Image.fromarray(marked).resize((LARGE_SIDE // 2,) * 2, Image.BICUBIC))
+    best, decoded = codes.best_of([r.bits for r in read_image(codec, half)])
+    assert decoded.marked and decoded.payload == codes.Payload(11, 12)
 
 
 def test_a_stack_of_frames_is_marked_frame_by_frame():
@@ -132,7 +174,7 @@ def test_training_steps_lower_the_loss_and_reach_every_part():
     codec = WatermarkCodec(width=8)
     g = torch.Generator().manual_seed(0)
     images = torch.rand(8, 3, 64, 64, generator=g) * 80 + 90
-    config = WatermarkTrainConfig(amplitude=4.0)
+    config = WatermarkTrainConfig(psnr=36.0)
     optimiser = torch.optim.Adam(codec.parameters(), lr=3e-3)
     edits = _NoEdits(g)
     losses = []

@@ -280,7 +280,7 @@ def stream_png(path: str | Path, bands: Any, shape: tuple[int, int, int], proven
     h, w, c = shape
     with PngStreamWriter(path, w, h, c, metadata=provenance.metadata()) as png:
         for top, band in bands:
-            png.write_rows(provenance.mark_rows(band, top))
+            png.write_rows(provenance.mark_rows(band, top, h))
 
 
 def image_items(images: Any, verb: str) -> tuple[list[Any], bool]:

@@ -8,24 +8,25 @@ from dataclasses import dataclass
 import numpy as np
 
 from ganforge.provenance import payload as payload_codes
-from ganforge.provenance.watermark import DEFAULT_AMPLITUDE, HYPOTHESES, mark_array, read_image
+from ganforge.provenance.watermark import HYPOTHESES, mark_array, read_image
 from ganforge.provenance.weights import shipped_codec
 
 
-def watermark_images(images: np.ndarray, model_id: str, when: dt.datetime | None = None) -> np.ndarray:
+def watermark_images(images: np.ndarray, model_id: str, when: dt.datetime | None = None,
+                     factor: int | None = None) -> np.ndarray:
     """A marked copy of uint8 images: one [H, W] or [H, W, C], or a stack [N, H, W, C] (frames too).
 
-    The payload says ganforge, an 8-bit fingerprint of `model_id` (a model's hash or name) and the month.
+    The payload says ganforge, an 8-bit fingerprint of `model_id` (a model's hash or name) and the month. `factor`:
+    the tile's enlargement when the images are bands of larger ones (default: by their own size).
     """
     array = np.asarray(images)
     if array.dtype != np.uint8:
         raise ValueError(f"watermark_images takes uint8 images, got {array.dtype}")
-    codec, meta = shipped_codec()
-    amplitude = float(meta.get("amplitude", DEFAULT_AMPLITUDE))
+    codec, _ = shipped_codec()
     bits = payload_codes.encode(payload_codes.Payload.for_model(model_id, when))
     if array.ndim == 4:
-        return np.stack([mark_array(codec, image, bits, amplitude) for image in array])
-    return mark_array(codec, array, bits, amplitude)
+        return np.stack([mark_array(codec, image, bits, factor=factor) for image in array])
+    return mark_array(codec, array, bits, factor=factor)
 
 
 @dataclass(frozen=True)

@@ -101,13 +101,14 @@ class Provenance:
         images = np.asarray(images)
         return mark_in_place(images if images.flags.writeable else images.copy(), self.model_id, self.when)
 
-    def mark_rows(self, rows: np.ndarray, top: int) -> np.ndarray:
-        """Rows top..top + r - 1 of an image, marked as the whole image would be (see `provenance.bands`)."""
+    def mark_rows(self, rows: np.ndarray, top: int, image_height: int) -> np.ndarray:
+        """Rows top..top + r - 1 of an image `image_height` rows tall, marked as the whole image would be (see
+        `provenance.bands`)."""
         if not self.watermark:
             return rows
         from ganforge.provenance.bands import mark_rows
 
-        return mark_rows(rows, self.model_id, top, self.when)
+        return mark_rows(rows, self.model_id, top, self.when, image_height)
 
     def with_settings(self, **settings: Any) -> Provenance:
         record = dict(self.record)

@@ -1,7 +1,8 @@
 """Training the watermark codec: random payloads marked on real images, edited, folded, aligned and read back.
 
-Each step marks a batch at 64 or 128 px (single images, or 2 x 2 grids as `ganforge sample` writes them), rounds
-to 8 bits, applies a real codec (JPEG 50-95 or a GIF palette, straight through) and then, each with its own
+Each step marks a batch at 64 or 128 px (single images, or 2 x 2 grids as `ganforge sample` writes them; half the
+128-px batches with the tile at twice its size and read at half size, as large images are), rounds to 8 bits,
+applies a real codec (JPEG 50-95 or a GIF palette, straight through) and then, each with its own
 chance, a crop keeping 50-100% of the area, a resize by 0.5-1.5 and back (as reading's scale search does), a
 blur, noise and a differentiable JPEG; the loss is the bits' cross-entropy plus the pilot's: the true shift
 among the 1,024 on the tile must win the correlation, so that reading finds it.
@@ -20,7 +21,8 @@ import torch.nn.functional as F
 
 from ganforge.provenance import attacks
 from ganforge.provenance.watermark import (
-    DEFAULT_AMPLITUDE,
+    LARGE_FACTOR,
+    TARGET_PSNR,
     TILE,
     WatermarkCodec,
     circular_correlation,
@@ -34,7 +36,7 @@ class WatermarkTrainConfig:
     steps: int = 20_000
     batch: int = 32
     lr: float = 1e-3
-    amplitude: float = DEFAULT_AMPLITUDE
+    psnr: float = TARGET_PSNR
     seed: int = 0
     pilot_weight: float = 0.5
     log_every: int = 100
@@ -80,11 +82,11 @@ class Edits:
         return float(torch.rand((), generator=self.g)) < p
 
     def codec(self, images: torch.Tensor) -> torch.Tensor:
-        """A real JPEG (35%; quality 50-95, low ones more often), a GIF palette (25%) or nothing."""
+        """A real JPEG (45%; quality 50-95, low ones more often), a GIF palette (20%) or nothing."""
         draw = float(torch.rand((), generator=self.g))
-        if draw < 0.35:
+        if draw < 0.45:
             return attacks.jpeg(images, round(50 + 45 * self.uniform(0, 1) ** 2))  # low qualities more often
-        if draw < 0.6:
+        if draw < 0.65:
             return attacks.gif_palette(images)
         return images
 
@@ -108,13 +110,17 @@ class Edits:
         return y, corner
 
 
-def step_loss(codec: WatermarkCodec, images: torch.Tensor, edits: Edits, config: WatermarkTrainConfig
-              ) -> tuple[torch.Tensor, dict[str, float]]:
-    """One batch's loss: mark, round, edit, read with the true alignment; plus the pilot's shift cross-entropy."""
+def step_loss(codec: WatermarkCodec, images: torch.Tensor, edits: Edits, config: WatermarkTrainConfig,
+              factor: int = 1) -> tuple[torch.Tensor, dict[str, float]]:
+    """One batch's loss: mark (the tile `factor` times its size), round, encode, read at 1/`factor` of the size after
+    the other edits, with the true alignment; plus the pilot's shift cross-entropy."""
     bits = (torch.rand(images.shape[0], codec.n_bits, generator=edits.g) < 0.5).float()
-    marked = codec.mark(images.float(), bits, config.amplitude)
+    marked = codec.mark(images.float(), bits, config.psnr, factor=factor)
     marked = attacks.straight_through(marked, marked.round())
-    y, (top, left) = edits.luminance(luma(edits.codec(marked)))
+    y = luma(edits.codec(marked))
+    if factor > 1:
+        y = F.interpolate(y, scale_factor=1 / factor, mode="bilinear", align_corners=False, antialias=True)
+    y, (top, left) = edits.luminance(y)
     folded = fold(codec.filtered(y))
     target = true_shift(top, left)
     aligned = torch.roll(folded, shifts=(-int(target[0]), -int(target[1])), dims=(2, 3))
@@ -152,14 +158,15 @@ def train_codec(config: WatermarkTrainConfig, out: Path, codec: WatermarkCodec |
         lr = config.lr * 0.5 * (1 + math.cos(math.pi * step / config.steps))
         for group in optimiser.param_groups:
             group["lr"] = lr
-        draw = float(torch.rand((), generator=g))
+        draw, factor = float(torch.rand((), generator=g)), 1
         if draw < 0.5:
             images = small[torch.randint(0, len(small), (config.batch,), generator=g)]
         elif draw < 0.75:
             images = grid_of_four(small[torch.randint(0, len(small), (config.batch * 4,), generator=g)])
         else:
             images = large[torch.randint(0, len(large), (config.batch,), generator=g)]
-        loss, stats = step_loss(codec, images, edits, config)
+            factor = LARGE_FACTOR if draw > 0.875 else 1
+        loss, stats = step_loss(codec, images, edits, config, factor)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
@@ -169,8 +176,8 @@ def train_codec(config: WatermarkTrainConfig, out: Path, codec: WatermarkCodec |
             log(f"step {step + 1} " + " ".join(f"{k} {v:.4f}" for k, v in running.items())
                 + f" lr {lr:.2e} {time.monotonic() - started:.0f}s")
         if (step + 1) % 500 == 0:
-            save_codec(codec, out, {"steps": str(step + 1), "amplitude": str(config.amplitude)})
+            save_codec(codec, out, {"steps": str(step + 1), "psnr": str(config.psnr)})
         if minutes is not None and time.monotonic() - started > minutes * 60:
             break
-    save_codec(codec, out, {"steps": str(step + 1), "amplitude": str(config.amplitude)})
+    save_codec(codec, out, {"steps": str(step + 1), "psnr": str(config.psnr)})
     return codec

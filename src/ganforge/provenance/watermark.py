@@ -1,9 +1,11 @@
 """The invisible watermark: a learned, tiled luminance pattern that carries 48 bits, and the decoder that reads it.
 
-Embedding adds `amplitude` x a 32 x 32 tile (a fixed pilot plus one learned pattern per bit, signed by the bit)
-to the luminance of every pixel, repeated over the image, so any crop of at least one tile holds the whole mark
-and a large image holds many copies. Reading undoes what an edit may have done: it tries a range of scales (a
-resize changes the tile's period), filters the luminance, folds the image onto one tile (the copies add up, the
+Embedding adds a 32 x 32 tile (a pilot plus one learned pattern per bit, signed by the bit) to the luminance of
+every pixel, repeated over the image, at the strength that puts the marked image `TARGET_PSNR` dB from the original
+(stronger on pixels near black or white, where clipping takes part of it), so any crop of at least one tile holds
+the whole mark and a large image holds many copies. Images of 256 px and more both ways carry the tile at twice its
+size, so a 0.5x shrink still leaves it whole. Reading undoes what an edit may have done: it tries a range of scales
+(a resize changes the tile's period), filters the luminance, folds the image onto one tile (the copies add up, the
 picture does not), finds the tile's shift from the pilot (a crop moves it) and hands the aligned tile to a small
 CNN that gives 48 logits. Patterns, filter and CNN are trained together through simulated edits
 (`provenance.training`).
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import torch
@@ -23,9 +26,12 @@ from ganforge.provenance.payload import N_BITS
 
 TILE = 32
 PILOT_SHARE = 0.3  # of the tile's energy: what finds the shift
-DEFAULT_AMPLITUDE = 2.9  # RMS of the luminance change in 8-bit levels: about 38.9 dB PSNR before clipping
+TARGET_PSNR = 38.5  # dB of a marked image against the unmarked one, 8-bit rounding included (issue 29: at least 38)
+MAX_GAIN = 1.5  # how much stronger than elsewhere the mark may be on pixels at black or white (clipping halves it)
+LARGE_SIDE = 256  # images at least this large both ways carry the tile at LARGE_FACTOR times its size
+LARGE_FACTOR = 2
 MAX_DECODE_SIDE = 256  # larger images are read from their centre 256 x 256 (memory and time bounded)
-SCALES = (0.45, 1.6)  # the range of resizes reading searches
+SCALES = (0.45, 1.6 * LARGE_FACTOR)  # the tile periods (in tiles) reading searches: resizes of either tile size
 
 
 def luma(images: torch.Tensor) -> torch.Tensor:
@@ -36,10 +42,48 @@ def luma(images: torch.Tensor) -> torch.Tensor:
     return (images[:, :3] * weights).sum(dim=1, keepdim=True)
 
 
+def tile_factor(height: int, width: int) -> int:
+    """How many times the tile's size an image of height x width carries it at (a large image: LARGE_FACTOR)."""
+    return LARGE_FACTOR if min(height, width) >= LARGE_SIDE else 1
+
+
 def tile_over(tile: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """Repeat tiles [B, T, T] over height x width from the top-left corner: [B, height, width]."""
-    reps_h, reps_w = math.ceil(height / TILE), math.ceil(width / TILE)
+    """Repeat tiles [B, P, P] over height x width from the top-left corner: [B, height, width]."""
+    period = tile.shape[-1]
+    reps_h, reps_w = math.ceil(height / period), math.ceil(width / period)
     return tile.repeat(1, reps_h, reps_w)[:, :height, :width]
+
+
+def enlarge_tiles(tiles: torch.Tensor, factor: int) -> torch.Tensor:
+    """Tiles [B, T, T] enlarged `factor` times as periodic patterns (bilinear across the wrap), back at unit RMS."""
+    if factor == 1:
+        return tiles
+    padded = F.pad(tiles[:, None], (1, 1, 1, 1), mode="circular")
+    large = F.interpolate(padded, scale_factor=factor, mode="bilinear", align_corners=False)[:, 0]
+    large = large[:, factor:-factor, factor:-factor]  # one padded pixel became `factor`
+    return large / large.pow(2).mean(dim=(1, 2), keepdim=True).add(1e-8).sqrt()
+
+
+def strength_for_psnr(psnr: float = TARGET_PSNR) -> float:
+    """The RMS change (8-bit levels) that puts an unclipped image `psnr` dB from the original once rounded."""
+    return math.sqrt(255.0**2 / 10 ** (psnr / 10) - 1 / 12)  # rounding to 8 bits adds about 1/12 level^2
+
+
+@cache
+def clip_compensation(strength: float) -> torch.Tensor:
+    """[256]: for a pixel of each value, how much to scale a mark of RMS `strength` there so that its expected
+    squared change, once clipped to 0..255, is still strength^2 (1 away from black and white, about sqrt(2) at
+    them): mostly black or white images keep the PSNR the others have, and a pixel needs only its own value."""
+    u = np.linspace(-4.0, 4.0, 801)
+    weight = np.exp(-u * u / 2)
+    weight /= weight.sum()
+    values = np.arange(256.0)[:, None]
+    factors = np.full(256, MAX_GAIN)
+    for factor in np.linspace(MAX_GAIN, 1.0, 101):  # from strong to weak: the weakest that keeps the change
+        change = np.clip(values + factor * strength * u[None], 0, 255) - values
+        enough = (change * change * weight).sum(axis=1) >= strength**2 * 0.999
+        factors[enough] = factor
+    return torch.tensor(factors, dtype=torch.float32)
 
 
 def fold(images: torch.Tensor) -> torch.Tensor:
@@ -113,10 +157,15 @@ class WatermarkCodec(nn.Module):
         pilot = self.pilot - self.pilot.mean()
         return pilot / pilot.pow(2).mean().add(1e-8).sqrt()
 
-    def mark(self, images: torch.Tensor, bits: torch.Tensor, amplitude: float = DEFAULT_AMPLITUDE) -> torch.Tensor:
-        """Images [B, C, H, W] in 0..255 (float) with the mark added to every channel, clipped to 0..255."""
-        delta = tile_over(self.tile(bits), images.shape[2], images.shape[3]) * amplitude
-        return (images + delta[:, None]).clamp(0, 255)
+    def mark(self, images: torch.Tensor, bits: torch.Tensor, psnr: float = TARGET_PSNR,
+             factor: int | None = None) -> torch.Tensor:
+        """Images [B, C, H, W] in 0..255 (float) with the mark added to every channel at `psnr` dB, clipped to
+        0..255; `factor`: the tile's enlargement (default: by the image's size, `tile_factor`)."""
+        h, w = images.shape[2:]
+        unit = tile_over(enlarge_tiles(self.tile(bits), factor or tile_factor(h, w)), h, w)[:, None]
+        strength = strength_for_psnr(psnr)
+        levels = images.detach().round().clamp(0, 255).long()
+        return (images + strength * clip_compensation(strength).to(images.device)[levels] * unit).clamp(0, 255)
 
     def filtered(self, y: torch.Tensor) -> torch.Tensor:
         """The pre-filter on luminance [B, 1, H, W] in 0..255."""
@@ -162,13 +211,15 @@ COMMON_SCALES = (0.5, 0.6, 2 / 3, 0.75, 0.8, 1.25, 4 / 3, 1.5)  # resizes people
 
 
 def candidate_scales(side: int) -> list[float]:
-    """Resize factors to try for an image `side` pixels across: the common ones, and a geometric grid fine enough
-    that the fold over the restored image (at most MAX_DECODE_SIDE) drifts by about a pixel at most."""
+    """Tile periods (in tiles) to try for an image `side` pixels across: the common resizes of either tile size, and
+    a geometric grid fine enough that the fold over the restored image (at most MAX_DECODE_SIDE) drifts by about a
+    pixel at most."""
     lo, hi = SCALES
     restored_tiles = min(side / lo, MAX_DECODE_SIDE) / TILE
     step = min(0.04, 0.125 / max(restored_tiles, 1.0))
     n = int(math.ceil(math.log(hi / lo) / math.log1p(step)))
-    return sorted({1.0, *COMMON_SCALES, *(lo * (1 + step) ** i for i in range(n + 1))})
+    common = {f * c for f in (1, LARGE_FACTOR) for c in (1.0, *COMMON_SCALES)}
+    return sorted({*common, *(lo * (1 + step) ** i for i in range(n + 1))})
 
 
 def centre_crop(y: torch.Tensor, side: int = MAX_DECODE_SIDE, align: int = 1) -> torch.Tensor:
@@ -205,26 +256,33 @@ def _keep_best(best: tuple[torch.Tensor, ...] | None, new: tuple[torch.Tensor, .
 def read_luma(codec: WatermarkCodec, y: torch.Tensor) -> list[list[Reading]]:
     """Read the marks of same-sized luminance images [B, 1, H, W], under `HYPOTHESES` alignments each.
 
-    First the tile where embedding put it (right for an image only re-encoded: JPEG, a GIF palette, noise), then
-    the pilot's `TOP_SHIFTS` likeliest shifts at the image's own scale (a crop), then its likeliest (scale, shift)
-    pairs over every scale tried (a resize). The caller keeps whichever decodes closest to a codeword, so the
-    false-positive rate is multiplied by `HYPOTHESES` (payload.false_positive_rate).
+    First the tile where embedding put it (at the size `tile_factor` gives an image this large: right for an image
+    only re-encoded by JPEG, a GIF palette or noise), then the pilot's `TOP_SHIFTS` likeliest shifts at that size
+    (a crop), then its likeliest (period, shift) pairs over every period tried (a resize, of either tile size). The
+    caller keeps whichever decodes closest to a codeword, so the false-positive rate is multiplied by `HYPOTHESES`
+    (payload.false_positive_rate). A reading's `scale` is the tile's period found, in tiles.
     """
-    y = centre_crop(y, int(MAX_DECODE_SIDE * SCALES[1]), align=TILE)
+    factor = float(tile_factor(y.shape[2], y.shape[3]))
+    y = centre_crop(y, int(MAX_DECODE_SIDE * SCALES[1]), align=TILE * LARGE_FACTOR)
     b, k = y.shape[0], TOP_SHIFTS
-    folded = fold(codec.filtered(centre_crop(y, align=TILE)))
+
+    def folded_at(scale: float) -> torch.Tensor:
+        restored = y
+        if scale != 1.0:
+            size = (max(8, round(y.shape[2] / scale)), max(8, round(y.shape[3] / scale)))
+            restored = F.interpolate(y, size=size, mode="bilinear", align_corners=False, antialias=scale > 1.0)
+        return fold(codec.filtered(centre_crop(restored, align=TILE)))
+
+    folded = folded_at(factor)
     aligned, peak, shift = codec.align(folded, k)
-    at_one = (aligned, peak, shift, torch.ones(b, k))
-    best = at_one
+    at_size = (aligned, peak, shift, torch.full((b, k), factor))
+    best = at_size
     for scale in candidate_scales(max(y.shape[2:])):
-        if scale == 1.0:
+        if scale == factor or min(y.shape[2:]) / scale < TILE:  # restored smaller than one tile: nothing to fold
             continue
-        size = (max(8, round(y.shape[2] / scale)), max(8, round(y.shape[3] / scale)))
-        resized = F.interpolate(y, size=size, mode="bilinear", align_corners=False, antialias=scale < 1.0)
-        found = codec.align(fold(codec.filtered(centre_crop(resized))), k)
-        best = _keep_best(best, (*found, torch.full((b, k), scale)), k)
-    as_written = (folded[:, None], torch.zeros(b, 1), torch.zeros(b, 1, 2, dtype=torch.long), torch.ones(b, 1))
-    tiles, peaks, shifts, scales = (torch.cat(parts, dim=1) for parts in zip(as_written, at_one, best, strict=True))
+        best = _keep_best(best, (*codec.align(folded_at(scale), k), torch.full((b, k), scale)), k)
+    as_written = (folded[:, None], torch.zeros(b, 1), torch.zeros(b, 1, 2, dtype=torch.long), torch.full((b, 1), factor))
+    tiles, peaks, shifts, scales = (torch.cat(parts, dim=1) for parts in zip(as_written, at_size, best, strict=True))
     logits = codec.read_aligned(tiles.flatten(0, 1)).view(b, HYPOTHESES, -1).numpy()
     return [[Reading(logits[i, j], float(scales[i, j]), (int(shifts[i, j, 0]), int(shifts[i, j, 1])),
                      float(peaks[i, j])) for j in range(HYPOTHESES)] for i in range(b)]
@@ -235,9 +293,10 @@ def read_image(codec: WatermarkCodec, image: np.ndarray) -> list[Reading]:
     return read_luma(codec, image_luma(image))[0]
 
 
-def mark_array(codec: WatermarkCodec, image: np.ndarray, bits: np.ndarray,
-               amplitude: float = DEFAULT_AMPLITUDE) -> np.ndarray:
-    """One uint8 image [H, W, C] (C 1, 3 or 4; alpha kept) with the mark: luminance change on the colour channels."""
+def mark_array(codec: WatermarkCodec, image: np.ndarray, bits: np.ndarray, psnr: float = TARGET_PSNR,
+               factor: int | None = None) -> np.ndarray:
+    """One uint8 image [H, W, C] (C 1, 3 or 4; alpha kept) with the mark: luminance change on the colour channels.
+    `factor`: the tile's enlargement when the array is part of a larger image (default: `tile_factor` of its size)."""
     array = np.asarray(image)
     squeeze = array.ndim == 2
     if squeeze:
@@ -245,7 +304,7 @@ def mark_array(codec: WatermarkCodec, image: np.ndarray, bits: np.ndarray,
     colour = array[:, :, : min(3, array.shape[2])] if array.shape[2] != 2 else array[:, :, :1]
     with torch.no_grad():
         tensor = torch.from_numpy(np.ascontiguousarray(colour)).permute(2, 0, 1)[None].float()
-        marked = codec.mark(tensor, torch.from_numpy(np.asarray(bits, dtype=np.uint8))[None], amplitude)
+        marked = codec.mark(tensor, torch.from_numpy(np.asarray(bits, dtype=np.uint8))[None], psnr, factor)
     out = array.copy()
     out[:, :, : colour.shape[2]] = marked[0].permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8).numpy()
     return out[:, :, 0] if squeeze else out

@@ -12,7 +12,7 @@ SHIPPED = Path(__file__).resolve().parent / "watermark.safetensors"
 
 
 def save_codec(codec: WatermarkCodec, path: Path, metadata: dict[str, str] | None = None) -> Path:
-    """Write the codec's tensors (and string metadata: steps, amplitude) atomically."""
+    """Write the codec's tensors (and string metadata: steps, psnr) atomically."""
     from safetensors.torch import save_file
 
     path = Path(path)
