@@ -51,3 +51,25 @@ def test_missing_and_unreadable_files_are_one_line_errors(capsys, tmp_path):
     assert code == 1
     lines = err.strip().splitlines()
     assert len(lines) == 2 and "no such file" in lines[0] and "cannot read" in lines[1]
+
+
+def test_a_long_video_is_checked_on_evenly_spaced_frames_held_a_few_at_a_time(tmp_path):
+    from ganforge.cli.provenance import MAX_FRAMES, evenly_spaced, read_frames
+
+    seen = []
+
+    def stream(n: int):
+        for i in range(n):
+            seen.append(i)
+            yield np.array([i % 256, i // 256, 0], np.uint8).reshape(1, 1, 3)  # the index in two bytes
+
+    for n in (1, MAX_FRAMES, MAX_FRAMES + 1, 1000):
+        kept = evenly_spaced(stream(n))
+        values = [int(f[0, 0, 0]) + 256 * int(f[0, 0, 1]) for f in kept]
+        assert min(n, MAX_FRAMES // 2) <= len(kept) <= MAX_FRAMES and values[0] == 0
+        assert len(set(np.diff(values))) <= 1  # one spacing throughout
+    assert len(seen) == 1 + MAX_FRAMES + MAX_FRAMES + 1 + 1000  # every frame streamed once, none kept beyond
+    frames = [Image.fromarray(np.full((8, 8, 3), 4 * i, np.uint8)) for i in range(40)]
+    frames[0].save(tmp_path / "long.gif", save_all=True, append_images=frames[1:], duration=50)
+    got = read_frames(tmp_path / "long.gif")
+    assert MAX_FRAMES // 2 <= len(got) <= MAX_FRAMES and got[0].shape == (8, 8, 3)

@@ -4,6 +4,7 @@ says, and how likely the detector finds it generated."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from ganforge.errors import GanforgeError
 from ganforge.provenance.metadata import VIDEO_SUFFIXES as CONTAINER_SUFFIXES
 
 VIDEO_SUFFIXES = (".gif", ".avi", *CONTAINER_SUFFIXES)  # read frame by frame (a GIF is an image to the metadata)
-MAX_FRAMES = 32  # frames of a video read, evenly spaced
+MAX_FRAMES = 32  # frames of a video checked at most, evenly spaced
 
 
 def provenance_app() -> typer.Typer:
@@ -23,16 +24,30 @@ def provenance_app() -> typer.Typer:
     return app
 
 
+def evenly_spaced(frames: Iterable[np.ndarray], most: int = MAX_FRAMES) -> list[np.ndarray]:
+    """Between most / 2 and `most` frames of a stream of unknown length (all when it has no more), evenly spaced from
+    its first; never more than `most` + 1 held at once, however long the stream."""
+    kept: list[tuple[int, np.ndarray]] = []
+    stride = 1
+    for index, frame in enumerate(frames):
+        if index % stride:
+            continue
+        kept.append((index, frame))
+        if len(kept) > most:  # too many: keep every other one, and take every other one from now on
+            stride *= 2
+            kept = [(i, f) for i, f in kept if i % stride == 0]
+    return [frame for _, frame in kept]
+
+
 def read_frames(path: Path) -> list[np.ndarray]:
-    """The frames of an image (one) or a video (up to MAX_FRAMES, evenly spaced), uint8 [H, W, C]."""
+    """The frames of an image (one) or a video (at most MAX_FRAMES, evenly spaced, decoded one at a time), uint8
+    [H, W, C]."""
     from PIL import Image, UnidentifiedImageError
 
     if path.suffix.lower() in VIDEO_SUFFIXES:
-        from ganforge.data.video import read_video
+        from ganforge.data.video import stored_frames
 
-        frames = read_video(path)
-        keep = np.unique(np.linspace(0, len(frames) - 1, min(len(frames), MAX_FRAMES)).round().astype(int))
-        return [frames[i] for i in keep]
+        return evenly_spaced(stored_frames(path))  # a DataError (a GanforgeError) says why a file cannot be read
     try:
         with Image.open(path) as im:
             array = np.asarray(im.convert("RGB" if im.mode not in ("L", "I;16") else "L"))

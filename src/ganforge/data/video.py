@@ -26,7 +26,7 @@ from __future__ import annotations
 import io
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -213,6 +213,37 @@ def read_video(path: str | Path, resolution: int | None = None) -> np.ndarray:
     except BadVideo as bad:
         hint = f" ({EXTRA_HINT})" if bad.reason == "needs the video extra" else ""
         raise DataError(f"cannot read video {path}: {bad}{hint}") from None
+
+
+def stored_frames(path: str | Path) -> Iterator[np.ndarray]:
+    """Each frame of a video file once, as stored (a GIF frame once whatever its duration), uint8 [H, W, 3], decoded
+    one at a time: a reader that keeps a few holds one frame's memory, not the clip's. A DataError says why not."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise DataError(f"video file {path} does not exist")
+    try:
+        if path.suffix.lower() == ".gif":
+            with decode_guard(), Image.open(path) as im:
+                for frame in ImageSequence.Iterator(im):
+                    yield _frame_to_array(frame, None)
+            return
+        if video_backend() is None:
+            raise BadVideo("needs the video extra", f"install it to read {path.suffix}: {EXTRA_HINT}")
+        import av
+
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise BadVideo("not a video", "no video stream")
+            for frame in container.decode(container.streams.video[0]):
+                yield _frame_to_array(frame.to_image(), None)
+    except BadVideo as bad:
+        hint = f" ({EXTRA_HINT})" if bad.reason == "needs the video extra" else ""
+        raise DataError(f"cannot read video {path.name}: {bad}{hint}") from None
+    except (DataError, GeneratorExit):
+        raise
+    except Exception as exc:  # Pillow's and PyAV's many ways of saying a file is broken
+        raise DataError(f"cannot read video {path.name}: it is not a video file that can be decoded "
+                        f"({exc.__class__.__name__})") from None
 
 
 # --- clips -----------------------------------------------------------------------------------------
