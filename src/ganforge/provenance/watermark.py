@@ -55,13 +55,12 @@ def tile_over(tile: torch.Tensor, height: int, width: int) -> torch.Tensor:
 
 
 def enlarge_tiles(tiles: torch.Tensor, factor: int) -> torch.Tensor:
-    """Tiles [B, T, T] enlarged `factor` times as periodic patterns (bilinear across the wrap), back at unit RMS."""
+    """Tiles [B, T, T] enlarged `factor` times as periodic patterns (bilinear across the wrap)."""
     if factor == 1:
         return tiles
     padded = F.pad(tiles[:, None], (1, 1, 1, 1), mode="circular")
     large = F.interpolate(padded, scale_factor=factor, mode="bilinear", align_corners=False)[:, 0]
-    large = large[:, factor:-factor, factor:-factor]  # one padded pixel became `factor`
-    return large / large.pow(2).mean(dim=(1, 2), keepdim=True).add(1e-8).sqrt()
+    return large[:, factor:-factor, factor:-factor]  # one padded pixel became `factor`
 
 
 def strength_for_psnr(psnr: float = TARGET_PSNR) -> float:
@@ -78,10 +77,11 @@ def clip_compensation(strength: float) -> torch.Tensor:
     weight = np.exp(-u * u / 2)
     weight /= weight.sum()
     values = np.arange(256.0)[:, None]
+    unclipped = (strength * strength * u * u * weight).sum()
     factors = np.full(256, MAX_GAIN)
     for factor in np.linspace(MAX_GAIN, 1.0, 101):  # from strong to weak: the weakest that keeps the change
         change = np.clip(values + factor * strength * u[None], 0, 255) - values
-        enough = (change * change * weight).sum(axis=1) >= strength**2 * 0.999
+        enough = (change * change * weight).sum(axis=1) >= unclipped * (1 - 1e-9)
         factors[enough] = factor
     return torch.tensor(factors, dtype=torch.float32)
 
@@ -162,7 +162,9 @@ class WatermarkCodec(nn.Module):
         """Images [B, C, H, W] in 0..255 (float) with the mark added to every channel at `psnr` dB, clipped to
         0..255; `factor`: the tile's enlargement (default: by the image's size, `tile_factor`)."""
         h, w = images.shape[2:]
-        unit = tile_over(enlarge_tiles(self.tile(bits), factor or tile_factor(h, w)), h, w)[:, None]
+        tiles = enlarge_tiles(self.tile(bits), factor or tile_factor(h, w))
+        tiles = tiles / tiles.pow(2).mean(dim=(1, 2), keepdim=True).add(1e-8).sqrt()  # unit RMS: pilot and payload overlap
+        unit = tile_over(tiles, h, w)[:, None]
         strength = strength_for_psnr(psnr)
         levels = images.detach().round().clamp(0, 255).long()
         return (images + strength * clip_compensation(strength).to(images.device)[levels] * unit).clamp(0, 255)
