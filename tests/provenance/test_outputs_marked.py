@@ -101,14 +101,14 @@ def test_band_marks_equal_the_whole_image_mark(channels):
 
 
 def test_band_marks_of_a_large_image_follow_its_enlarged_tile():
-    image = smooth(300, 260)  # 256 px and more both ways: the tile is laid at twice its size
+    image = smooth(530, 512)  # 512 px and more both ways: the tile is laid at twice its size
     whole = watermark_images(image, "model-a", WHEN)
-    cuts = [0, 40, 64, 65, 200, 300]
-    bands = np.concatenate([mark_rows(image[a:b], "model-a", a, WHEN, 300) for a, b in zip(cuts, cuts[1:])])
+    cuts = [0, 40, 64, 65, 200, 530]
+    bands = np.concatenate([mark_rows(image[a:b], "model-a", a, WHEN, 530) for a, b in zip(cuts, cuts[1:])])
     np.testing.assert_array_equal(bands, whole)
     np.testing.assert_array_equal(mark_in_place(image.copy(), "model-a", WHEN), whole)
     with pytest.raises(ValueError, match="do not fit"):
-        mark_rows(image[:50], "model-a", 280, WHEN, 300)
+        mark_rows(image[:50], "model-a", 500, WHEN, 530)
 
 
 def test_stacks_are_marked_image_by_image():

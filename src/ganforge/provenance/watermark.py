@@ -3,7 +3,7 @@
 Embedding adds a 32 x 32 tile (a pilot plus one learned pattern per bit, signed by the bit) to the luminance of
 every pixel, repeated over the image, at the strength that puts the marked image `TARGET_PSNR` dB from the original
 (stronger on pixels near black or white, where clipping takes part of it), so any crop of at least one tile holds
-the whole mark and a large image holds many copies. Images of 256 px and more both ways carry the tile at twice its
+the whole mark and a large image holds many copies. Images of 512 px and more both ways carry the tile at twice its
 size, so a 0.5x shrink still leaves it whole. Reading undoes what an edit may have done: it tries a range of scales
 (a resize changes the tile's period), filters the luminance, folds the image onto one tile (the copies add up, the
 picture does not), finds the tile's shift from the pilot (a crop moves it) and hands the aligned tile to a small
@@ -28,7 +28,8 @@ TILE = 32
 PILOT_SHARE = 0.3  # of the tile's energy: what finds the shift
 TARGET_PSNR = 38.5  # dB of a marked image against the unmarked one, 8-bit rounding included (issue 29: at least 38)
 MAX_GAIN = 1.5  # how much stronger than elsewhere the mark may be on pixels at black or white (clipping halves it)
-LARGE_SIDE = 256  # images at least this large both ways carry the tile at LARGE_FACTOR times its size
+LARGE_SIDE = 512  # images at least this large both ways carry the tile at LARGE_FACTOR times its size (at 256 px
+# the enlarged tile fitted too few times: grids of small emoji read at 0.94 clean)
 LARGE_FACTOR = 2
 MAX_DECODE_SIDE = 256  # larger images are read from their centre 256 x 256 (memory and time bounded)
 SCALES = (0.45, 1.6 * LARGE_FACTOR)  # the tile periods (in tiles) reading searches: resizes of either tile size
