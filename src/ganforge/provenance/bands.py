@@ -1,12 +1,12 @@
 """The watermark applied a band of rows at a time, so that outputs written or held band by band (a streamed PNG, a
 tiled upscale) are marked in bounded memory, and exactly as `watermark_images` marks the whole image.
 
-The mark is a tile (32 px, or 64 on images of 256 px and more: `tile_factor` of the whole image's size) repeated
+The mark is a tile (32 px, or 64 on images of 512 px and more: `tile_factor` of the whole image's size) repeated
 from the image's top-left corner, and its strength at a pixel depends on that pixel alone, so rows [r0, r1) of an
 image carry the tile from its row r0 % period on. `mark_rows` gets that by marking the band below that many blank
 rows (whole tiles from the top, as `watermark_images` lays them) and dropping those rows again: the same numbers in
-the same order, so bit for bit the rows of the whole-image mark. Bands are cut into chunks of about `CHUNK_BYTES` on the way, since
-marking works in float (some 30 bytes per pixel).
+the same order, so bit for bit the rows of the whole-image mark. Bands are cut into chunks of about `CHUNK_BYTES` on
+the way, since marking works in float (some 30 bytes per pixel).
 """
 
 from __future__ import annotations

@@ -112,8 +112,8 @@ class Edits:
 
 def step_loss(codec: WatermarkCodec, images: torch.Tensor, edits: Edits, config: WatermarkTrainConfig,
               factor: int = 1) -> tuple[torch.Tensor, dict[str, float]]:
-    """One batch's loss: mark (the tile `factor` times its size), round, encode, read at 1/`factor` of the size after
-    the other edits, with the true alignment; plus the pilot's shift cross-entropy."""
+    """One batch's loss: mark (the tile `factor` times its size), round, encode, shrink by `factor`, edit, read with
+    the true alignment; plus the pilot's shift cross-entropy."""
     bits = (torch.rand(images.shape[0], codec.n_bits, generator=edits.g) < 0.5).float()
     marked = codec.mark(images.float(), bits, config.psnr, factor=factor)
     marked = attacks.straight_through(marked, marked.round())
