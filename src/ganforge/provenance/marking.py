@@ -39,7 +39,7 @@ class MarkCheck:
     false_positive_rate: float
     model_fingerprint: int | None
     month: str | None
-    scale: float
+    scale: float  # the tile period read, in tiles: 1 as written (2 on images of 512 px and up), else a resize
     pilot_peak: float
 
     def as_dict(self) -> dict[str, object]:
