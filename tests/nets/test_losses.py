@@ -13,7 +13,13 @@ from ganforge.losses.adversarial import (
     RelativisticPairingLoss,
     WassersteinLoss,
 )
-from ganforge.losses.regularizers import gradient_penalty, path_length_penalty, r1_penalty, r2_penalty
+from ganforge.losses.regularizers import (
+    gradient_penalty,
+    path_length_penalty,
+    r1_penalty,
+    r2_penalty,
+    zero_centered_from_logits,
+)
 
 
 def test_loss_values_at_known_points():
@@ -64,6 +70,18 @@ def test_r1_and_r2_match_finite_differences():
         got.backward()  # differentiable with respect to D's weights
     weight = d[0].weight.grad
     assert weight is not None and torch.isfinite(weight).all() and weight.abs().sum() > 0
+
+
+def test_r1_from_the_loss_pass_logits_is_r1():
+    # The penalty taken from logits D already gave for leaf images: the same value and weight gradient as r1_penalty.
+    d = _small_discriminator()
+    real = torch.randn(3, 2, 3, 3, dtype=torch.float64)
+    want = r1_penalty(lambda x: d(x).squeeze(1), real)
+    (want_grad,) = torch.autograd.grad(want, d[0].weight)
+    leaf = real.clone().requires_grad_(True)
+    got = zero_centered_from_logits(d(leaf).squeeze(1), leaf)
+    (got_grad,) = torch.autograd.grad(got, d[0].weight)
+    assert torch.allclose(got, want, rtol=1e-12) and torch.allclose(got_grad, want_grad, rtol=1e-12)
 
 
 def test_path_length_penalty_and_running_mean():

@@ -14,7 +14,12 @@ def zero_centered_penalty(d_fn: Callable[[torch.Tensor], torch.Tensor], images: 
     On real images this is R1, on generated ones (detached, so only D is penalised) R2.
     """
     images = images.detach().requires_grad_(True)
-    logits = d_fn(images)
+    return zero_centered_from_logits(d_fn(images), images)
+
+
+def zero_centered_from_logits(logits: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+    """zero_centered_penalty from logits D already gave for `images` (a leaf that requires grad), as the R3GAN
+    and StyleGAN2-ADA code take R1/R2 from the loss's own pass instead of running D again."""
     (grad,) = torch.autograd.grad(logits.sum(), images, create_graph=True)
     return grad.square().flatten(1).sum(1).mean()
 

@@ -16,7 +16,13 @@ from ganforge.engine.init_weights import load_init_networks, read_init_weights
 from ganforge.engine.phases import Phase, PhaseRunner, StepContext, Term, regularised
 from ganforge.errors import ConfigError
 from ganforge.losses.adversarial import AdversarialLoss
-from ganforge.losses.regularizers import gradient_penalty, path_length_penalty, r1_penalty, r2_penalty
+from ganforge.losses.regularizers import (
+    gradient_penalty,
+    path_length_penalty,
+    r1_penalty,
+    r2_penalty,
+    zero_centered_from_logits,
+)
 from ganforge.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganforge.registry import LOSSES, MODELS, TASKS
 from ganforge.tasks.base import DataInfo, Task
@@ -187,9 +193,23 @@ class ImageTask(Task):
         # Generate once; D sees a detached copy, G's phase reuses the graph (as the DCGAN paper's code).
         ctx.fake = self.G(self._latents(ctx.real.shape[0]), ctx.fake_labels)
 
+    def _shares_pass(self) -> bool:
+        """Whether R1/R2 come from the adversarial loss's own D pass (as R3GAN's and StyleGAN2-ADA's Dboth code):
+        when they join D's main phase (interval 1; a lazy phase runs after D's step, at new weights) and that pass
+        is fp32, so their double backward stays fp32 as in a separate pass. Same values and gradients, two D
+        forwards instead of four; with augmentation the penalty is still on the un-augmented images, through the
+        loss pass's draw."""
+        return self.d_reg and self.config.r1_interval <= 1 and self.runtime.precision == "fp32"
+
     def _d_main(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        ctx.d_real = self.D(self.augment(ctx.real), ctx.real_labels)
-        ctx.d_fake = self.D(self.augment(ctx.fake.detach()), ctx.fake_labels)
+        real, fake = ctx.real, ctx.fake.detach()
+        ctx.shared_pass = self._shares_pass()
+        if ctx.shared_pass:  # the penalised images: leaves that require grad, as r1_penalty/r2_penalty make them
+            cfg = self.config
+            real = ctx.r1_images = real.detach().requires_grad_(True) if cfg.r1_gamma > 0 else real
+            fake = ctx.r2_images = fake.float().requires_grad_(True) if cfg.r2_gamma > 0 else fake
+        ctx.d_real = self.D(self.augment(real), ctx.real_labels)
+        ctx.d_fake = self.D(self.augment(fake), ctx.fake_labels)
         ctx.loss_d = self.loss.d_loss(ctx.d_real.float(), ctx.d_fake.float())
         return ctx.loss_d, {}  # its statistics come last, after the regularisers' (train_step)
 
@@ -202,12 +222,19 @@ class ImageTask(Task):
         cfg = self.config
         stats: dict[str, torch.Tensor] = {}
         penalty = torch.zeros((), device=self.runtime.device)
+        shared = getattr(ctx, "shared_pass", False)  # set by _d_main in this phase, at these weights
         if cfg.r1_gamma > 0:
-            r1 = r1_penalty(lambda x: self.D(self.augment(x), ctx.real_labels).float(), ctx.real)
+            if shared:
+                r1 = zero_centered_from_logits(ctx.d_real.float(), ctx.r1_images)
+            else:
+                r1 = r1_penalty(lambda x: self.D(self.augment(x), ctx.real_labels).float(), ctx.real)
             penalty = penalty + r1 * (cfg.r1_gamma / 2)
             stats["Loss/D/r1"] = r1.detach()
         if cfg.r2_gamma > 0:
-            r2 = r2_penalty(lambda x: self.D(self.augment(x), ctx.fake_labels).float(), ctx.fake.float())
+            if shared:
+                r2 = zero_centered_from_logits(ctx.d_fake.float(), ctx.r2_images)
+            else:
+                r2 = r2_penalty(lambda x: self.D(self.augment(x), ctx.fake_labels).float(), ctx.fake.float())
             penalty = penalty + r2 * (cfg.r2_gamma / 2)
             stats["Loss/D/r2"] = r2.detach()
         return penalty, stats
