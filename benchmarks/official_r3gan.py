@@ -59,9 +59,7 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
-from official_stylegan2 import RUN_PREFIX, extract, patch, read_stats, tick_images_per_sec, write_mnist
+from official_stylegan2 import extract, finished_run, patch, sample_coverage, tick_images_per_sec, write_mnist
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OFFICIAL = "/work/.mirror/brownvc+R3GAN/repo"
@@ -204,30 +202,15 @@ def main() -> None:
     started = time.perf_counter()
     subprocess.run(command, cwd=code, check=True, stdout=sys.stderr)  # their output is not our JSON line
     seconds = time.perf_counter() - started
-    run_dir = next(outdir.glob(f"{RUN_PREFIX}*"))
-    options = json.loads((run_dir / "training_options.json").read_text())
-    rows = read_stats(run_dir)
-    snapshot = sorted(run_dir.glob("network-snapshot-*.pkl"))[-1]  # unpickled only by their code, in their folder
+    run_dir, options, rows, snapshot = finished_run(outdir)
     samples = work / "samples" / tag
     samples.mkdir(parents=True, exist_ok=True)
     out = subprocess.run([sys.executable, "ganforge_sample.py", str(snapshot), str(samples), str(args.n)], cwd=code,
                          check=True, capture_output=True, text=True).stdout
     params = json.loads(out.split("PARAMS", 1)[1].strip().replace("'", '"'))
-
+    accuracy, rows_cov = sample_coverage(samples, args.n)
     sys.path.insert(0, str(HERE))
-    from digit_coverage import coverage, real_digits, trained_classifier
     from report import machine
-
-    from ganforge.imaging import uint8_to_tensor
-
-    images, labels = real_digits()
-    net, accuracy = trained_classifier(images, labels)
-    rows_cov = {}
-    for which in ("G_ema", "G"):
-        fake = np.load(samples / f"{which}.npy")
-        assert fake.shape == (args.n, 32, 32, 1) and fake.dtype == np.uint8, (fake.shape, fake.dtype)
-        with torch.no_grad():
-            rows_cov[which] = coverage(net, uint8_to_tensor(fake))
     settings = {k: getattr(args, k) for k in ("kimg", "schedule", "width", "seed", "n", "snap")}
     official = {k: v for k, v in options.items() if k != "run_dir"}
     print(json.dumps({"benchmark": "official_r3gan", "official": str(args.official), "commit": commit,

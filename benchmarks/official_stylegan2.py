@@ -194,6 +194,33 @@ def tick_images_per_sec(rows: list[dict[str, Any]]) -> float | None:
     return round(statistics.median(rates), 2) if rates else None
 
 
+def finished_run(outdir: Path) -> tuple[Path, dict[str, Any], list[dict[str, Any]], Path]:
+    """The official run's folder in `outdir`, its training options, its statistics and its last snapshot (a pickle,
+    unpickled only by their code, in their folder)."""
+    run_dir = next(outdir.glob(f"{RUN_PREFIX}*"))
+    options = json.loads((run_dir / "training_options.json").read_text())
+    return run_dir, options, read_stats(run_dir), sorted(run_dir.glob("network-snapshot-*.pkl"))[-1]
+
+
+def sample_coverage(samples: Path, n: int) -> tuple[float, dict[str, Any]]:
+    """digit_coverage.py's classifier (its accuracy) and its coverage of the official G_ema's and G's n samples,
+    saved by their sampling script as uint8 [n, 32, 32, 1] arrays under `samples`."""
+    sys.path.insert(0, str(HERE))
+    from digit_coverage import coverage, real_digits, trained_classifier
+
+    from ganforge.imaging import uint8_to_tensor
+
+    images, labels = real_digits()
+    net, accuracy = trained_classifier(images, labels)
+    rows_cov = {}
+    for which in ("G_ema", "G"):
+        fake = np.load(samples / f"{which}.npy")
+        assert fake.shape == (n, 32, 32, 1) and fake.dtype == np.uint8, (fake.shape, fake.dtype)
+        with torch.no_grad():
+            rows_cov[which] = coverage(net, uint8_to_tensor(fake))
+    return accuracy, rows_cov
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--official", default=DEFAULT_OFFICIAL, help="their repository: a git dir (HEAD) or a folder")
@@ -228,29 +255,13 @@ def main() -> None:
     started = time.perf_counter()
     subprocess.run(command, cwd=code, check=True, stdout=sys.stderr)  # their output is not our JSON line
     seconds = time.perf_counter() - started
-    run_dir = next(outdir.glob(f"{RUN_PREFIX}*"))
-    options = json.loads((run_dir / "training_options.json").read_text())
-    rows = read_stats(run_dir)
-    snapshot = sorted(run_dir.glob("network-snapshot-*.pkl"))[-1]  # unpickled only by their code, in their folder
+    run_dir, options, rows, snapshot = finished_run(outdir)
     samples = work / "samples" / tag
     samples.mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "ganforge_sample.py", str(snapshot), str(samples), str(args.n)], cwd=code,
                    check=True, stdout=sys.stderr)
-
-    sys.path.insert(0, str(HERE))
-    from digit_coverage import coverage, real_digits, trained_classifier
+    accuracy, rows_cov = sample_coverage(samples, args.n)
     from report import machine
-
-    from ganforge.imaging import uint8_to_tensor
-
-    images, labels = real_digits()
-    net, accuracy = trained_classifier(images, labels)
-    rows_cov = {}
-    for which in ("G_ema", "G"):
-        fake = np.load(samples / f"{which}.npy")
-        assert fake.shape == (args.n, 32, 32, 1) and fake.dtype == np.uint8, (fake.shape, fake.dtype)
-        with torch.no_grad():
-            rows_cov[which] = coverage(net, uint8_to_tensor(fake))
     settings = {k: getattr(args, k) for k in ("kimg", "lr_g", "lr_d", "gamma", "mbstd_group", "map", "width",
                                                 "ema_rampup", "seed", "n", "snap_kimg")}
     official = {k: v for k, v in options.items() if k != "run_dir"}
