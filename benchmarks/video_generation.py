@@ -106,7 +106,7 @@ def main() -> None:
     strip = save_image(clip_strip(pipe(n=min(8, args.clips), output_type="np")), args.strip or out / f"{name}-strip.png")
     files = {"gif": str(gif), "strip": str(strip)}
     if args.streams:
-        files["streams"] = str(save_image(streams_figure(pipe.streams(n=3, output_type="np")), args.streams))
+        files["streams"] = str(save_image(streams_figure(pipe.streams(n=3, output_type="np", watermark=False)), args.streams))
     if args.real_gif:
         real = load_real_clips(pipe, n=args.clips)["clips"]
         files["real_gif"] = str(save_animation(tile_clips(real), args.real_gif, fps=args.fps))

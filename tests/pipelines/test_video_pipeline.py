@@ -39,7 +39,7 @@ def test_output_types_seeds_and_batches(video_run):  # noqa: F811
 
 def test_streams_compose_the_clip(video_run):  # noqa: F811
     pipe = ganforge.load(video_run["run"])
-    parts = pipe.streams(seeds=[1, 2], output_type="pt")
+    parts = pipe.streams(seeds=[1, 2], output_type="pt", watermark=False)
     video, fg, mask, bg = parts["video"], parts["foreground"], parts["mask"], parts["background"]
     assert mask.shape == (2, 4, 1, 16, 16) and bg.shape == (2, 3, 16, 16) and 0 <= mask.min() and mask.max() <= 1
     assert torch.allclose(video, composite(fg, mask, bg).clamp(-1, 1), atol=1e-6)

@@ -235,6 +235,13 @@ def test_image_pipeline_marks_by_default(image_run):
     assert 0.5 <= mean_change(pipe(seeds=[0, 1], output_type="np"), plain) <= 6
 
 
+def test_latent_walk_frames_are_marked_by_default(image_run):
+    pipe = ganforge.load(image_run)
+    plain = pipe.latent_walk([0, 1], frames=3, watermark=False)
+    marked = pipe.latent_walk([0, 1], frames=3)
+    assert len(marked) == 3 and all(0.5 <= mean_change(m, p) <= 6 for m, p in zip(marked, plain, strict=True))
+
+
 def test_sample_grid_and_folder(tmp_path, image_run):
     pipe = ganforge.load(image_run)
     assert main(["sample", str(image_run), "--n", "4", "--out", str(tmp_path / "m.png")]) == 0
@@ -331,4 +338,8 @@ def test_video_sampling(tmp_path, video_run):  # noqa: F811
     assert md["watermark"] == "on" and md["task"] == "video" and md["settings"]["fps"] == 20
     clips = pipe(seeds=[0], output_type="np")
     assert clips.shape[:2] == (1, pipe.frames)
+    parts, plain = pipe.streams(seeds=[0]), pipe.streams(seeds=[0], watermark=False)
+    for name in ("video", "foreground", "background"):  # pictures are marked, the mask is data and left alone
+        assert 0.5 <= mean_change(parts[name], plain[name]) <= 6
+    np.testing.assert_array_equal(parts["mask"], plain["mask"])
     assert 0.5 <= mean_change(clips, pipe(seeds=[0], output_type="np", watermark=False)) <= 6

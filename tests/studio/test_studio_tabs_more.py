@@ -224,7 +224,7 @@ def test_streams_figure_is_the_cli_writers(studio):
     model = studio["paths"]["vgan"]
     png, status = studio["client"].predict(model, "0, 3", False, api_name="/streams")
     pipe = ganforge.load(model)
-    expected = streams_figure(pipe.streams(seeds=[0, 3], output_type="np"))
+    expected = streams_figure(pipe.streams(seeds=[0, 3], output_type="np", watermark=False))
     figure = read(png)
     assert figure.shape == expected.shape == (2 + 8 * 18, 2 + 4 * 18, 3)  # per clip 4 rows of T = 4 frames
     np.testing.assert_array_equal(figure, expected)

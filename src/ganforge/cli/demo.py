@@ -117,7 +117,7 @@ def run_part(part: DemoPart, minutes: float, out: Path, seed: int) -> None:
     provenance = pipe.provenance({"seeds": "0-63"}, command="demo")  # each file marked as one picture
     grid = save_image(provenance.mark(make_grid(pipe(n=64, seed=0, output_type="np", watermark=False))),
                       result.run_dir / "demo-grid.png", metadata=provenance.metadata())
-    walk = save_animation([provenance.mark(f) for f in pipe.latent_walk([0, 1, 2, 3], frames=60)],
+    walk = save_animation([provenance.mark(f) for f in pipe.latent_walk([0, 1, 2, 3], frames=60, watermark=False)],
                           result.run_dir / "demo-walk.gif", metadata=provenance.with_settings(seeds="0-3").metadata())
     typer.echo(f"{part.data}: trained {result.kimg:.1f} kimg in {result.wall_sec / 60:.1f} min "
                f"({result.images_per_sec:.0f} img/s); {part.intro}")

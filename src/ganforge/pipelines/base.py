@@ -116,11 +116,14 @@ class Pipeline:
         self.origin: str | None = None  # the path it was loaded from (`load_pipeline`): named in outputs' metadata
         self._model_hash: str | None = None
 
+    MARKED_METHODS: tuple[str, ...] = ()  # public methods besides __call__ that return pictures: marked as well
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        call = cls.__dict__.get("__call__")
-        if call is not None and not getattr(call, "_marks_outputs", False):
-            cls.__call__ = _marking(call)  # type: ignore[method-assign]
+        for name in ("__call__", *cls.MARKED_METHODS):
+            method = cls.__dict__.get(name)
+            if method is not None and not getattr(method, "_marks_outputs", False):
+                setattr(cls, name, _marking(method))
 
     def provenance(self, settings: dict[str, Any] | None = None, watermark: bool = True,
                    command: str | None = None) -> Any:
@@ -201,8 +204,12 @@ class Pipeline:
 _MARKING: contextvars.ContextVar[bool] = contextvars.ContextVar("ganforge_pipeline_marking", default=False)
 
 
+UNMARKED_KEYS = frozenset({"mask"})  # entries of a returned dict that are data, not pictures (a stream's mask)
+
+
 def _marking(call: Any) -> Any:
-    """A pipeline's `__call__` with `watermark=True` added: its output comes back marked (see `Pipeline`)."""
+    """A pipeline's `__call__` (or another of its `MARKED_METHODS`) with `watermark=True` added: its output comes
+    back marked (see `Pipeline`)."""
 
     @functools.wraps(call)
     def __call__(self: Pipeline, *args: Any, watermark: bool = True, **kwargs: Any) -> Any:
@@ -233,7 +240,7 @@ def mark_output(out: Any, model_id: str, when: Any, inputs: list[Any] | tuple[An
     """A pipeline's output with every image in it watermarked, in its own type: uint8 arrays [..., H, W, C] (marked
     in place unless they may share memory with an input array), float tensors [..., C, H, W] in [-1, 1] (marked
     as the uint8 images they round to, and turned back, so the mark survives saving), PIL images, and lists,
-    tuples and dicts of those. Anything else is returned as it is."""
+    tuples and dicts of those (a dict's UNMARKED_KEYS left alone). Anything else is returned as it is."""
     from ganforge.provenance.bands import mark_in_place
 
     if isinstance(out, np.ndarray):
@@ -251,7 +258,7 @@ def mark_output(out: Any, model_id: str, when: Any, inputs: list[Any] | tuple[An
     if isinstance(out, (list, tuple)):
         return type(out)(mark_output(o, model_id, when, inputs) for o in out)
     if isinstance(out, dict):
-        return {k: mark_output(v, model_id, when, inputs) for k, v in out.items()}
+        return {k: v if k in UNMARKED_KEYS else mark_output(v, model_id, when, inputs) for k, v in out.items()}
     return out
 
 

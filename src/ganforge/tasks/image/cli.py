@@ -105,5 +105,5 @@ def _write_walk(pipe, seeds: Sequence[int], explicit: bool, frames: int, label, 
     h, w, c = _image_shape(pipe)
     check_fits(3 * frames * h * w * c, f"a latent walk of {frames} frames of {w}x{h}", "ask for fewer --walk-frames")
     walk_seeds = list(seeds) if explicit else list(seeds[: max(2, min(len(seeds), 4))])
-    walk = [provenance.mark(frame) for frame in pipe.latent_walk(walk_seeds, frames, label)]
+    walk = [provenance.mark(frame) for frame in pipe.latent_walk(walk_seeds, frames, label, watermark=False)]
     return str(save_animation(walk, out, fps=fps, metadata=provenance.metadata()))

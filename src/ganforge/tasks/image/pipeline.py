@@ -42,6 +42,7 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
 class ImageGenerationPipeline(Pipeline):
     """`pipe(n=16, seed=0)` or `pipe(seeds=[...])`, optional `class_label` and `noise_mode`; eval mode, no grad."""
 
+    MARKED_METHODS = ("latent_walk",)
     generator = component("generator")
     z_dim = config_value("z_dim", int)
 

@@ -130,7 +130,7 @@ def build_generate_tab(ctx: StudioContext) -> None:
         if not 2 <= count <= ctx.limits.max_frames:
             raise GanforgeError(f"frames must lie in 2..{ctx.limits.max_frames}, got {count}")
         label = class_label(pipe, choice)
-        frames_out = pipe.latent_walk([first, last], frames=count, class_label=label)
+        frames_out = pipe.latent_walk([first, last], frames=count, class_label=label, watermark=False)
         provenance = studio_provenance(pipe, {"seeds": f"{first},{last}", "class": label, "walk_frames": count}, mark)
         path = ctx.output_path(f"walk-{first}-{last}.gif")
         save_animation(provenance.mark(np.stack(frames_out)), path, fps=max(1, int(rate)),

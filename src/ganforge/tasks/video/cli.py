@@ -60,7 +60,7 @@ def _write_clips(pipe, seeds: Sequence[int], out: Path, as_folder: bool, fps: in
                "write them to a folder (--out DIR/) or ask for fewer")
     metadata = provenance.metadata()
     if streams:
-        figure = streams_figure(pipe.streams(seeds=list(seeds), output_type="np"))
+        figure = streams_figure(pipe.streams(seeds=list(seeds), output_type="np", watermark=False))
         return str(save_image(provenance.mark(figure), out, metadata=metadata))
     clips = pipe(seeds=list(seeds), output_type="np", watermark=False)  # uint8 [N, T, H, W, C]
     if suffix in ANIMATION_SUFFIXES:

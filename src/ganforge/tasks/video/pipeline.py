@@ -32,6 +32,7 @@ STREAMS = ("video", "foreground", "mask", "background")
 class VideoGenerationPipeline(Pipeline):
     """`pipe(n=8, seed=0)` or `pipe(seeds=[...])` -> clips; `pipe.streams(...)` -> clips and their two streams."""
 
+    MARKED_METHODS = ("streams",)  # its mask stays as it is (UNMARKED_KEYS)
     generator = component("generator")
     z_dim = config_value("z_dim", int)
     frames = config_value("frames", int)
