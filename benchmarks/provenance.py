@@ -94,8 +94,7 @@ def carriers(n64: int, n256: int, seed: int) -> dict[str, list[np.ndarray]]:
     from ganforge.imaging import make_grid
 
     for i in range(n256 // 2):
-        kwargs = {"watermark": False} if "watermark" in pipe.__call__.__code__.co_varnames else {}
-        large.append(make_grid(pipe(n=64, seed=1000 + i, output_type="np", **kwargs)))
+        large.append(make_grid(pipe(n=64, seed=1000 + i, output_type="np", watermark=False)))
     return {"64px": small, "256px": large}
 
 

@@ -43,6 +43,18 @@ def write_safetensors(tensors: dict[str, torch.Tensor], path: Path, metadata: di
     fsync_file(path)
 
 
+def replace_safetensors(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str] | None = None) -> Path:
+    """`write_safetensors` to a temporary file beside `path`, renamed over it: a reader sees the old file or the
+    whole new one (weights saved again and again during training, then shipped)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    write_safetensors({k: v.detach().contiguous() for k, v in tensors.items()}, tmp, metadata)
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+    return path
+
+
 def checkpoint_name(images_shown: int) -> str:
     return f"{CHECKPOINT_PREFIX}{images_shown / 1000:09.3f}"
 

@@ -312,15 +312,10 @@ def train_cnn(
 
 
 def _save(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, Any]) -> Path:
-    from safetensors.torch import save_file
+    from ganforge.engine.checkpoint import replace_safetensors
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
     meta = {k: v if isinstance(v, str) else json.dumps(v) for k, v in metadata.items()}
-    save_file({k: v.detach().contiguous() for k, v in tensors.items()}, str(tmp), metadata=meta)
-    tmp.replace(path)
-    return path
+    return replace_safetensors(tensors, path, meta)
 
 
 def _load(path: Path, what: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

@@ -13,14 +13,9 @@ SHIPPED = Path(__file__).resolve().parent / "watermark.safetensors"
 
 def save_codec(codec: WatermarkCodec, path: Path, metadata: dict[str, str] | None = None) -> Path:
     """Write the codec's tensors (and string metadata: steps, psnr) atomically."""
-    from safetensors.torch import save_file
+    from ganforge.engine.checkpoint import replace_safetensors
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file({k: v.detach().contiguous() for k, v in codec.state_dict().items()}, str(tmp), metadata=metadata or {})
-    tmp.replace(path)
-    return path
+    return replace_safetensors(codec.state_dict(), path, metadata or {})
 
 
 def load_codec_file(path: Path) -> tuple[WatermarkCodec, dict[str, str]]:
