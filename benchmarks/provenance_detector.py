@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from report import machine, rounded
 
 import ganforge
@@ -112,8 +111,7 @@ def scores(work: Path, name: str, generated: np.ndarray, real: np.ndarray, model
         if detector == "probe":
             feats = np.concatenate([cached_features(real, work, f"test-{name}-real"),
                                     cached_features(generated, work, f"test-{name}-generated")])
-            with torch.inference_mode():
-                p = det.sigmoid(models["probe"](torch.from_numpy(feats)).double().numpy())
+            p = models["probe"].probability(feats)
         else:
             p = det.sigmoid(np.r_[det.cnn_logits(models["cnn"], real), det.cnn_logits(models["cnn"], generated)])
         row[f"{detector}_ap"] = det.average_precision(y, p)
@@ -134,9 +132,8 @@ def pooled_row(work: Path, sets: dict[str, dict[str, Any]], models: dict) -> dic
     parts += [(images, 0, tag) for images, tag in reals.values()]
     y = np.concatenate([np.full(len(images), label) for images, label, _ in parts])
     feats = np.concatenate([cached_features(images, work, tag) for images, _, tag in parts])
-    with torch.inference_mode():
-        p = {"probe": det.sigmoid(models["probe"](torch.from_numpy(feats)).double().numpy()),
-             "cnn": det.sigmoid(np.concatenate([det.cnn_logits(models["cnn"], images) for images, _, _ in parts]))}
+    p = {"probe": models["probe"].probability(feats),
+         "cnn": det.sigmoid(np.concatenate([det.cnn_logits(models["cnn"], images) for images, _, _ in parts]))}
     row: dict[str, Any] = {"set": "all", "n_real": int((y == 0).sum()), "n_generated": int((y == 1).sum())}
     for d in det.DETECTORS:
         row[f"{d}_ap"], row[f"{d}_accuracy"] = det.average_precision(y, p[d]), det.accuracy(y, p[d])

@@ -153,8 +153,7 @@ def train_probe(work: Path, reals: dict, fakes: dict, per_domain: int) -> tuple[
 
     def scored(train: np.ndarray, test: np.ndarray, l2: float) -> dict[str, float]:
         probe = det.fit_probe(x[train], y[train], l2=l2)
-        with torch.no_grad():
-            p = det.sigmoid(probe(torch.from_numpy(x[test])).double().numpy())
+        p = probe.probability(x[test])
         return {"ap": det.average_precision(y[test], p), "accuracy": det.accuracy(y[test], p)}
 
     grid = {}

@@ -112,6 +112,11 @@ class LinearProbe(nn.Module):
         x = ((features.to(torch.float64) - self.mean) / self.scale).to(torch.float32)
         return self.linear(x).squeeze(1)  # [N]
 
+    @torch.inference_mode()
+    def probability(self, features: np.ndarray) -> np.ndarray:
+        """float64 [N] in [0, 1], the probability that each image is generated, from its features [N, D]."""
+        return sigmoid(self(torch.from_numpy(np.asarray(features))).double().numpy())
+
 
 def fit_probe(
     features: np.ndarray,  # [N, D]
@@ -399,8 +404,7 @@ def generated_probability(
         feats = probe_features(items, extractor)
         if feats.shape[1] != model.dim:
             raise GanforgeError(f"the probe reads {model.dim} features but the extractor gives {feats.shape[1]}")
-        with torch.inference_mode():
-            out["probe"] = sigmoid(model(torch.from_numpy(feats)).double().numpy())
+        out["probe"] = model.probability(feats)
     if "cnn" in detectors:
         out["cnn"] = sigmoid(cnn_logits(cnn if cnn is not None else shipped_cnn(), items))
     return out
