@@ -22,12 +22,16 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=WatermarkTrainConfig.lr)
     parser.add_argument("--psnr", type=float, default=WatermarkTrainConfig.psnr, help="marking strength, dB")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jpeg-chance", type=float, default=WatermarkTrainConfig.jpeg_chance,
+                        help="share of steps with a real JPEG (50-95)")
+    parser.add_argument("--resize-chance", type=float, default=WatermarkTrainConfig.resize_chance,
+                        help="share of steps with a resize (half of them a shrink to 0.5-0.7)")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--minutes", type=float, default=None)
     args = parser.parse_args()
     config = WatermarkTrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, psnr=args.psnr,
-                                  seed=args.seed)
+                                  seed=args.seed, jpeg_chance=args.jpeg_chance, resize_chance=args.resize_chance)
     codec, start = None, 0
     if args.resume:
         codec, meta = load_codec_file(args.out)

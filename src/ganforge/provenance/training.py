@@ -40,6 +40,8 @@ class WatermarkTrainConfig:
     seed: int = 0
     pilot_weight: float = 0.5
     log_every: int = 100
+    jpeg_chance: float = 0.45  # of a step's real codec being JPEG (a GIF palette takes the next 0.2)
+    resize_chance: float = 0.4  # of a resize (half of them shrinks to 0.5-0.7: the hard case)
 
 
 def real_images(resolution: int, sources: tuple[str, ...] = ("emoji", "emoji-twitter", "photos", "mnist"),
@@ -72,8 +74,9 @@ def true_shift(top: int, left: int) -> torch.Tensor:
 class Edits:
     """The random edits of one training step, drawn from one generator (reproducible)."""
 
-    def __init__(self, generator: torch.Generator) -> None:
+    def __init__(self, generator: torch.Generator, jpeg_chance: float = 0.45, resize_chance: float = 0.4) -> None:
         self.g = generator
+        self.jpeg_chance, self.resize_chance = jpeg_chance, resize_chance
 
     def uniform(self, lo: float, hi: float) -> float:
         return lo + (hi - lo) * float(torch.rand((), generator=self.g))
@@ -82,11 +85,11 @@ class Edits:
         return float(torch.rand((), generator=self.g)) < p
 
     def codec(self, images: torch.Tensor) -> torch.Tensor:
-        """A real JPEG (45%; quality 50-95, low ones more often), a GIF palette (20%) or nothing."""
+        """A real JPEG (`jpeg_chance`; quality 50-95, low ones more often), a GIF palette (20%) or nothing."""
         draw = float(torch.rand((), generator=self.g))
-        if draw < 0.45:
+        if draw < self.jpeg_chance:
             return attacks.jpeg(images, round(50 + 45 * self.uniform(0, 1) ** 2))  # low qualities more often
-        if draw < 0.65:
+        if draw < self.jpeg_chance + 0.2:
             return attacks.gif_palette(images)
         return images
 
@@ -95,7 +98,7 @@ class Edits:
         corner = (0, 0)
         if self.chance(0.4):
             y, corner = attacks.crop(y, self.uniform(0.5, 1.0), self.g)
-        if self.chance(0.4):
+        if self.chance(self.resize_chance):
             scale = self.uniform(0.5, 0.7) if self.chance(0.5) else self.uniform(0.7, 1.5)  # shrinking is harder
             small = attacks.resize(y, scale)
             back = scale * self.uniform(0.995, 1.005)  # reading's scale search is this close
@@ -150,7 +153,7 @@ def train_codec(config: WatermarkTrainConfig, out: Path, codec: WatermarkCodec |
     small, large = images or (real_images(64), real_images(128, sources=("photos",)))
     optimiser = torch.optim.Adam(codec.parameters(), lr=config.lr)
     g = torch.Generator().manual_seed(config.seed * 7919 + start_step)
-    edits = Edits(g)
+    edits = Edits(g, config.jpeg_chance, config.resize_chance)
     started = time.monotonic()
     running: dict[str, float] = {}
     step = start_step
