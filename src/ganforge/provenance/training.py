@@ -26,8 +26,8 @@ from ganforge.provenance.watermark import (
     TILE,
     WatermarkCodec,
     circular_correlation,
-    fold,
     luma,
+    weighted_fold,
 )
 
 
@@ -124,7 +124,7 @@ def step_loss(codec: WatermarkCodec, images: torch.Tensor, edits: Edits, config:
     if factor > 1:
         y = F.interpolate(y, scale_factor=1 / factor, mode="bilinear", align_corners=False, antialias=True)
     y, (top, left) = edits.luminance(y)
-    folded = fold(codec.filtered(y))
+    folded = weighted_fold(codec.filtered(y))
     target = true_shift(top, left)
     aligned = torch.roll(folded, shifts=(-int(target[0]), -int(target[1])), dims=(2, 3))
     logits = codec.read_aligned(aligned)

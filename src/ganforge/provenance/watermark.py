@@ -6,8 +6,8 @@ every pixel, repeated over the image, at the strength that puts the marked image
 the whole mark and a large image holds many copies. Images of 512 px and more both ways carry the tile at twice its
 size, so a 0.5x shrink still leaves it whole. Reading undoes what an edit may have done: it tries a range of scales
 (a resize changes the tile's period), filters the luminance, folds the image onto one tile (the copies add up, the
-picture does not), finds the tile's shift from the pilot (a crop moves it) and hands the aligned tile to a small
-CNN that gives 48 logits. Patterns, filter and CNN are trained together through simulated edits
+picture does not; a pixel counts the less the more picture is around it), finds the tile's shift from the pilot (a
+crop moves it) and hands the aligned tile to a small CNN that gives 48 logits. Patterns, filter and CNN are trained together through simulated edits
 (`provenance.training`).
 """
 
@@ -32,6 +32,8 @@ LARGE_SIDE = 512  # images at least this large both ways carry the tile at LARGE
 # the enlarged tile fitted too few times: grids of small emoji read at 0.94 clean)
 LARGE_FACTOR = 2
 MAX_DECODE_SIDE = 256  # larger images are read from their centre 256 x 256 (memory and time bounded)
+NOISE_WINDOW = 5  # px: the window the picture's local energy is measured over, for the fold's weights
+NOISE_FLOOR = 0.25  # x the image's median local energy: added to every pixel's before it is inverted
 SCALES = (0.45, 1.6 * LARGE_FACTOR)  # the tile periods (in tiles) reading searches: resizes of either tile size
 
 
@@ -87,16 +89,35 @@ def clip_compensation(strength: float) -> torch.Tensor:
     return torch.tensor(factors, dtype=torch.float32)
 
 
-def fold(images: torch.Tensor) -> torch.Tensor:
-    """Average every pixel of [B, C, H, W] with the pixels a whole number of tiles away: [B, C, T, T]."""
+def fold(images: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Average every pixel of [B, C, H, W] with the pixels a whole number of tiles away: [B, C, T, T]. `weights`
+    [B, 1, H, W]: a weighted average instead (`noise_weights`)."""
     b, c, h, w = images.shape
     ph, pw = (-h) % TILE, (-w) % TILE
-    padded = F.pad(images, (0, pw, 0, ph))
-    ones = F.pad(images.new_ones(1, 1, h, w), (0, pw, 0, ph))
+    weights = images.new_ones(1, 1, h, w) if weights is None else weights
+    padded = F.pad(images * weights, (0, pw, 0, ph))
+    padded_weights = F.pad(weights, (0, pw, 0, ph))
     nh, nw = padded.shape[2] // TILE, padded.shape[3] // TILE
     total = padded.view(b, c, nh, TILE, nw, TILE).sum(dim=(2, 4))
-    count = ones.view(1, 1, nh, TILE, nw, TILE).sum(dim=(2, 4)).clamp(min=1)
-    return total / count
+    count = padded_weights.view(padded_weights.shape[0], 1, nh, TILE, nw, TILE).sum(dim=(2, 4))
+    return total / count.clamp(min=1e-12)
+
+
+def noise_weights(filtered: torch.Tensor) -> torch.Tensor:
+    """[B, 1, H, W]: how much each pixel of pre-filtered images [B, F, H, W] should count in the fold, the inverse of
+    the picture's local energy there (what drowns the mark: edges count little, flat areas much), with a floor of
+    NOISE_FLOOR x the image's median energy so no pixel dominates. Without it, 64-px images read 0.933 of their bits
+    after JPEG 75; with it 0.967, before any retraining."""
+    energy = filtered.detach().pow(2).mean(dim=1, keepdim=True)
+    pad = NOISE_WINDOW // 2
+    energy = F.avg_pool2d(F.pad(energy, (pad, pad, pad, pad), mode="replicate"), NOISE_WINDOW, stride=1)
+    floor = NOISE_FLOOR * energy.flatten(1).median(dim=1).values.view(-1, 1, 1, 1)
+    return 1.0 / (energy + floor + 1e-6)
+
+
+def weighted_fold(filtered: torch.Tensor) -> torch.Tensor:
+    """The fold of pre-filtered images, each pixel weighted by `noise_weights`: what reading and training align."""
+    return fold(filtered, noise_weights(filtered))
 
 
 def pilot_pattern(seed: int = 20261206) -> torch.Tensor:
@@ -274,7 +295,7 @@ def read_luma(codec: WatermarkCodec, y: torch.Tensor) -> list[list[Reading]]:
         if scale != 1.0:
             size = (max(8, round(y.shape[2] / scale)), max(8, round(y.shape[3] / scale)))
             restored = F.interpolate(y, size=size, mode="bilinear", align_corners=False, antialias=scale > 1.0)
-        return fold(codec.filtered(centre_crop(restored, align=TILE)))
+        return weighted_fold(codec.filtered(centre_crop(restored, align=TILE)))
 
     folded = folded_at(factor)
     aligned, peak, shift = codec.align(folded, k)
