@@ -1,10 +1,12 @@
 """Issue 29's watermark bars: PSNR, bit accuracy and detection through edits at 64 and 256 px, false positives on
 every real set, and (with --dwtdct) invisible-watermark's dwtDct side by side at 256 px.
 
-    .venv/bin/python benchmarks/provenance.py [--codec PATH] [--n64 200] [--n256 100] [--fpr] [--dwtdct DIR]
+    .venv/bin/python benchmarks/provenance.py [--codec PATH] [--n64 200] [--n256 100] [--fpr [--fpr-sets S,...]]
+        [--dwtdct DIR]
 
 --codec: a trained codec (default: the shipped one). --fpr: read every image of the real sets (emoji google and
-twitter, mnist, digits, photos) unmarked and count those called marked. --dwtdct DIR: a folder holding the
+twitter, mnist, digits, photos) unmarked and count those called marked; --fpr-sets only some of them (to split the
+pass over processes; --n64 0 --n256 0 skips the edits). --dwtdct DIR: a folder holding the
 invisible-watermark package (`pip install --no-deps --target DIR invisible-watermark PyWavelets
 opencv-python-headless`); it is imported from there, never from the project's environment. Prints one JSON object.
 """
@@ -122,6 +124,8 @@ def watermark_rows(codec, sets: dict[str, list[np.ndarray]], seed: int) -> dict:
     rows = {}
     rng = np.random.default_rng(seed)
     for set_name, images in sets.items():
+        if not images:  # --n64 0 or --n256 0
+            continue
         payloads = [codes.Payload(int(rng.integers(256)), int(rng.integers(256))) for _ in images]
         bits = [codes.encode(p) for p in payloads]
         marked = [mark_array(codec, im, b) for im, b in zip(images, bits, strict=True)]
@@ -142,13 +146,18 @@ def watermark_rows(codec, sets: dict[str, list[np.ndarray]], seed: int) -> dict:
     return rows
 
 
-def false_positives(codec) -> dict:
-    """Every image of the real sets read unmarked, at the resolution each is kept at."""
+REAL_SETS = (("emoji", 64), ("emoji-twitter", 64), ("mnist", 32), ("digits", 32), ("photos", 64), ("photos", 256))
+
+
+def false_positives(codec, only: set[str] | None = None) -> dict:
+    """Every image of the real sets (or of those named NAME-RES in `only`) read unmarked, at the resolution each is
+    kept at."""
     from ganforge.data.resolve import resolve_dataset
 
     rows, total, flagged = {}, 0, 0
-    for name, res in (("emoji", 64), ("emoji-twitter", 64), ("mnist", 32), ("digits", 32), ("photos", 64),
-                      ("photos", 256)):
+    for name, res in REAL_SETS:
+        if only is not None and f"{name}-{res}" not in only:
+            continue
         images = list(resolve_dataset(name, res).images)
         started = time.perf_counter()
         readings = read_all(codec, images)
@@ -204,6 +213,8 @@ def main() -> None:
     parser.add_argument("--n256", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fpr", action="store_true")
+    parser.add_argument("--fpr-sets", default=None, help="with --fpr: only these real sets, e.g. photos-256,mnist-32 "
+                        "(to split the pass over processes); default: all of " + ", ".join(f"{n}-{r}" for n, r in REAL_SETS))
     parser.add_argument("--dwtdct", type=Path, default=None)
     args = parser.parse_args()
     sys.path.insert(0, str(HERE))
@@ -214,9 +225,13 @@ def main() -> None:
     sets = carriers(args.n64, args.n256, args.seed)
     result = {"codec": str(args.codec), "codec_steps": meta.get("steps"), "psnr_target": TARGET_PSNR,
               "max_bit_errors": codes.MAX_BIT_ERRORS, "false_positive_rate_computed": codes.false_positive_rate(readings=HYPOTHESES),
-              "watermark": watermark_rows(codec, sets, args.seed)}
+              "watermark": watermark_rows(codec, sets, args.seed) if args.n64 or args.n256 else None}
     if args.fpr:
-        result["false_positives"] = false_positives(codec)
+        only = set(args.fpr_sets.split(",")) if args.fpr_sets else None
+        unknown = (only or set()) - {f"{n}-{r}" for n, r in REAL_SETS}
+        if unknown:
+            parser.error(f"unknown --fpr-sets {sorted(unknown)}")
+        result["false_positives"] = false_positives(codec, only)
     if args.dwtdct:
         result["dwtdct"] = dwtdct_rows(args.dwtdct, sets, args.seed)
     print(json.dumps(rounded(result)), file=sys.stderr, flush=True)  # kept if a later part fails
