@@ -18,6 +18,7 @@ from ganforge.provenance.watermark import (
     TARGET_PSNR,
     TILE,
     WatermarkCodec,
+    box_mean,
     candidate_scales,
     enlarge_tiles,
     fold,
@@ -63,6 +64,11 @@ def test_weighted_fold_lets_a_busy_copy_count_less():
     plain_error = (fold(image)[0, 0] - tile).pow(2).mean()
     weighted_error = (weighted_fold(image)[0, 0] - tile).pow(2).mean()
     assert weighted_error < plain_error / 20
+
+
+def test_box_mean_is_the_windowed_average():
+    x = torch.rand(2, 3, 20, 17, generator=torch.Generator().manual_seed(0)) * 100
+    assert torch.allclose(box_mean(x, 5), torch.nn.functional.avg_pool2d(x, 5, stride=1), atol=1e-4)
 
 
 def test_candidate_scales_hold_the_common_resizes_and_grow_finer_with_size():
