@@ -182,6 +182,22 @@ def test_a_grid_of_four_has_white_borders():
     assert float(grid[0, :, 0].min()) == 255.0 and float(grid[0, :, 2:10, 2:10].max()) == 0.0
 
 
+def test_edit_shares_are_the_configured_ones(monkeypatch):
+    """--jpeg-chance 1 makes every step's codec a real JPEG; the resize share is how often a resize is drawn."""
+    image = torch.from_numpy(smooth_image(64, 3)).permute(2, 0, 1)[None].float()
+    always = Edits(torch.Generator().manual_seed(0), jpeg_chance=1.0)
+    assert all(not torch.equal(always.codec(image), image) for _ in range(5))
+    resizes = []
+    real_resize = attacks.resize
+    monkeypatch.setattr(attacks, "resize", lambda y, scale: resizes.append(scale) or real_resize(y, scale))
+    for share in (0.0, 1.0):
+        resizes.clear()
+        edits = Edits(torch.Generator().manual_seed(0), resize_chance=share)
+        for _ in range(20):
+            edits.luminance(image[:, :1])
+        assert len(resizes) == 20 * share
+
+
 class _NoEdits(Edits):
     def codec(self, images):
         return images
