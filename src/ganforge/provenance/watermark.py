@@ -7,8 +7,8 @@ the whole mark and a large image holds many copies. Images of 512 px and more bo
 size, so a 0.5x shrink still leaves it whole. Reading undoes what an edit may have done: it tries a range of scales
 (a resize changes the tile's period), filters the luminance, folds the image onto one tile (the copies add up, the
 picture does not; a pixel counts the less the more picture is around it), finds the tile's shift from the pilot (a
-crop moves it) and hands the aligned tile to a small CNN that gives 48 logits. Patterns, filter and CNN are trained together through simulated edits
-(`provenance.training`).
+crop moves it) and hands the aligned tile to a small CNN that gives 48 logits. Patterns, filter and CNN are trained
+together through simulated edits (`provenance.training`).
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def noise_weights(filtered: torch.Tensor) -> torch.Tensor:
     after JPEG 75; with it 0.967, before any retraining."""
     energy = filtered.detach().pow(2).mean(dim=1, keepdim=True)
     pad = NOISE_WINDOW // 2
-    energy = box_mean(F.pad(energy, (pad, pad, pad, pad), mode="replicate"), NOISE_WINDOW)
+    energy = box_mean(F.pad(energy, (pad, pad, pad, pad), mode="replicate"), NOISE_WINDOW).clamp(min=0)  # sums round
     floor = NOISE_FLOOR * energy[:, :, ::4, ::4].flatten(1).median(dim=1).values.view(-1, 1, 1, 1)  # a 1/16 sample
     return 1.0 / (energy + floor + 1e-6)
 
