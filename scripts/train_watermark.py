@@ -3,7 +3,7 @@
     OMP_NUM_THREADS=2 .venv/bin/python scripts/train_watermark.py --steps 15000 --out /tmp/wm/watermark.safetensors
     # --resume: go on from --out's weights and step count (Adam starts afresh); --minutes: stop early, saved
     .venv/bin/python scripts/train_watermark.py --average A.safetensors B.safetensors --out C.safetensors
-    # the mean of codecs that branched from one codec (a "model soup": it reads as well as the better branch)
+    # the mean of codecs that branched from one codec (a "model soup": it read about as well as either branch)
 
 Logs one line per 100 steps (running bit accuracy and how often the pilot's shift is found, through random edits).
 """

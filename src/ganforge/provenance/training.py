@@ -74,7 +74,8 @@ def true_shift(top: int, left: int) -> torch.Tensor:
 class Edits:
     """The random edits of one training step, drawn from one generator (reproducible)."""
 
-    def __init__(self, generator: torch.Generator, jpeg_chance: float = 0.45, resize_chance: float = 0.4) -> None:
+    def __init__(self, generator: torch.Generator, jpeg_chance: float = WatermarkTrainConfig.jpeg_chance,
+                 resize_chance: float = WatermarkTrainConfig.resize_chance) -> None:
         self.g = generator
         self.jpeg_chance, self.resize_chance = jpeg_chance, resize_chance
 
