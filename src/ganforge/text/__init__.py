@@ -1,0 +1,1 @@
+"""Text for text-to-image: the offline sentence encoder (`encoder`) and caption embeddings cached on disk (`cache`)."""
