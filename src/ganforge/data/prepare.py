@@ -26,7 +26,7 @@ from ganforge.errors import DataError
 log = logging.getLogger("ganforge.data")
 
 # Bump when the decode/crop/resize recipe changes, so on-the-fly caches are rebuilt.
-PREPARE_VERSION = "prepare-v1"
+PREPARE_VERSION = "prepare-v2"  # v2: items.json names each image's file (captions find theirs)
 USER_LICENSE = "as supplied by the user"
 _CHUNK = 64
 _MAX_LISTED = 100
@@ -143,7 +143,8 @@ def prepare_folder(
         "ignored_top_level": len(scan.ignored_top_level),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
-    ds = ImageDataset(images, labels, list(scan.class_names), meta, None)
+    items = [{"file": scan.entries[i][0]} for i in kept]  # as the source names it: a caption file sits beside
+    ds = ImageDataset(images, labels, list(scan.class_names), meta, None, items=items)
     ds.meta = complete_meta(ds)
     if out is not None:
         save_prepared(ds, Path(out).expanduser())

