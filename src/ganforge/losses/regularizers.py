@@ -54,3 +54,16 @@ def path_length_penalty(
     lengths = grad.float().square().sum(2).mean(1).sqrt()  # [N]
     new_mean = pl_mean.lerp(lengths.detach().mean(), decay)
     return (lengths - new_mean).square().mean(), new_mean
+
+
+def matching_aware_penalty(d_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], images: torch.Tensor,
+                           sentences: torch.Tensor, power: float = 6.0) -> torch.Tensor:
+    """DF-GAN's matching-aware gradient penalty, E ||grad_(x, s) D(x, s)||^power at real images with their own
+    captions' embeddings (both get gradients, so D is smooth around matched pairs); multiply by its weight outside
+    (DF-GAN: 2)."""
+    images = images.detach().requires_grad_(True)
+    sentences = sentences.detach().requires_grad_(True)
+    logits = d_fn(images, sentences)
+    grad_x, grad_s = torch.autograd.grad(logits.sum(), (images, sentences), create_graph=True)
+    norm = torch.cat([grad_x.flatten(1), grad_s.flatten(1)], dim=1).square().sum(1).add(1e-12).sqrt()
+    return norm.pow(power).mean()

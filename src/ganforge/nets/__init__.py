@@ -2,6 +2,7 @@
 
 from ganforge.nets import (  # noqa: F401  (registers the networks)
     dcgan,
+    dfgan,
     ffc,
     patchgan,
     r3gan,

@@ -1,0 +1,164 @@
+"""Task `text2image`: DF-GAN's generator and matching-aware discriminator, trained on captioned images.
+
+Each image carries several captions, embedded once (`text.cache`); every step draws one caption per image (seeded by
+the step and the item's batch position, so resume and process counts replay it). D's loss is DF-GAN's: real images
+with their captions are real, generated ones and real images paired with another image's caption are fake (half
+weight each), plus the matching-aware gradient penalty on real pairs. The sentence embedding is the only condition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ganforge.augment import AUGMENTS
+from ganforge.config import TrainConfig
+from ganforge.engine.phases import Phase, PhaseRunner, StepContext, Term
+from ganforge.losses.adversarial import AdversarialLoss
+from ganforge.losses.regularizers import matching_aware_penalty
+from ganforge.nets.dfgan import DFGANDiscriminator, DFGANGenerator, sentence_condition
+from ganforge.registry import LOSSES, TASKS
+from ganforge.tasks.base import DataInfo, Task, TrainData, batch_positions
+from ganforge.tasks.image.task import gan_optimizers
+from ganforge.text.encoder import EMBED_DIM, NAME, WEIGHTS_SHA256
+
+
+@lru_cache(maxsize=2)
+def training_captions(data: str, resolution: int) -> tuple[Any, np.ndarray, np.ndarray]:
+    """(CaptionedImages of the train split, every caption's embedding [K, 384], each image's first row [N + 1]):
+    what load_data hands the trainer and what the task draws captions from, read once per process."""
+    from ganforge.data.captions import resolve_captioned
+    from ganforge.text.cache import caption_embeddings
+
+    captioned = resolve_captioned(data, resolution, split="train")
+    texts, _ = captioned.flat()
+    offsets = np.concatenate([[0], np.cumsum([len(c) for c in captioned.captions])])
+    return captioned, caption_embeddings(texts), offsets
+
+
+def caption_draw(seed: int, step: int, global_batch: int, rank: int, world_size: int) -> torch.Tensor:
+    """A uniform number in [0, 1) for each of this process's items in step `step`: which of its captions it gets.
+    A function of (seed, step, batch position) only."""
+    g = torch.Generator().manual_seed(seed * 1_000_003 + step)
+    u = torch.rand(global_batch, generator=g)
+    start = step * global_batch
+    return u[[p - start for p in batch_positions(step, global_batch, rank, world_size)]]
+
+
+@TASKS.register("text2image")
+class Text2ImageTask(Task):
+    """DF-GAN: G(z, sentence); D's features judged with a sentence; hinge loss with mismatched pairs and MA-GP."""
+
+    name = "text2image"
+    loss_names = ("Loss/D/adv", "Loss/D/mismatch", "Loss/D/magp", "Loss/G/adv", "D/real", "D/fake", "D/mismatch")
+
+    @classmethod
+    def load_data(cls, config: TrainConfig, progress: Callable[[int, int], None] | None = None) -> TrainData:
+        captioned, _, _ = training_captions(config.data, config.resolution)
+        images = captioned.images
+        if images.shape[3] == 1:
+            images = np.repeat(images, 3, axis=3)
+        info = DataInfo(name=str(captioned.meta.get("data", config.data)), resolution=int(images.shape[1]),
+                        channels=3, count=len(images))
+        # The item's index rides as its "label": train_step looks its captions up by it.
+        return TrainData(arrays={"image": images}, info=info, labels=np.arange(len(images), dtype=np.int64))
+
+    def __init__(self, config: TrainConfig, data: DataInfo) -> None:
+        super().__init__(config, data)
+        self.g_kwargs = dict(resolution=data.resolution, channels=data.channels, z_dim=config.z_dim,
+                             text_dim=EMBED_DIM, width=config.width)
+        self.G = DFGANGenerator(**self.g_kwargs)
+        self.D = DFGANDiscriminator(resolution=data.resolution, channels=data.channels, text_dim=EMBED_DIM,
+                                    width=config.width)
+        self.networks = {"G": self.G, "D": self.D}
+        self.optimizers = gan_optimizers(config, self.G.parameters(), self.D.parameters())
+        self.loss: AdversarialLoss = LOSSES.get(config.loss)()
+        self.augment = AUGMENTS.get(config.augment)()
+        _, table, offsets = training_captions(config.data, config.resolution)
+        self.sentences = sentence_condition(torch.from_numpy(table))  # [K, 384] every training caption, as G takes it
+        self.offsets = torch.from_numpy(offsets)  # [N + 1]: image i's captions are rows offsets[i]:offsets[i+1]
+        terms = [Term(self._d_main)]
+        if config.ma_gp_weight > 0:
+            terms.append(Term(self._ma_gp, autocast=False))  # its double backward stays fp32
+        self.runner = PhaseRunner(self, forward=self._generate, sync=(self.G, self.D), phases=[
+            Phase("Dmain", "D", self.D, loss=terms),
+            Phase("Gmain", "G", self.G, loss=self._g_main, frozen=(self.D,)),
+        ])
+
+    def attach(self, runtime: Any) -> None:
+        super().attach(runtime)
+        self.sentences = self.sentences.to(runtime.device)
+        self.offsets = self.offsets.to(runtime.device)
+
+    def sentences_for(self, items: torch.Tensor, step: int) -> torch.Tensor:
+        """One caption's embedding per item (training image indices [N]), drawn for this step: [N, 384]."""
+        rt, cfg = self.runtime, self.config
+        u = caption_draw(cfg.seed, step, cfg.batch, rt.rank, rt.world_size).to(items.device)
+        first, count = self.offsets[items], self.offsets[items + 1] - self.offsets[items]
+        rows = first + (u * count).long().clamp(max=count - 1)
+        return self.sentences[rows]
+
+    # ----------------------------------------------------------------------------------- training
+    def _generate(self, ctx: StepContext) -> None:
+        z = torch.randn(ctx.real.shape[0], self.config.z_dim, device=self.runtime.device)
+        ctx.fake = self.G(z, ctx.sentence)  # [N, C, H, W]
+
+    def _d_main(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        features = self.D.features(self.augment(ctx.real))
+        ctx.d_real = self.D.judge(features, ctx.sentence).float()
+        # image i + 1 with caption i (DF-GAN's shift): a real image that does not match its sentence
+        ctx.d_mismatch = self.D.judge(features.roll(-1, dims=0), ctx.sentence).float()
+        ctx.d_fake = self.D(self.augment(ctx.fake.detach()), ctx.sentence).float()
+        fake_term = self.loss.d_loss(ctx.d_real, ctx.d_fake)
+        mismatch_term = self.loss.d_loss(ctx.d_real, ctx.d_mismatch)
+        ctx.loss_d = 0.5 * (fake_term + mismatch_term)  # hinge: relu(1 - real) + (relu(1 + fake) + relu(1 + mis)) / 2
+        return ctx.loss_d, {"Loss/D/mismatch": mismatch_term.detach()}
+
+    def _ma_gp(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        cfg = self.config
+        gp = matching_aware_penalty(lambda x, s: self.D(self.augment(x), s).float(), ctx.real, ctx.sentence,
+                                    cfg.ma_gp_power)
+        return cfg.ma_gp_weight * gp, {"Loss/D/magp": gp.detach()}
+
+    def _g_main(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        ctx.loss_g = self.loss.g_loss(self.D(self.augment(ctx.fake), ctx.sentence).float())
+        return ctx.loss_g, {}
+
+    def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
+        real = batch["image"]  # [N, C, H, W] in [-1, 1]
+        ctx = StepContext(step, real=real, sentence=self.sentences_for(batch["label"], step))
+        stats = self.runner.run(ctx)
+        stats["Loss/D/adv"] = ctx.loss_d.detach()
+        stats["Loss/G/adv"] = ctx.loss_g.detach()
+        stats["D/real"] = ctx.d_real.detach().mean()
+        stats["D/fake"] = ctx.d_fake.detach().mean()
+        stats["D/mismatch"] = ctx.d_mismatch.detach().mean()
+        return stats
+
+    # ----------------------------------------------------------------------------------- sampling
+    def fixed_inputs(self, n: int, seed: int) -> dict[str, torch.Tensor]:
+        """Noise from `seed` and the first caption of n training images spread over the set."""
+        g = torch.Generator().manual_seed(seed)
+        images = torch.linspace(0, len(self.offsets) - 2, n).round().long().cpu()
+        return {"z": torch.randn(n, self.config.z_dim, generator=g),
+                "sentence": self.sentences[self.offsets[images.to(self.offsets.device)]].cpu()}
+
+    def visuals(self, networks: dict[str, nn.Module], inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        G = networks.get("G_ema", networks["G"])
+        device = next(G.parameters()).device
+        return G(inputs["z"].to(device), inputs["sentence"].to(device))
+
+    def export_spec(self) -> dict[str, Any]:
+        return {
+            "pipeline": "text2image",
+            "components": {"generator": {"class": "dfgan.generator", "kwargs": self.g_kwargs, "network": "G"}},
+            "z_dim": self.config.z_dim,
+            "resolution": self.data.resolution,
+            "channels": self.data.channels,
+            "text_encoder": {"name": NAME, "sha256": WEIGHTS_SHA256, "dim": EMBED_DIM},
+        }
