@@ -28,6 +28,7 @@ def test_emoji_captions_name_the_tone_and_add_short_names_subcategory_and_keywor
     assert "a woman raising hand emoji with medium skin tone" in captions
     assert "raising hand woman: medium skin tone" in captions  # short names, underscores and dashes as spaces
     assert "person gesture: woman raising hand with medium skin tone" in captions
+    assert "people and body: woman raising hand with medium skin tone" in captions
     assert "woman raising hand: medium skin tone (female, girl)" in captions  # the name's own words and ":)" dropped
     assert all("medium skin tone" in c for c in captions) and len(set(captions)) == len(captions)
     plain = cap.emoji_captions({"name": "APPLE", "unified": "1F34E"}, {})

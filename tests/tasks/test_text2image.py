@@ -158,3 +158,34 @@ def test_config_errors(tmp_path: Path) -> None:
         ganforge.train(data=str(data), kimg=0.004, out=str(tmp_path), name="b", **{**TINY, "resolution": 24})
     with pytest.raises(GanforgeError, match="no captions"):
         ganforge.train(data="digits", kimg=0.004, out=str(tmp_path), name="c", **{**TINY, "resolution": 8})
+
+
+def test_eval_of_a_folder_run_reports_fid_and_kid_per_split(colour_run: Path, capsys) -> None:
+    assert main(["eval", str(colour_run), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    held = result["held_out"]["model"]
+    assert result["task"] == "text2image" and held["n"] == 2 and "kid2" in "".join(held) and "train" in result
+
+
+def test_alignment_scores_name_ceiling_floor_tone_and_category(colour_run: Path, tmp_path: Path, monkeypatch) -> None:
+    from ganforge.data.captions import CaptionedImages
+    from ganforge.metrics import alignment as al
+    from ganforge.tasks.text2image.evaluate import alignment_scores
+
+    categories = ["Animals & Nature", "Objects"]
+    path = al.save_evaluator(al.AlignmentNet(categories=2), tmp_path / "e.safetensors", {"categories": categories})
+    monkeypatch.setattr(al, "EVALUATOR_FILE", path)
+    monkeypatch.setattr(al.load_evaluator, "__defaults__", (path,))
+    n = 120
+    items = [{"name": f"THING {i}", "category": categories[i % 2], "skin_tone": "dark skin tone" if i % 3 else None}
+             for i in range(n)]
+    captions = [[f"thing {i}", f"{categories[i % 2].lower().replace('&', 'and')}: thing {i}"] for i in range(n)]
+    images = np.random.default_rng(0).integers(0, 256, (n, 16, 16, 3), dtype=np.uint8)
+    captioned = CaptionedImages(images, captions, "test", {}, items)
+    pipe = ganforge.load(colour_run)
+    texts = [c[0] for c in captions]
+    scores = alignment_scores(pipe, captioned, texts, pipe(texts, seeds=list(range(n)), output_type="np"), seed=0)
+    for side in ("model", "real"):
+        s = scores[side]
+        assert 0 <= s["r_precision"] <= 1 and 0 <= s["r_precision_shuffled"] <= 1
+        assert 0 <= s["tone_accuracy"] <= 1 and 0 <= s["category_accuracy"] <= 1 and s["n_tone_named"] == 80

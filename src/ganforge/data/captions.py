@@ -1,8 +1,8 @@
 """Images with captions for text-to-image: several captions per image, from the emoji metadata plus emojilib's
 keywords, or from a folder's caption files; the test split holds out whole base names (and all their variants).
 
-- `emoji` (and `emoji-twitter`): each emoji's name, its short names, its subcategory, emojilib keywords, its
-  skin tone when it has one ("woman raising hand: medium skin tone"); skin-tone, gender and vendor variants are
+- `emoji` (and `emoji-twitter`): each emoji's name, its short names, its subcategory and category, emojilib
+  keywords, its skin tone when it has one ("woman raising hand: medium skin tone"); skin-tone, gender and vendor variants are
   separate images with their own captions. The split is the emoji split (`data.split`: 10% of the names held out,
   with every skin-tone variant), so held-out captions name emoji training never saw.
 - A folder or zip: `NAME.txt` beside `NAME.png` (one caption per line), or one `captions.jsonl` at the top with
@@ -117,6 +117,11 @@ def clean_keywords(words: list[str], name: str, limit: int = 4) -> list[str]:
     return out[:limit]
 
 
+def category_words(category: str) -> str:
+    """'Smileys & Emotion' -> 'smileys and emotion': how a caption names an emoji's category."""
+    return str(category).lower().replace("&", "and")
+
+
 def emoji_captions(item: dict, keywords: dict[str, list[str]]) -> list[str]:
     """Every caption of one emoji (an items.json record): each names its skin tone when it has one."""
     name = unicodedata.normalize("NFKC", str(item.get("name") or item.get("caption") or "")).lower().strip()
@@ -130,6 +135,8 @@ def emoji_captions(item: dict, keywords: dict[str, list[str]]) -> list[str]:
             captions.append(f"{phrase}{suffix}")
     if item.get("subcategory"):
         captions.append(f"{str(item['subcategory']).replace('-', ' ')}: {name}{with_tone}")
+    if item.get("category"):
+        captions.append(f"{category_words(item['category'])}: {name}{with_tone}")
     words = clean_keywords(keywords.get(emoji_key(unified_to_text(item.get("unified") or "")), []), name)
     if words:
         captions.append(f"{name}{suffix} ({', '.join(words)})")
