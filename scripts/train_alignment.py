@@ -23,7 +23,14 @@ import torch.nn.functional as F
 
 from ganforge.data.captions import resolve_captioned
 from ganforge.data.split import emoji_group
-from ganforge.metrics.alignment import AlignmentNet, contrastive_loss, evaluate_images, r_precision, save_evaluator, tone_label
+from ganforge.metrics.alignment import (
+    AlignmentNet,
+    contrastive_loss,
+    evaluate_images,
+    r_precision,
+    save_evaluator,
+    tone_label,
+)
 from ganforge.text.cache import caption_embeddings
 
 ROOT = Path(__file__).resolve().parents[1]
