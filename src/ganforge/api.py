@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ganforge.config import TrainConfig, field_default
-from ganforge.errors import CheckpointError, ConfigError
+from ganforge.errors import CheckpointError, ConfigError, GanforgeError
 from ganforge.options import fields_by_name
 
 # Options that may change when a run is resumed: budgets and bookkeeping, never the model or data.
@@ -251,13 +251,21 @@ def resolve_resume_target(path: Path) -> tuple[Path, Path | None]:
     return path, latest_checkpoint(path)
 
 
-def load(path: str | Path, device: str | None = None):
+def load(path: str | Path, device: str | None = None, runtime: str = "torch"):
     """A ready pipeline from a run directory, a checkpoint folder, an exported model directory or a shipped model
-    (`zoo:NAME`, see `ganforge models`); `device` may be "auto" (a GPU when there is one), as on the command line."""
+    (`zoo:NAME`, see `ganforge models`); `device` may be "auto" (a GPU when there is one), as on the command line.
+    `runtime="onnx"`: an export written with `--format onnx` or `both`, its networks run by ONNX Runtime (which
+    picks its own device: its providers)."""
     from ganforge.devices import resolve_device
     from ganforge.pipelines import load_pipeline
     from ganforge.zoo import is_zoo_name, resolve_model_path, zoo_card
 
+    if runtime not in ("torch", "onnx"):
+        raise GanforgeError(f"runtime must be torch or onnx, got {runtime!r}")
+    if runtime == "onnx":
+        from ganforge.pipelines.onnx import load_onnx_pipeline
+
+        return load_onnx_pipeline(resolve_model_path(path))
     pipe = load_pipeline(resolve_model_path(path))
     if is_zoo_name(path):  # its card names the data it learned, for `ganforge eval zoo:NAME`
         pipe.config["source"] = {"zoo": str(path), "data": zoo_card(path).data}

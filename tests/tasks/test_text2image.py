@@ -189,3 +189,16 @@ def test_alignment_scores_name_ceiling_floor_tone_and_category(colour_run: Path,
         s = scores[side]
         assert 0 <= s["r_precision"] <= 1 and 0 <= s["r_precision_shuffled"] <= 1
         assert 0 <= s["tone_accuracy"] <= 1 and 0 <= s["category_accuracy"] <= 1 and s["n_tone_named"] == 80
+
+
+def test_onnx_export_draws_what_pytorch_draws(colour_run: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "onnx"
+    assert main(["export", str(colour_run), "--out", str(folder), "--format", "onnx"]) == 0
+    graph = json.loads((folder / "config.json").read_text())["onnx"]["graphs"]["generator"]
+    assert [i["name"] for i in graph["inputs"]] == ["z", "sentence"]
+    a, b = ganforge.load(colour_run), ganforge.load(folder, runtime="onnx")
+    for texts in (["a red square"], ["a red square", "a blue square", "a green square"]):
+        x = a(texts, seed=2, output_type="pt", watermark=False)
+        y = b(texts, seed=2, output_type="pt", watermark=False)
+        assert (x - y).abs().max() <= graph["tolerance"]
+    assert main(["generate", str(folder), "a red square", "--runtime", "onnx", "--out", str(tmp_path / "g.png")]) == 0

@@ -28,6 +28,12 @@ def device_option() -> Any:
     return typer.Option("auto", "--device", help=DEVICE_HELP)
 
 
+def runtime_option() -> Any:
+    """`--runtime`: run the model's networks in PyTorch, or in ONNX Runtime from an export with its .onnx graphs."""
+    return typer.Option("torch", "--runtime", help="torch, or onnx: the networks of an export written with `ganforge "
+                        "export RUN --out DIR --format onnx` run in ONNX Runtime (give DIR as the model).")
+
+
 def overwrite_option() -> Any:
     """`--overwrite`: the one way to write over files (or into folders) that ganforge did not write."""
     return typer.Option(False, "--overwrite", help="Write over existing files, or into a non-empty folder, that "

@@ -11,7 +11,14 @@ from typing import Any
 
 import typer
 
-from ganforge.cli.options import device_option, no_watermark_option, old_name, overwrite_option, renamed
+from ganforge.cli.options import (
+    device_option,
+    no_watermark_option,
+    old_name,
+    overwrite_option,
+    renamed,
+    runtime_option,
+)
 from ganforge.devices import resolve_device
 from ganforge.errors import GanforgeError
 from ganforge.outputs import check_output_file
@@ -53,6 +60,7 @@ def sample_command(
     fps: int = typer.Option(20, "--fps", help="Frames per second of the animation."),
     nrow: int | None = typer.Option(None, "--nrow", help="Images per grid row [default: square]."),
     device: str = device_option(),
+    runtime: str = runtime_option(),
     truncation: float = typer.Option(1.0, "--truncation", help="Truncation psi for style-based models (1 = none, 0 = the average image)."),
     streams: bool = typer.Option(False, "--streams", help="Video runs: write a still figure (PNG) of each clip's two streams: clip, foreground, mask and background rows."),
     overwrite: bool = overwrite_option(),
@@ -76,7 +84,7 @@ def sample_command(
     as_folder = str(out).endswith(("/", "\\")) or out.is_dir() or out.suffix == ""
     if not as_folder:
         check_output_file(out, overwrite=overwrite)
-    pipe = load(run, device=resolve_device(device))
+    pipe = load(run, device=resolve_device(device), runtime=runtime)
     ask = SampleAsk(run, seed_list, bool(seeds), out, as_folder, fps, nrow, frames, frames_flag, class_, interpolate,
                     truncation, streams, overwrite, not no_watermark)
     name = str(pipe.config.get("pipeline", "?"))

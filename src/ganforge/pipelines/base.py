@@ -117,6 +117,16 @@ class Pipeline:
         self._model_hash: str | None = None
 
     MARKED_METHODS: tuple[str, ...] = ()  # public methods besides __call__ that return pictures: marked as well
+    runtime = "torch"  # or "onnx": its networks run in ONNX Runtime (pipelines/onnx.py)
+
+    def onnx_graphs(self) -> dict[str, Any]:
+        """Each component as the ONNX graph it exports to ({name: pipelines.onnx.OnnxGraph})."""
+        raise GanforgeError(f"{type(self).__name__} has no ONNX export yet; export it with --format safetensors")
+
+    @classmethod
+    def onnx_feeds(cls, config: dict[str, Any]) -> dict[str, Any]:
+        """How this pipeline's calls of its components map onto their graphs' inputs ({name: OnnxFeed})."""
+        raise GanforgeError(f"{cls.__name__} has no ONNX runtime yet; load it with runtime='torch'")
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

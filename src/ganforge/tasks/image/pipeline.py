@@ -38,6 +38,53 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
     return torch.sin((1 - t) * omega) / so * a + torch.sin(t * omega) / so * b
 
 
+class GeneratorGraph(torch.nn.Module):
+    """An image generator as its ONNX graph computes it, (z [, label] [, truncation]) -> image [N, C, R, R]: a
+    style-based generator with its fixed noise (noise_mode "const") and truncation an input of shape [1]. The
+    subclasses below give forward the graph's exact inputs (torch.export traces a signature, not *args)."""
+
+    def __init__(self, generator: torch.nn.Module) -> None:
+        super().__init__()
+        self.generator = generator
+
+    def image(self, z: torch.Tensor, label: torch.Tensor | None, psi: torch.Tensor | None) -> torch.Tensor:
+        if psi is None:
+            return self.generator(z, label)
+        ws = self.generator.map(z, label)
+        avg = self.generator.mapping.w_avg.to(ws.dtype)
+        return self.generator.synthesis(avg + psi.view(1, 1, 1) * (ws - avg), "const")
+
+
+class _Plain(GeneratorGraph):
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.image(z, None, None)
+
+
+class _Labelled(GeneratorGraph):
+    def forward(self, z: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+        return self.image(z, label, None)
+
+
+class _Styled(GeneratorGraph):
+    def forward(self, z: torch.Tensor, truncation: torch.Tensor) -> torch.Tensor:
+        return self.image(z, None, truncation)
+
+
+class _StyledLabelled(GeneratorGraph):
+    def forward(self, z: torch.Tensor, label: torch.Tensor, truncation: torch.Tensor) -> torch.Tensor:
+        return self.image(z, label, truncation)
+
+
+GRAPHS = {("z",): _Plain, ("z", "label"): _Labelled, ("z", "truncation"): _Styled,
+          ("z", "label", "truncation"): _StyledLabelled}
+
+
+def generator_inputs(config: dict[str, Any]) -> tuple[str, ...]:
+    """The ONNX graph's inputs for an image generator's export config."""
+    style = config["components"]["generator"]["class"].startswith("stylegan2")
+    return ("z",) + (("label",) if config.get("class_names") else ()) + (("truncation",) if style else ())
+
+
 @PIPELINES.register("image")
 class ImageGenerationPipeline(Pipeline):
     """`pipe(n=16, seed=0)` or `pipe(seeds=[...])`, optional `class_label` and `noise_mode`; eval mode, no grad."""
@@ -49,6 +96,28 @@ class ImageGenerationPipeline(Pipeline):
     @property
     def class_names(self) -> list[str]:
         return list(self.config.get("class_names", []))
+
+    def onnx_graphs(self) -> dict[str, Any]:
+        from ganforge.pipelines.onnx import OnnxGraph
+
+        inputs = generator_inputs(self.config)
+        example = {"z": torch.randn(2, self.z_dim), "label": torch.zeros(2, dtype=torch.long),
+                   "truncation": torch.ones(1)}
+        graph = GRAPHS[inputs](self.generator)
+        return {"generator": OnnxGraph(graph, tuple(example[k] for k in inputs), inputs, ("image",),
+                                       {k: {0: "batch"} for k in inputs if k != "truncation"}, tolerance=2e-4)}
+
+    @classmethod
+    def onnx_feeds(cls, config: dict[str, Any]) -> dict[str, Any]:
+        from ganforge.pipelines.onnx import OnnxFeed
+
+        inputs = generator_inputs(config)
+
+        def feed(z: torch.Tensor, labels: torch.Tensor | None = None, truncation_psi: float = 1.0) -> dict:
+            return {"z": z, "label": labels, "truncation": torch.tensor([float(truncation_psi)])}
+
+        # a style-based graph takes truncation: `generate` looks for a mapping before it passes one
+        return {"generator": OnnxFeed(feed, {"mapping": None} if "truncation" in inputs else {})}
 
     def _labels(self, class_label: int | str | Sequence[int] | None, n: int) -> torch.Tensor | None:
         names = self.class_names

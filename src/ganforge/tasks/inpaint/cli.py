@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ganforge.cli.options import device_option, no_watermark_option, overwrite_option
+from ganforge.cli.options import device_option, no_watermark_option, overwrite_option, runtime_option
 from ganforge.devices import resolve_device
 from ganforge.errors import GanforgeError
 from ganforge.imaging import IMAGE_SUFFIXES
@@ -38,6 +38,7 @@ def inpaint_command(
     outpaint: str | None = typer.Option(None, "--outpaint", help="L,T,R,B: pixels to add on the left, top, right and "
                                         "bottom and fill (with --mask, the image's own holes are filled too)."),
     device: str = device_option(),
+    runtime: str = runtime_option(),
     overwrite: bool = overwrite_option(),
     no_watermark: bool = no_watermark_option(),
 ) -> None:
@@ -61,7 +62,7 @@ def inpaint_command(
     check_output_file(out, [image] + ([mask] if mask is not None else []), overwrite)
     if borders is not None:
         check_canvas(image, borders)
-    pipe = load(run, device=resolve_device(device))
+    pipe = load(run, device=resolve_device(device), runtime=runtime)
     if not isinstance(pipe, InpaintPipeline):
         raise GanforgeError(f"{run} is not an inpaint model (train one with `ganforge train inpaint`)")
     provenance = pipe.provenance({"input": image.name, "mask": mask.name if mask is not None else None,

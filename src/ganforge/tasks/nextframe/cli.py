@@ -15,7 +15,14 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from ganforge.cli.options import device_option, no_watermark_option, old_name, overwrite_option, renamed
+from ganforge.cli.options import (
+    device_option,
+    no_watermark_option,
+    old_name,
+    overwrite_option,
+    renamed,
+    runtime_option,
+)
 from ganforge.devices import resolve_device
 from ganforge.errors import GanforgeError
 from ganforge.outputs import check_output_file
@@ -84,6 +91,7 @@ def predict_command(
                                  "prediction."),
     fps: int = typer.Option(10, "--fps", help="Frames per second of the animation."),
     device: str = device_option(),
+    runtime: str = runtime_option(),
     overwrite: bool = overwrite_option(),
     no_watermark: bool = no_watermark_option(),
 ) -> None:
@@ -100,7 +108,7 @@ def predict_command(
     if fps < 1:
         raise GanforgeError(f"--fps must be at least 1, got {fps}")
     check_output_file(out, [Path(clip)] if Path(clip).exists() else [], overwrite)
-    pipe = load(run, device=resolve_device(device))
+    pipe = load(run, device=resolve_device(device), runtime=runtime)
     if not isinstance(pipe, FramePredictionPipeline):
         raise GanforgeError(f"{run} is not a nextframe model; `ganforge sample` or `translate` may fit it")
     horizon = pipe.out_frames if frames is None else frames

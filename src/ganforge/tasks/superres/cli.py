@@ -11,7 +11,13 @@ from pathlib import Path
 import typer
 
 from ganforge.cli.inputs import collect_inputs, process_each
-from ganforge.cli.options import device_option, no_watermark_option, overwrite_option, strict_option
+from ganforge.cli.options import (
+    device_option,
+    no_watermark_option,
+    overwrite_option,
+    runtime_option,
+    strict_option,
+)
 from ganforge.devices import resolve_device
 from ganforge.errors import GanforgeError
 from ganforge.imaging import IMAGE_SUFFIXES
@@ -27,6 +33,7 @@ def upscale_command(
     tile_overlap: int = typer.Option(DEFAULT_OVERLAP, "--tile-overlap", help="Input pixels neighbouring tiles share; "
                                      "blended with linear (feathered) weights."),
     device: str = device_option(),
+    runtime: str = runtime_option(),
     strict: bool = strict_option(),
     overwrite: bool = overwrite_option(),
     no_watermark: bool = no_watermark_option(),
@@ -43,7 +50,7 @@ def upscale_command(
         jobs = [(inputs[0], check_output_file(out, inputs, overwrite))]
     else:
         jobs = collect_inputs(inputs, out)
-    pipe = load(run, device=resolve_device(device))
+    pipe = load(run, device=resolve_device(device), runtime=runtime)
     if not isinstance(pipe, UpscalePipeline):
         raise GanforgeError(f"{run} is not a superres model; `ganforge translate` or `sample` may fit it")
     if not one_file:

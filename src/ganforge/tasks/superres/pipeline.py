@@ -89,6 +89,19 @@ class UpscalePipeline(Pipeline):
     scale = config_value("scale", int)
     generator = component("generator")
 
+    def onnx_graphs(self) -> dict[str, Any]:
+        from ganforge.pipelines.onnx import OnnxGraph
+
+        example = (torch.rand(2, self.channels, 24, 20) * 2 - 1,)
+        return {"generator": OnnxGraph(self.generator, example, ("image",), ("upscaled",),
+                                       {"image": {0: "batch", 2: "height", 3: "width"}}, tolerance=2e-4)}
+
+    @classmethod
+    def onnx_feeds(cls, config: dict[str, Any]) -> dict[str, Any]:
+        from ganforge.pipelines.onnx import OnnxFeed
+
+        return {"generator": OnnxFeed(lambda x: {"image": x})}
+
     @torch.no_grad()
     def upscale_tensor(self, x: torch.Tensor) -> torch.Tensor:
         """[N, C, h, w] in [-1, 1] -> [N, C, h * scale, w * scale] in [-1, 1], in one pass (no tiling)."""

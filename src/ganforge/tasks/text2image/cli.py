@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from ganforge.cli.options import device_option, no_watermark_option, overwrite_option
+from ganforge.cli.options import device_option, no_watermark_option, overwrite_option, runtime_option
 from ganforge.cli.sample import SAMPLERS, STILL_SUFFIXES, SampleAsk
 from ganforge.devices import resolve_device
 from ganforge.errors import GanforgeError
@@ -27,6 +27,7 @@ def generate_command(
     nrow: int | None = typer.Option(None, "--nrow", min=1, help="Images per grid row [default: --n, or a square "
                                     "grid for one image per sentence]."),
     device: str = device_option(),
+    runtime: str = runtime_option(),
     overwrite: bool = overwrite_option(),
     no_watermark: bool = no_watermark_option(),
 ) -> None:
@@ -44,7 +45,7 @@ def generate_command(
             raise GanforgeError(f"--out must be an image file ({', '.join(STILL_SUFFIXES)}) or a folder ending in /, "
                                 f"got {out}")
         check_output_file(out, overwrite=overwrite)
-    pipe = load(run, device=resolve_device(device))
+    pipe = load(run, device=resolve_device(device), runtime=runtime)
     if not isinstance(pipe, Text2ImagePipeline):
         raise GanforgeError(f"{run} is not a text-to-image model (train one with `ganforge train text2image`)")
     jobs = [(p, text, seed + p * n + i) for p, text in enumerate(prompts) for i in range(n)]

@@ -35,6 +35,19 @@ class Text2ImagePipeline(Pipeline):
     generator = component("generator")
     z_dim = config_value("z_dim", int)
 
+    def onnx_graphs(self) -> dict[str, Any]:
+        from ganforge.pipelines.onnx import OnnxGraph
+
+        example = (torch.randn(2, self.z_dim), torch.randn(2, int(self.config["text_encoder"]["dim"])))
+        return {"generator": OnnxGraph(self.generator, example, ("z", "sentence"), ("image",),
+                                       {"z": {0: "batch"}, "sentence": {0: "batch"}}, tolerance=2e-4)}
+
+    @classmethod
+    def onnx_feeds(cls, config: dict[str, Any]) -> dict[str, Any]:
+        from ganforge.pipelines.onnx import OnnxFeed
+
+        return {"generator": OnnxFeed(lambda z, sentence: {"z": z, "sentence": sentence})}
+
     def encoder(self) -> Any:
         """The sentence encoder the model was trained with (checked by its weights' hash)."""
         from ganforge.text.encoder import WEIGHTS_SHA256, shared_encoder

@@ -7,7 +7,13 @@ from pathlib import Path
 import typer
 
 from ganforge.cli.inputs import collect_inputs, process_each
-from ganforge.cli.options import device_option, no_watermark_option, overwrite_option, strict_option
+from ganforge.cli.options import (
+    device_option,
+    no_watermark_option,
+    overwrite_option,
+    runtime_option,
+    strict_option,
+)
 from ganforge.devices import resolve_device
 from ganforge.errors import GanforgeError
 
@@ -20,6 +26,7 @@ def translate_command(
     resize: bool = typer.Option(False, "--resize/--no-resize", help="Resize each image to the training resolution "
                                 "and the output back, instead of padding to the network's stride and cropping."),
     device: str = device_option(),
+    runtime: str = runtime_option(),
     strict: bool = strict_option(),
     overwrite: bool = overwrite_option(),
     no_watermark: bool = no_watermark_option(),
@@ -31,7 +38,7 @@ def translate_command(
     from ganforge.tasks.translation.pipeline import TranslationPipeline
 
     jobs = collect_inputs(inputs, out)
-    pipe = load(run, device=resolve_device(device))
+    pipe = load(run, device=resolve_device(device), runtime=runtime)
     if not isinstance(pipe, TranslationPipeline):
         raise GanforgeError(f"{run} is not a translation model (pix2pix or cyclegan); use `ganforge sample` for it")
     direction = pipe.check_direction(direction)
