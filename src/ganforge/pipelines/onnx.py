@@ -133,6 +133,7 @@ class OnnxComponent(nn.Module):
 
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        options.intra_op_num_threads = torch.get_num_threads()  # as many threads as PyTorch has (OMP_NUM_THREADS)
         self.session = ort.InferenceSession(str(path), options, providers=providers())
         self.feed = feed
         self.input_names = [i.name for i in self.session.get_inputs()]
