@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from tests.gf_inpaint import inpaint_run  # noqa: F401  (session fixture)
+from tests.gf_video import video_run  # noqa: F401  (session fixture)
 from tests.superres_helpers import TINY_SR, write_sr_folder
 
 import ganforge
@@ -112,3 +114,55 @@ def test_one_line_errors(tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(GanforgeError, match=r"ganforge\[onnx\]"):
         gonnx.require_onnx("ONNX export")
+
+
+def test_translators_match_at_two_sizes_both_cyclegan_directions(translation_runs: dict[str, Path],
+                                                                 tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    for name in ("pix2pix", "cyclegan"):
+        folder = exported(translation_runs[name], tmp_path / name)
+        a, b = ganforge.load(folder), ganforge.load(folder, runtime="onnx")
+        stride = int(a.config.get("stride", 1))
+        directions = ("AtoB",) if name == "pix2pix" else ("AtoB", "BtoA")
+        for direction in directions:
+            for n, side in ((1, 16), (3, 16 + 2 * stride)):
+                x = torch.from_numpy(rng.uniform(-1, 1, (n, 3, side, side)).astype(np.float32))
+                diff = (a.translate_tensor(x, direction) - b.translate_tensor(x, direction)).abs().max()
+                assert diff <= tolerance(folder), (name, direction, side, float(diff))
+        image = rng.integers(0, 256, (21, 19, 3), dtype=np.uint8)  # any size: padded to the stride, cropped back
+        assert np.array_equal(a(image, output_type="np", watermark=False).shape,
+                              b(image, output_type="np", watermark=False).shape)
+
+
+def test_video_generators_and_predictors_match(video_run: dict[str, Path], tmp_path: Path) -> None:
+    from tests.nextframe_helpers import TINY_NF
+    from tests.nextframe_helpers import write_video_folder as write_clips
+
+    folder = exported(video_run["run"], tmp_path / "vgan")
+    a, b = ganforge.load(folder), ganforge.load(folder, runtime="onnx")
+    for n in (1, 3):
+        x = a.streams(n=n, seed=4, output_type="pt", watermark=False)
+        y = b.streams(n=n, seed=4, output_type="pt", watermark=False)
+        for key in ("video", "foreground", "mask", "background"):
+            assert x[key].shape == y[key].shape and (x[key] - y[key]).abs().max() <= tolerance(folder), key
+    data = write_clips(tmp_path / "clips")
+    run = ganforge.train(data=str(data), kimg=0.016, out=str(tmp_path), name="nf", **TINY_NF).run_dir
+    folder = exported(run, tmp_path / "nf-export")
+    a, b = ganforge.load(folder), ganforge.load(folder, runtime="onnx")
+    context = torch.from_numpy(np.random.default_rng(2).uniform(-1, 1, (3, 2, a.channels, 16, 16)).astype(np.float32))
+    for frames in (2, 5):  # one pass, and autoregressive beyond the native 2
+        diff = (a.predict_tensor(context, frames) - b.predict_tensor(context, frames)).abs().max()
+        assert diff <= 3 * tolerance(folder), (frames, float(diff))
+
+
+def test_an_inpainter_matches_inside_the_holes_and_keeps_known_pixels(inpaint_run: dict[str, Path],
+                                                                      tmp_path: Path) -> None:
+    folder = exported(inpaint_run["run"], tmp_path / "inpaint")
+    a, b = ganforge.load(folder), ganforge.load(folder, runtime="onnx")
+    rng = np.random.default_rng(3)
+    stride = int(a.config.get("stride", 1))
+    for n, side in ((1, 2 * stride), (2, 3 * stride)):
+        images = rng.integers(0, 256, (n, side, side, a.channels), dtype=np.uint8)
+        masks = rng.random((n, side, side)) > 0.6
+        x, y = a.inpaint_batch(images, masks), b.inpaint_batch(images, masks)
+        assert np.array_equal(y[~masks], images[~masks]) and np.abs(x.astype(int) - y.astype(int)).max() <= 1

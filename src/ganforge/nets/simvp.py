@@ -23,6 +23,8 @@ GroupNorm rather than batch norm, so an EMA copy is exact and a prediction never
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -142,14 +144,21 @@ class SimVPPredictor(nn.Module):
     def rollout(self, context: torch.Tensor, frames: int) -> torch.Tensor:
         """The next `frames` frames [N, frames, C, H, W]: forward passes of m frames, each conditioned on the last
         k of the observed and already predicted frames (autoregressive beyond the native horizon)."""
-        if frames < 1:
-            raise ValueError(f"frames to predict must be >= 1, got {frames}")
-        outs: list[torch.Tensor] = []
-        done = 0
-        while done < frames:
-            y = self(context)
-            outs.append(y)
-            done += y.shape[1]
-            if done < frames:
-                context = torch.cat([context, y.clamp(-1, 1).to(context.dtype)], dim=1)[:, -self.context_frames:]
-        return torch.cat(outs, dim=1)[:, :frames]
+        return autoregressive_rollout(self, context, frames, self.context_frames)
+
+
+def autoregressive_rollout(predict: Callable[[torch.Tensor], torch.Tensor], context: torch.Tensor, frames: int,
+                           context_frames: int) -> torch.Tensor:
+    """`frames` frames [N, frames, C, H, W] from passes of `predict` (k frames in, m out), each on the last k of the
+    observed and already predicted frames: SimVP's rollout, shared with its ONNX stand-in."""
+    if frames < 1:
+        raise ValueError(f"frames to predict must be >= 1, got {frames}")
+    outs: list[torch.Tensor] = []
+    done = 0
+    while done < frames:
+        y = predict(context)
+        outs.append(y)
+        done += y.shape[1]
+        if done < frames:
+            context = torch.cat([context, y.clamp(-1, 1).to(context.dtype)], dim=1)[:, -context_frames:]
+    return torch.cat(outs, dim=1)[:, :frames]

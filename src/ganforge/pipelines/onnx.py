@@ -14,6 +14,7 @@ around an `OnnxComponent`, fed to ONNX Runtime (the CPU provider; others when in
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,8 +39,9 @@ class OnnxGraph:
     module: nn.Module
     example: tuple[torch.Tensor, ...]  # inputs to trace with (batch 2, so the batch axis is not specialised)
     inputs: tuple[str, ...]
-    outputs: tuple[str, ...] = ("output",)
-    dynamic: dict[str, dict[int, str]] = field(default_factory=dict)  # input -> {axis: name}; batch everywhere
+    outputs: tuple[str, ...] = ("output",)  # several: the component returns a dict of them (video streams)
+    dynamic: dict[str, dict[int, str | tuple[str, int]]] = field(default_factory=dict)  # input -> {axis: name}, or
+    # (name, multiple) for a side that must stay a multiple of the network's stride
     tolerance: float = 1e-4  # the largest |ONNX - PyTorch| the tests allow, on outputs in [-1, 1]
 
 
@@ -49,6 +51,7 @@ class OnnxFeed:
 
     feed: Feed
     attributes: dict[str, Any] = field(default_factory=dict)  # what the pipeline reads off the network besides calling it
+    methods: dict[str, Callable[..., Any]] = field(default_factory=dict)  # methods it calls: fn(component, ...)
 
 
 def require_onnx(what: str) -> None:
@@ -69,8 +72,14 @@ def export_graph(graph: OnnxGraph, path: Path, opset: int = OPSET) -> dict[str, 
 
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)  # its notes on torchvision's ops, absent here
 
-    dims = {name: torch.export.Dim(name, min=1, max=1 << 16) for axes in graph.dynamic.values() for name in axes.values()}
-    shapes = tuple({axis: dims[name] for axis, name in graph.dynamic.get(i, {}).items()} or None for i in graph.inputs)
+    def dim(spec: str | tuple[str, int]) -> Any:
+        name, multiple = (spec, 1) if isinstance(spec, str) else spec
+        if multiple == 1:
+            return torch.export.Dim(name, min=1, max=1 << 16)
+        return multiple * torch.export.Dim(f"{name}_over_{multiple}", min=1, max=(1 << 16) // multiple)
+
+    dims = {spec: dim(spec) for axes in graph.dynamic.values() for spec in axes.values()}
+    shapes = tuple({axis: dims[spec] for axis, spec in graph.dynamic.get(i, {}).items()} or None for i in graph.inputs)
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         try:
@@ -127,7 +136,8 @@ def providers() -> list[str]:
 class OnnxComponent(nn.Module):
     """Stands in for a network: called as the pipeline calls it, it runs the ONNX graph and returns a tensor."""
 
-    def __init__(self, path: Path, feed: Feed, attributes: dict[str, Any] | None = None) -> None:
+    def __init__(self, path: Path, feed: Feed, attributes: dict[str, Any] | None = None,
+                 methods: dict[str, Callable[..., Any]] | None = None) -> None:
         super().__init__()
         import onnxruntime as ort
 
@@ -138,13 +148,17 @@ class OnnxComponent(nn.Module):
         self.feed = feed
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.register_buffer("_device_probe", torch.zeros(0), persistent=False)  # next(parameters()) callers
+        self.output_names = [o.name for o in self.session.get_outputs()]
         for key, value in (attributes or {}).items():
             setattr(self, key, value)
+        for key, fn in (methods or {}).items():
+            setattr(self, key, functools.partial(fn, self))
 
-    def forward(self, *args: Any, **kwargs: Any) -> torch.Tensor:
+    def forward(self, *args: Any, **kwargs: Any) -> torch.Tensor | dict[str, torch.Tensor]:
         named = self.feed(*args, **kwargs)
         inputs = {k: np.ascontiguousarray(v.detach().cpu().numpy()) for k, v in named.items() if k in self.input_names}
-        return torch.from_numpy(self.session.run(None, inputs)[0])
+        outputs = [torch.from_numpy(o) for o in self.session.run(None, inputs)]
+        return outputs[0] if len(outputs) == 1 else dict(zip(self.output_names, outputs))
 
 
 def load_onnx_pipeline(folder: Path) -> Any:
@@ -169,7 +183,7 @@ def load_onnx_pipeline(folder: Path) -> Any:
         if graph is None or not (folder / graph["file"]).is_file():
             raise GanforgeError(f"{folder} has no ONNX graph of its {name}: export it with `ganforge export RUN --out "
                                 f"{folder} --format onnx`")
-        components[name] = OnnxComponent(folder / graph["file"], feed.feed, feed.attributes)
+        components[name] = OnnxComponent(folder / graph["file"], feed.feed, feed.attributes, feed.methods)
     pipe = cls(components, config)
     pipe.origin = str(folder)
     pipe._model_hash = entry.get("model_hash")

@@ -105,12 +105,42 @@ def parse_borders(borders: Any) -> tuple[int, int, int, int]:
     return _check_borders(tuple(borders))
 
 
+class InpaintGraph(torch.nn.Module):
+    """An inpainter as its ONNX graph computes it: (image [N, C, H, W], mask [N, 1, H, W], 1 = hole) -> the image
+    with its holes filled and its known pixels kept (composited inside the graph)."""
+
+    def __init__(self, generator: torch.nn.Module) -> None:
+        super().__init__()
+        self.generator = generator
+
+    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        known = image * (1 - mask)
+        return self.generator(torch.cat([known, mask], dim=1)) * mask + known
+
+
 @PIPELINES.register("inpaint")
 class InpaintPipeline(Pipeline):
     """`pipe(images, mask=None, outpaint=None, output_type="pil")`; see the module doc."""
 
     generator = component("generator")
     channels = config_value("channels", int)
+
+    def onnx_graphs(self) -> dict[str, Any]:
+        from ganforge.pipelines.onnx import OnnxGraph
+
+        stride = int(self.config.get("stride", 1))
+        side = 2 * max(stride, int(self.config.get("min_size", stride)))
+        example = (torch.rand(2, self.channels, side, side) * 2 - 1, (torch.rand(2, 1, side, side) > 0.7).float())
+        axes = {0: "batch", 2: ("height", stride), 3: ("width", stride)}
+        return {"generator": OnnxGraph(InpaintGraph(self.generator), example, ("image", "mask"), ("filled",),
+                                       {"image": axes, "mask": axes}, tolerance=2e-4)}
+
+    @classmethod
+    def onnx_feeds(cls, config: dict[str, Any]) -> dict[str, Any]:
+        from ganforge.pipelines.onnx import OnnxFeed
+
+        c = int(config["channels"])  # the pipeline calls G on [holed image, mask]: the graph takes them apart
+        return {"generator": OnnxFeed(lambda inp: {"image": inp[:, :c], "mask": inp[:, c:]})}
 
     # ----------------------------------------------------------------------------------- tensors
     @torch.no_grad()

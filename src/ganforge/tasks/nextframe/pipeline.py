@@ -72,6 +72,24 @@ class FramePredictionPipeline(Pipeline):
     out_frames = config_value("out_frames", int)
     channels = config_value("channels", int, 1)
 
+    def onnx_graphs(self) -> dict[str, Any]:
+        from ganforge.pipelines.onnx import OnnxGraph
+
+        r = self.resolution
+        example = (torch.rand(2, self.context_frames, self.channels, r, r) * 2 - 1,)
+        return {"predictor": OnnxGraph(self.predictor, example, ("context",), ("frames",), {"context": {0: "batch"}},
+                                       tolerance=2e-4)}
+
+    @classmethod
+    def onnx_feeds(cls, config: dict[str, Any]) -> dict[str, Any]:
+        from ganforge.nets.simvp import autoregressive_rollout
+        from ganforge.pipelines.onnx import OnnxFeed
+
+        k = int(config["context_frames"])
+        return {"predictor": OnnxFeed(lambda context: {"context": context}, {"context_frames": k},
+                                      {"rollout": lambda net, context, frames: autoregressive_rollout(net, context,
+                                                                                                      frames, k)})}
+
     # ------------------------------------------------------------------------------------- inputs
     def load_clip(self, clip: ClipInput, min_frames: int | None = None) -> np.ndarray:
         """Any accepted clip as uint8 [T, R, R, C] at the model's size and channels (see the module doc).

@@ -137,6 +137,27 @@ class TranslationPipeline(Pipeline):
         value = self.config.get("num_labels")
         return int(value) if value is not None else None
 
+    def onnx_graphs(self) -> dict[str, Any]:
+        from ganforge.pipelines.onnx import OnnxGraph
+
+        stride = int(self.config.get("stride", 1))
+        side = 2 * max(stride, int(self.config.get("min_size", stride)))  # a bottleneck of 1 x 1 would be traced as fixed
+        graphs = {}
+        for direction, name in self.config.get("direction_components", {"AtoB": "generator"}).items():
+            channels = self.num_labels or self._side(direction)[0]  # label maps go in one-hot
+            example = (torch.rand(2, channels, side, side) * 2 - 1,)
+            graphs[name] = OnnxGraph(self.components[name], example, ("image",), ("translated",),
+                                     {"image": {0: "batch", 2: ("height", stride), 3: ("width", stride)}},
+                                     tolerance=2e-4)
+        return graphs
+
+    @classmethod
+    def onnx_feeds(cls, config: dict[str, Any]) -> dict[str, Any]:
+        from ganforge.pipelines.onnx import OnnxFeed
+
+        names = config.get("direction_components", {"AtoB": "generator"}).values()
+        return {name: OnnxFeed(lambda x: {"image": x}) for name in names}
+
     def generator(self, direction: str = "AtoB") -> torch.nn.Module:
         """The network that translates in `direction` (pix2pix: only AtoB)."""
         key = self.config.get("direction_components", {"AtoB": "generator"}).get(self.check_direction(direction))

@@ -28,6 +28,18 @@ from ganforge.tasks.image.pipeline import latent_for_seed
 STREAMS = ("video", "foreground", "mask", "background")
 
 
+class StreamsGraph(torch.nn.Module):
+    """A video generator as its ONNX graph computes it: z -> the clip and its streams, in STREAMS order."""
+
+    def __init__(self, generator: torch.nn.Module) -> None:
+        super().__init__()
+        self.generator = generator
+
+    def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        out = self.generator(z, streams=True)
+        return tuple(out[name] for name in STREAMS)
+
+
 @PIPELINES.register("video")
 class VideoGenerationPipeline(Pipeline):
     """`pipe(n=8, seed=0)` or `pipe(seeds=[...])` -> clips; `pipe.streams(...)` -> clips and their two streams."""
@@ -41,6 +53,18 @@ class VideoGenerationPipeline(Pipeline):
     @property
     def class_names(self) -> list[str]:
         return []
+
+    def onnx_graphs(self) -> dict[str, Any]:
+        from ganforge.pipelines.onnx import OnnxGraph
+
+        return {"generator": OnnxGraph(StreamsGraph(self.generator), (torch.randn(2, self.z_dim),), ("z",), STREAMS,
+                                       {"z": {0: "batch"}}, tolerance=2e-4)}
+
+    @classmethod
+    def onnx_feeds(cls, config: dict[str, Any]) -> dict[str, Any]:
+        from ganforge.pipelines.onnx import OnnxFeed
+
+        return {"generator": OnnxFeed(lambda z, labels=None, streams=False: {"z": z})}  # always every stream
 
     def _seeds(self, n: int | None, seed: int, seeds: Sequence[int] | None) -> list[int]:
         if seeds is None:
