@@ -134,7 +134,7 @@ def test_translators_match_at_two_sizes_both_cyclegan_directions(translation_run
                               b(image, output_type="np", watermark=False).shape)
 
 
-def test_video_generators_and_predictors_match(video_run: dict[str, Path], tmp_path: Path) -> None:
+def test_video_generators_and_predictors_match(video_run: dict[str, Path], tmp_path: Path) -> None:  # noqa: F811
     from tests.nextframe_helpers import TINY_NF
     from tests.nextframe_helpers import write_video_folder as write_clips
 
@@ -155,7 +155,7 @@ def test_video_generators_and_predictors_match(video_run: dict[str, Path], tmp_p
         assert diff <= 3 * tolerance(folder), (frames, float(diff))
 
 
-def test_an_inpainter_matches_inside_the_holes_and_keeps_known_pixels(inpaint_run: dict[str, Path],
+def test_an_inpainter_matches_inside_the_holes_and_keeps_known_pixels(inpaint_run: dict[str, Path],  # noqa: F811
                                                                       tmp_path: Path) -> None:
     folder = exported(inpaint_run["run"], tmp_path / "inpaint")
     a, b = ganforge.load(folder), ganforge.load(folder, runtime="onnx")
