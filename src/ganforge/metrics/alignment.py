@@ -115,10 +115,12 @@ def r_precision(image_emb: np.ndarray, true_emb: np.ndarray, pool: np.ndarray, t
 
 
 def save_evaluator(net: AlignmentNet, path: Path, metadata: dict[str, Any]) -> Path:
+    """Weights stored in float16 (2.6 MB, half of float32: the shipped models' budget is 20 MB); read back as float32."""
     from ganforge.engine.checkpoint import replace_safetensors
 
     meta = {k: v if isinstance(v, str) else json.dumps(v) for k, v in metadata.items()}
-    return replace_safetensors({k: v.detach().contiguous() for k, v in net.state_dict().items()}, path, meta)
+    state = {k: (v.half() if v.is_floating_point() else v).detach().contiguous() for k, v in net.state_dict().items()}
+    return replace_safetensors(state, path, meta)
 
 
 def load_evaluator(path: Path = EVALUATOR_FILE) -> tuple[AlignmentNet, dict[str, str]]:
@@ -133,5 +135,5 @@ def load_evaluator(path: Path = EVALUATOR_FILE) -> tuple[AlignmentNet, dict[str,
     with safe_open(str(path), framework="pt") as f:
         metadata = dict(f.metadata() or {})
     net = AlignmentNet(categories=len(json.loads(metadata.get("categories", "[]")) or range(9)))
-    net.load_state_dict(load_file(str(path)))
+    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in load_file(str(path)).items()})
     return net.eval().requires_grad_(False), metadata
