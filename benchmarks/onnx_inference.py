@@ -3,10 +3,13 @@
     OMP_NUM_THREADS=2 .venv/bin/python benchmarks/onnx_inference.py --work /tmp/onnx-bench --repeats 5
 
 - a 64-image grid from the shipped emoji generator (zoo:emoji-32, DCGAN): images/s;
-- a x4 upscale of a 256 x 256 image by the superres task's default network (SRResNet, width 64, 16 blocks; a
-  one-step run: speed does not depend on training): output megapixels/s.
-Each model is exported with `--format both` into --work, then timed alternately in PyTorch and ONNX Runtime after one
-warm-up call each, unwatermarked (the watermark is the same code either way); medians of --repeats.
+- a x4 upscale of a 256 x 256 image (the superres task's default SRResNet), output megapixels/s;
+- an inpaint of a 256 x 256 image with a quarter of it masked (the inpaint task's default LaMa-style FFC network);
+- 10 frames predicted from 10 observed 64-px frames (the nextframe task's default SimVP).
+The last three are the studio benchmark's one-step runs at the tasks' default architectures (speed does not depend on
+training; `benchmarks/studio_latency.py`'s `train_runs`). Each model is exported with `--format both` into --work,
+then timed alternately in PyTorch and ONNX Runtime after one warm-up call each, unwatermarked (the watermark is the
+same code either way); medians of --repeats.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from report import machine  # noqa: E402
+from studio_latency import moving_square, smooth, train_runs  # noqa: E402  (its one-step runs at the defaults)
 
 import ganforge  # noqa: E402
 from ganforge.cli.main import main as cli  # noqa: E402
@@ -35,24 +39,6 @@ def export(model: str | Path, out: Path) -> Path:
         if cli(["export", str(model), "--out", str(out), "--format", "both"]) != 0:
             raise SystemExit(f"export of {model} failed")
     return out
-
-
-def superres_run(work: Path) -> Path:
-    """A one-step x4 superres run at the task's default architecture, on a few random images."""
-    from PIL import Image
-
-    run = work / "runs" / "superres-x4"
-    if (run / "checkpoints").is_dir():
-        return run
-    data = work / "sr-data"
-    data.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    for i in range(8):
-        Image.fromarray(rng.integers(0, 256, (96, 96, 3), dtype=np.uint8)).save(data / f"{i}.png")
-    ganforge.train(task="superres", data=str(data), resolution=64, scale=4, batch=2, kimg=0.002,
-                   out=str(work / "runs"), name="superres-x4", tick_kimg=0.002, checkpoint_every_kimg=0.002,
-                   sample_every_kimg=1.0, grid_size=1)
-    return run
 
 
 def timed(fn: Any, repeats: int) -> list[float]:
@@ -90,11 +76,23 @@ def main() -> None:
     emoji = export("zoo:emoji-32", args.work / "emoji-32")
     rows.append(compare("64-image grid, zoo:emoji-32 (DCGAN, 32 px)", emoji,
                         lambda p: p(n=64, seed=0, output_type="np", watermark=False), 64, "images", args.repeats))
-    upscaler = export(superres_run(args.work), args.work / "superres-x4")
-    image = np.random.default_rng(0).integers(0, 256, (256, 256, 3), dtype=np.uint8)
-    rows.append(compare("x4 upscale of 256 x 256 (SRResNet, width 64, 16 blocks)", upscaler,
-                        lambda p: p([image], output_type="np", watermark=False), 1024 * 1024 / 1e6,
+    runs = train_runs(args.work)
+    image = smooth(256, 0)
+    upscaler = export(runs["superres"], args.work / "superres-export")
+    scale = ganforge.load(upscaler).scale
+    rows.append(compare(f"x{scale} upscale of 256 x 256 (superres defaults)", upscaler,
+                        lambda p: p([image], output_type="np", watermark=False), (256 * scale) ** 2 / 1e6,
                         "output megapixels", args.repeats))
+    inpainter = export(runs["inpaint"], args.work / "inpaint-export")
+    mask = np.zeros((256, 256), dtype=bool)
+    mask[64:192, 64:192] = True
+    rows.append(compare("inpaint 256 x 256, a quarter masked (inpaint defaults)", inpainter,
+                        lambda p: p([image], mask=[mask], output_type="np", watermark=False), 256 * 256 / 1e6,
+                        "megapixels", args.repeats))
+    predictor = export(runs["nextframe"], args.work / "nextframe-export")
+    clip = moving_square(10, 64, 0)
+    rows.append(compare("10 frames predicted from 10 of 64 px (nextframe defaults)", predictor,
+                        lambda p: p([clip], frames=10, output_type="np", watermark=False), 10, "frames", args.repeats))
     import onnxruntime
 
     print(json.dumps({"benchmark": "onnx_inference", "date": time.strftime("%Y-%m-%d"), "machine": machine(),
