@@ -51,7 +51,7 @@ def test_networks_shapes_widths_and_starting_affines() -> None:
     G, D = DFGANGenerator(32, 3, z_dim=10, width=4), DFGANDiscriminator(32, 3, width=4)
     z, s = torch.randn(3, 10), torch.nn.functional.normalize(torch.randn(3, 384), dim=1)
     x = G(z, s)
-    assert x.shape == (3, 3, 32, 32) and x.abs().max() <= 1
+    assert x.shape == (3, 3, 32, 32) and x.abs().max() < 10  # linear output, near [-1, 1] at the start
     assert D.features(x).shape == (3, 32, 4, 4) and D(x, s).shape == (3,)
     affine = TextAffine(7, 5)  # gamma 1 and beta 0 at the start: the identity
     h = torch.randn(2, 5, 3, 3)

@@ -2,7 +2,8 @@
 text-conditioned affine transforms, and a discriminator whose head judges an image together with a sentence.
 
 Generator: z -> 4x4 (8 * width channels), then one block per doubling (nearest upsampling; a residual of two
-fusion blocks and 3x3 convolutions; a 1x1 shortcut where the width changes), then LeakyReLU, 3x3 conv, tanh. Each
+fusion blocks and 3x3 convolutions; a 1x1 shortcut where the width changes), then LeakyReLU and a 3x3 conv (linear:
+no tanh, see DFGANGenerator). Each
 fusion block is affine(cond) -> LeakyReLU -> affine(cond) -> LeakyReLU, the affines' scale and shift predicted by
 two-layer MLPs from [z, sentence] (scale starting at 1, shift at 0). Discriminator: 3x3 conv, then downsampling
 residual blocks (4x4 stride-2 and 3x3 convs, an average-pooled 1x1 shortcut, the residual scaled by a learned gamma
@@ -86,7 +87,10 @@ class UpBlock(nn.Module):
 
 @NETWORKS.register("dfgan.generator")
 class DFGANGenerator(nn.Module):
-    """(z [N, z_dim], sentence [N, text_dim] as `sentence_condition` makes it) -> images [N, channels, R, R]."""
+    """(z [N, z_dim], sentence [N, text_dim] as `sentence_condition` makes it) -> images [N, channels, R, R], about
+    [-1, 1]. The output is linear, as StyleGAN2's and GALIP's (DF-GAN's code ends in tanh): emoji backgrounds are
+    exactly white, +1, which tanh reaches only at infinity; with it our first emoji run's pre-activations grew to about
+    110 and every image was white, with no gradient left, by 10 kimg."""
 
     def __init__(self,
                  resolution: int = 64,  # power of two, at least 8
@@ -109,7 +113,7 @@ class DFGANGenerator(nn.Module):
         x = self.fc(z).view(z.shape[0], self.start_channels, 4, 4)
         for block in self.blocks:
             x = block(x, cond)
-        return torch.tanh(self.to_rgb(F.leaky_relu(x, 0.2)))  # [N, C, R, R]
+        return self.to_rgb(F.leaky_relu(x, 0.2))  # [N, C, R, R]; no tanh (see the class doc); sampling clamps
 
 
 class DownBlock(nn.Module):
