@@ -188,8 +188,9 @@ def test_device_defaults_to_auto(capsys, tmp_path, monkeypatch, command):
 
     seen = []
 
-    def fake_load(path, device=None):
+    def fake_load(path, device=None, runtime="torch"):
         seen.append(device)
+        assert runtime == "torch"  # --runtime defaults to PyTorch
         raise GanforgeError("stop here")
 
     monkeypatch.setattr(ganforge.api, "load", fake_load)

@@ -95,7 +95,7 @@ def test_pretrain_kimg_trains_l2_alone_first_and_resumes_exactly(tmp_path):
         (dict(clip_frames=10, context_frames=10), "--clip-frames 10 must exceed --context-frames 10"),
         (dict(frames=10, context_frames=10), "--clip-frames 10 must exceed"),  # the field's old name still works
         (dict(resolution=30), "a multiple of 4 and at least 8"),
-        (dict(augment="diffaug"), "--augment applies to image, not to task 'nextframe'"),
+        (dict(augment="diffaug"), "--augment applies to image and text2image, not to task 'nextframe'"),
         (dict(r1_gamma=1.0), "--r1-gamma applies to image, not to task 'nextframe'"),
         (dict(eval_every_kimg=1.0), "--eval-every applies to image, not to task 'nextframe'"),
     ],

@@ -128,10 +128,10 @@ def test_spade_needs_label_maps(tmp_path, translation_folder, tiny_translation):
         (dict(task="pix2pix", cond=True), "--cond applies to image, not to task 'pix2pix'"),
         (dict(task="pix2pix", l1_weight=-1.0), "--l1-weight must be >= 0"),
         (dict(task="cyclegan", d_layers=0), "--d-layers must lie in 1..8"),
-        (dict(task="pix2pix", augment="ada"), "--augment applies to image, not to task 'pix2pix'"),
+        (dict(task="pix2pix", augment="ada"), "--augment applies to image and text2image, not to task 'pix2pix'"),
         # The image task's options, which no conditioned task reads.
         (dict(task="pix2pix", r1_gamma=1.0), "--r1-gamma applies to image, not to task 'pix2pix'"),
-        (dict(task="cyclegan", z_dim=64), "--z-dim applies to image and video, not to task 'cyclegan'"),
+        (dict(task="cyclegan", z_dim=64), "--z-dim applies to image, text2image and video, not to task 'cyclegan'"),
         (dict(task="inpaint", d_norm="batch"), "--d-norm applies to image and superres, not to task 'inpaint'"),
         (dict(task="superres", resolution=16, scale=2, gp_weight=5.0), "--gp-weight applies to image, not"),
         (dict(task="pix2pix", model="spade", ada_target=0.7), "--ada-target applies to image, not"),

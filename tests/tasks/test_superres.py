@@ -137,7 +137,7 @@ def test_training_never_sees_the_held_out_images(tmp_path):
     (dict(degradation="jpeg"), "--degradation must be bicubic or realistic"),
     (dict(model="unet"), "belongs to task pix2pix"),
     (dict(adv_weight=-1.0), "--adv-weight must be >= 0"),
-    (dict(augment="ada"), "--augment applies to image, not to task 'superres'"),
+    (dict(augment="ada"), "--augment applies to image and text2image, not to task 'superres'"),
 ])
 def test_bad_options_are_clear_errors(changes, message):
     with pytest.raises(ConfigError, match=message):

@@ -139,7 +139,7 @@ def test_defaults_and_options():
 
 @pytest.mark.parametrize(("options", "message"), [
     (dict(cond=True), "--cond applies to image, not to task 'video'"),  # video generation is unconditional
-    (dict(augment="ada"), "--augment applies to image, not to task 'video'"),
+    (dict(augment="ada"), "--augment applies to image and text2image, not to task 'video'"),
     (dict(loss="wgan-gp"), "--loss must be one of ns, hinge, lsgan, rpgan, ragan, got 'wgan-gp'"),
     (dict(r1_gamma=1.0), "--r1-gamma applies to image, not to task 'video'"),
     (dict(eval_every_kimg=1.0), "--eval-every applies to image, not to task 'video'"),
