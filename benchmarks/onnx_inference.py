@@ -35,9 +35,13 @@ from ganforge.cli.main import main as cli  # noqa: E402
 
 
 def export(model: str | Path, out: Path) -> Path:
+    """`ganforge export MODEL --out OUT --format both`, once; its line goes to stderr (stdout is the JSON)."""
+    import contextlib
+
     if not (out / "config.json").is_file():
-        if cli(["export", str(model), "--out", str(out), "--format", "both"]) != 0:
-            raise SystemExit(f"export of {model} failed")
+        with contextlib.redirect_stdout(sys.stderr):
+            if cli(["export", str(model), "--out", str(out), "--format", "both"]) != 0:
+                raise SystemExit(f"export of {model} failed")
     return out
 
 
