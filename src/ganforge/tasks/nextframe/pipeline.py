@@ -75,9 +75,11 @@ class FramePredictionPipeline(Pipeline):
     def onnx_graphs(self) -> dict[str, Any]:
         from ganforge.pipelines.onnx import OnnxGraph
 
-        r = self.resolution
-        example = (torch.rand(2, self.context_frames, self.channels, r, r) * 2 - 1,)
-        return {"predictor": OnnxGraph(self.predictor, example, ("context",), ("frames",), {"context": {0: "batch"}},
+        stride = int(getattr(self.predictor, "stride", 1))
+        side = max(self.resolution, 2 * stride)
+        example = (torch.rand(2, self.context_frames, self.channels, side, side) * 2 - 1,)
+        axes = {0: "batch", 3: ("height", stride), 4: ("width", stride)}  # fully convolutional: any multiple of it
+        return {"predictor": OnnxGraph(self.predictor, example, ("context",), ("frames",), {"context": axes},
                                        tolerance=2e-4)}
 
     @classmethod
