@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from tests.conftest import TINY, TINY_TRANSLATION, write_label_folder
 from tests.gf_inpaint import inpaint_run  # noqa: F401  (session fixture)
+from tests.gf_text2image import TINY as TINY_T2I
+from tests.gf_text2image import write_colour_folder
 from tests.gf_video import TINY_VIDEO
 from tests.gf_video import write_video_folder as write_colour_clips
 from tests.nextframe_helpers import TINY_NF
@@ -41,9 +43,9 @@ def synthetic_mnist_home(root: Path) -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 def studio_runs(tmp_path_factory, translation_runs, inpaint_run) -> dict[str, Path]:  # noqa: F811
-    """Runs for the Generate, Translate, Inpaint and Upscale tabs: two image runs in a runs folder (DCGAN, and a
-    class-conditional one), an export of the first in a models folder, a superres run, and the shared pix2pix,
-    CycleGAN and inpaint runs."""
+    """Runs for the Generate, Generate from text, Translate, Inpaint and Upscale tabs: two image runs in a runs folder
+    (DCGAN, and a class-conditional one), an export of the first in a models folder, a superres run, a text2image
+    run on captioned squares, and the shared pix2pix, CycleGAN and inpaint runs."""
     import ganforge
 
     root = tmp_path_factory.mktemp("studio-runs")
@@ -53,9 +55,10 @@ def studio_runs(tmp_path_factory, translation_runs, inpaint_run) -> dict[str, Pa
     ganforge.load(runs / "dcgan").save_pretrained(models / "dcgan-export")
     sr_data = write_sr_folder(root / "sr-images")
     ganforge.train(**TINY_SR, data=str(sr_data), kimg=0.008, out=str(root), name="sr")
+    ganforge.train(**TINY_T2I, data=str(write_colour_folder(root / "squares")), kimg=0.008, out=str(root), name="t2i")
     return {"runs": runs, "models": models, "dcgan": runs / "dcgan", "cond": runs / "cond",
             "export": models / "dcgan-export", "sr": root / "sr", "pix2pix": translation_runs["pix2pix"],
-            "cyclegan": translation_runs["cyclegan"], "inpaint": inpaint_run["run"]}
+            "cyclegan": translation_runs["cyclegan"], "inpaint": inpaint_run["run"], "t2i": root / "t2i"}
 
 
 @pytest.fixture(scope="session")

@@ -154,6 +154,8 @@ class TabAction:
 # One entry per tab of the studio: the test fails for a tab that has none (a new tab gets its entry here).
 ACTIONS: dict[str, TabAction] = {
     "Generate": TabAction("zoo:emoji-32", "Generate", ("Samples",), r"16 images of 32x32 px"),
+    "Generate from text": TabAction("t2i", "Generate", ("Images (a row per sentence)",),
+                                    r"2 sentences x 4: 8 images of 16x16 px"),
     "Translate": TabAction("pix2pix", "Translate", ("Translated",), r"64x64 px, AtoB",
                            steps=lambda tab: tab.upload(tab.inputs["photo64"])),
     "Paint labels": TabAction("spade", "Render", ("Rendered", "Label map rendered"), r"classes 0, 1\b",
@@ -186,7 +188,7 @@ def browser_studio(tmp_path_factory, studio_runs, studio_clip_runs):
     root = tmp_path_factory.mktemp("studio-browser")
     runs = root / "runs"
     runs.mkdir()
-    trained = {k: studio_runs[k] for k in ("dcgan", "cond", "pix2pix", "cyclegan", "inpaint", "sr")}
+    trained = {k: studio_runs[k] for k in ("dcgan", "cond", "pix2pix", "cyclegan", "inpaint", "sr", "t2i")}
     trained.update({k: studio_clip_runs[k] for k in ("spade", "nf", "vgan")})
     for name, path in trained.items():
         (runs / name).symlink_to(path, target_is_directory=True)

@@ -33,13 +33,13 @@ def studio(tmp_path_factory, studio_runs):
     """The studio on the tiny runs (conftest.py): two image runs in its runs folder, an export in its models folder,
     and the translation, inpaint and superres runs given as paths; served until the module ends."""
     root = tmp_path_factory.mktemp("studio")
-    given = [studio_runs[k] for k in ("pix2pix", "cyclegan", "inpaint", "sr")]
+    given = [studio_runs[k] for k in ("pix2pix", "cyclegan", "inpaint", "sr", "t2i")]
     ctx = StudioContext(runs_dir=studio_runs["runs"], models_dir=studio_runs["models"], given=[str(p) for p in given],
                         limits=Limits(max_bytes=MAX_BYTES, max_pixels=MAX_PIXELS))
     app = build_app(ctx)
     url = launch(app, ctx, port=free_port(), quiet=True)
     client = Client(url, verbose=False)
-    paths = {k: str(studio_runs[k]) for k in ("dcgan", "cond", "export", "sr", "pix2pix", "cyclegan", "inpaint")}
+    paths = {k: str(studio_runs[k]) for k in ("dcgan", "cond", "export", "sr", "pix2pix", "cyclegan", "inpaint", "t2i")}
     yield {"client": client, "ctx": ctx, "url": url, "app": app, "paths": paths, "tmp": root}
     app.close()
     ctx.close()
@@ -56,13 +56,15 @@ def test_pickers_list_each_tab_its_own_models(studio):
     assert {e.value for e in ctx.models(("translation",))} == {paths["pix2pix"], paths["cyclegan"]}
     assert {e.value for e in ctx.models(("inpaint",))} == {paths["inpaint"]}
     assert {e.value for e in ctx.models(("superres",))} == {paths["sr"]}
+    assert {e.value for e in ctx.models(("text2image",))} == {paths["t2i"]}
 
 
 def test_tabs_come_from_the_task_folders():
     from ganforge.studio.tabs import studio_tabs
 
     tabs = studio_tabs()
-    assert [t.title for t in tabs] == ["Generate", "Translate", "Paint labels", "Inpaint", "Upscale", "Predict",
+    assert [t.title for t in tabs] == ["Generate", "Generate from text", "Translate", "Paint labels", "Inpaint",
+                                       "Upscale", "Predict",
                                        "Video"]
     assert [t.title for t in tabs].count("Translate") == 1  # pix2pix and cyclegan share translation's
 
@@ -241,3 +243,17 @@ def test_page_is_local_and_fetches_nothing_from_elsewhere(studio):
         for piece in page.split(tag)[1:]:
             head = piece.split(">", 1)[0]
             assert "http://" not in head and "https://" not in head, head
+
+
+# ---------------------------------------------------------------------------------------------- generate from text
+def test_generate_from_text_is_the_pipelines_grid(studio):
+    paths = studio["paths"]
+    grid_path, status = studio["client"].predict(paths["t2i"], "a red square\n\na blue square", 3, 5, False,
+                                                 api_name="/generate_text")
+    grid = read(grid_path)
+    images = ganforge.load(paths["t2i"])(["a red square", "a blue square"], n=3, seed=5, output_type="np",
+                                          watermark=False)
+    assert np.array_equal(grid[..., :3], make_grid(images, nrow=3)) and "2 sentences x 3: 6 images of 16x16" in status
+    assert "one per line" in refused(studio, paths["t2i"], "  \n ", 2, 0, api_name="/generate_text")
+    assert "more than" in refused(studio, paths["t2i"], "\n".join(["a square"] * 17), 16, 0,
+                                  api_name="/generate_text")
