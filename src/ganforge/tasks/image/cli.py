@@ -10,10 +10,9 @@ import numpy as np
 
 from ganforge.cli import sample
 from ganforge.cli.sample import ANIMATION_SUFFIXES, SAMPLERS, STILL_SUFFIXES, SampleAsk, chunks
+from ganforge.editing.cli import VERBS  # noqa: F401  (invert, edit: its generators' inversion and edits)
 from ganforge.errors import GanforgeError
 from ganforge.outputs import prepare_output_folder
-
-VERBS: dict = {}  # no verbs of its own: `ganforge sample` serves it
 
 
 def _class_arg(value: str | None, class_names: list[str]) -> int | str | None:
