@@ -16,15 +16,10 @@ METHODS = ("optimize",)  # the encoder (e4e-style) and PTI come later (issue 31)
 
 
 def read_image(path: Path) -> np.ndarray:
-    from PIL import Image
+    """uint8 [H, W, C] of an image file (EXIF orientation applied, alpha kept), as `translate` reads its inputs."""
+    from ganforge.tasks.translation.pipeline import as_array
 
-    if not path.is_file():
-        raise GanforgeError(f"image {path} does not exist")
-    try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGBA" if "A" in im.getbands() else "RGB"))
-    except (OSError, ValueError) as exc:
-        raise GanforgeError(f"cannot read image {path}: {exc}") from None
+    return as_array(path)
 
 
 def load_generator(run: Path, device: str):
