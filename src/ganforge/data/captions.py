@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import tarfile
 import tempfile
 import unicodedata
@@ -94,7 +95,7 @@ def emojilib_keywords(from_path: Path | None = None) -> dict[str, list[str]]:
         tarball = npm.obtain_tarballs([EMOJILIB], "emojilib", Path(work), from_path)[EMOJILIB]
         table = read_emojilib(tarball)
     cached.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_name(".keywords.json.tmp")
+    tmp = cached.with_name(f".keywords.json.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(table, ensure_ascii=False), encoding="utf-8")
     tmp.replace(cached)
     return table

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -34,7 +35,7 @@ def caption_embeddings(captions: Sequence[str]) -> np.ndarray:
         if cached.shape == (len(captions), shared_encoder().dim):
             return cached
     vectors = shared_encoder().encode(list(captions)).numpy().astype(np.float32)
-    tmp = path.with_name(f".{path.stem}.tmp.npy")
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")  # processes of one run may write it at once
     np.save(tmp, vectors, allow_pickle=False)
     tmp.replace(path)
     return vectors
