@@ -32,10 +32,13 @@ GRID_CAPTIONS = ("a red heart", "grinning face", "dog face", "woman raising hand
 
 def write_grid(run: Path, out: Path, per_caption: int = 6) -> Path:
     """One row per caption in GRID_CAPTIONS, `per_caption` seeds each, watermarked, with the captions in the PNG."""
+    import contextlib
+
     from ganforge.cli.main import main
 
-    if main(["generate", str(run), *GRID_CAPTIONS, "--n", str(per_caption), "--out", str(out), "--overwrite"]) != 0:
-        raise SystemExit(f"generate failed for {run}")
+    with contextlib.redirect_stdout(sys.stderr):  # stdout is the JSON
+        if main(["generate", str(run), *GRID_CAPTIONS, "--n", str(per_caption), "--out", str(out), "--overwrite"]):
+            raise SystemExit(f"generate failed for {run}")
     return out
 
 
