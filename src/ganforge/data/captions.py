@@ -50,6 +50,11 @@ class CaptionedImages:
     def __len__(self) -> int:
         return len(self.images)
 
+    def subset(self, idx: np.ndarray) -> CaptionedImages:
+        """The images at `idx` with their captions and items, same split and metadata."""
+        items = [self.items[i] for i in idx] if self.items is not None else None
+        return CaptionedImages(self.images[idx], [self.captions[i] for i in idx], self.split, self.meta, items)
+
     def flat(self) -> tuple[list[str], np.ndarray]:
         """(every caption, the index of its image): for encoding them all once."""
         texts = [c for caps in self.captions for c in caps]

@@ -90,9 +90,7 @@ def evaluate_text2image(pipe: Any, data: str | None = None, n: int | None = None
         m = min(len(full), n or DEFAULT_N)
         if m < 2:
             raise GanforgeError(f"--eval-n must be at least 2, got {m}")
-        idx = subset_indices(len(full), m, 0)
-        captioned = type(full)(full.images[idx], [full.captions[i] for i in idx], split, full.meta,
-                               [full.items[i] for i in idx] if full.items else None)
+        captioned = full.subset(subset_indices(len(full), m, 0))
         texts = chosen_captions(captioned.captions, seed=0)
         generated = pipe(texts, seeds=list(range(m)), output_type="np", watermark=False)
         scores: dict[str, dict] = {"model": {"n": m}, "real": {"n": m}}
