@@ -76,8 +76,8 @@ def test_latents_round_trip_and_belong_to_their_model(runs: dict[str, Path | str
     pipe = ganforge.load(runs["stylegan2"])
     result = invert(pipe, pipe(seeds=[1], output_type="np", watermark=False)[0], steps=2)
     path = save_latent(result, pipe, tmp_path / "w.safetensors")
-    latent, space = load_latent(path, pipe)
-    assert space == "w+" and torch.equal(latent, result.latent)
+    latent, space, generator = load_latent(path, pipe)
+    assert space == "w+" and torch.equal(latent, result.latent) and generator is pipe.generator
     with pytest.raises(GanforgeError, match="another model"):
         load_latent(path, ganforge.load(runs["dcgan"]))
 
@@ -98,9 +98,124 @@ def test_invert_and_edit_commands(runs: dict[str, Path | str], tmp_path: Path) -
         assert gif.n_frames == 4
     assert main(["invert", str(run), str(source), "--out", str(tmp_path / "x.npy")]) != 0
     assert main(["invert", str(run), str(source), "--out", str(tmp_path / "digit.safetensors")]) != 0  # digit.png!
-    assert main(["invert", str(run), str(source), "--out", str(latent), "--method", "pti"]) != 0
+    assert main(["invert", str(run), str(source), "--out", str(latent), "--method", "magic"]) != 0
     assert main(["edit", str(run), "--direction", "sefa:0", "--out", str(tmp_path / "n.png")]) != 0
     users = tmp_path / "mine.png"
     Image.new("L", (4, 4)).save(users)
     assert main(["edit", str(run), "--latent", str(latent), "--direction", "sefa:0", "--out", str(users)]) != 0
     assert Image.open(users).size == (4, 4)
+
+
+def test_pti_tunes_a_copy_that_travels_with_the_latent(runs: dict[str, Path | str], tmp_path: Path) -> None:
+    pipe = ganforge.load(runs["stylegan2"])
+    from ganforge.data.split import resolve_split_images
+
+    target = resolve_split_images("digits", 16, split="test")[1][0]  # a held-out digit, not the generator's own
+    own = {k: v.clone() for k, v in pipe.generator.state_dict().items()}
+    plain = invert(pipe, target, steps=30, perceptual_weight=0.0)
+    tuned = invert(pipe, target, steps=30, perceptual_weight=0.0, method="pti", tune_steps=60)
+    assert len(tuned.losses) == 90 and tuned.generator is not None and tuned.generator is not pipe.generator
+    assert psnr(tuned.reconstruction, target) > psnr(plain.reconstruction, target) + 3
+    assert all(torch.equal(v, pipe.generator.state_dict()[k]) for k, v in own.items())  # the model is untouched
+    path = save_latent(tuned, pipe, tmp_path / "pti.safetensors")
+    latent, space, generator = load_latent(path, pipe)
+    assert generator is not pipe.generator
+    redrawn = edited(pipe, latent, torch.zeros_like(latent[0]), [0.0], generator)
+    from ganforge.imaging import tensor_to_uint8
+
+    assert np.array_equal(tensor_to_uint8(redrawn)[0], tuned.reconstruction)
+    assert load_latent(save_latent(plain, pipe, tmp_path / "w.safetensors"), pipe)[2] is pipe.generator
+
+
+def test_strokes_pull_the_painted_pixels_and_keep_the_rest(runs: dict[str, Path | str]) -> None:
+    from ganforge.editing.inversion import follow_strokes
+
+    pipe = ganforge.load(runs["stylegan2"])
+    latent = pipe.generator.mapping.w_avg[None].repeat(pipe.generator.num_ws, 1)
+    before = edited(pipe, latent, torch.zeros_like(latent[0]), [0.0])[0, 0]  # [16, 16] in [-1, 1]
+    strokes = np.zeros((32, 32, 4), dtype=np.uint8)  # any size: scaled to the model's
+    strokes[8:16, 8:24] = (255, 255, 255, 255)  # paint white over the top middle
+    result = follow_strokes(pipe, latent, strokes, steps=60, lr=0.05)
+    after = torch.from_numpy(result.reconstruction[:, :, 0].astype(np.float32) / 127.5 - 1)
+    painted = (after[4:8, 4:12] - 1).abs().mean()
+    assert painted < 0.8 * (before[4:8, 4:12] - 1).abs().mean() and result.losses[-1] < result.losses[0]
+    with pytest.raises(GanforgeError, match="RGBA"):
+        follow_strokes(pipe, latent, strokes[:, :, :3], steps=1)
+    with pytest.raises(GanforgeError, match="no painted"):
+        follow_strokes(pipe, latent, np.zeros((8, 8, 4), dtype=np.uint8), steps=1)
+
+
+def test_a_linear_boundary_is_found_and_edits_land_where_asked() -> None:
+    from ganforge.editing.directions import linear_boundary, move_to
+
+    g = torch.Generator().manual_seed(0)
+    latents = torch.randn(800, 6, generator=g) * 2 + 1
+    truth = torch.nn.functional.normalize(torch.tensor([1.0, -2.0, 0.5, 0, 0, 0]), dim=0)
+    labels = ((latents @ truth - 0.7) > 0).numpy().astype(np.float32)
+    boundary = linear_boundary(latents, labels, "synthetic")
+    assert float(boundary.normal @ truth) > 0.98 and boundary.accuracy > 0.95
+    moved = move_to(latents[0], boundary, [-1.0, 2.0])
+    assert torch.allclose(boundary.distance(moved), torch.tensor([-1.0, 2.0]) * boundary.scale, atol=1e-4)
+    layers = move_to(latents[:3], boundary, [1.5])[0]  # a w+ latent: every layer lands on its own
+    assert torch.allclose(boundary.distance(layers), torch.full((3,), 1.5 * boundary.scale), atol=1e-4)
+    other = linear_boundary(latents, (latents[:, 0] > 1).numpy().astype(np.float32), "other")
+    kept = boundary.conditioned([other])
+    assert abs(float(kept.direction @ other.normal)) < 1e-5
+    moved = move_to(latents[0], kept, [2.0])  # still lands at the asked distance, along the conditioned direction
+    assert torch.allclose(boundary.distance(moved), torch.tensor([2.0 * boundary.scale]), atol=1e-4)
+    with pytest.raises(GanforgeError, match="at least 10"):
+        linear_boundary(latents, np.zeros(800, dtype=np.float32), "never")
+
+
+def test_attribute_edits_move_the_classifier_towards_the_target() -> None:
+    from ganforge.editing.attributes import classify, parse_attribute
+    from ganforge.editing.directions import resolve_direction, sample_latents
+    from ganforge.imaging import tensor_to_uint8
+
+    pipe = ganforge.load("zoo:emoji-32")
+    boundary = resolve_direction("skin-tone:dark", pipe, samples=600)
+    assert boundary.accuracy > 0.7 and min(boundary.counts) >= 10
+    latents, images = sample_latents(pipe.generator, 32, seed=5)
+    after = np.stack([tensor_to_uint8(edited(pipe, z, boundary, [3.0]))[0] for z in latents])
+    dark = parse_attribute("skin-tone:dark").index
+    assert classify(after, "skin-tone")[:, dark].mean() > classify(images, "skin-tone")[:, dark].mean() + 0.2
+    with pytest.raises(GanforgeError, match="skin-tone:dark"):
+        parse_attribute("skin-tone:purple")
+    with pytest.raises(GanforgeError, match="unknown attribute"):
+        parse_attribute("smile:yes")
+    with pytest.raises(GanforgeError, match="not a tone"):
+        resolve_direction("skin-tone:none", pipe, samples=100)
+    with pytest.raises(GanforgeError, match="not to SeFa"):
+        resolve_direction("sefa:0", pipe, keep=["category:flags"])
+
+
+def test_pti_strokes_and_attribute_commands(runs: dict[str, Path | str], tmp_path: Path) -> None:
+    run = runs["stylegan2"]
+    source = tmp_path / "digit.png"
+    Image.fromarray(ganforge.load(run)(seeds=[3], output_type="np", watermark=False)[0][:, :, 0]).save(source)
+    latent = tmp_path / "pti.safetensors"
+    assert main(["invert", str(run), str(source), "--out", str(latent), "--method", "pti", "--steps", "3",
+                 "--tune-steps", "3"]) == 0
+    assert main(["edit", str(run), "--latent", str(latent), "--direction", "sefa:0", "--out",
+                 str(tmp_path / "e.png")]) == 0
+    paint = tmp_path / "paint.png"
+    strokes = np.zeros((16, 16, 4), dtype=np.uint8)
+    strokes[2:5, 2:5] = 255
+    Image.fromarray(strokes, "RGBA").save(paint)
+    assert main(["edit", str(run), "--latent", str(latent), "--strokes", str(paint), "--steps", "3", "--out",
+                 str(tmp_path / "painted.png")]) == 0
+    with Image.open(tmp_path / "painted.png") as im:
+        assert json.loads(im.text["ganforge"])["settings"]["strokes"] == "paint.png"
+    assert main(["edit", str(run), "--latent", str(latent), "--strokes", str(paint), "--direction", "sefa:0",
+                 "--out", str(tmp_path / "both.png")]) != 0
+    assert main(["edit", str(run), "--latent", str(latent), "--strokes", str(paint), "--out",
+                 str(tmp_path / "s.gif")]) != 0
+    assert main(["invert", str(run), str(source), "--out", str(tmp_path / "x.safetensors"), "--method",
+                 "encoder"]) != 0  # no --encoder
+    emoji = tmp_path / "emoji.png"
+    Image.fromarray(ganforge.load("zoo:emoji-32")(seeds=[2], output_type="np", watermark=False)[0]).save(emoji)
+    assert main(["edit", "zoo:emoji-32", str(emoji), "--direction", "skin-tone:medium", "--samples", "400",
+                 "--keep", "category:people-body", "--steps", "3", "--out", str(tmp_path / "tone.gif"),
+                 "--frames", "3"]) == 0
+    assert main(["edit", str(run), "--latent", str(latent), "--direction", "skin-tone:dark", "--samples", "60",
+                 "--out", str(tmp_path / "grey.png")]) != 0  # a grey model: the emoji classifier reads colour

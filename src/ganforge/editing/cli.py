@@ -1,4 +1,5 @@
-"""`ganforge invert RUN IMAGE --out LATENT` and `ganforge edit RUN IMAGE --direction sefa:K --out PATH`."""
+"""`ganforge invert RUN IMAGE --out LATENT [--method optimize|pti|encoder]` and `ganforge edit RUN IMAGE
+--direction sefa:K|skin-tone:TONE|category:NAME --out PATH` (or `--strokes PAINT.png`, iGAN's constrained edit)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ from ganforge.cli.options import device_option, no_watermark_option, overwrite_o
 from ganforge.devices import resolve_device
 from ganforge.errors import GanforgeError
 from ganforge.outputs import check_output_file
-
-METHODS = ("optimize",)  # the encoder (e4e-style) and PTI come later (issue 31)
 
 
 def read_image(path: Path) -> np.ndarray:
@@ -31,12 +30,24 @@ def load_generator(run: Path, device: str):
     return pipe
 
 
-def inverted(pipe, image: np.ndarray, steps: int, perceptual_weight: float):
+def inverted(pipe, image: np.ndarray, steps: int, perceptual_weight: float, method: str = "optimize",
+             tune_steps: int = 200, encoder: Path | None = None):
     from ganforge.cli.progress import DataProgress
-    from ganforge.editing.inversion import invert
+    from ganforge.editing.inversion import METHODS, invert
 
-    with DataProgress("inverting") as bar:
-        return invert(pipe, image, steps=steps, perceptual_weight=perceptual_weight, progress=bar)
+    if method not in METHODS:
+        raise GanforgeError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
+    if (method == "encoder") != (encoder is not None):
+        raise GanforgeError("--method encoder takes --encoder ENCODER_RUN (from `ganforge train encoder`); the other "
+                            "methods take no encoder")
+    found = None
+    if encoder is not None:
+        from ganforge.editing.encoder import load_encoder
+
+        found = load_encoder(encoder, device=next(pipe.generator.parameters()).device)
+    with DataProgress(f"inverting ({method})") as bar:
+        return invert(pipe, image, steps=steps, perceptual_weight=perceptual_weight, progress=bar, method=method,
+                      tune_steps=tune_steps, encoder=found)
 
 
 def invert_command(
@@ -45,8 +56,14 @@ def invert_command(
     out: Path = typer.Option(..., "--out", help="The latent (.safetensors); its reconstruction is written beside it "
                              "as the same name .png."),
     method: str = typer.Option("optimize", "--method", help="optimize: Adam on the latent (W+ for StyleGAN2, z "
-                               "otherwise), pixel MSE + the Inception stem's perceptual L1."),
-    steps: int = typer.Option(300, "--steps", min=1, help="Optimisation steps."),
+                               "otherwise), pixel MSE + the Inception stem's perceptual L1. pti: the same, then a "
+                               "copy of the generator tuned around that latent (highest fidelity; the tuned weights "
+                               "are saved with the latent). encoder: an encoder's guess (--encoder), refined for "
+                               "--steps (0: the encoder alone, fastest)."),
+    steps: int = typer.Option(300, "--steps", min=0, help="Latent optimisation steps."),
+    tune_steps: int = typer.Option(200, "--tune-steps", min=0, help="pti: generator tuning steps."),
+    encoder: Path | None = typer.Option(None, "--encoder", help="encoder: the run of `ganforge train encoder` "
+                                        "trained on this generator."),
     perceptual_weight: float = typer.Option(1.0, "--perceptual-weight", min=0.0, help="Weight of the perceptual "
                                             "term (0: pixels only)."),
     device: str = device_option(),
@@ -57,9 +74,6 @@ def invert_command(
     from ganforge.editing.inversion import save_latent
     from ganforge.imaging import save_image
 
-    if method not in METHODS:
-        raise GanforgeError(f"--method must be one of {', '.join(METHODS)} (the encoder and PTI are not built yet), "
-                            f"got {method!r}")
     if out.suffix.lower() != ".safetensors":
         raise GanforgeError(f"--out is the latent file: give a .safetensors name, got {out.name!r}")
     picture = out.with_suffix(".png")
@@ -67,8 +81,10 @@ def invert_command(
     check_output_file(picture, [image], overwrite)
     source = read_image(image)
     pipe = load_generator(run, device)
-    result = inverted(pipe, source, steps, perceptual_weight)
+    result = inverted(pipe, source, steps, perceptual_weight, method, tune_steps, encoder)
     settings = {"image": image.name, "method": method, "steps": steps, "perceptual_weight": perceptual_weight}
+    if method == "pti":
+        settings["tune_steps"] = tune_steps
     save_latent(result, pipe, out, settings)
     provenance = pipe.provenance(settings, not no_watermark, "invert")
     save_image(provenance.mark(result.reconstruction), picture, metadata=provenance.metadata())
@@ -79,44 +95,77 @@ def invert_command(
 def edit_command(
     run: Path = typer.Argument(..., help="image generator: run directory, checkpoint folder, export or zoo:NAME."),
     image: Path | None = typer.Argument(None, help="The image to edit (inverted first); or give --latent."),
-    direction: str = typer.Option(..., "--direction", help="sefa:K, the K-th strongest SeFa direction (from 0)."),
+    direction: str | None = typer.Option(None, "--direction", help="sefa:K, the K-th strongest SeFa direction "
+                                         "(from 0, no labels); or an attribute, skin-tone:TONE (light, "
+                                         "medium-light, medium, medium-dark, dark) or category:NAME (an emoji "
+                                         "category, e.g. flags), by InterFaceGAN's boundary from the generator's "
+                                         "samples labelled by the project's emoji classifier."),
     out: Path = typer.Option(..., "--out", help="The edited image (.png), or a sweep from -strength to +strength "
                              "(.gif)."),
-    strength: float = typer.Option(2.0, "--strength", help="How far to move along the direction."),
-    latent: Path | None = typer.Option(None, "--latent", help="A latent `ganforge invert` wrote, instead of IMAGE."),
+    strength: float = typer.Option(2.0, "--strength", help="sefa: how far to move along the direction; an "
+                                   "attribute: where to land, in standard deviations of the samples' distance "
+                                   "from its boundary (positive: has the attribute)."),
+    keep: list[str] = typer.Option([], "--keep", help="An attribute the edit must leave alone (repeatable; "
+                                   "InterFaceGAN's conditional manipulation)."),
+    samples: int = typer.Option(2000, "--samples", min=50, help="Samples labelled to fit an attribute's boundary."),
+    strokes: Path | None = typer.Option(None, "--strokes", help="iGAN's edit instead of a direction: an RGBA image "
+                                        "(any size, scaled to the model's) whose opaque pixels are colours to "
+                                        "paint; the latent moves until its image follows them and stays close "
+                                        "elsewhere."),
+    latent: Path | None = typer.Option(None, "--latent", help="A latent `ganforge invert` wrote (PTI's tuned "
+                                       "generator with it), instead of IMAGE."),
     frames: int = typer.Option(16, "--frames", min=2, help="Frames of a .gif sweep."),
-    steps: int = typer.Option(300, "--steps", min=1, help="Inversion steps when IMAGE is given."),
+    steps: int = typer.Option(300, "--steps", min=1, help="Inversion steps when IMAGE is given (and of a strokes "
+                              "edit)."),
     device: str = device_option(),
     overwrite: bool = overwrite_option(),
     no_watermark: bool = no_watermark_option(),
 ) -> None:
-    """Move an image (or an inverted latent) along an edit direction of its generator."""
-    from ganforge.editing.directions import edited, parse_direction
-    from ganforge.editing.inversion import load_latent
+    """Move an image (or an inverted latent) along an edit direction of its generator, or paint on it (iGAN)."""
+    from ganforge.cli.progress import DataProgress
+    from ganforge.editing.directions import edited, resolve_direction
+    from ganforge.editing.inversion import follow_strokes, load_latent
     from ganforge.imaging import save_animation, save_image, tensor_to_uint8
 
     if (image is None) == (latent is None):
         raise GanforgeError("give IMAGE (inverted first) or --latent LATENT.safetensors, not both")
+    if (direction is None) == (strokes is None):
+        raise GanforgeError("give --direction (sefa:K, skin-tone:TONE, category:NAME) or --strokes PAINT.png, one of "
+                            "them")
     sweep = out.suffix.lower() == ".gif"
     if not sweep and out.suffix.lower() != ".png":
         raise GanforgeError(f"--out must be a .png (the edit) or a .gif (a sweep), got {out.name!r}")
-    check_output_file(out, [p for p in (image, latent) if p is not None], overwrite)
+    if sweep and strokes is not None:
+        raise GanforgeError("a strokes edit writes one image: give --out a .png name")
+    check_output_file(out, [p for p in (image, latent, strokes) if p is not None], overwrite)
+    paint = read_image(strokes) if strokes is not None else None
     pipe = load_generator(run, device)
-    d = parse_direction(direction, pipe.generator)
+    d = None
+    if direction is not None:
+        with DataProgress("fitting the direction") as bar:
+            d = resolve_direction(direction, pipe, samples=samples, keep=keep, progress=bar)
     if latent is not None:
-        code, _ = load_latent(latent, pipe)
+        code, _, generator = load_latent(latent, pipe)
     else:
-        code = inverted(pipe, read_image(image), steps, 1.0).latent
-    strengths = list(np.linspace(-strength, strength, frames)) if sweep else [float(strength)]
-    pictures = tensor_to_uint8(edited(pipe, code, d, strengths))
+        found = inverted(pipe, read_image(image), steps, 1.0)
+        code, generator = found.latent, found.generator
     settings = {"source": (image or latent).name, "direction": direction, "strength": strength}
+    if paint is not None:
+        with DataProgress("following the strokes") as bar:
+            pictures = follow_strokes(pipe, code, paint, generator, steps=steps, progress=bar).reconstruction[None]
+        settings = {"source": (image or latent).name, "strokes": strokes.name, "steps": steps}
+    else:
+        strengths = list(np.linspace(-strength, strength, frames)) if sweep else [float(strength)]
+        pictures = tensor_to_uint8(edited(pipe, code, d, strengths, generator))
+        if keep:
+            settings["keep"] = list(keep)
     provenance = pipe.provenance(settings, not no_watermark, "edit")
     if sweep:
         save_animation(provenance.mark(pictures), out, fps=8, metadata=provenance.metadata())
         typer.echo(f"{frames}-frame sweep of {direction} from {-strength:g} to {strength:g} in {out}")
     else:
         save_image(provenance.mark(pictures[0]), out, metadata=provenance.metadata())
-        typer.echo(f"{direction} at {strength:g} in {out}")
+        typer.echo(f"{direction or 'strokes'}{'' if direction is None else f' at {strength:g}'} in {out}")
 
 
 VERBS = {"invert": invert_command, "edit": edit_command}

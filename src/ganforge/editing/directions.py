@@ -4,16 +4,24 @@ SeFa (Shen & Zhou, 2021), closed form and without labels: the directions a gener
 latent stretches most are the eigenvectors of A^T A, A the weights that read the latent. For StyleGAN2, A stacks
 every layer's style affine (w -> the channels it modulates), so a direction moves all layers' styles; for a DCGAN,
 A is the first transposed convolution's weight (z -> the 4 x 4 features).
+
+InterFaceGAN (Shen et al., 2020), from labels: the generator's samples are labelled by an attribute classifier
+(editing/attributes.py), a linear classifier separates the attribute in W (z for generators without one), and its
+unit normal is the direction; an edit moves a latent to a chosen signed distance from that boundary. Conditional
+manipulation removes other boundaries' normals from the direction, so the edit leaves those attributes alone.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
-from ganforge.editing.inversion import draw, space_of
+from ganforge.editing.inversion import draw, generator_of, space_of
 from ganforge.errors import GanforgeError
 
 
@@ -40,6 +48,150 @@ def sefa_directions(generator: torch.nn.Module, k: int = 10) -> torch.Tensor:
     return vectors[:, order].T.contiguous()
 
 
+@dataclass
+class Boundary:
+    """A linear boundary in the latent space: signed distance d(w) = normal . w + offset, with `direction` the way
+    an edit moves (the normal, or what is left of it once other boundaries' normals are removed). `scale` is the
+    standard deviation of d over the generator's samples, the unit of an edit's strength."""
+
+    attribute: str
+    normal: torch.Tensor  # unit [latent_dim]
+    offset: float
+    scale: float
+    accuracy: float  # of the linear classifier on a fifth of the samples held out from its fit
+    counts: tuple[int, int]  # samples labelled positive, negative
+    direction: torch.Tensor | None = None
+
+    def distance(self, latent: torch.Tensor) -> torch.Tensor:
+        return latent.float() @ self.normal + self.offset
+
+    def conditioned(self, others: Sequence[Boundary]) -> Boundary:
+        """InterFaceGAN's conditional manipulation: the direction orthogonal to every other boundary's normal."""
+        d = self.normal.clone()
+        basis: list[torch.Tensor] = []
+        for other in others:  # Gram-Schmidt, so several conditions are removed exactly
+            v = other.normal.clone()
+            for b in basis:
+                v = v - (v @ b) * b
+            if v.norm() > 1e-6:
+                basis.append(v / v.norm())
+        for b in basis:
+            d = d - (d @ b) * b
+        if d.norm() < 1e-3:
+            raise GanforgeError(f"{self.attribute}'s boundary is parallel to the conditions': nothing is left to move")
+        return Boundary(self.attribute, self.normal, self.offset, self.scale, self.accuracy, self.counts, d / d.norm())
+
+
+@torch.no_grad()
+def sample_latents(generator: torch.nn.Module, n: int, seed: int, batch: int = 250) -> tuple[torch.Tensor, np.ndarray]:
+    """n seeded samples: their latents [n, dim] (w for StyleGAN2, z otherwise) and images uint8 [n, R, R, C]."""
+    from ganforge.imaging import tensor_to_uint8
+
+    space = space_of(generator)
+    device = next(generator.parameters()).device
+    z = torch.randn(n, generator.z_dim, generator=torch.Generator().manual_seed(seed)).to(device)
+    codes, images = [], []
+    for start in range(0, n, batch):
+        chunk = z[start : start + batch]
+        if space == "w+":
+            w = generator.mapping(chunk, None)  # [B, w_dim]
+            codes.append(w.float().cpu())
+            picture = draw(generator, w[:, None].repeat(1, generator.num_ws, 1), space)
+        else:
+            codes.append(chunk.float().cpu())
+            picture = draw(generator, chunk, space)
+        images.append(tensor_to_uint8(picture.float().clamp(-1, 1).cpu()))
+    return torch.cat(codes), np.concatenate(images)
+
+
+def linear_boundary(latents: torch.Tensor, labels: np.ndarray, attribute: str, l2: float = 1e-3,
+                    seed: int = 0) -> Boundary:
+    """Logistic regression (L-BFGS, L2) of labels {0, 1} on latents [n, dim]; accuracy on a held-out fifth."""
+    labels_t = torch.from_numpy(np.asarray(labels, dtype=np.float32))
+    counts = (int(labels_t.sum()), int(len(labels_t) - labels_t.sum()))
+    if min(counts) < 10:
+        raise GanforgeError(f"the generator drew {counts[0]} samples with {attribute} and {counts[1]} without among "
+                            f"{len(labels_t)}: at least 10 of each are needed to fit its boundary (draw more with "
+                            "--samples, or this generator does not draw the attribute)")
+    mean = latents.mean(0)
+    std = float(latents.std()) or 1.0
+    x = (latents - mean) / std
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
+    test, train = order[: len(x) // 5], order[len(x) // 5 :]
+
+    def fit(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        weight = torch.zeros(x.shape[1], requires_grad=True)
+        bias = torch.zeros((), requires_grad=True)
+        optimiser = torch.optim.LBFGS([weight, bias], max_iter=200, line_search_fn="strong_wolfe")
+        positive = labels_t[rows].mean().clamp(1e-3, 1 - 1e-3)
+        balance = torch.where(labels_t[rows] > 0, 0.5 / positive, 0.5 / (1 - positive))  # classes weigh the same
+
+        def closure() -> torch.Tensor:
+            optimiser.zero_grad()
+            logits = x[rows] @ weight + bias
+            loss = (balance * torch.nn.functional.binary_cross_entropy_with_logits(
+                logits, labels_t[rows], reduction="none")).mean() + l2 * weight.pow(2).sum()
+            loss.backward()
+            return loss
+
+        optimiser.step(closure)
+        return weight.detach(), bias.detach()
+
+    weight, bias = fit(train)
+    predicted = (x[test] @ weight + bias) > 0
+    accuracy = float((predicted == (labels_t[test] > 0)).float().mean())
+    weight, bias = fit(order)
+    norm = float(weight.norm()) or 1.0
+    normal = weight / norm
+    offset = float((bias * std - weight @ mean) / norm)
+    distances = latents @ normal + offset
+    return Boundary(attribute, normal, offset, float(distances.std()), accuracy, counts, normal)
+
+
+def attribute_labels(probabilities: np.ndarray, attribute: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(rows kept, labels) for an attribute's boundary: a skin tone against the other tones (samples with no tone
+    are left out, so the direction changes the tone, not whether a person is drawn); a category against the rest."""
+    predicted = probabilities.argmax(1)
+    if attribute.kind == "skin-tone":
+        if attribute.index == 0:
+            raise GanforgeError("skin-tone:none is not a tone to edit towards; choose a tone (skin-tone:dark, ...)")
+        rows = np.flatnonzero(predicted > 0)
+    else:
+        rows = np.arange(len(predicted))
+    return rows, (predicted[rows] == attribute.index).astype(np.float32)
+
+
+def fit_boundary(pipe: Any, attribute: str, samples: int = 2000, seed: int = 0,
+                 progress: Callable[[int, int], None] | None = None) -> Boundary:
+    """InterFaceGAN's boundary of `attribute` (`skin-tone:dark`, `category:flags`) in `pipe`'s latent space, from
+    `samples` seeded samples labelled by the attribute's classifier."""
+    from ganforge.editing.attributes import classify, parse_attribute
+
+    target = parse_attribute(attribute)
+    generator = generator_of(pipe, "an attribute edit")
+    latents, images = sample_latents(generator, samples, seed)
+    if progress is not None:
+        progress(1, 2)
+    rows, labels = attribute_labels(classify(images, target.kind), target)
+    boundary = linear_boundary(latents[torch.from_numpy(rows)], labels, target.name, seed=seed)
+    if progress is not None:
+        progress(2, 2)
+    return boundary
+
+
+def move_to(latent: torch.Tensor, boundary: Boundary, strengths: Sequence[float]) -> torch.Tensor:
+    """Latents [len(strengths), ...]: `latent` ([dim] or w+ [layers, dim]) moved along the boundary's direction until
+    its signed distance is strength x the boundary's scale (each w+ layer on its own)."""
+    direction = boundary.direction if boundary.direction is not None else boundary.normal
+    base = latent.float()
+    along = float(direction @ boundary.normal)
+    moved = []
+    for strength in strengths:
+        step = (strength * boundary.scale - boundary.distance(base)) / along  # [] or [layers]
+        moved.append(base + step[..., None] * direction if base.ndim > 1 else base + step * direction)
+    return torch.stack(moved)
+
+
 def parse_direction(text: str, generator: torch.nn.Module) -> torch.Tensor:
     """`sefa:K` (the K-th strongest SeFa direction, from 0) -> a unit vector [latent_dim]."""
     match = re.fullmatch(r"\s*sefa:(\d+)\s*", str(text))
@@ -53,14 +205,33 @@ def parse_direction(text: str, generator: torch.nn.Module) -> torch.Tensor:
 
 
 @torch.no_grad()
-def edited(pipe: Any, latent: torch.Tensor, direction: torch.Tensor, strengths: list[float]) -> torch.Tensor:
-    """Images [len(strengths), C, R, R] in [-1, 1]: the latent moved by each strength along the unit direction (in
-    W+, on every layer)."""
-    generator = pipe.generator
+def edited(pipe: Any, latent: torch.Tensor, direction: torch.Tensor | Boundary, strengths: Sequence[float],
+           generator: torch.nn.Module | None = None) -> torch.Tensor:
+    """Images [len(strengths), C, R, R] in [-1, 1]: the latent moved by each strength along a unit direction (in
+    W+, on every layer), or to each strength (in units of its scale) from a boundary; drawn by `generator` (PTI's
+    tuned copy) or the model's own."""
+    generator = generator or pipe.generator
     space = space_of(generator)
     device = next(generator.parameters()).device
-    steps = torch.tensor(strengths, dtype=torch.float32, device=device)
-    base = latent.to(device).float()[None]
-    shift = direction.to(device).float()
-    moved = base + steps.view(-1, *([1] * latent.ndim)) * shift  # a w+ latent's layers all move alike
+    if isinstance(direction, Boundary):
+        moved = move_to(latent.cpu(), direction, strengths).to(device)
+    else:
+        steps = torch.tensor(list(strengths), dtype=torch.float32, device=device)
+        base = latent.to(device).float()[None]
+        shift = direction.to(device).float()
+        moved = base + steps.view(-1, *([1] * latent.ndim)) * shift  # a w+ latent's layers all move alike
     return draw(generator, moved, space).float().clamp(-1, 1).cpu()
+
+
+def resolve_direction(text: str, pipe: Any, samples: int = 2000, keep: Sequence[str] = (), seed: int = 0,
+                      progress: Callable[[int, int], None] | None = None) -> torch.Tensor | Boundary:
+    """`sefa:K` -> SeFa's unit vector; `skin-tone:TONE` / `category:NAME` -> InterFaceGAN's boundary, its direction
+    made orthogonal to the boundaries of the `keep` attributes (conditional manipulation)."""
+    if str(text).strip().startswith("sefa:"):
+        if keep:
+            raise GanforgeError("--keep applies to attribute directions (skin-tone:..., category:...), not to SeFa's")
+        return parse_direction(text, generator_of(pipe, "an edit"))
+    if ":" not in str(text):
+        raise GanforgeError(f"--direction {text!r}: give sefa:K, skin-tone:TONE or category:NAME")
+    boundary = fit_boundary(pipe, text, samples, seed, progress)
+    return boundary.conditioned([fit_boundary(pipe, other, samples, seed) for other in keep]) if keep else boundary

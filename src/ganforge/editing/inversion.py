@@ -1,16 +1,23 @@
-"""GAN inversion by optimisation (iGAN's projection): the latent whose image is closest to a given one.
+"""GAN inversion (iGAN's projection): the latent whose image is closest to a given one.
 
-StyleGAN2 is inverted in W+ (one w per layer, from the average w, as PTI's and e4e's baselines start), with the fixed
-noise; generators without a w space (DCGAN, R3GAN) in z, from the best of a few random starts. The loss is pixel MSE
-plus the L1 between the FID Inception stem's activations (`losses.perceptual`: no LPIPS weights can be had here).
+StyleGAN2 is inverted in W+ (one w per layer, from the average w, as PTI's and e4e's baselines start, or from an
+encoder's guess), with the fixed noise; generators without a w space (DCGAN, R3GAN) in z, from the best of a few
+random starts. The loss is pixel MSE plus the L1 between the FID Inception stem's activations (`losses.perceptual`:
+no LPIPS weights can be had here). Methods:
 
-    inversion = invert(ganforge.load(run), image, steps=300)
+- optimize: Adam on the latent;
+- pti (pivotal tuning, Roich et al. 2022): optimise the latent (the pivot), then tune a copy of the generator around
+  it so the pivot draws the image; the tuned weights travel with the latent (edits use them);
+- encoder: one forward pass of an encoder trained on the generator (`ganforge train encoder`), optionally refined.
+
+    inversion = invert(ganforge.load(run), image, steps=300, method="pti")
     inversion.reconstruction        # uint8 [R, R, C]
     save_latent(inversion, pipe, "latent.safetensors")
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +31,8 @@ import torch.nn.functional as F
 from ganforge.errors import GanforgeError
 
 SPACES = ("w+", "z")
+METHODS = ("optimize", "pti", "encoder")
+TUNED_PREFIX = "generator."  # PTI's tuned generator weights in a latent file
 PERCEPTUAL_SIDE = 64  # images are compared by the Inception stem at least this large (it needs 20 px and more)
 
 
@@ -35,10 +44,23 @@ class Inversion:
     space: str
     reconstruction: np.ndarray  # uint8 [R, R, C]
     losses: list[float] = field(default_factory=list)
+    generator: torch.nn.Module | None = None  # PTI: the generator tuned around the latent (None: the model's own)
 
 
 def space_of(generator: torch.nn.Module) -> str:
     return "w+" if hasattr(generator, "mapping") else "z"
+
+
+def generator_of(pipe: Any, action: str = "inversion") -> torch.nn.Module:
+    """The pipeline's generator, with one-line errors for what inversion and edits cannot take."""
+    generator = getattr(pipe, "generator", None)
+    if generator is None or pipe.config.get("pipeline") != "image":
+        raise GanforgeError(f"{action} takes an image generator (ganforge train image: dcgan, stylegan2, r3gan)")
+    if getattr(pipe, "runtime", "torch") != "torch":
+        raise GanforgeError(f"{action} needs the model's gradients: load it with runtime='torch'")
+    if pipe.class_names:
+        raise GanforgeError(f"{action} of class-conditional generators is not supported yet; use an unconditional one")
+    return generator
 
 
 def draw(generator: torch.nn.Module, latent: torch.Tensor, space: str) -> torch.Tensor:
@@ -104,41 +126,135 @@ def starting_latent(generator: torch.nn.Module, space: str, target: torch.Tensor
     return candidates[int(np.argmin(losses))][None]
 
 
-def invert(pipe: Any, image: np.ndarray, steps: int = 300, lr: float = 0.03, perceptual_weight: float = 1.0,
-           starts: int = 8, seed: int = 0, progress: Callable[[int, int], None] | None = None) -> Inversion:
-    """The latent of `pipe`'s generator whose image is closest to `image` (any size: resized to the model's)."""
-    generator = getattr(pipe, "generator", None)
-    if generator is None or pipe.config.get("pipeline") != "image":
-        raise GanforgeError("inversion takes an image generator (ganforge train image: dcgan, stylegan2, r3gan)")
-    if getattr(pipe, "runtime", "torch") != "torch":
-        raise GanforgeError("inversion needs the model's gradients: load it with runtime='torch'")
-    if pipe.class_names:
-        raise GanforgeError("inversion of class-conditional generators is not supported yet; use an unconditional one")
-    if steps < 1:
-        raise GanforgeError(f"steps must be at least 1, got {steps}")
-    device = next(generator.parameters()).device
-    space = space_of(generator)
-    target = target_tensor(image, pipe.resolution, pipe.channels).to(device)
-    loss_fn = ReconstructionLoss(perceptual_weight, device)
-    latent = starting_latent(generator, space, target, starts, seed, loss_fn).clone().requires_grad_(True)
+def optimise_latent(generator: torch.nn.Module, latent: torch.Tensor, loss_of: Callable[[torch.Tensor], torch.Tensor],
+                    steps: int, lr: float, progress: Callable[[int, int], None] | None = None,
+                    done: int = 0, total: int | None = None) -> tuple[torch.Tensor, list[float]]:
+    """Adam on `latent` ([1, ...]) for `steps`, minimising loss_of(latent) with the generator frozen; the learning
+    rate ramps down over the last quarter (StyleGAN2's projector)."""
+    latent = latent.detach().clone().requires_grad_(True)
     optimiser = torch.optim.Adam([latent], lr=lr)
     losses = []
     generator.requires_grad_(False)
     for step in range(steps):
-        for group in optimiser.param_groups:  # StyleGAN2's projector: a short ramp-down at the end
+        for group in optimiser.param_groups:
             group["lr"] = lr * min(1.0, (steps - step) / max(1, steps // 4))
-        loss = loss_fn(draw(generator, latent, space), target)
+        loss = loss_of(latent)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
         losses.append(float(loss.detach()))
         if progress is not None:
-            progress(step + 1, steps)
+            progress(done + step + 1, total or steps)
+    return latent.detach(), losses
+
+
+def tune_generator(generator: torch.nn.Module, latent: torch.Tensor, space: str, target: torch.Tensor,
+                   loss_fn: torch.nn.Module, steps: int, lr: float = 3e-4,
+                   progress: Callable[[int, int], None] | None = None, done: int = 0,
+                   total: int | None = None) -> tuple[torch.nn.Module, list[float]]:
+    """PTI's second phase: a copy of the generator tuned (Adam, PTI's lr 3e-4) so that the fixed pivot `latent`
+    draws `target`; the model's own generator is left as it was."""
+    tuned = copy.deepcopy(generator).train(False)
+    tuned.requires_grad_(True)
+    optimiser = torch.optim.Adam([p for p in tuned.parameters() if p.is_floating_point()], lr=lr)
+    losses = []
+    for step in range(steps):
+        loss = loss_fn(draw(tuned, latent, space), target)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        losses.append(float(loss.detach()))
+        if progress is not None:
+            progress(done + step + 1, total or steps)
+    return tuned.requires_grad_(False), losses
+
+
+def invert(pipe: Any, image: np.ndarray, steps: int = 300, lr: float = 0.03, perceptual_weight: float = 1.0,
+           starts: int = 8, seed: int = 0, progress: Callable[[int, int], None] | None = None,
+           method: str = "optimize", tune_steps: int = 200, encoder: Any = None) -> Inversion:
+    """The latent of `pipe`'s generator whose image is closest to `image` (any size: resized to the model's).
+
+    method "pti" adds `tune_steps` of generator tuning after the `steps` of latent optimisation; "encoder" starts
+    from `encoder`'s guess (an `EncoderPipeline`) and refines it for `steps` (0: the encoder alone)."""
+    generator = generator_of(pipe)
+    if method not in METHODS:
+        raise GanforgeError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if steps < (0 if method == "encoder" else 1) or tune_steps < 0:
+        raise GanforgeError(f"steps must be at least {0 if method == 'encoder' else 1}, got {steps} "
+                            f"(tune steps {tune_steps})")
+    device = next(generator.parameters()).device
+    space = space_of(generator)
+    target = target_tensor(image, pipe.resolution, pipe.channels).to(device)
+    loss_fn = ReconstructionLoss(perceptual_weight, device)
+    if method == "encoder":
+        if encoder is None:
+            raise GanforgeError("method 'encoder' needs an encoder: train one with `ganforge train encoder "
+                                "--generator RUN` and pass it (--encoder ENCODER_RUN)")
+        encoder.check_generator(pipe)
+        start = encoder.encode(image[None] if np.asarray(image).ndim in (2, 3) else image)[:1].to(device)
+    else:
+        start = starting_latent(generator, space, target, starts, seed, loss_fn)
+    total = steps + (tune_steps if method == "pti" else 0)
+    latent, losses = optimise_latent(generator, start, lambda code: loss_fn(draw(generator, code, space), target),
+                                     steps, lr, progress, total=total)
+    tuned = None
+    if method == "pti":
+        tuned, tune_losses = tune_generator(generator, latent, space, target, loss_fn, tune_steps,
+                                            progress=progress, done=steps, total=total)
+        losses += tune_losses
     with torch.no_grad():
-        picture = draw(generator, latent.detach(), space).float().clamp(-1, 1)
+        picture = draw(tuned or generator, latent, space).float().clamp(-1, 1)
+        if not losses:  # the encoder alone: one loss, for the record
+            losses.append(float(loss_fn(picture, target)))
     from ganforge.imaging import tensor_to_uint8
 
-    return Inversion(latent.detach()[0].cpu(), space, tensor_to_uint8(picture.cpu())[0], losses)
+    return Inversion(latent[0].cpu(), space, tensor_to_uint8(picture.cpu())[0], losses, tuned)
+
+
+def stroke_target(strokes: np.ndarray, resolution: int, channels: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 RGBA strokes [H, W, 4] (painted where alpha > 0) -> (colours [1, C, R, R] in [-1, 1], weights
+    [1, 1, R, R] in [0, 1]: alpha, resized)."""
+    from PIL import Image
+
+    array = np.asarray(strokes)
+    if array.ndim != 3 or array.shape[2] != 4 or array.dtype != np.uint8:
+        raise GanforgeError("strokes are an RGBA image whose painted pixels are opaque and the rest transparent, got "
+                            f"{array.dtype} {array.shape}")
+    alpha = Image.fromarray(array[:, :, 3]).resize((resolution, resolution), Image.BILINEAR)
+    weight = torch.from_numpy(np.asarray(alpha, dtype=np.float32) / 255)[None, None]
+    if float(weight.sum()) == 0:
+        raise GanforgeError("the strokes image has no painted (opaque) pixel")
+    opaque = np.concatenate([array[:, :, :3], np.full_like(array[:, :, 3:], 255)], axis=2)
+    return target_tensor(opaque, resolution, channels), weight
+
+
+def follow_strokes(pipe: Any, latent: torch.Tensor, strokes: np.ndarray, generator: torch.nn.Module | None = None,
+                   steps: int = 200, lr: float = 0.02, keep_weight: float = 0.1, prior_weight: float = 0.01,
+                   progress: Callable[[int, int], None] | None = None) -> Inversion:
+    """iGAN's constrained projection: from `latent` (an inversion's), the latent whose image takes the strokes'
+    colours where they are painted, stays close to the latent's own image elsewhere (`keep_weight`) and to the
+    latent itself (`prior_weight`), so the result stays on the generator's manifold."""
+    generator = generator or generator_of(pipe, "stroke editing")
+    device = next(generator.parameters()).device
+    space = space_of(generator)
+    colours, weight = stroke_target(strokes, pipe.resolution, pipe.channels)
+    colours, weight = colours.to(device), weight.to(device)
+    start = latent.to(device).float()[None]
+    with torch.no_grad():
+        before = draw(generator, start, space).float()
+
+    def loss_of(code: torch.Tensor) -> torch.Tensor:
+        image = draw(generator, code, space).float()
+        painted = (weight * (image - colours) ** 2).sum() / (weight.sum() * image.shape[1])
+        rest = ((1 - weight) * (image - before) ** 2).mean()
+        return painted + keep_weight * rest + prior_weight * ((code - start) ** 2).mean()
+
+    code, losses = optimise_latent(generator, start, loss_of, steps, lr, progress)
+    with torch.no_grad():
+        picture = draw(generator, code, space).float().clamp(-1, 1)
+    from ganforge.imaging import tensor_to_uint8
+
+    return Inversion(code[0].cpu(), space, tensor_to_uint8(picture.cpu())[0], losses, generator)
 
 
 def save_latent(inversion: Inversion, pipe: Any, path: Path, settings: dict[str, Any] | None = None) -> Path:
@@ -146,11 +262,16 @@ def save_latent(inversion: Inversion, pipe: Any, path: Path, settings: dict[str,
     from ganforge.engine.checkpoint import replace_safetensors
 
     meta = {"space": inversion.space, "model_hash": pipe.model_hash, "settings": json.dumps(settings or {})}
-    return replace_safetensors({"latent": inversion.latent.contiguous()}, Path(path), meta)
+    tensors = {"latent": inversion.latent.contiguous()}
+    if inversion.generator is not None and inversion.generator is not pipe.generator:
+        tensors.update({TUNED_PREFIX + k: v.detach().cpu().contiguous()
+                        for k, v in inversion.generator.state_dict().items()})
+    return replace_safetensors(tensors, Path(path), meta)
 
 
-def load_latent(path: Path, pipe: Any) -> tuple[torch.Tensor, str]:
-    """(latent, space) from `save_latent`'s file; a one-line error when it belongs to another model."""
+def load_latent(path: Path, pipe: Any) -> tuple[torch.Tensor, str, torch.nn.Module]:
+    """(latent, space, generator) from `save_latent`'s file: the generator is PTI's tuned copy when the file holds
+    one, else the model's own; a one-line error when the file belongs to another model."""
     from safetensors import safe_open
 
     path = Path(path)
@@ -160,6 +281,7 @@ def load_latent(path: Path, pipe: Any) -> tuple[torch.Tensor, str]:
         with safe_open(str(path), framework="pt") as f:
             meta = dict(f.metadata() or {})
             latent = f.get_tensor("latent")
+            tuned = {k[len(TUNED_PREFIX):]: f.get_tensor(k) for k in f.keys() if k.startswith(TUNED_PREFIX)}
     except Exception as exc:
         raise GanforgeError(f"cannot read latent file {path}: {exc}") from None
     if meta.get("model_hash") not in (None, pipe.model_hash):
@@ -167,4 +289,9 @@ def load_latent(path: Path, pipe: Any) -> tuple[torch.Tensor, str]:
     space = meta.get("space", "")
     if space != space_of(pipe.generator):
         raise GanforgeError(f"{path} holds a {space or '?'} latent; this model's is {space_of(pipe.generator)}")
-    return latent, space
+    generator = pipe.generator
+    if tuned:
+        generator = copy.deepcopy(pipe.generator)
+        generator.load_state_dict(tuned)
+        generator.requires_grad_(False)
+    return latent, space, generator
