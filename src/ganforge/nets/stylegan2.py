@@ -300,6 +300,19 @@ class MinibatchStd(nn.Module):
         return torch.cat([x, y], dim=1)
 
 
+def residual_down_block(cin: int, cout: int) -> nn.ModuleDict:
+    """StyleGAN2's residual block that halves the resolution: two 3x3 convolutions beside a 1x1 skip (the
+    discriminator's, and the inversion encoder's)."""
+    return nn.ModuleDict({
+        "conv0": EqualConv2d(cin, cin, 3), "conv1": EqualConv2d(cin, cout, 3, down=True),
+        "skip": EqualConv2d(cin, cout, 1, down=True, activate=False, bias=False),
+    })
+
+
+def residual_down(block: nn.ModuleDict, h: torch.Tensor) -> torch.Tensor:
+    return (block["skip"](h) + block["conv1"](block["conv0"](h))) / SQRT2
+
+
 @NETWORKS.register("stylegan2.discriminator")
 class StyleGAN2Discriminator(nn.Module):
     """Residual discriminator; projection onto an embedded label when conditional."""
@@ -320,10 +333,7 @@ class StyleGAN2Discriminator(nn.Module):
         self.blocks = nn.ModuleList()
         for lr in range(log_res, 2, -1):
             cin, cout = channels_at(2**lr, channel_base, channel_max), channels_at(2 ** (lr - 1), channel_base, channel_max)
-            self.blocks.append(nn.ModuleDict({
-                "conv0": EqualConv2d(cin, cin, 3), "conv1": EqualConv2d(cin, cout, 3, down=True),
-                "skip": EqualConv2d(cin, cout, 1, down=True, activate=False, bias=False),
-            }))
+            self.blocks.append(residual_down_block(cin, cout))
         c4 = channels_at(4, channel_base, channel_max)
         self.mbstd = MinibatchStd(mbstd_group)
         self.conv = EqualConv2d(c4 + 1, c4, 3)
@@ -336,7 +346,7 @@ class StyleGAN2Discriminator(nn.Module):
         assert x.ndim == 4 and x.shape[1:] == (self.channels, self.resolution, self.resolution), x.shape
         h = self.from_rgb(x)
         for block in self.blocks:
-            h = (block["skip"](h) + block["conv1"](block["conv0"](h))) / SQRT2
+            h = residual_down(block, h)
         h = self.fc(self.conv(self.mbstd(h)).flatten(1))
         out = self.out(h)  # [N, cmap_dim]
         if self.embed is None:

@@ -55,6 +55,18 @@ class TrainData:
     integer_keys: tuple[str, ...] = ()
 
 
+def train_split_data(config: TrainConfig, progress: Callable[[int, int], None] | None = None) -> TrainData:
+    """One image dataset's train split (data/split.py holds the test split out): for tasks measured on held-out
+    images of the same set (inpaint, the inversion encoder)."""
+    from ganforge.data.split import resolve_split_images
+
+    dataset, images = resolve_split_images(config.data, config.resolution, split="train", strict=config.strict,
+                                           progress=progress)
+    info = DataInfo(name=str(dataset.meta.get("name", config.data)), resolution=dataset.resolution,
+                    channels=dataset.channels, count=len(images), counts={"image": len(images)})
+    return TrainData(arrays={"image": images}, info=info, paired=True)
+
+
 def batch_positions(step: int, global_batch: int, rank: int, world_size: int) -> range:
     """Global positions of this process's items in step `step`'s batch: item i of its share is at
     step * global_batch + rank + i * world_size (how the trainer's BatchStream deals out the batch). Per-item

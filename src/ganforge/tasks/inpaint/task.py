@@ -45,7 +45,7 @@ from ganforge.losses.reconstruction import adversarial_with_feature_matching, ho
 from ganforge.nets.ffc import LamaGenerator, composite, inpaint_input
 from ganforge.nets.patchgan import PatchGANDiscriminator
 from ganforge.registry import LOSSES, TASKS
-from ganforge.tasks.base import DataInfo, Task, TrainData, batch_positions
+from ganforge.tasks.base import DataInfo, Task, TrainData, batch_positions, train_split_data
 from ganforge.tasks.image.task import gan_optimizers
 from ganforge.tasks.translation.base import GRID_ROWS, check_discriminator_fits, interleave_rows, pick_fixed
 
@@ -89,13 +89,7 @@ class InpaintTask(Task):
 
     @classmethod
     def load_data(cls, config: TrainConfig, progress: Callable[[int, int], None] | None = None) -> TrainData:
-        from ganforge.data.split import resolve_split_images
-
-        dataset, images = resolve_split_images(config.data, config.resolution, split="train", strict=config.strict,
-                                               progress=progress)
-        info = DataInfo(name=str(dataset.meta.get("name", config.data)), resolution=dataset.resolution,
-                        channels=dataset.channels, count=len(images), counts={"image": len(images)})
-        return TrainData(arrays={"image": images}, info=info, paired=True)
+        return train_split_data(config, progress)
 
     def __init__(self, config: TrainConfig, data: DataInfo) -> None:
         super().__init__(config, data)

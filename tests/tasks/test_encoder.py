@@ -1,0 +1,108 @@
+"""Task encoder: an encoder into a frozen StyleGAN2's W+ trains on the train split (its loss falls, resume is
+exact, the generator is never changed), inverts in one pass, and refuses what it cannot take in one line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import ganforge
+from ganforge.cli.main import main
+from ganforge.config import TrainConfig
+from ganforge.data.split import resolve_split_images
+from ganforge.editing.encoder import load_encoder
+from ganforge.editing.inversion import invert
+from ganforge.errors import ConfigError, GanforgeError
+from ganforge.nets.encoder import StyleEncoder
+from ganforge.registry import TASKS
+
+SG2 = dict(task="image", model="stylegan2", data="digits", resolution=16, batch=8, width=8, z_dim=16, tick_kimg=0.008,
+           sample_every_kimg=1.0, checkpoint_every_kimg=1.0, grid_size=4, ema_kimg=0.0, augment="none", kimg=0.064)
+ENC = dict(task="encoder", data="digits", resolution=16, batch=8, width=4, tick_kimg=0.016, sample_every_kimg=1.0,
+           checkpoint_every_kimg=1.0, grid_size=4)
+
+
+def rows(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def generator(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return ganforge.train(out=str(tmp_path_factory.mktemp("enc")), name="sg2", **SG2).run_dir
+
+
+@pytest.fixture(scope="module")
+def encoder_run(generator: Path) -> Path:
+    return ganforge.train(generator=str(generator), kimg=0.384, out=str(generator.parent), name="enc", **ENC).run_dir
+
+
+def test_the_network_starts_at_the_average_w() -> None:
+    e = StyleEncoder(resolution=16, channels=1, w_dim=8, channel_base=64, channel_max=16)
+    e.w_avg.fill_(0.5)
+    ws = e(torch.randn(3, 1, 16, 16))
+    assert ws.shape == (3, 8, 8) and e.num_ws == 8  # 2 at 4 px + 3 at 8 + 3 at 16, as StyleGAN2's
+    assert torch.allclose(ws, torch.full_like(ws, 0.5))
+
+
+def test_training_lowers_the_loss_and_leaves_the_generator_alone(generator: Path, encoder_run: Path) -> None:
+    losses = [r["Loss/E/pixel"] for r in rows(encoder_run)]  # (the latent term is noisy at 4 samples a step)
+    assert np.mean(losses[-6:]) < 0.7 * np.mean(losses[:3])
+    cfg = json.loads((encoder_run / "config.json").read_text())
+    assert cfg["generator"] == str(generator)
+    count = len(resolve_split_images("digits", 16, split="train")[1])
+    data = json.loads((encoder_run / "data.json").read_text())
+    assert data["count"] == count < len(resolve_split_images("digits", 16, split="all")[1])  # the test split unseen
+
+
+def test_encoder_inversion_in_one_pass_and_refined(generator: Path, encoder_run: Path) -> None:
+    pipe, encoder = ganforge.load(generator), load_encoder(encoder_run)
+    target = resolve_split_images("digits", 16, split="test")[1][0]
+    start = invert(pipe, target, steps=1, perceptual_weight=0.0)  # optimisation's first step, from the average w
+    fast = invert(pipe, target, steps=0, method="encoder", encoder=encoder, perceptual_weight=0.0)
+    refined = invert(pipe, target, steps=20, method="encoder", encoder=encoder, perceptual_weight=0.0)
+    assert len(fast.losses) == 1 and fast.losses[0] < start.losses[0]
+    assert refined.losses[-1] < fast.losses[0]
+    ws = encoder.encode(np.stack([target, target]))
+    assert ws.shape == (2, pipe.generator.num_ws, pipe.generator.w_dim) and torch.equal(ws[0], ws[1])
+    with pytest.raises(GanforgeError, match="not on this model"):
+        invert(ganforge.load("zoo:mnist-32"), target, steps=0, method="encoder", encoder=encoder)
+    with pytest.raises(GanforgeError, match="not an encoder"):
+        load_encoder(generator)
+
+
+def test_resume_is_exact(generator: Path, tmp_path: Path) -> None:
+    ganforge.train(generator=str(generator), kimg=0.032, out=str(tmp_path), name="straight", **ENC)
+    ganforge.train(generator=str(generator), kimg=0.016, out=str(tmp_path), name="split", **ENC)
+    assert ganforge.train(resume=tmp_path / "split", kimg=0.032).steps == 4
+    a, b = (sorted((tmp_path / name / "checkpoints").glob("kimg-*"))[-1] for name in ("straight", "split"))
+    for net in ("E", "E_ema"):
+        sa, sb = load_file(str(a / f"{net}.safetensors")), load_file(str(b / f"{net}.safetensors"))
+        assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa), net
+
+
+def test_one_line_errors(generator: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="--generator"):
+        TrainConfig(task="encoder", data="digits").validate()
+    cfg = TrainConfig(task="encoder", data="digits", resolution=32, generator=str(generator)).validate()
+    data = TASKS.get("encoder").load_data(cfg)
+    with pytest.raises(ConfigError, match="--resolution 16"):
+        TASKS.get("encoder")(cfg, data.info)
+    cfg = TrainConfig(task="encoder", data="digits", resolution=32, generator="zoo:mnist-32").validate()
+    with pytest.raises(ConfigError, match="not a StyleGAN2"):
+        TASKS.get("encoder")(cfg, data.info)
+    assert main(["train", "encoder", "--generator", str(tmp_path / "nothing"), "--data", "digits",
+                 "--resolution", "16", "--runs-dir", str(tmp_path)]) != 0
+
+
+def test_eval_scores_held_out_images(encoder_run: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["eval", str(encoder_run), "--eval-n", "6", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["task"] == "encoder" and result["n"] == 6 and result["split"] == "test"
+    model = result["model"]
+    assert 5 < model["psnr"] < 60 and -1 <= model["ssim"] <= 1 and model["inception_cosine"] >= 0
+    assert model["ms_per_image"] > 0
