@@ -106,3 +106,28 @@ def test_eval_scores_held_out_images(encoder_run: Path, capsys: pytest.CaptureFi
     model = result["model"]
     assert 5 < model["psnr"] < 60 and -1 <= model["ssim"] <= 1 and model["inception_cosine"] >= 0
     assert model["ms_per_image"] > 0
+
+
+def test_boundaries_from_encoded_real_images(tmp_path: Path) -> None:
+    from ganforge.editing.directions import encoded_latents, fit_boundary
+
+    colour = {**SG2, "data": "emoji", "kimg": 0.032}
+    g = ganforge.train(out=str(tmp_path), name="sg2", **colour).run_dir
+    e = ganforge.train(generator=str(g), out=str(tmp_path), name="enc", **{**ENC, "data": "emoji", "kimg": 0.032})
+    pipe, encoder = ganforge.load(g), load_encoder(e.run_dir)
+    latents, images = encoded_latents(encoder, pipe, 300, seed=0)
+    assert latents.shape == (300, pipe.generator.w_dim) and images.shape == (300, 16, 16, 3)
+    boundary = fit_boundary(pipe, "category:flags", samples=300, encoder=encoder)  # real flags: plenty of them
+    assert min(boundary.counts) >= 10 and abs(float(boundary.normal.norm()) - 1) < 1e-5
+    with pytest.raises(GanforgeError, match="not on this model"):
+        fit_boundary(ganforge.load("zoo:emoji-32"), "category:flags", samples=300, encoder=encoder)
+    from PIL import Image
+
+    source = tmp_path / "emoji.png"
+    Image.fromarray(images[0]).save(source)
+    assert main(["invert", str(g), str(source), "--method", "encoder", "--encoder", str(e.run_dir), "--steps", "0",
+                 "--out", str(tmp_path / "w.safetensors")]) == 0
+    assert main(["edit", str(g), str(source), "--encoder", str(e.run_dir), "--direction", "category:flags",
+                 "--samples", "300", "--steps", "2", "--out", str(tmp_path / "flag.png")]) == 0
+    assert main(["edit", "zoo:emoji-32", str(source), "--encoder", str(e.run_dir), "--direction", "sefa:0",
+                 "--out", str(tmp_path / "other.png")]) != 0  # the encoder belongs to another generator

@@ -108,6 +108,10 @@ def edit_command(
     keep: list[str] = typer.Option([], "--keep", help="An attribute the edit must leave alone (repeatable; "
                                    "InterFaceGAN's conditional manipulation)."),
     samples: int = typer.Option(2000, "--samples", min=50, help="Samples labelled to fit an attribute's boundary."),
+    encoder: Path | None = typer.Option(None, "--encoder", help="An encoder run of this generator (ganforge train "
+                                        "encoder): inverts IMAGE, refined for --steps, and an attribute's boundary "
+                                        "is fitted on real images of its training data, encoded, instead of on "
+                                        "generator samples."),
     strokes: Path | None = typer.Option(None, "--strokes", help="iGAN's edit instead of a direction: an RGBA image "
                                         "(any size, scaled to the model's) whose opaque pixels are colours to "
                                         "paint; the latent moves until its image follows them and stays close "
@@ -140,14 +144,21 @@ def edit_command(
     check_output_file(out, [p for p in (image, latent, strokes) if p is not None], overwrite)
     paint = read_image(strokes) if strokes is not None else None
     pipe = load_generator(run, device)
+    found_encoder = None
+    if encoder is not None:
+        from ganforge.editing.encoder import load_encoder
+
+        found_encoder = load_encoder(encoder, device=next(pipe.generator.parameters()).device)
+        found_encoder.check_generator(pipe)
     d = None
     if direction is not None:
         with DataProgress("fitting the direction") as bar:
-            d = resolve_direction(direction, pipe, samples=samples, keep=keep, progress=bar)
+            d = resolve_direction(direction, pipe, samples=samples, keep=keep, progress=bar, encoder=found_encoder)
     if latent is not None:
         code, _, generator = load_latent(latent, pipe)
     else:
-        found = inverted(pipe, read_image(image), steps, 1.0)
+        found = inverted(pipe, read_image(image), steps, 1.0, "optimize" if encoder is None else "encoder",
+                         encoder=encoder)
         code, generator = found.latent, found.generator
     settings = {"source": (image or latent).name, "direction": direction, "strength": strength}
     if paint is not None:

@@ -109,9 +109,9 @@ def linear_boundary(latents: torch.Tensor, labels: np.ndarray, attribute: str, l
     """Logistic regression (L-BFGS, L2) of labels {0, 1} on latents [n, dim]; accuracy on a held-out fifth."""
     labels_t = torch.from_numpy(np.asarray(labels, dtype=np.float32))
     counts = (int(labels_t.sum()), int(len(labels_t) - labels_t.sum()))
-    if min(counts) < 10:
+    if min(counts) < MIN_PER_SIDE:
         raise GanforgeError(f"the generator drew {counts[0]} samples with {attribute} and {counts[1]} without among "
-                            f"{len(labels_t)}: at least 10 of each are needed to fit its boundary (draw more with "
+                            f"{len(labels_t)}: at least {MIN_PER_SIDE} of each are needed to fit its boundary (draw more with "
                             "--samples, or this generator does not draw the attribute)")
     mean = latents.mean(0)
     std = float(latents.std()) or 1.0
@@ -148,28 +148,52 @@ def linear_boundary(latents: torch.Tensor, labels: np.ndarray, attribute: str, l
     return Boundary(attribute, normal, offset, float(distances.std()), accuracy, counts, normal)
 
 
+MIN_PER_SIDE = 10  # samples of each label a boundary needs
+
+
 def attribute_labels(probabilities: np.ndarray, attribute: Any) -> tuple[np.ndarray, np.ndarray]:
     """(rows kept, labels) for an attribute's boundary: a skin tone against the other tones (samples with no tone
-    are left out, so the direction changes the tone, not whether a person is drawn); a category against the rest."""
+    are left out, so the direction changes the tone, not whether a person is drawn) while the generator draws at
+    least MIN_PER_SIDE of each, else against every other sample; a category against the rest."""
     predicted = probabilities.argmax(1)
+    rows = np.arange(len(predicted))
     if attribute.kind == "skin-tone":
         if attribute.index == 0:
             raise GanforgeError("skin-tone:none is not a tone to edit towards; choose a tone (skin-tone:dark, ...)")
-        rows = np.flatnonzero(predicted > 0)
-    else:
-        rows = np.arange(len(predicted))
+        toned = np.flatnonzero(predicted > 0)
+        positives = int((predicted[toned] == attribute.index).sum())
+        if min(positives, len(toned) - positives) >= MIN_PER_SIDE:
+            rows = toned
     return rows, (predicted[rows] == attribute.index).astype(np.float32)
 
 
+def encoded_latents(encoder: Any, pipe: Any, samples: int, seed: int) -> tuple[torch.Tensor, np.ndarray]:
+    """Up to `samples` real images of the encoder's training data (its train split; seeded subset), uint8, and their
+    encoded w (the mean of the encoder's w+ over layers)."""
+    from ganforge.data.split import resolve_split_images
+    from ganforge.metrics.compute import subset_indices
+    from ganforge.metrics.harness import run_data
+
+    encoder.check_generator(pipe)
+    _, data = run_data(encoder, None)
+    _, images = resolve_split_images(data, encoder.resolution, split="train")
+    images = images[subset_indices(len(images), samples, seed)]
+    return encoder.encode(images).mean(1).cpu(), images
+
+
 def fit_boundary(pipe: Any, attribute: str, samples: int = 2000, seed: int = 0,
-                 progress: Callable[[int, int], None] | None = None) -> Boundary:
+                 progress: Callable[[int, int], None] | None = None, encoder: Any = None) -> Boundary:
     """InterFaceGAN's boundary of `attribute` (`skin-tone:dark`, `category:flags`) in `pipe`'s latent space, from
-    `samples` seeded samples labelled by the attribute's classifier."""
+    `samples` seeded samples labelled by the attribute's classifier; or, given an `encoder` (ganforge train encoder),
+    from real images of its training split, encoded, which reach attributes a generator seldom draws by chance."""
     from ganforge.editing.attributes import classify, parse_attribute
 
     target = parse_attribute(attribute)
     generator = generator_of(pipe, "an attribute edit")
-    latents, images = sample_latents(generator, samples, seed)
+    if encoder is not None:
+        latents, images = encoded_latents(encoder, pipe, samples, seed)
+    else:
+        latents, images = sample_latents(generator, samples, seed)
     if progress is not None:
         progress(1, 2)
     rows, labels = attribute_labels(classify(images, target.kind), target)
@@ -224,14 +248,18 @@ def edited(pipe: Any, latent: torch.Tensor, direction: torch.Tensor | Boundary, 
 
 
 def resolve_direction(text: str, pipe: Any, samples: int = 2000, keep: Sequence[str] = (), seed: int = 0,
-                      progress: Callable[[int, int], None] | None = None) -> torch.Tensor | Boundary:
-    """`sefa:K` -> SeFa's unit vector; `skin-tone:TONE` / `category:NAME` -> InterFaceGAN's boundary, its direction
-    made orthogonal to the boundaries of the `keep` attributes (conditional manipulation)."""
+                      progress: Callable[[int, int], None] | None = None, encoder: Any = None
+                      ) -> torch.Tensor | Boundary:
+    """`sefa:K` -> SeFa's unit vector; `skin-tone:TONE` / `category:NAME` -> InterFaceGAN's boundary (from the
+    generator's samples, or the `encoder`'s real images), its direction made orthogonal to the boundaries of the
+    `keep` attributes (conditional manipulation)."""
     if str(text).strip().startswith("sefa:"):
         if keep:
             raise GanforgeError("--keep applies to attribute directions (skin-tone:..., category:...), not to SeFa's")
         return parse_direction(text, generator_of(pipe, "an edit"))
     if ":" not in str(text):
         raise GanforgeError(f"--direction {text!r}: give sefa:K, skin-tone:TONE or category:NAME")
-    boundary = fit_boundary(pipe, text, samples, seed, progress)
-    return boundary.conditioned([fit_boundary(pipe, other, samples, seed) for other in keep]) if keep else boundary
+    boundary = fit_boundary(pipe, text, samples, seed, progress, encoder)
+    if not keep:
+        return boundary
+    return boundary.conditioned([fit_boundary(pipe, other, samples, seed, encoder=encoder) for other in keep])
