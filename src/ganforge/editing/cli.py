@@ -21,13 +21,37 @@ def read_image(path: Path) -> np.ndarray:
     return as_array(path)
 
 
-def load_generator(run: Path, device: str):
+def load_generator(run: Path, device: str, attribute_editors: bool = False):
+    """An image generator (or, for `edit`, an attribute editor too), with a one-line error for anything else."""
     from ganforge.api import load
 
     pipe = load(run, device=resolve_device(device))
-    if pipe.config.get("pipeline") != "image":
-        raise GanforgeError(f"{run} is not an image generator (ganforge train image); inversion and edits take one")
+    kinds = ("image", "attribute") if attribute_editors else ("image",)
+    if pipe.config.get("pipeline") not in kinds:
+        raise GanforgeError(f"{run} is not an image generator (ganforge train image)"
+                            + (" or an attribute editor (ganforge train attribute)" if attribute_editors else "")
+                            + f"; {'edits' if attribute_editors else 'inversion'} take one")
     return pipe
+
+
+def edit_with_editor(pipe, image: Path | None, direction: str | None, out: Path, sweep: bool,
+                     no_watermark: bool) -> None:
+    """`ganforge edit ATTRIBUTE_RUN IMAGE --direction VALUE`: the editor's one pass (a .gif: every value in turn)."""
+    from ganforge.imaging import save_animation, save_image
+
+    if image is None or direction is None:
+        raise GanforgeError("an attribute editor takes IMAGE and --direction VALUE (one of "
+                            f"{', '.join(pipe.class_names)}); it has no latents or strokes")
+    values = pipe.class_names if sweep else [direction]
+    pictures = np.stack([pipe(image, value, output_type="np", watermark=False)[0] for value in values])
+    provenance = pipe.provenance({"source": image.name, "attribute": "sweep" if sweep else direction},
+                                 not no_watermark, "edit")
+    if sweep:
+        save_animation(provenance.mark(pictures), out, fps=2, metadata=provenance.metadata())
+        typer.echo(f"{len(values)}-frame sweep over {', '.join(values)} in {out}")
+    else:
+        save_image(provenance.mark(pictures[0]), out, metadata=provenance.metadata())
+        typer.echo(f"{pipe.config.get('attribute')} {direction} in {out}")
 
 
 def inverted(pipe, image: np.ndarray, steps: int, perceptual_weight: float, method: str = "optimize",
@@ -93,9 +117,12 @@ def invert_command(
 
 
 def edit_command(
-    run: Path = typer.Argument(..., help="image generator: run directory, checkpoint folder, export or zoo:NAME."),
+    run: Path = typer.Argument(..., help="image generator (run directory, checkpoint folder, export or zoo:NAME), "
+                               "or an attribute editor's run."),
     image: Path | None = typer.Argument(None, help="The image to edit (inverted first); or give --latent."),
-    direction: str | None = typer.Option(None, "--direction", help="sefa:K, the K-th strongest SeFa direction "
+    direction: str | None = typer.Option(None, "--direction", help="An attribute editor (ganforge train "
+                                         "attribute): the value to give the image (dark, 7, ...). A generator: "
+                                         "sefa:K, the K-th strongest SeFa direction "
                                          "(from 0, no labels); or an attribute, skin-tone:TONE (light, "
                                          "medium-light, medium, medium-dark, dark) or category:NAME (an emoji "
                                          "category, e.g. flags), by InterFaceGAN's boundary from the generator's "
@@ -143,7 +170,12 @@ def edit_command(
         raise GanforgeError("a strokes edit writes one image: give --out a .png name")
     check_output_file(out, [p for p in (image, latent, strokes) if p is not None], overwrite)
     paint = read_image(strokes) if strokes is not None else None
-    pipe = load_generator(run, device)
+    pipe = load_generator(run, device, attribute_editors=True)
+    if pipe.config.get("pipeline") == "attribute":
+        if latent is not None or strokes is not None or encoder is not None or keep:
+            raise GanforgeError("an attribute editor takes IMAGE and --direction VALUE only (no --latent, --strokes, "
+                                "--encoder or --keep)")
+        return edit_with_editor(pipe, image, direction, out, sweep, no_watermark)
     found_encoder = None
     if encoder is not None:
         from ganforge.editing.encoder import load_encoder

@@ -1,0 +1,30 @@
+"""The attribute-editing task's options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ganforge.options import option
+from ganforge.tasks.attribute.data import ATTRIBUTES
+from ganforge.tasks.options import PatchGANOptions
+
+
+@dataclass
+class AttributeOptions(PatchGANOptions):
+    # pix2pix's networks and optimiser; pix2pix's L1 weight on the counterfactual where there is one; StarGAN's
+    # cycle weight (10).
+    MODELS: ClassVar[dict[str, dict[str, Any]]] = {
+        "unet": dict(loss="lsgan", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, width=32, d_layers=3,
+                     pair_weight=100.0, cycle_weight=10.0),
+    }
+    DEFAULTS: ClassVar[dict[str, Any]] = dict(lr_decay_start=1.0, ema_kimg=0.0, batch=16, attribute="skin-tone")
+    DATA_HELP: ClassVar[str] = ("emoji (with --attribute skin-tone: pairs of one emoji in two tones), or a labelled "
+                                "set (with --attribute class: mnist, a folder of class folders); its train split.")
+
+    attribute: str | None = option(None, "What changes: skin-tone (emoji: none, light, medium-light, medium, "
+                                   "medium-dark, dark) | class (a labelled set's classes).", choices=ATTRIBUTES)
+    pair_weight: float | None = option(None, "Weight of L1 to the true counterfactual (skin-tone pairs).", minimum=0,
+                                       default_help="the model's")
+    cycle_weight: float | None = option(None, "Weight of StarGAN's cycle L1: edited back to the source's attribute, "
+                                        "the source again.", minimum=0, default_help="the model's")
