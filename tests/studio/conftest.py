@@ -43,9 +43,10 @@ def synthetic_mnist_home(root: Path) -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 def studio_runs(tmp_path_factory, translation_runs, inpaint_run) -> dict[str, Path]:  # noqa: F811
-    """Runs for the Generate, Generate from text, Translate, Inpaint and Upscale tabs: two image runs in a runs folder
-    (DCGAN, and a class-conditional one), an export of the first in a models folder, a superres run, a text2image
-    run on captioned squares, and the shared pix2pix, CycleGAN and inpaint runs."""
+    """Runs for the Generate, Generate from text, Translate, Inpaint, Edit and Upscale tabs: two image runs in a runs
+    folder (DCGAN, and a class-conditional one), an export of the first in a models folder, a superres run, a
+    text2image run on captioned squares, a skin-tone attribute editor, and the shared pix2pix, CycleGAN and inpaint
+    runs."""
     import ganforge
 
     root = tmp_path_factory.mktemp("studio-runs")
@@ -56,9 +57,12 @@ def studio_runs(tmp_path_factory, translation_runs, inpaint_run) -> dict[str, Pa
     sr_data = write_sr_folder(root / "sr-images")
     ganforge.train(**TINY_SR, data=str(sr_data), kimg=0.008, out=str(root), name="sr")
     ganforge.train(**TINY_T2I, data=str(write_colour_folder(root / "squares")), kimg=0.008, out=str(root), name="t2i")
+    ganforge.train(task="attribute", data="emoji", attribute="skin-tone", resolution=16, batch=8, width=8, d_layers=2,
+                   kimg=0.016, out=str(root), name="attr", precision="fp32")
     return {"runs": runs, "models": models, "dcgan": runs / "dcgan", "cond": runs / "cond",
             "export": models / "dcgan-export", "sr": root / "sr", "pix2pix": translation_runs["pix2pix"],
-            "cyclegan": translation_runs["cyclegan"], "inpaint": inpaint_run["run"], "t2i": root / "t2i"}
+            "cyclegan": translation_runs["cyclegan"], "inpaint": inpaint_run["run"], "t2i": root / "t2i",
+            "attr": root / "attr"}
 
 
 @pytest.fixture(scope="session")

@@ -120,6 +120,12 @@ def inpaint_steps(tab: Tab) -> None:
     tab.stroke(label, [(0.42, 0.35), (0.5, 0.45), (0.58, 0.55)])
 
 
+def edit_steps(tab: Tab) -> None:
+    label = "Image (paint colour strokes on it for a strokes edit)"
+    upload_editor_background(tab, label, tab.inputs["photo64"])
+    tab.stroke(label, [(0.3, 0.3), (0.5, 0.4), (0.7, 0.5)])
+
+
 def paint_steps(tab: Tab) -> None:
     tab.panel.get_by_text(re.compile(r"^\d+ classes$")).wait_for()  # the model's classes: the canvas and brushes set
     tab.stroke("Label map: paint", [(0.35, 0.3), (0.5, 0.5), (0.65, 0.7)])
@@ -162,6 +168,8 @@ ACTIONS: dict[str, TabAction] = {
                               steps=paint_steps),
     "Inpaint": TabAction("inpaint", "Fill", ("Filled", "Mask used"), r"128x128 px, [1-9]\d* pixels filled",
                          steps=inpaint_steps),
+    "Edit": TabAction("zoo:emoji-32", "Edit", ("Reconstruction", "Edited"),
+                      r"inverted \(optimize, 100 steps\) and strokes followed", steps=edit_steps),
     "Upscale": TabAction("sr", "Upscale", ("Bicubic (left) | model (right)",), r"64x64 -> 128x128 px \(x2\)",
                          steps=lambda tab: tab.upload(tab.inputs["photo64"])),
     "Predict": TabAction("nf", "Predict", ("Observed, then predicted", "Strip:"), r"\+ 2 predicted frames",

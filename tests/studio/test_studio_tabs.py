@@ -33,13 +33,14 @@ def studio(tmp_path_factory, studio_runs):
     """The studio on the tiny runs (conftest.py): two image runs in its runs folder, an export in its models folder,
     and the translation, inpaint and superres runs given as paths; served until the module ends."""
     root = tmp_path_factory.mktemp("studio")
-    given = [studio_runs[k] for k in ("pix2pix", "cyclegan", "inpaint", "sr", "t2i")]
+    given = [studio_runs[k] for k in ("pix2pix", "cyclegan", "inpaint", "sr", "t2i", "attr")]
     ctx = StudioContext(runs_dir=studio_runs["runs"], models_dir=studio_runs["models"], given=[str(p) for p in given],
                         limits=Limits(max_bytes=MAX_BYTES, max_pixels=MAX_PIXELS))
     app = build_app(ctx)
     url = launch(app, ctx, port=free_port(), quiet=True)
     client = Client(url, verbose=False)
-    paths = {k: str(studio_runs[k]) for k in ("dcgan", "cond", "export", "sr", "pix2pix", "cyclegan", "inpaint", "t2i")}
+    paths = {k: str(studio_runs[k]) for k in ("dcgan", "cond", "export", "sr", "pix2pix", "cyclegan", "inpaint", "t2i",
+                                              "attr")}
     yield {"client": client, "ctx": ctx, "url": url, "app": app, "paths": paths, "tmp": root}
     app.close()
     ctx.close()
@@ -64,7 +65,7 @@ def test_tabs_come_from_the_task_folders():
 
     tabs = studio_tabs()
     assert [t.title for t in tabs] == ["Generate", "Generate from text", "Translate", "Paint labels", "Inpaint",
-                                       "Upscale", "Predict",
+                                       "Edit", "Upscale", "Predict",
                                        "Video"]
     assert [t.title for t in tabs].count("Translate") == 1  # pix2pix and cyclegan share translation's
 
@@ -257,3 +258,34 @@ def test_generate_from_text_is_the_pipelines_grid(studio):
     assert "one per line" in refused(studio, paths["t2i"], "  \n ", 2, 0, api_name="/generate_text")
     assert "more than" in refused(studio, paths["t2i"], "\n".join(["a square"] * 17), 16, 0,
                                   api_name="/generate_text")
+
+
+# ---------------------------------------------------------------------------------------------------- edit
+def test_edit_inverts_then_moves_or_follows_strokes(studio):
+    tmp, paths = studio["tmp"], studio["paths"]
+    digit = ganforge.load(paths["dcgan"])(seeds=[4], output_type="np", watermark=False)[0][:, :, 0]
+    background = handle_file(str(write_png(tmp / "digit.png", np.stack([digit] * 3, axis=2))))
+    plain = {"background": background, "layers": [], "composite": None}
+    recon_path, edited_path, status = studio["client"].predict(paths["dcgan"], plain, "sefa:0", 3.0, "optimize", 5,
+                                                               False, api_name="/edit")
+    assert read(recon_path).shape[:2] == read(edited_path).shape[:2] == (16, 16)
+    assert "inverted (optimize, 5 steps) and sefa:0 at 3" in status
+    layer = np.zeros((16, 16, 4), np.uint8)
+    layer[2:6, 2:12] = (255, 255, 255, 255)
+    painted = {"background": background, "layers": [handle_file(str(write_png(tmp / "strokes.png", layer)))],
+               "composite": None}
+    _, _, status = studio["client"].predict(paths["dcgan"], painted, "sefa:0", 2.0, "pti", 3, True, api_name="/edit")
+    assert "inverted (pti, 3 steps) and strokes followed" in status
+    person = handle_file(str(write_png(tmp / "person.png", smooth_image(16, seed=4))))
+    recon_path, edited_path, status = studio["client"].predict(
+        paths["attr"], {"background": person, "layers": [], "composite": None}, "dark", 2.0, "optimize", 5, True,
+        api_name="/edit")
+    assert recon_path is None and read(edited_path).shape == (16, 16, 3) and "skin-tone dark" in status
+    said = refused(studio, paths["attr"], {"background": person, "layers": [], "composite": None}, "purple", 2.0,
+                   "optimize", 5, True, api_name="/edit")
+    assert "none, light" in said
+    said = refused(studio, paths["dcgan"], {"background": None, "layers": [], "composite": None}, "sefa:0", 2.0,
+                   "optimize", 5, True, api_name="/edit")
+    assert "upload an image" in said
+    said = refused(studio, paths["dcgan"], plain, "smile", 2.0, "optimize", 5, True, api_name="/edit")
+    assert "sefa:K" in said

@@ -56,8 +56,8 @@ def test_the_tabs_and_their_pickers(studio):
     from ganforge.studio.tabs import studio_tabs
 
     titles = [t.title for t in studio_tabs()]
-    assert titles == ["Generate", "Generate from text", "Translate", "Paint labels", "Inpaint", "Upscale", "Predict",
-                      "Video"]
+    assert titles == ["Generate", "Generate from text", "Translate", "Paint labels", "Inpaint", "Edit", "Upscale",
+                      "Predict", "Video"]
     ctx, paths = studio["ctx"], studio["paths"]
     assert {e.value for e in ctx.models(("translation",), takes_label_maps)} == {paths["spade"]}  # not the unet
     assert {e.value for e in ctx.models(("nextframe",))} == {paths["nf"]}
