@@ -14,8 +14,12 @@
    counterfactual). The source is inverted (--edit-method), moved by InterFaceGAN's boundary for the target tone
    (fitted on --samples images labelled by the alignment evaluator's tone head: real train-split emoji through the
    encoder, or with --boundary-source samples the generator's own samples) to --strength standard
-   deviations past it, and drawn (PTI's tuned copy when PTI inverted it). Reported: the share the tone head reads as
-   the target, and the edited image's L1 to the true target against the source's L1 to it (bar: at most half).
+   deviations past it, and drawn (PTI's tuned copy when PTI inverted it). With --editor, the attribute editor
+   (`ganforge train attribute`, CAAE's route) edits the same pairs. Reported for both routes, and for the sources
+   unchanged: the share the tone head reads as the target, and the edited image's L1 to the true target over the
+   source's L1 to it (median; bar: at most half), as `ganforge eval` of an editor does (tasks/attribute/evaluate.py).
+5. Digit edits (--digit-editor, an editor trained on mnist classes): held-out digits edited to another digit; the
+   share digit_coverage.py's classifier reads as the target, and Pearson r of slant and thickness before and after.
 """
 
 from __future__ import annotations
@@ -79,6 +83,88 @@ def invert_all(pipe, images: np.ndarray, method: str, args, encoder=None) -> tup
     return results, (time.perf_counter() - started) / max(1, len(images))
 
 
+def tone_edits(pipe, encoder, args) -> dict:
+    """Both routes on the same held-out pairs: inversion + InterFaceGAN, and (--editor) the attribute editor."""
+    from ganforge.editing.directions import edited, fit_boundary
+    from ganforge.editing.inversion import invert
+    from ganforge.imaging import tensor_to_uint8
+    from ganforge.metrics.alignment import TONES
+    from ganforge.tasks.attribute.evaluate import counterfactual_scores, edit_all
+
+    pairs = tone_pairs(args.pairs, args.seed)
+    sources = np.stack([p[0] for p in pairs])
+    targets = np.stack([p[1] for p in pairs])
+    target_labels = np.array([TONES.index(p[3]) for p in pairs])
+    out: dict = {"pairs": len(pairs), "emoji": len({p[4] for p in pairs}),
+                 "unchanged": counterfactual_scores(sources, sources, targets, target_labels)}
+    if args.editor:
+        editor = ganforge.load(args.editor)
+        started = time.perf_counter()
+        done = edit_all(editor, sources, target_labels)
+        out["attribute_editor"] = {**counterfactual_scores(done, sources, targets, target_labels),
+                                   "sec_per_image": round((time.perf_counter() - started) / len(pairs), 4),
+                                   "run": args.editor}
+        log(f"attribute editor: {json.dumps(out['attribute_editor'])}")
+    boundaries, results, recon = {}, [], []
+    started = time.perf_counter()
+    for k, (source, _, _, tone, _) in enumerate(pairs):
+        name = "skin-tone:" + tone.replace(" skin tone", "")
+        if name not in boundaries:
+            boundaries[name] = fit_boundary(pipe, name, samples=args.samples, seed=args.seed,
+                                            encoder=encoder if args.boundary_source == "encoder" else None)
+            log(f"{name}: accuracy {boundaries[name].accuracy:.3f}, counts {boundaries[name].counts}")
+        found = invert(pipe, source, steps=args.steps, method=args.edit_method, tune_steps=args.tune_steps,
+                       encoder=encoder, seed=k)
+        results.append(tensor_to_uint8(edited(pipe, found.latent, boundaries[name], [args.strength],
+                                              found.generator))[0])
+        recon.append(found.reconstruction)
+        if (k + 1) % 5 == 0:
+            log(f"inversion-route edits {k + 1}/{len(pairs)}")
+    out["inversion_route"] = {**counterfactual_scores(np.stack(results), sources, targets, target_labels),
+                              "sec_per_image": round((time.perf_counter() - started) / len(pairs), 2),
+                              "reconstruction": counterfactual_scores(np.stack(recon), sources, targets, target_labels),
+                              "boundaries": {k: {"accuracy": b.accuracy, "counts": b.counts}
+                                             for k, b in boundaries.items()},
+                              "inversion": args.edit_method, "strength": args.strength,
+                              "boundary_source": args.boundary_source}
+    return out
+
+
+def digit_edits(args) -> dict:
+    """--digit-editor (ganforge train attribute --data mnist --attribute class) on held-out digits: each edited to
+    another digit (seeded); the share digit_coverage.py's classifier reads as the target, and how well the edit keeps
+    the source's style: Pearson r of slant and of thickness (Morpho-MNIST's measures, editing/scores.py)."""
+    import torch
+    from digit_coverage import as_input, real_digits, trained_classifier
+
+    from ganforge.editing.scores import stroke_style
+    from ganforge.imaging import uint8_to_tensor
+    from ganforge.tasks.attribute.data import attribute_set
+    from ganforge.tasks.attribute.evaluate import edit_all
+
+    editor = ganforge.load(args.digit_editor)
+    found = attribute_set("mnist", "class", editor.resolution, "test")
+    idx = np.sort(np.random.default_rng(args.seed).choice(len(found.sources), min(args.digits, len(found.sources)),
+                                                          replace=False))
+    sources, labels = found.sources[idx], found.source_labels[idx]
+    targets = (labels + 1 + np.random.default_rng(args.seed + 1).integers(0, 9, len(labels))) % 10
+    edited_digits = edit_all(editor, sources, targets)
+    net, accuracy = trained_classifier(*real_digits())
+    with torch.no_grad():
+        read_as = net(as_input(uint8_to_tensor(edited_digits))).argmax(1).numpy()
+        read_src = net(as_input(uint8_to_tensor(sources))).argmax(1).numpy()
+    before, after = stroke_style(sources), stroke_style(edited_digits)
+
+    def r(key: str) -> float:
+        keep = np.isfinite(before[key]) & np.isfinite(after[key])
+        return float(np.corrcoef(before[key][keep], after[key][keep])[0, 1])
+
+    return {"n": int(len(idx)), "run": args.digit_editor, "classifier_accuracy": round(accuracy, 4),
+            "sources_read_as_their_digit": float((read_src == labels).mean()),
+            "target_share": float((read_as == targets).mean()), "slant_r": r("slant"),
+            "thickness_r": r("thickness")}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/edit"))
@@ -97,15 +183,14 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=4000, help="images labelled per boundary")
     parser.add_argument("--boundary-source", default="encoder", choices=("encoder", "samples"),
                         help="fit boundaries on encoded real train-split images, or on generator samples")
+    parser.add_argument("--editor", default=None, help="an attribute editor (train attribute, skin-tone) on the same pairs")
+    parser.add_argument("--digit-editor", default=None, help="an attribute editor trained on mnist classes")
+    parser.add_argument("--digits", type=int, default=1000, help="held-out digits edited by --digit-editor")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    from ganforge.editing.attributes import classify, parse_attribute
-    from ganforge.editing.directions import edited, fit_boundary
     from ganforge.editing.encoder import load_encoder
     from ganforge.editing.scores import reconstruction_scores
-    from ganforge.imaging import tensor_to_uint8
     from ganforge.metrics.features import get_extractor
-    from ganforge.metrics.image import l1
     from ganforge.tasks.encoder.evaluate import ms_per_image
 
     if args.generator:
@@ -133,37 +218,14 @@ def main() -> None:
         log(f"{method}: {json.dumps(inversion[method])}")
     edits: dict = {}
     if args.pairs:
-        from ganforge.editing.inversion import invert
-
-        pairs = tone_pairs(args.pairs, args.seed)
-        boundaries = {}
-        hits, ratios, recon_l1 = [], [], []
-        for k, (source, target, _, tone, _) in enumerate(pairs):
-            name = "skin-tone:" + tone.replace(" skin tone", "")
-            if name not in boundaries:
-                boundaries[name] = fit_boundary(pipe, name, samples=args.samples, seed=args.seed,
-                                                encoder=encoder if args.boundary_source == "encoder" else None)
-                log(f"{name}: accuracy {boundaries[name].accuracy:.3f}, counts {boundaries[name].counts}")
-            found = invert(pipe, source, steps=args.steps, method=args.edit_method, tune_steps=args.tune_steps,
-                           encoder=encoder, seed=k)
-            out = tensor_to_uint8(edited(pipe, found.latent, boundaries[name], [args.strength], found.generator))
-            want = parse_attribute(name).index
-            hits.append(int(classify(out, "skin-tone")[0].argmax() == want))
-            src_l1 = float(l1(source[None], target[None])[0])
-            ratios.append(float(l1(out, target[None])[0]) / max(src_l1, 1e-6))
-            recon_l1.append(float(l1(found.reconstruction[None], target[None])[0]) / max(src_l1, 1e-6))
-            if (k + 1) % 5 == 0:
-                log(f"edits {k + 1}/{len(pairs)}: target tone {np.mean(hits):.2f}, L1 ratio {np.median(ratios):.2f}")
-        edits = {"pairs": len(pairs), "target_tone_share": float(np.mean(hits)),
-                 "l1_ratio_median": float(np.median(ratios)), "l1_ratio_mean": float(np.mean(ratios)),
-                 "reconstruction_l1_ratio_median": float(np.median(recon_l1)),
-                 "boundaries": {k: {"accuracy": b.accuracy, "counts": b.counts} for k, b in boundaries.items()},
-                 "inversion": args.edit_method, "strength": args.strength, "boundary_source": args.boundary_source}
+        edits = tone_edits(pipe, encoder, args)
+    digits = digit_edits(args) if args.digit_editor else {}
     config_path = Path(generator) / "config.json"
     print(json.dumps({"date": time.strftime("%Y-%m-%d"), "machine": machine(), "command": " ".join(sys.argv),
                       "generator": generator, "encoder": str(encoder.origin) if encoder else None,
                       "generator_kimg": json.loads(config_path.read_text()).get("kimg") if config_path.is_file()
-                      else None, "n": int(len(images)), "inversion": inversion, "skin_tone_edits": edits}, indent=2))
+                      else None, "n": int(len(images)), "inversion": inversion, "skin_tone_edits": edits,
+                      "digit_edits": digits}, indent=2))
 
 
 if __name__ == "__main__":

@@ -219,3 +219,17 @@ def test_pti_strokes_and_attribute_commands(runs: dict[str, Path | str], tmp_pat
                  "--frames", "3"]) == 0
     assert main(["edit", str(run), "--latent", str(latent), "--direction", "skin-tone:dark", "--samples", "60",
                  "--out", str(tmp_path / "grey.png")]) != 0  # a grey model: the emoji classifier reads colour
+
+
+def test_stroke_style_reads_slant_and_thickness() -> None:
+    from ganforge.editing.scores import stroke_style
+
+    digits = np.zeros((4, 32, 32), np.uint8)
+    digits[0, 4:28, 14:16] = 255  # upright, 2 px
+    digits[1, 4:28, 12:18] = 255  # upright, 6 px
+    for r in range(4, 28):
+        digits[2, r, 26 - r // 2 : 28 - r // 2] = 255  # top further right: leans right
+    style = stroke_style(digits[..., None])
+    assert abs(style["slant"][0]) < 1e-9 and style["slant"][2] > 0.3
+    assert 1.5 < style["thickness"][0] < 3 and style["thickness"][1] > 2.5 * style["thickness"][0]
+    assert np.isnan(style["slant"][3]) and np.isnan(style["thickness"][3])  # no ink

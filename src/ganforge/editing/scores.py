@@ -33,3 +33,23 @@ def reconstruction_scores(outputs: np.ndarray, targets: np.ndarray, extractor: A
         cos = (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)).clip(1e-12)
         scores["inception_cosine"] = float((1 - cos).mean())
     return scores
+
+
+def stroke_style(images: np.ndarray, threshold: int = 128) -> dict[str, np.ndarray]:
+    """Morpho-MNIST's style measures of grey digits (uint8 [N, H, W] or [N, H, W, 1]), per image: `slant`, the
+    shear of the ink's second moments (mu11 / mu02; positive leans right), and `thickness`, ink area over the length
+    of its skeleton, in pixels (NaN for an image without ink)."""
+    from skimage.morphology import skeletonize
+
+    ink = np.asarray(images).reshape(len(images), *np.asarray(images).shape[1:3]) >= threshold
+    slant = np.full(len(ink), np.nan)
+    thickness = np.full(len(ink), np.nan)
+    rows, cols = np.mgrid[: ink.shape[1], : ink.shape[2]]
+    for i, mask in enumerate(ink):
+        area = mask.sum()
+        if area < 2:
+            continue
+        y, x = rows[mask] - rows[mask].mean(), cols[mask] - cols[mask].mean()
+        slant[i] = -float((x * y).sum() / max((y * y).sum(), 1e-9))  # image rows grow downwards
+        thickness[i] = float(area / max(skeletonize(mask).sum(), 1))
+    return {"slant": slant, "thickness": thickness}
