@@ -68,6 +68,8 @@ def test_sefa_directions_are_orthonormal_and_move_the_image(runs: dict[str, Path
         assert torch.equal(images[0], images[1]) and (images[2] - images[0]).abs().mean() > 1e-3, model
     with pytest.raises(GanforgeError, match="sefa:K"):
         parse_direction("smile", pipe.generator)
+    with pytest.raises(GanforgeError, match="ganspace:K"):
+        parse_direction("ganspace:x", pipe.generator)
     with pytest.raises(GanforgeError, match="directions"):
         parse_direction("sefa:999", pipe.generator)
 
@@ -233,3 +235,16 @@ def test_stroke_style_reads_slant_and_thickness() -> None:
     assert abs(style["slant"][0]) < 1e-9 and style["slant"][2] > 0.3
     assert 1.5 < style["thickness"][0] < 3 and style["thickness"][1] > 2.5 * style["thickness"][0]
     assert np.isnan(style["slant"][3]) and np.isnan(style["thickness"][3])  # no ink
+
+
+def test_ganspace_directions_are_the_principal_axes_of_w(runs: dict[str, Path | str]) -> None:
+    from ganforge.editing.directions import ganspace_directions
+
+    generator = ganforge.load(runs["stylegan2"]).generator
+    vectors, spread = ganspace_directions(generator, 4, samples=2000)
+    assert torch.allclose(vectors @ vectors.T, torch.eye(4), atol=1e-4) and (spread[:-1] >= spread[1:]).all()
+    w = generator.mapping(torch.randn(2000, generator.z_dim, generator=torch.Generator().manual_seed(1)), None)
+    along = (w - w.mean(0)) @ vectors[0]
+    assert abs(float(along.std()) / float(spread[0]) - 1) < 0.1  # fresh samples spread alike along the first axis
+    first, scale = ganspace_directions(generator, 1)  # parse_direction's: GANSPACE_SAMPLES of them
+    assert torch.allclose(parse_direction("ganspace:0", generator), first[0] * scale[0], atol=1e-5)

@@ -1,5 +1,5 @@
 """`ganforge invert RUN IMAGE --out LATENT [--method optimize|pti|encoder]` and `ganforge edit RUN IMAGE
---direction sefa:K|skin-tone:TONE|category:NAME --out PATH` (or `--strokes PAINT.png`, iGAN's constrained edit)."""
+--direction sefa:K|ganspace:K|skin-tone:TONE|category:NAME --out PATH` (or `--strokes PAINT.png`, iGAN's constrained edit)."""
 
 from __future__ import annotations
 
@@ -122,7 +122,8 @@ def edit_command(
     image: Path | None = typer.Argument(None, help="The image to edit (inverted first); or give --latent."),
     direction: str | None = typer.Option(None, "--direction", help="An attribute editor (ganforge train "
                                          "attribute): the value to give the image (dark, 7, ...). A generator: "
-                                         "sefa:K, the K-th strongest SeFa direction "
+                                         "sefa:K, the K-th strongest SeFa direction, ganspace:K, the K-th principal "
+                                         "component of w (a unit of strength: one standard deviation) "
                                          "(from 0, no labels); or an attribute, skin-tone:TONE (light, "
                                          "medium-light, medium, medium-dark, dark) or category:NAME (an emoji "
                                          "category, e.g. flags), by InterFaceGAN's boundary from the generator's "
@@ -161,7 +162,7 @@ def edit_command(
     if (image is None) == (latent is None):
         raise GanforgeError("give IMAGE (inverted first) or --latent LATENT.safetensors, not both")
     if (direction is None) == (strokes is None):
-        raise GanforgeError("give --direction (sefa:K, skin-tone:TONE, category:NAME) or --strokes PAINT.png, one of "
+        raise GanforgeError("give --direction (sefa:K, ganspace:K, skin-tone:TONE, category:NAME) or --strokes PAINT.png, one of "
                             "them")
     sweep = out.suffix.lower() == ".gif"
     if not sweep and out.suffix.lower() != ".png":

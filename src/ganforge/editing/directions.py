@@ -5,6 +5,9 @@ latent stretches most are the eigenvectors of A^T A, A the weights that read the
 every layer's style affine (w -> the channels it modulates), so a direction moves all layers' styles; for a DCGAN,
 A is the first transposed convolution's weight (z -> the 4 x 4 features).
 
+GANSpace (Harkonen et al., 2020), without labels either: the principal components of the generator's w over many
+samples; `ganspace:K` moves along the K-th, one unit of strength being one standard deviation of w along it.
+
 InterFaceGAN (Shen et al., 2020), from labels: the generator's samples are labelled by an attribute classifier
 (editing/attributes.py), a linear classifier separates the attribute in W (z for generators without one), and its
 unit normal is the direction; an edit moves a latent to a chosen signed distance from that boundary. Conditional
@@ -216,15 +219,37 @@ def move_to(latent: torch.Tensor, boundary: Boundary, strengths: Sequence[float]
     return torch.stack(moved)
 
 
+GANSPACE_SAMPLES = 10_000  # latents whose principal components GANSpace takes
+
+
+@torch.no_grad()
+def ganspace_directions(generator: torch.nn.Module, k: int = 10, samples: int = GANSPACE_SAMPLES,
+                        seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """GANSpace (Harkonen et al., 2020): the k principal directions [k, dim] of the generator's w (z for generators
+    without a mapping, where PCA only finds the prior's axes), unit vectors, strongest first, with their standard
+    deviations [k], so that a strength reads in standard deviations."""
+    device = next(generator.parameters()).device
+    z = torch.randn(samples, generator.z_dim, generator=torch.Generator().manual_seed(seed)).to(device)
+    codes = generator.mapping(z, None).float().cpu() if space_of(generator) == "w+" else z.float().cpu()
+    centred = codes - codes.mean(0)
+    _, singular, vectors = torch.linalg.svd(centred, full_matrices=False)
+    return vectors[:k].contiguous(), singular[:k] / (len(codes) - 1) ** 0.5
+
+
 def parse_direction(text: str, generator: torch.nn.Module) -> torch.Tensor:
-    """`sefa:K` (the K-th strongest SeFa direction, from 0) -> a unit vector [latent_dim]."""
-    match = re.fullmatch(r"\s*sefa:(\d+)\s*", str(text))
+    """`sefa:K` (the K-th strongest SeFa direction, from 0) or `ganspace:K` (the K-th principal component of w, scaled
+    to one standard deviation) -> a vector [latent_dim]."""
+    match = re.fullmatch(r"\s*(sefa|ganspace):(\d+)\s*", str(text))
     if match is None:
-        raise GanforgeError(f"--direction {text!r}: give sefa:K, the K-th strongest SeFa direction (sefa:0 first)")
-    index = int(match.group(1))
+        raise GanforgeError(f"--direction {text!r}: give sefa:K or ganspace:K, the K-th strongest direction (0 first)")
+    kind, index = match.group(1), int(match.group(2))
     dim = latent_reading_weight(generator).shape[1]
     if index >= dim:
-        raise GanforgeError(f"--direction sefa:{index}: this generator's latent has {dim} directions (0..{dim - 1})")
+        raise GanforgeError(f"--direction {kind}:{index}: this generator's latent has {dim} directions "
+                            f"(0..{dim - 1})")
+    if kind == "ganspace":
+        vectors, spread = ganspace_directions(generator, index + 1)
+        return vectors[index] * spread[index]
     return sefa_directions(generator, index + 1)[index]
 
 
@@ -253,12 +278,13 @@ def resolve_direction(text: str, pipe: Any, samples: int = 2000, keep: Sequence[
     """`sefa:K` -> SeFa's unit vector; `skin-tone:TONE` / `category:NAME` -> InterFaceGAN's boundary (from the
     generator's samples, or the `encoder`'s real images), its direction made orthogonal to the boundaries of the
     `keep` attributes (conditional manipulation)."""
-    if str(text).strip().startswith("sefa:"):
+    if str(text).strip().startswith(("sefa:", "ganspace:")):
         if keep:
-            raise GanforgeError("--keep applies to attribute directions (skin-tone:..., category:...), not to SeFa's")
+            raise GanforgeError("--keep applies to attribute directions (skin-tone:..., category:...), not to SeFa's "
+                                "or GANSpace's")
         return parse_direction(text, generator_of(pipe, "an edit"))
     if ":" not in str(text):
-        raise GanforgeError(f"--direction {text!r}: give sefa:K, skin-tone:TONE or category:NAME")
+        raise GanforgeError(f"--direction {text!r}: give sefa:K, ganspace:K, skin-tone:TONE or category:NAME")
     boundary = fit_boundary(pipe, text, samples, seed, progress, encoder)
     if not keep:
         return boundary
