@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import typer
@@ -55,7 +56,8 @@ def edit_with_editor(pipe, image: Path | None, direction: str | None, out: Path,
 
 
 def inverted(pipe, image: np.ndarray, steps: int, perceptual_weight: float, method: str = "optimize",
-             tune_steps: int = 200, encoder: Path | None = None):
+             tune_steps: int = 200, encoder: Path | Any = None):
+    """`invert` under a progress bar; `encoder` is a run path (loaded here) or an EncoderPipeline already loaded."""
     from ganforge.cli.progress import DataProgress
     from ganforge.editing.inversion import METHODS, invert
 
@@ -64,8 +66,8 @@ def inverted(pipe, image: np.ndarray, steps: int, perceptual_weight: float, meth
     if (method == "encoder") != (encoder is not None):
         raise GanforgeError("--method encoder takes --encoder ENCODER_RUN (from `ganforge train encoder`); the other "
                             "methods take no encoder")
-    found = None
-    if encoder is not None:
+    found = encoder
+    if isinstance(encoder, Path):
         from ganforge.editing.encoder import load_encoder
 
         found = load_encoder(encoder, device=next(pipe.generator.parameters()).device)
@@ -120,14 +122,14 @@ def edit_command(
     run: Path = typer.Argument(..., help="image generator (run directory, checkpoint folder, export or zoo:NAME), "
                                "or an attribute editor's run."),
     image: Path | None = typer.Argument(None, help="The image to edit (inverted first); or give --latent."),
-    direction: str | None = typer.Option(None, "--direction", help="An attribute editor (ganforge train "
-                                         "attribute): the value to give the image (dark, 7, ...). A generator: "
-                                         "sefa:K, the K-th strongest SeFa direction, ganspace:K, the K-th principal "
-                                         "component of w (a unit of strength: one standard deviation) "
-                                         "(from 0, no labels); or an attribute, skin-tone:TONE (light, "
-                                         "medium-light, medium, medium-dark, dark) or category:NAME (an emoji "
-                                         "category, e.g. flags), by InterFaceGAN's boundary from the generator's "
-                                         "samples labelled by the project's emoji classifier."),
+    direction: str | None = typer.Option(None, "--direction", help="A generator: sefa:K, the K-th strongest SeFa "
+                                         "direction, or ganspace:K, the K-th principal component of w (a unit of "
+                                         "strength: one standard deviation), both from 0 and without labels; or an "
+                                         "attribute, skin-tone:TONE (light, medium-light, medium, medium-dark, "
+                                         "dark) or category:NAME (an emoji category, e.g. flags), by InterFaceGAN's "
+                                         "boundary from the generator's samples (or --encoder's real images) "
+                                         "labelled by the project's emoji classifier. An attribute editor (ganforge "
+                                         "train attribute): the value to give the image (dark, 7, ...)."),
     out: Path = typer.Option(..., "--out", help="The edited image (.png), or a sweep from -strength to +strength "
                              "(.gif)."),
     strength: float = typer.Option(2.0, "--strength", help="sefa: how far to move along the direction; an "
@@ -162,8 +164,8 @@ def edit_command(
     if (image is None) == (latent is None):
         raise GanforgeError("give IMAGE (inverted first) or --latent LATENT.safetensors, not both")
     if (direction is None) == (strokes is None):
-        raise GanforgeError("give --direction (sefa:K, ganspace:K, skin-tone:TONE, category:NAME) or --strokes PAINT.png, one of "
-                            "them")
+        raise GanforgeError("give --direction (sefa:K, ganspace:K, skin-tone:TONE, category:NAME) or --strokes "
+                            "PAINT.png, one of them")
     sweep = out.suffix.lower() == ".gif"
     if not sweep and out.suffix.lower() != ".png":
         raise GanforgeError(f"--out must be a .png (the edit) or a .gif (a sweep), got {out.name!r}")
@@ -191,7 +193,7 @@ def edit_command(
         code, _, generator = load_latent(latent, pipe)
     else:
         found = inverted(pipe, read_image(image), steps, 1.0, "optimize" if encoder is None else "encoder",
-                         encoder=encoder)
+                         encoder=found_encoder)
         code, generator = found.latent, found.generator
     settings = {"source": (image or latent).name, "direction": direction, "strength": strength}
     if paint is not None:
