@@ -38,8 +38,6 @@ def load_generator(run: Path, device: str, attribute_editors: bool = False):
 def edit_with_editor(pipe, image: Path | None, direction: str | None, out: Path, sweep: bool,
                      no_watermark: bool) -> None:
     """`ganforge edit ATTRIBUTE_RUN IMAGE --direction VALUE`: the editor's one pass (a .gif: every value in turn)."""
-    from ganforge.imaging import save_animation, save_image
-
     if image is None or direction is None:
         raise GanforgeError("an attribute editor takes IMAGE and --direction VALUE (one of "
                             f"{', '.join(pipe.class_names)}); it has no latents or strokes")
@@ -47,12 +45,19 @@ def edit_with_editor(pipe, image: Path | None, direction: str | None, out: Path,
     pictures = np.stack([pipe(image, value, output_type="np", watermark=False)[0] for value in values])
     provenance = pipe.provenance({"source": image.name, "attribute": "sweep" if sweep else direction},
                                  not no_watermark, "edit")
+    write_edit(provenance, pictures, out, sweep, 2, f"{len(values)}-frame sweep over {', '.join(values)} in {out}"
+               if sweep else f"{pipe.config.get('attribute')} {direction} in {out}")
+
+
+def write_edit(provenance, pictures: np.ndarray, out: Path, sweep: bool, fps: int, message: str) -> None:
+    """The edit's picture (.png) or sweep (.gif), marked and with its metadata, and a line saying what was written."""
+    from ganforge.imaging import save_animation, save_image
+
     if sweep:
-        save_animation(provenance.mark(pictures), out, fps=2, metadata=provenance.metadata())
-        typer.echo(f"{len(values)}-frame sweep over {', '.join(values)} in {out}")
+        save_animation(provenance.mark(pictures), out, fps=fps, metadata=provenance.metadata())
     else:
         save_image(provenance.mark(pictures[0]), out, metadata=provenance.metadata())
-        typer.echo(f"{pipe.config.get('attribute')} {direction} in {out}")
+    typer.echo(message)
 
 
 def inverted(pipe, image: np.ndarray, steps: int, perceptual_weight: float, method: str = "optimize",
@@ -159,7 +164,7 @@ def edit_command(
     from ganforge.cli.progress import DataProgress
     from ganforge.editing.directions import edited, resolve_direction
     from ganforge.editing.inversion import follow_strokes, load_latent
-    from ganforge.imaging import save_animation, save_image, tensor_to_uint8
+    from ganforge.imaging import tensor_to_uint8
 
     if (image is None) == (latent is None):
         raise GanforgeError("give IMAGE (inverted first) or --latent LATENT.safetensors, not both")
@@ -206,12 +211,9 @@ def edit_command(
         if keep:
             settings["keep"] = list(keep)
     provenance = pipe.provenance(settings, not no_watermark, "edit")
-    if sweep:
-        save_animation(provenance.mark(pictures), out, fps=8, metadata=provenance.metadata())
-        typer.echo(f"{frames}-frame sweep of {direction} from {-strength:g} to {strength:g} in {out}")
-    else:
-        save_image(provenance.mark(pictures[0]), out, metadata=provenance.metadata())
-        typer.echo(f"{direction or 'strokes'}{'' if direction is None else f' at {strength:g}'} in {out}")
+    write_edit(provenance, pictures, out, sweep, 8, f"{frames}-frame sweep of {direction} from {-strength:g} to "
+               f"{strength:g} in {out}" if sweep else
+               f"{direction or 'strokes'}{'' if direction is None else f' at {strength:g}'} in {out}")
 
 
 VERBS = {"invert": invert_command, "edit": edit_command}

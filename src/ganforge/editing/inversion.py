@@ -126,25 +126,34 @@ def starting_latent(generator: torch.nn.Module, space: str, target: torch.Tensor
     return candidates[int(np.argmin(losses))][None]
 
 
-def optimise_latent(generator: torch.nn.Module, latent: torch.Tensor, loss_of: Callable[[torch.Tensor], torch.Tensor],
-                    steps: int, lr: float, progress: Callable[[int, int], None] | None = None,
-                    done: int = 0, total: int | None = None) -> tuple[torch.Tensor, list[float]]:
-    """Adam on `latent` ([1, ...]) for `steps`, minimising loss_of(latent) with the generator frozen; the learning
-    rate ramps down over the last quarter (StyleGAN2's projector)."""
-    latent = latent.detach().clone().requires_grad_(True)
-    optimiser = torch.optim.Adam([latent], lr=lr)
+def adam_steps(params: list[torch.Tensor], loss_of: Callable[[], torch.Tensor], steps: int, lr: float,
+               ramp_down: bool = False, progress: Callable[[int, int], None] | None = None, done: int = 0,
+               total: int | None = None) -> list[float]:
+    """`steps` of Adam on `params` minimising loss_of(); with `ramp_down`, the learning rate falls linearly over the
+    last quarter (StyleGAN2's projector). Returns the losses."""
+    optimiser = torch.optim.Adam(params, lr=lr)
     losses = []
-    generator.requires_grad_(False)
     for step in range(steps):
-        for group in optimiser.param_groups:
-            group["lr"] = lr * min(1.0, (steps - step) / max(1, steps // 4))
-        loss = loss_of(latent)
+        if ramp_down:
+            for group in optimiser.param_groups:
+                group["lr"] = lr * min(1.0, (steps - step) / max(1, steps // 4))
+        loss = loss_of()
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
         losses.append(float(loss.detach()))
         if progress is not None:
             progress(done + step + 1, total or steps)
+    return losses
+
+
+def optimise_latent(generator: torch.nn.Module, latent: torch.Tensor, loss_of: Callable[[torch.Tensor], torch.Tensor],
+                    steps: int, lr: float, progress: Callable[[int, int], None] | None = None,
+                    done: int = 0, total: int | None = None) -> tuple[torch.Tensor, list[float]]:
+    """Adam on `latent` ([1, ...]) for `steps`, minimising loss_of(latent) with the generator frozen."""
+    latent = latent.detach().clone().requires_grad_(True)
+    generator.requires_grad_(False)
+    losses = adam_steps([latent], lambda: loss_of(latent), steps, lr, True, progress, done, total)
     return latent.detach(), losses
 
 
@@ -156,16 +165,9 @@ def tune_generator(generator: torch.nn.Module, latent: torch.Tensor, space: str,
     draws `target`; the model's own generator is left as it was."""
     tuned = copy.deepcopy(generator).train(False)
     tuned.requires_grad_(True)
-    optimiser = torch.optim.Adam([p for p in tuned.parameters() if p.is_floating_point()], lr=lr)
-    losses = []
-    for step in range(steps):
-        loss = loss_fn(draw(tuned, latent, space), target)
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
-        losses.append(float(loss.detach()))
-        if progress is not None:
-            progress(done + step + 1, total or steps)
+    params = [p for p in tuned.parameters() if p.is_floating_point()]
+    losses = adam_steps(params, lambda: loss_fn(draw(tuned, latent, space), target), steps, lr, False, progress,
+                        done, total)
     return tuned.requires_grad_(False), losses
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import gradio as gr
+import numpy as np
 
 from ganforge.errors import GanforgeError
 from ganforge.studio.catalogue import ModelEntry
@@ -69,6 +70,18 @@ def image_upload(**kwargs: Any) -> gr.Image:
 
     upload.preprocess = raw_path  # type: ignore[method-assign]
     return upload
+
+
+def editor_background(editor: dict | None, hint: str) -> np.ndarray:
+    """An image editor's uploaded background as uint8 [H, W, C] (its alpha composited away); a one-line error naming
+    what to do (`hint`) when nothing was uploaded."""
+    from ganforge.tasks.translation.pipeline import as_array, split_alpha
+
+    background = (editor or {}).get("background")
+    if background is None:
+        raise GanforgeError(f"upload an image into the editor first{hint}")
+    image = as_array(background)
+    return split_alpha(image)[0] if image.shape[2] == 4 else image
 
 
 def mask_editor(**kwargs: Any) -> gr.ImageEditor:

@@ -16,6 +16,7 @@ from ganforge.studio.limits import check_pixels
 from ganforge.studio.tabs import StudioTab
 from ganforge.studio.ui import (
     MODEL_QUEUE,
+    editor_background,
     handler,
     marked_picture,
     mask_editor,
@@ -31,13 +32,7 @@ BOUNDARY_SAMPLES = 1000  # generator samples labelled to fit an attribute's boun
 
 def image_and_strokes(editor: dict | None) -> tuple[np.ndarray, np.ndarray | None]:
     """The editor's background (uint8 RGB or grey) and its brushed strokes as one RGBA layer, or None when unpainted."""
-    from ganforge.tasks.translation.pipeline import as_array, split_alpha
-
-    background = (editor or {}).get("background")
-    if background is None:
-        raise GanforgeError("upload an image into the editor first")
-    image = as_array(background)
-    image = split_alpha(image)[0] if image.shape[2] == 4 else image
+    image = editor_background(editor, "")
     h, w = image.shape[:2]
     strokes = np.zeros((h, w, 4), dtype=np.uint8)
     for layer in (editor or {}).get("layers") or []:

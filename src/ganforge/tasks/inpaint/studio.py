@@ -16,6 +16,7 @@ from ganforge.studio.limits import check_pixels, read_upload
 from ganforge.studio.tabs import StudioTab
 from ganforge.studio.ui import (
     MODEL_QUEUE,
+    editor_background,
     handler,
     image_upload,
     marked_picture,
@@ -31,13 +32,7 @@ MAX_BAND = 512  # outpaint pixels on one side
 
 def editor_image_and_mask(editor: dict | None) -> tuple[np.ndarray, np.ndarray]:
     """The editor's background as uint8 RGB and its brushed layers as a bool mask (any painted pixel = fill)."""
-    from ganforge.tasks.translation.pipeline import as_array, split_alpha
-
-    background = (editor or {}).get("background")
-    if background is None:
-        raise GanforgeError("upload an image into the editor first, then brush over what to fill")
-    image = as_array(background)
-    image = split_alpha(image)[0] if image.shape[2] == 4 else image
+    image = editor_background(editor, ", then brush over what to fill")
     h, w = image.shape[:2]
     mask = np.zeros((h, w), dtype=bool)
     for layer in (editor or {}).get("layers") or []:
