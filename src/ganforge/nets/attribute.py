@@ -22,24 +22,47 @@ def label_planes(x: torch.Tensor, labels: torch.Tensor, classes: int) -> torch.T
 
 @NETWORKS.register("attribute.unet")
 class AttributeEditor(nn.Module):
-    """(image [N, C, R, R] in [-1, 1], target attribute int64 [N]) -> the image with that attribute."""
+    """(image [N, C, R, R] in [-1, 1], target attribute int64 [N]) -> the image with that attribute.
 
-    def __init__(self, channels: int = 3, classes: int = 6, **unet: Any) -> None:
+    With `composite` (GANimation's attention), the U-Net draws colours and a mask in [0, 1] beside them, and the output
+    is mask * colours + (1 - mask) * input: what the attribute does not touch is passed through, not redrawn."""
+
+    def __init__(self, channels: int = 3, classes: int = 6, composite: bool = False, **unet: Any) -> None:
         super().__init__()
-        self.channels, self.classes = channels, classes
-        self.unet = UNetGenerator(in_channels=channels + classes, out_channels=channels, **unet)
+        self.channels, self.classes, self.composite = channels, classes, composite
+        self.unet = UNetGenerator(in_channels=channels + classes, out_channels=channels + int(composite), **unet)
 
     def forward(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return self.unet(label_planes(x, target, self.classes))
+        out = self.unet(label_planes(x, target, self.classes))  # in [-1, 1] (tanh)
+        if not self.composite:
+            return out
+        mask = (out[:, self.channels :] + 1) / 2
+        return mask * out[:, : self.channels] + (1 - mask) * x
+
+    def mask(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """[N, 1, R, R] in [0, 1]: where a composite editor redraws (ones everywhere without `composite`)."""
+        if not self.composite:
+            return torch.ones_like(x[:, :1])
+        return (self.unet(label_planes(x, target, self.classes))[:, self.channels :] + 1) / 2
 
 
 class AttributeCritic(nn.Module):
-    """(image, attribute) -> PatchGAN logits: is this a real image that has this attribute?"""
+    """(image, attribute) -> PatchGAN logits: is this a real image that has this attribute? Beside them, StarGAN's
+    auxiliary classifier reads the attribute from the image alone (the image with zero planes), pooled over the last
+    features: what makes G's edits show the target even where no counterfactual says how."""
 
     def __init__(self, channels: int, classes: int, **patchgan: Any) -> None:
         super().__init__()
         self.classes = classes
         self.patchgan = PatchGANDiscriminator(in_channels=channels + classes, **patchgan)
+        last = self.patchgan.blocks[-1][0]
+        self.classifier = nn.Linear(getattr(last, "out_channels", None) or last.module.out_channels, classes)
 
     def forward(self, x: torch.Tensor, attribute: torch.Tensor) -> torch.Tensor:
         return self.patchgan(label_planes(x, attribute, self.classes))
+
+    def classify(self, x: torch.Tensor) -> torch.Tensor:
+        """[N, classes] logits of the attribute the image shows."""
+        planes = torch.zeros(x.shape[0], self.classes, *x.shape[2:], dtype=x.dtype, device=x.device)
+        _, features = self.patchgan(torch.cat([x, planes], dim=1), return_features=True)
+        return self.classifier(features[-1].mean(dim=(2, 3)))

@@ -13,10 +13,10 @@ from ganforge.tasks.options import PatchGANOptions
 @dataclass
 class AttributeOptions(PatchGANOptions):
     # pix2pix's networks and optimiser; pix2pix's L1 weight on the counterfactual where there is one; StarGAN's
-    # cycle weight (10).
+    # cycle (10) and classification (1) weights; GANimation's composite.
     MODELS: ClassVar[dict[str, dict[str, Any]]] = {
         "unet": dict(loss="lsgan", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, width=32, d_layers=3,
-                     pair_weight=100.0, cycle_weight=10.0),
+                     pair_weight=100.0, cycle_weight=10.0, cls_weight=1.0, composite=True),
     }
     DEFAULTS: ClassVar[dict[str, Any]] = dict(lr_decay_start=1.0, ema_kimg=0.0, batch=16, attribute="skin-tone")
     DATA_HELP: ClassVar[str] = ("emoji (with --attribute skin-tone: pairs of one emoji in two tones), or a labelled "
@@ -26,5 +26,11 @@ class AttributeOptions(PatchGANOptions):
                                    "medium-dark, dark) | class (a labelled set's classes).", choices=ATTRIBUTES)
     pair_weight: float | None = option(None, "Weight of L1 to the true counterfactual (skin-tone pairs).", minimum=0,
                                        default_help="the model's")
+    cls_weight: float | None = option(None, "Weight of StarGAN's classification term: D's auxiliary classifier "
+                                      "must read the target attribute in G's edit (0 = off).", minimum=0,
+                                      default_help="the model's")
+    composite: bool | None = option(None, "The generator draws colours and a mask, and keeps the input outside the "
+                                    "mask (GANimation's attention): pixels the attribute does not touch pass "
+                                    "through.", default_help="the model's")
     cycle_weight: float | None = option(None, "Weight of StarGAN's cycle L1: edited back to the source's attribute, "
                                         "the source again.", minimum=0, default_help="the model's")

@@ -1,11 +1,13 @@
 """The attribute-editing task: G(image, target attribute) -> the image with that attribute, the rest kept.
 
-G is pix2pix's U-Net (instance norm, no dropout: one answer per input) and D a PatchGAN, both told the attribute
-by one-hot planes (nets/attribute.py). Each step, for sources x of attribute a and targets t:
+G is pix2pix's U-Net (instance norm, no dropout: one answer per input; by default drawing colours and a mask that
+keeps the rest of the input, GANimation's attention) and D a PatchGAN, both told the attribute by one-hot planes
+(nets/attribute.py). Each step, for sources x of attribute a and targets t:
 - D learns real images with their own attribute as real; G's edits with t, and the sources with the wrong t
   (real image, mismatched attribute: the matching-aware term of conditional GANs), as fake;
-- G learns the adversarial term, L1 to the true counterfactual y where the data hold one (emoji skin tones:
-  pix2pix's weight 100), and StarGAN's cycle: G(G(x, t), a) = x.
+- D's auxiliary classifier (StarGAN's) learns to read a real image's attribute from the image alone;
+- G learns the adversarial term, that classifier reading t in its edit, L1 to the true counterfactual y where the
+  data hold one (emoji skin tones: pix2pix's weight 100), and StarGAN's cycle: G(G(x, t), a) = x.
 Unpaired data (digit classes) draw t uniformly among the other attributes, seeded by the step.
 """
 
@@ -15,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ganforge.config import TrainConfig
@@ -33,7 +36,8 @@ class AttributeTask(Task):
     """Conditional encoder-decoder GAN for one attribute (see the module doc)."""
 
     name = "attribute"
-    loss_names = ("Loss/G/adv", "Loss/G/pair", "Loss/G/cycle", "Loss/D/adv", "D/real", "D/fake")
+    loss_names = ("Loss/G/adv", "Loss/G/pair", "Loss/G/cycle", "Loss/G/cls", "Loss/D/adv", "Loss/D/cls", "D/real",
+                  "D/fake")
     ema_network = "G"
 
     @classmethod
@@ -56,8 +60,8 @@ class AttributeTask(Task):
         super().__init__(config, data)
         self.classes = len(data.class_names)
         self.paired = "B" in data.counts
-        self.g_kwargs = dict(channels=data.channels, classes=self.classes, resolution=config.resolution,
-                             width=config.width, norm="instance", dropout=0.0)
+        self.g_kwargs = dict(channels=data.channels, classes=self.classes, composite=bool(config.composite),
+                             resolution=config.resolution, width=config.width, norm="instance", dropout=0.0)
         self.G = AttributeEditor(**self.g_kwargs)
         self.D = AttributeCritic(data.channels, self.classes, width=config.width, d_layers=config.d_layers,
                                  norm="none")
@@ -87,7 +91,12 @@ class AttributeTask(Task):
         fake = torch.cat([self.D(ctx.fake.detach(), ctx.target), self.D(ctx.x, ctx.target)]).float()
         loss = self.loss.d_loss(real, fake)
         ctx.d_real, ctx.d_fake = real.detach().mean(), fake.detach().mean()
-        return loss, {"Loss/D/adv": loss.detach()}
+        stats = {"Loss/D/adv": loss.detach()}
+        if self.config.cls_weight:
+            cls = F.cross_entropy(self.D.classify(real_images).float(), real_attr)
+            loss = loss + self.config.cls_weight * cls
+            stats["Loss/D/cls"] = cls.detach()
+        return loss, stats
 
     def _g_loss(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         cfg = self.config
@@ -95,6 +104,10 @@ class AttributeTask(Task):
         cycle = l1_loss(self.G(ctx.fake, ctx.source).float(), ctx.x.float())
         loss = adv + cfg.cycle_weight * cycle
         stats = {"Loss/G/adv": adv.detach(), "Loss/G/cycle": cycle.detach()}
+        if cfg.cls_weight:
+            cls = F.cross_entropy(self.D.classify(ctx.fake).float(), ctx.target)
+            loss = loss + cfg.cls_weight * cls
+            stats["Loss/G/cls"] = cls.detach()
         if ctx.y is not None:
             pair = l1_loss(ctx.fake.float(), ctx.y.float())
             loss = loss + cfg.pair_weight * pair
