@@ -45,13 +45,25 @@ def test_tone_pairs_are_counterfactuals_and_the_split_holds_out_whole_emoji() ->
     assert not digits.paired and digits.class_names == [str(i) for i in range(10)] and len(digits.sources) == 9000
 
 
-def test_the_editor_reads_its_target() -> None:
+def test_the_editor_reads_its_target_and_composites() -> None:
     torch.manual_seed(0)
-    editor = AttributeEditor(channels=3, classes=4, resolution=16, width=4, norm="instance", dropout=0.0)
-    x = torch.randn(2, 3, 16, 16)
+    x = torch.rand(2, 3, 16, 16) * 2 - 1
     assert label_planes(x, torch.tensor([1, 3]), 4).shape == (2, 7, 16, 16)
-    a, b = editor(x, torch.tensor([0, 0])), editor(x, torch.tensor([2, 2]))
-    assert a.shape == x.shape and not torch.allclose(a, b)
+    for composite in (False, True):
+        editor = AttributeEditor(channels=3, classes=4, composite=composite, resolution=16, width=4, norm="instance",
+                                 dropout=0.0)
+        a, b = editor(x, torch.tensor([0, 0])), editor(x, torch.tensor([2, 2]))
+        assert a.shape == x.shape and not torch.allclose(a, b)
+    head = editor.unet.ups[0][1]  # the last layer: its fourth output is the mask's pre-activation
+    with torch.no_grad():
+        head.weight[:, 3].zero_()
+        head.bias[3] = -50.0  # mask = (tanh(-50) + 1) / 2 = 0: everything passes through
+    assert torch.allclose(editor(x, torch.tensor([1, 1])), x, atol=1e-6)
+    assert float(editor.mask(x, torch.tensor([1, 1])).max()) < 1e-6
+    from ganforge.nets.attribute import AttributeCritic
+
+    critic = AttributeCritic(3, 4, width=4, d_layers=2, norm="none")
+    assert critic.classify(x).shape == (2, 4) and critic(x, torch.tensor([0, 3])).shape[:2] == (2, 1)
 
 
 def test_training_learns_the_counterfactual(tone_run: Path) -> None:
@@ -74,6 +86,7 @@ def test_unpaired_classes_train_and_draw_other_targets(tmp_path: Path) -> None:
     run = ganforge.train(kimg=0.032, out=str(tmp_path), name="digits", **{**TINY, "data": "mnist",
                                                                           "attribute": "class"}).run_dir
     assert "Loss/G/pair" not in rows(run)[-1] and rows(run)[-1]["Loss/G/cycle"] > 0
+    assert rows(run)[-1]["Loss/G/cls"] > 0 and rows(run)[-1]["Loss/D/cls"] > 0
     cfg = TrainConfig(task="attribute", data="mnist", attribute="class", resolution=16, width=8, d_layers=2).validate()
     task = TASKS.get("attribute")(cfg, TASKS.get("attribute").load_data(cfg).info)
     sources = torch.arange(10).repeat(5)
