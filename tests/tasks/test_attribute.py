@@ -58,8 +58,8 @@ def test_the_editor_reads_its_target_and_composites() -> None:
     with torch.no_grad():
         head.weight[:, 3].zero_()
         head.bias[3] = -50.0  # mask = (tanh(-50) + 1) / 2 = 0: everything passes through
-    assert torch.allclose(editor(x, torch.tensor([1, 1])), x, atol=1e-6)
-    assert float(editor.mask(x, torch.tensor([1, 1])).max()) < 1e-6
+        assert torch.allclose(editor(x, torch.tensor([1, 1])), x, atol=1e-6)
+        assert float(editor.mask(x, torch.tensor([1, 1])).max()) < 1e-6
     from ganforge.nets.attribute import AttributeCritic
 
     critic = AttributeCritic(3, 4, width=4, d_layers=2, norm="none")
