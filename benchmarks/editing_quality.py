@@ -200,14 +200,14 @@ def main() -> None:
                                    data=str(train_split_folder(args.work, "emoji", RESOLUTION)),
                                    resolution=RESOLUTION, width=16, seed=0, kimg=args.generator_kimg))
     pipe = ganforge.load(generator)
-    methods = args.methods.split(",")
+    methods = [m for m in args.methods.split(",") if m]
     encoder = None
     if "encoder" in methods:
         run = ensure_run(args.work, args.encoder_name, None, task="encoder", generator=generator, data="emoji",
                          resolution=RESOLUTION, width=16, seed=0, kimg=args.encoder_kimg)
         encoder = load_encoder(run)
-    images, _ = held_out(args.n, args.seed)
-    extractor = get_extractor()
+    images, _ = held_out(args.n, args.seed) if methods else (np.zeros((0,)), None)
+    extractor = get_extractor() if methods else None
     inversion: dict[str, dict] = {}
     for method in methods:
         results, seconds = invert_all(pipe, images, method, args, encoder)
