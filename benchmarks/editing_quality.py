@@ -202,7 +202,7 @@ def main() -> None:
     pipe = ganforge.load(generator)
     methods = [m for m in args.methods.split(",") if m]
     encoder = None
-    if "encoder" in methods:
+    if "encoder" in methods or (args.pairs and args.boundary_source == "encoder"):
         run = ensure_run(args.work, args.encoder_name, None, task="encoder", generator=generator, data="emoji",
                          resolution=RESOLUTION, width=16, seed=0, kimg=args.encoder_kimg)
         encoder = load_encoder(run)
