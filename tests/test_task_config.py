@@ -45,7 +45,7 @@ def test_another_tasks_option_that_changes_nothing_is_let_through(values):
     (dict(task="pix2pix", eval_every_kimg=5.0), r"--eval-every applies to image, not to task 'pix2pix' \(evaluate "),
     (dict(task="superres", augment="ada"), "--augment applies to image and text2image, not to task 'superres'"),
     (dict(foo=1, bar=2), "unknown config keys for task image: bar, foo; its keys: ada_kimg"),
-    (dict(task="bogus"), r"unknown task 'bogus'; choose one of: cyclegan, image, .*video$"),
+    (dict(task="bogus"), r"unknown task 'bogus'; choose one of: attribute, cyclegan, encoder, image, .*video$"),
     (dict(task="video", frames=8, clip_frames=16), "frames 8 and clip_frames 16 disagree"),
     (dict(task="cyclegan", model="linear"), "unknown model 'linear'"),  # the hidden template's model: not named
     (dict(kimg="5"), "--kimg must be a number, got '5'"),

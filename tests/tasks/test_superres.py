@@ -190,5 +190,5 @@ def test_perceptual_weight_adds_the_inception_term_in_the_adversarial_phase_only
     assert TrainConfig(**TINY_SR).validate().perceptual_weight == 0.0  # off for crops the stem cannot take
     with pytest.raises(ConfigError, match="at least 20"):
         TrainConfig(**dict(TINY_SR, perceptual_weight=1.0)).validate()
-    with pytest.raises(ConfigError, match="applies to pix2pix and superres"):
+    with pytest.raises(ConfigError, match="applies to encoder, pix2pix and superres"):
         TrainConfig(task="cyclegan", perceptual_weight=1.0).validate()

@@ -15,7 +15,7 @@ class AttributeOptions(PatchGANOptions):
     # pix2pix's networks and optimiser; pix2pix's L1 weight on the counterfactual where there is one; StarGAN's
     # cycle (10) and classification (1) weights; GANimation's composite.
     MODELS: ClassVar[dict[str, dict[str, Any]]] = {
-        "unet": dict(loss="lsgan", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, width=32, d_layers=3,
+        "editor": dict(loss="lsgan", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, width=32, d_layers=3,
                      pair_weight=100.0, cycle_weight=10.0, cls_weight=1.0, composite=True),
     }
     DEFAULTS: ClassVar[dict[str, Any]] = dict(lr_decay_start=1.0, ema_kimg=0.0, batch=16, attribute="skin-tone")

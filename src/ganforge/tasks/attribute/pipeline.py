@@ -1,6 +1,6 @@
 """The attribute editor's pipeline: images in, the same images with a chosen attribute out.
 
-    editor = ganforge.load("runs/attribute-unet-emoji-64")      # an AttributePipeline
+    editor = ganforge.load("runs/attribute-editor-emoji-64")      # an AttributePipeline
     editor(["person.png"], "dark", output_type="pil")           # skin-tone models: none, light, ..., dark
     editor(digits, "7", output_type="np")                       # class models: a class name
 
