@@ -105,12 +105,15 @@ class ReconstructionLoss(torch.nn.Module):
     def forward(self, image: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         loss = F.mse_loss(image, target)
         if self.perceptual is not None:
-            if image.shape[-1] < PERCEPTUAL_SIDE:
-                size = (PERCEPTUAL_SIDE, PERCEPTUAL_SIDE)
-                image = F.interpolate(image, size=size, mode="bilinear", align_corners=False)
-                target = F.interpolate(target, size=size, mode="bilinear", align_corners=False)
-            loss = loss + self.weight * self.perceptual(image, target)
+            loss = loss + self.weight * self.perceptual(upsized(image), upsized(target))
         return loss
+
+
+def upsized(images: torch.Tensor) -> torch.Tensor:
+    """Images enlarged (bilinear) to PERCEPTUAL_SIDE when smaller, for the Inception stem's perceptual term."""
+    if images.shape[-1] >= PERCEPTUAL_SIDE:
+        return images
+    return F.interpolate(images, size=(PERCEPTUAL_SIDE, PERCEPTUAL_SIDE), mode="bilinear", align_corners=False)
 
 
 def starting_latent(generator: torch.nn.Module, space: str, target: torch.Tensor, starts: int, seed: int,

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganforge.config import TrainConfig
+from ganforge.editing.inversion import upsized
 from ganforge.engine.phases import Phase, PhaseRunner, StepContext
 from ganforge.errors import ConfigError
 from ganforge.nets.encoder import StyleEncoder
@@ -160,11 +161,3 @@ class EncoderTask(Task):
             "generator": str(self.config.generator), "generator_hash": self.generator_hash,
         }
 
-
-def upsized(images: torch.Tensor) -> torch.Tensor:
-    """Images enlarged to the perceptual loss's smallest side when smaller (32-px runs)."""
-    from ganforge.editing.inversion import PERCEPTUAL_SIDE
-
-    if images.shape[-1] >= PERCEPTUAL_SIDE:
-        return images
-    return F.interpolate(images, size=(PERCEPTUAL_SIDE, PERCEPTUAL_SIDE), mode="bilinear", align_corners=False)
