@@ -63,6 +63,23 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "sg2-pac2": dict(model="stylegan2", net=dict(pack=2)),
     "sg2-ttur-pac2": dict(model="stylegan2", lr_g=2.5e-4, net=dict(pack=2)),
     "sg2-pac4": dict(model="stylegan2", net=dict(pack=4)),
+    # PacGAN's remaining knobs (seventh probe set, 2026-12-07): a larger pack, pack 4 with two time-scales, with a
+    # larger batch (32 packs a step), and with DiffAugment.
+    "sg2-pac8": dict(model="stylegan2", net=dict(pack=8)),
+    "sg2-ttur-pac4": dict(model="stylegan2", lr_g=2.5e-4, net=dict(pack=4)),
+    "sg2-pac4-b128": dict(model="stylegan2", batch=128, net=dict(pack=4)),
+    "sg2-pac4-diffaug": dict(model="stylegan2", augment="diffaug", net=dict(pack=4)),
+    # Mode seeking (Mao et al. 2019, MSGAN): G's loss gains weight / (|G(z1) - G(z2)| / |z1 - z2|) over pairs of the
+    # batch, so two latents drawing the same image cost G directly (patched into the image task for the run).
+    "sg2-ms1": dict(model="stylegan2", diversity=1.0),
+    "sg2-ms1-pac4": dict(model="stylegan2", diversity=1.0, net=dict(pack=4)),
+    "sg2-ms01": dict(model="stylegan2", diversity=0.1),
+    "sg2-ms3-pac4": dict(model="stylegan2", diversity=3.0, net=dict(pack=4)),
+    "sg2-ms1-pac8": dict(model="stylegan2", diversity=1.0, net=dict(pack=8)),
+    # The synthesis network's 4x4 input drawn from w by a linear map (as DCGAN's from z) instead of a learned constant:
+    # the layout then follows the latent directly, where the constant leaves it to the styles' channel weights.
+    "sg2-winput": dict(model="stylegan2", net=dict(w_input=True)),
+    "sg2-winput-pac4": dict(model="stylegan2", net=dict(w_input=True, pack=4)),
     "r3gan": dict(model="r3gan"),
     "r3gan-diffaug": dict(model="r3gan", augment="diffaug"),
     "dcgan": dict(model="dcgan"),
@@ -79,6 +96,32 @@ class PackedDiscriminator(torch.nn.Module):
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         b, c, h, w = x.shape
         return self.D(x.reshape(b // self.pack, c * self.pack, h, w), None if labels is None else labels[::self.pack])
+
+
+class WInputGenerator:
+    """Mixin for StyleGAN2's generator: the 4x4 input is a linear map of the first style's w, not a constant."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from ganforge.nets.stylegan2 import EqualLinear
+
+        super().__init__(*args, **kwargs)
+        c4 = self.const.shape[0]
+        del self.const
+        self.w_to_input = EqualLinear(self.w_dim, c4 * 16)
+
+    def synthesis_input(self, ws):
+        return self.w_to_input(ws[:, 0]).reshape(ws.shape[0], -1, 4, 4)
+
+
+def w_input_generator() -> type:
+    """StyleGAN2's generator with WInputGenerator's input, registered as a network so its samples load."""
+    from ganforge.nets.stylegan2 import StyleGAN2Generator
+    from ganforge.registry import NETWORKS
+
+    name = "probe.w-input-generator"
+    if name not in NETWORKS.names():
+        NETWORKS.register(name)(type("WInputStyleGAN2Generator", (WInputGenerator, StyleGAN2Generator), {}))
+    return NETWORKS.get(name)
 
 
 def register_variant(name: str, net: dict[str, Any]) -> str:
@@ -98,16 +141,39 @@ def register_variant(name: str, net: dict[str, Any]) -> str:
         g_kwargs = dict(resolution=config.resolution, channels=data.channels, z_dim=config.z_dim,
                         w_dim=config.z_dim, num_classes=num_classes, mapping_layers=4, mixing_prob=0.9, **sizes)
         g_kwargs.update(g_extra)
-        G = StyleGAN2Generator(**g_kwargs)
+        G = (w_input_generator() if net.get("w_input") else StyleGAN2Generator)(**g_kwargs)
         pack = net.get("pack", 1)
         D = StyleGAN2Discriminator(resolution=config.resolution, channels=data.channels * pack,
                                    num_classes=num_classes, **sizes, **d_extra)
         if pack > 1:
             D = PackedDiscriminator(D, pack)
+        g_class = "probe.w-input-generator" if net.get("w_input") else "stylegan2.generator"
         return NetworkPair(G=G, D=D, z_dim=config.z_dim,
-                           generator_spec={"class": "stylegan2.generator", "kwargs": g_kwargs, "network": "G"})
+                           generator_spec={"class": g_class, "kwargs": g_kwargs, "network": "G"})
 
     return model
+
+
+def patch_mode_seeking(weight: float) -> None:
+    """MSGAN's term in the image task's G loss: the batch's halves are pairs; the latents are kept on the context."""
+    from ganforge.tasks.image.task import ImageTask
+
+    generate, g_main = ImageTask._generate, ImageTask._g_main
+
+    def _generate(self, ctx):
+        ctx.z = self._latents(ctx.real.shape[0])
+        ctx.fake = self.G(ctx.z, ctx.fake_labels)
+
+    def _g_main(self, ctx):
+        loss, stats = g_main(self, ctx)
+        half = ctx.fake.shape[0] // 2
+        image_gap = (ctx.fake[:half] - ctx.fake[half:2 * half]).float().abs().flatten(1).mean(1)
+        z_gap = (ctx.z[:half] - ctx.z[half:2 * half]).abs().mean(1)
+        ms = (1.0 / (image_gap / z_gap + 1e-5)).mean()
+        return loss + weight * ms, {**stats, "Loss/G/ms": ms.detach()}
+
+    ImageTask._generate, ImageTask._g_main = _generate, _g_main
+    del generate
 
 
 def main() -> None:
@@ -124,6 +190,9 @@ def main() -> None:
     args = parser.parse_args()
     settings = dict(VARIANTS[args.variant])
     net = settings.pop("net", None)
+    diversity = settings.pop("diversity", 0.0)
+    if diversity:
+        patch_mode_seeking(diversity)
     if net:
         settings["model"] = register_variant(args.variant, net)
     settings.setdefault("augment", "none")
@@ -145,7 +214,8 @@ def main() -> None:
         fake, _ = generated(result.run_dir, args.n, which)
         with torch.no_grad():
             rows[which] = coverage(net_cls, fake)
-    print(json.dumps({"variant": args.variant, "settings": {**settings, **({"net": net} if net else {})},
+    print(json.dumps({"variant": args.variant, "settings": {**settings, **({"net": net} if net else {}),
+                                                               **({"diversity": diversity} if diversity else {})},
                       "width": args.width, "kimg": result.kimg, "seed": args.seed, "train_sec": round(seconds, 1),
                       "images_per_sec": result.images_per_sec, "classifier_accuracy": accuracy,
                       "coverage": rows, "run": str(result.run_dir), "machine": machine()}), flush=True)

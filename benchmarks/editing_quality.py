@@ -193,14 +193,16 @@ def main() -> None:
     from ganforge.metrics.features import get_extractor
     from ganforge.tasks.encoder.evaluate import ms_per_image
 
+    methods = [m for m in args.methods.split(",") if m]
+    generator = pipe = None
     if args.generator:
         generator = args.generator
-    else:
+    elif methods or args.pairs:  # only the digit editor's scores need no generator
         generator = str(ensure_run(args.work, "stylegan2-emoji-train-64", None, task="image", model="stylegan2",
                                    data=str(train_split_folder(args.work, "emoji", RESOLUTION)),
                                    resolution=RESOLUTION, width=16, seed=0, kimg=args.generator_kimg))
-    pipe = ganforge.load(generator)
-    methods = [m for m in args.methods.split(",") if m]
+    if generator:
+        pipe = ganforge.load(generator)
     encoder = None
     if "encoder" in methods or (args.pairs and args.boundary_source == "encoder"):
         run = ensure_run(args.work, args.encoder_name, None, task="encoder", generator=generator, data="emoji",
@@ -220,11 +222,11 @@ def main() -> None:
     if args.pairs:
         edits = tone_edits(pipe, encoder, args)
     digits = digit_edits(args) if args.digit_editor else {}
-    config_path = Path(generator) / "config.json"
+    config_path = Path(generator or "") / "config.json"
     print(json.dumps({"date": time.strftime("%Y-%m-%d"), "machine": machine(), "command": " ".join(sys.argv),
                       "generator": generator, "encoder": str(encoder.origin) if encoder else None,
                       "generator_kimg": json.loads(config_path.read_text()).get("kimg") if config_path.is_file()
-                      else None, "n": int(len(images)), "inversion": inversion, "skin_tone_edits": edits,
+                      and generator else None, "n": int(len(images)), "inversion": inversion, "skin_tone_edits": edits,
                       "digit_edits": digits}, indent=2))
 
 

@@ -254,6 +254,10 @@ class StyleGAN2Generator(nn.Module):
             ws = avg + truncation_psi * (ws - avg)
         return ws
 
+    def synthesis_input(self, ws: torch.Tensor) -> torch.Tensor:
+        """The 4x4 features the first convolution starts from: the learned constant, the same for every sample."""
+        return self.const[None].expand(ws.shape[0], -1, -1, -1)
+
     def synthesis(self, ws: torch.Tensor, noise_mode: str = "random",
                   noise: list[torch.Tensor] | None = None) -> torch.Tensor:
         """ws [N, num_ws, w_dim] -> images; `noise` (random mode): [N, 1, R, R] per layer, as noise_layers()."""
@@ -263,7 +267,7 @@ class StyleGAN2Generator(nn.Module):
         if noise is not None and len(noise) != len(layers):
             raise ValueError(f"noise needs one tensor per noise layer ({len(layers)}), got {len(noise)}")
         noises = iter(noise if noise is not None else [None] * len(layers))
-        x = self.const[None].expand(ws.shape[0], -1, -1, -1)
+        x = self.synthesis_input(ws)
         x = self.conv4(x, ws[:, 0], noise_mode, next(noises))
         img = self.rgb4(x, ws[:, 1])
         i = 2
