@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from safetensors.torch import load_file
 
 import ganforge
@@ -123,8 +124,6 @@ def test_boundaries_from_encoded_real_images(tmp_path: Path) -> None:
     assert min(boundary.counts) >= 10 and abs(float(boundary.normal.norm()) - 1) < 1e-5
     with pytest.raises(GanforgeError, match="not on this model"):
         fit_boundary(ganforge.load("zoo:emoji-32"), "category:flags", samples=300, encoder=encoder)
-    from PIL import Image
-
     source = tmp_path / "emoji.png"
     Image.fromarray(images[0]).save(source)
     assert main(["invert", str(g), str(source), "--method", "encoder", "--encoder", str(e.run_dir), "--steps", "0",
@@ -133,3 +132,55 @@ def test_boundaries_from_encoded_real_images(tmp_path: Path) -> None:
                  "--samples", "300", "--steps", "2", "--out", str(tmp_path / "flag.png")]) == 0
     assert main(["edit", "zoo:emoji-32", str(source), "--encoder", str(e.run_dir), "--direction", "sefa:0",
                  "--out", str(tmp_path / "other.png")]) != 0  # the encoder belongs to another generator
+
+
+def test_the_feature_residual_starts_at_zero_and_lands_on_the_generator_features() -> None:
+    from ganforge.editing.inversion import draw_encoded, generator_channels
+    from ganforge.nets.stylegan2 import StyleGAN2Generator
+
+    g = StyleGAN2Generator(resolution=16, channels=1, z_dim=8, w_dim=8, channel_base=64, channel_max=16).eval()
+    c8 = generator_channels(g, 8)
+    e = StyleEncoder(resolution=16, channels=1, w_dim=8, channel_base=64, channel_max=16, feature_res=8,
+                     feature_channels=c8)
+    ws, residual = e.encode(torch.randn(3, 1, 16, 16))
+    assert residual.shape == (3, c8, 8, 8) and not residual.any()  # zero-started: the plain w+ encoder at first
+    assert torch.equal(draw_encoded(g, ws, residual, 8), draw_encoded(g, ws, None, 8))
+    assert not torch.allclose(draw_encoded(g, ws, residual + 1, 8), draw_encoded(g, ws, None, 8))
+    with pytest.raises(ValueError, match="none of the generator"):
+        g.synthesis(ws, "const", feature_residual=(6, residual))
+    with pytest.raises(ValueError, match="feature_res"):
+        StyleEncoder(resolution=16, channels=1, w_dim=8, feature_res=32, feature_channels=4)
+
+
+def test_a_feature_encoder_reconstructs_closer_and_its_residual_travels_with_the_latent(
+        generator: Path, encoder_run: Path, tmp_path: Path) -> None:
+    from ganforge.editing.inversion import FeatureResidualGenerator, load_latent, save_latent
+
+    run = ganforge.train(generator=str(generator), kimg=0.384, perceptual_weight=0.0, model="fse", feature_res=8,
+                         out=str(tmp_path), name="fse", **ENC).run_dir
+    assert "Loss/E/feature" in rows(run)[-1]
+    pipe, plain, fse = ganforge.load(generator), load_encoder(encoder_run), load_encoder(run)
+    targets = resolve_split_images("digits", 16, split="test")[1][:8]
+    fast = [invert(pipe, t, steps=0, method="encoder", encoder=plain, perceptual_weight=0.0).losses[0] for t in targets]
+    found = [invert(pipe, t, steps=0, method="encoder", encoder=fse, perceptual_weight=0.0) for t in targets]
+    assert np.mean([f.losses[0] for f in found]) < np.mean(fast)  # the same training, plus the residual
+    inversion = found[0]
+    assert isinstance(inversion.generator, FeatureResidualGenerator)
+    path = save_latent(inversion, pipe, tmp_path / "w.safetensors")
+    assert set(load_file(str(path))) == {"latent", "feature_residual"}  # the residual, not a copy of the generator
+    latent, space, g = load_latent(path, pipe)
+    with torch.no_grad():
+        again = g.synthesis(latent[None].float(), "const").clamp(-1, 1)
+    from ganforge.imaging import tensor_to_uint8
+
+    assert np.abs(tensor_to_uint8(again)[0].astype(int) - inversion.reconstruction.astype(int)).max() <= 1
+    assert main(["edit", str(generator), "--latent", str(path), "--direction", "sefa:0", "--strength", "0",
+                 "--out", str(tmp_path / "same.png")]) == 0  # an edit of strength 0 through the residual: the same
+    edited = np.asarray(Image.open(tmp_path / "same.png"))
+    assert np.abs(edited.astype(int).reshape(16, 16, -1)[..., 0] - inversion.reconstruction[..., 0]).mean() < 3
+    assert main(["eval", str(run), "--eval-n", "4", "--json"]) == 0
+    with pytest.raises(ConfigError, match="--feature-res"):
+        TrainConfig(task="encoder", data="digits", resolution=16, generator=str(generator), model="fse",
+                    feature_res=12).validate()
+    with pytest.raises(ConfigError, match="got 16"):  # fse's 16 x 16 features, for an 8-px generator
+        TrainConfig(task="encoder", data="digits", resolution=8, generator=str(generator), model="fse").validate()

@@ -8,7 +8,8 @@ no LPIPS weights can be had here). Methods:
 - optimize: Adam on the latent;
 - pti (pivotal tuning, Roich et al. 2022): optimise the latent (the pivot), then tune a copy of the generator around
   it so the pivot draws the image; the tuned weights travel with the latent (edits use them);
-- encoder: one forward pass of an encoder trained on the generator (`ganforge train encoder`), optionally refined.
+- encoder: one forward pass of an encoder trained on the generator (`ganforge train encoder`), optionally refined;
+  a feature encoder's (`--model fse`) residual for one layer's features travels with the latent as PTI's weights do.
 
     inversion = invert(ganforge.load(run), image, steps=300, method="pti")
     inversion.reconstruction        # uint8 [R, R, C]
@@ -33,6 +34,7 @@ from ganforge.errors import GanforgeError
 SPACES = ("w+", "z")
 METHODS = ("optimize", "pti", "encoder")
 TUNED_PREFIX = "generator."  # PTI's tuned generator weights in a latent file
+RESIDUAL_KEY = "feature_residual"  # a feature encoder's residual in a latent file (its resolution in the metadata)
 PERCEPTUAL_SIDE = 64  # images are compared by the Inception stem at least this large (it needs 20 px and more)
 
 
@@ -68,6 +70,44 @@ def draw(generator: torch.nn.Module, latent: torch.Tensor, space: str) -> torch.
     if space == "w+":
         return generator.synthesis(latent, "const")
     return generator(latent, None)
+
+
+def generator_channels(generator: torch.nn.Module, res: int) -> int:
+    """Channels of a StyleGAN2 generator's features at resolution `res` (what a feature residual there must have)."""
+    for conv in reversed(generator.noise_layers()):
+        if conv.resolution == res:
+            return int(conv.weight.shape[0])
+    raise GanforgeError(f"the generator has no features at {res} px (it draws 4 to {generator.resolution} px)")
+
+
+def draw_encoded(generator: torch.nn.Module, ws: torch.Tensor, residual: torch.Tensor | None, res: int) -> torch.Tensor:
+    """What the generator draws from an encoder's ws and feature residual (None: the ws alone), with its fixed noise."""
+    return generator.synthesis(ws, "const", feature_residual=None if residual is None else (res, residual))
+
+
+class FeatureResidualGenerator(torch.nn.Module):
+    """A StyleGAN2 generator whose features at one resolution carry one image's fixed residual (an encoder's): it
+    draws, edits and follows strokes as the generator does, with that image's detail kept (Feature-Style Encoder)."""
+
+    def __init__(self, generator: torch.nn.Module, res: int, residual: torch.Tensor) -> None:
+        super().__init__()
+        self.generator, self.res = generator, int(res)
+        self.register_buffer("residual", residual.detach())  # [1, C, res, res]
+
+    def synthesis(self, ws: torch.Tensor, noise_mode: str = "random",
+                  noise: list[torch.Tensor] | None = None) -> torch.Tensor:
+        return self.generator.synthesis(ws, noise_mode, noise, feature_residual=(self.res, self.residual))
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None, truncation_psi: float = 1.0,
+                noise_mode: str | None = None, noise: list[torch.Tensor] | None = None) -> torch.Tensor:
+        mode = noise_mode or ("random" if self.training else "const")
+        return self.synthesis(self.generator.map(z, labels, truncation_psi), mode, noise)
+
+    def __getattr__(self, name: str) -> Any:  # mapping, num_ws, w_dim, ...: the generator's
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return getattr(self._modules["generator"], name)
 
 
 def target_tensor(image: np.ndarray, resolution: int, channels: int) -> torch.Tensor:
@@ -196,7 +236,10 @@ def invert(pipe: Any, image: np.ndarray, steps: int = 300, lr: float = 0.03, per
             raise GanforgeError("method 'encoder' needs an encoder: train one with `ganforge train encoder "
                                 "--generator RUN` and pass it (--encoder ENCODER_RUN)")
         encoder.check_generator(pipe)
-        start = encoder.encode(image[None] if np.asarray(image).ndim in (2, 3) else image)[:1].to(device)
+        ws, residual = encoder.encode_features(image[None] if np.asarray(image).ndim in (2, 3) else image)
+        start = ws[:1].to(device)
+        if residual is not None:  # the image's detail rides on the generator from here on, refinement included
+            generator = FeatureResidualGenerator(generator, encoder.encoder.feature_res, residual[:1].to(device))
     else:
         start = starting_latent(generator, space, target, starts, seed, loss_fn)
     total = steps + (tune_steps if method == "pti" else 0)
@@ -213,6 +256,8 @@ def invert(pipe: Any, image: np.ndarray, steps: int = 300, lr: float = 0.03, per
             losses.append(float(loss_fn(picture, target)))
     from ganforge.imaging import tensor_to_uint8
 
+    if tuned is None and isinstance(generator, FeatureResidualGenerator):
+        tuned = generator
     return Inversion(latent[0].cpu(), space, tensor_to_uint8(picture.cpu())[0], losses, tuned)
 
 
@@ -268,7 +313,10 @@ def save_latent(inversion: Inversion, pipe: Any, path: Path, settings: dict[str,
 
     meta = {"space": inversion.space, "model_hash": pipe.model_hash, "settings": json.dumps(settings or {})}
     tensors = {"latent": inversion.latent.contiguous()}
-    if inversion.generator is not None and inversion.generator is not pipe.generator:
+    if isinstance(inversion.generator, FeatureResidualGenerator):  # the encoder's residual, not a whole generator
+        tensors[RESIDUAL_KEY] = inversion.generator.residual.detach().cpu().contiguous()
+        meta["feature_res"] = str(inversion.generator.res)
+    elif inversion.generator is not None and inversion.generator is not pipe.generator:
         tensors.update({TUNED_PREFIX + k: v.detach().cpu().contiguous()
                         for k, v in inversion.generator.state_dict().items()})
     return replace_safetensors(tensors, Path(path), meta)
@@ -276,7 +324,8 @@ def save_latent(inversion: Inversion, pipe: Any, path: Path, settings: dict[str,
 
 def load_latent(path: Path, pipe: Any) -> tuple[torch.Tensor, str, torch.nn.Module]:
     """(latent, space, generator) from `save_latent`'s file: the generator is PTI's tuned copy when the file holds
-    one, else the model's own; a one-line error when the file belongs to another model."""
+    one, the model's own with a feature encoder's residual when it holds that, else the model's own; a one-line error
+    when the file belongs to another model."""
     from safetensors import safe_open
 
     path = Path(path)
@@ -287,6 +336,7 @@ def load_latent(path: Path, pipe: Any) -> tuple[torch.Tensor, str, torch.nn.Modu
             meta = dict(f.metadata() or {})
             latent = f.get_tensor("latent")
             tuned = {k[len(TUNED_PREFIX):]: f.get_tensor(k) for k in f.keys() if k.startswith(TUNED_PREFIX)}
+            residual = f.get_tensor(RESIDUAL_KEY) if RESIDUAL_KEY in f.keys() else None
     except Exception as exc:
         raise GanforgeError(f"cannot read latent file {path}: {exc}") from None
     if meta.get("model_hash") not in (None, pipe.model_hash):
@@ -299,4 +349,8 @@ def load_latent(path: Path, pipe: Any) -> tuple[torch.Tensor, str, torch.nn.Modu
         generator = copy.deepcopy(pipe.generator)
         generator.load_state_dict(tuned)
         generator.requires_grad_(False)
+    if residual is not None:
+        device = next(pipe.generator.parameters()).device
+        generator = FeatureResidualGenerator(generator, int(meta.get("feature_res", residual.shape[-1])),
+                                             residual.to(device))
     return latent, space, generator

@@ -258,9 +258,11 @@ class StyleGAN2Generator(nn.Module):
         """The 4x4 features the first convolution starts from: the learned constant, the same for every sample."""
         return self.const[None].expand(ws.shape[0], -1, -1, -1)
 
-    def synthesis(self, ws: torch.Tensor, noise_mode: str = "random",
-                  noise: list[torch.Tensor] | None = None) -> torch.Tensor:
-        """ws [N, num_ws, w_dim] -> images; `noise` (random mode): [N, 1, R, R] per layer, as noise_layers()."""
+    def synthesis(self, ws: torch.Tensor, noise_mode: str = "random", noise: list[torch.Tensor] | None = None,
+                  feature_residual: tuple[int, torch.Tensor] | None = None) -> torch.Tensor:
+        """ws [N, num_ws, w_dim] -> images; `noise` (random mode): [N, 1, R, R] per layer, as noise_layers();
+        `feature_residual` (r, [N or 1, C_r, r, r]) is added to the features of resolution r before their toRGB (an
+        inversion encoder's detail the ws cannot carry, Feature-Style Encoder's idea)."""
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode must be one of {', '.join(NOISE_MODES)}, got {noise_mode!r}")
         layers = self.noise_layers()
@@ -268,12 +270,18 @@ class StyleGAN2Generator(nn.Module):
             raise ValueError(f"noise needs one tensor per noise layer ({len(layers)}), got {len(noise)}")
         noises = iter(noise if noise is not None else [None] * len(layers))
         x = self.synthesis_input(ws)
+        res, residual = feature_residual or (0, None)
+        if residual is not None and res not in {4, *(2 ** (i + 3) for i in range(len(self.blocks)))}:
+            raise ValueError(f"feature_residual's resolution {res} is none of the generator's (4 to {self.resolution})")
         x = self.conv4(x, ws[:, 0], noise_mode, next(noises))
+        x = x + residual.to(x.dtype) if res == 4 else x
         img = self.rgb4(x, ws[:, 1])
         i = 2
         for (conv_up, conv), rgb in zip(self.blocks, self.rgbs):
             x = conv_up(x, ws[:, i], noise_mode, next(noises))
             x = conv(x, ws[:, i + 1], noise_mode, next(noises))
+            if residual is not None and x.shape[-1] == res:
+                x = x + residual.to(x.dtype)
             img = upsample2(img) + rgb(x, ws[:, i + 2])
             i += 3
         return img  # [N, C, R, R], roughly in [-1, 1] (not clamped, as in the paper)

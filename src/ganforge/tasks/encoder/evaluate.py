@@ -23,16 +23,19 @@ TIMED = 20  # images timed one at a time
 
 
 def encoder_reconstructions(encoder: Any, generator_pipe: Any, images: np.ndarray) -> np.ndarray:
-    """uint8 [N, R, R, C] of the generator drawing the encoder's w+ of each image (its fixed noise)."""
-    from ganforge.editing.inversion import draw
+    """uint8 [N, R, R, C] of the generator drawing the encoder's w+ (and feature residual) of each image."""
+    from ganforge.editing.inversion import draw_encoded
     from ganforge.imaging import tensor_to_uint8
 
     encoder.check_generator(generator_pipe)
     out = []
+    device = generator_pipe.device
     with torch.no_grad():
         for start in range(0, len(images), 32):
-            ws = encoder.encode(images[start : start + 32]).to(generator_pipe.device)
-            out.append(tensor_to_uint8(draw(generator_pipe.generator, ws, "w+").float().clamp(-1, 1).cpu()))
+            ws, residual = encoder.encode_features(images[start : start + 32])
+            drawn = draw_encoded(generator_pipe.generator, ws.to(device), None if residual is None else
+                                 residual.to(device), encoder.encoder.feature_res)
+            out.append(tensor_to_uint8(drawn.float().clamp(-1, 1).cpu()))
     return np.concatenate(out)
 
 

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganforge.config import TrainConfig
-from ganforge.editing.inversion import upsized
+from ganforge.editing.inversion import draw_encoded, generator_channels, upsized
 from ganforge.engine.phases import Phase, PhaseRunner, StepContext
 from ganforge.errors import ConfigError
 from ganforge.nets.encoder import StyleEncoder
@@ -52,7 +52,8 @@ class EncoderTask(Task):
     """E: images -> w+ of a frozen StyleGAN2, trained by reconstruction (see the module doc)."""
 
     name = "encoder"
-    loss_names = ("Loss/E/pixel", "Loss/E/perceptual", "Loss/E/latent", "Loss/E/delta", "Loss/E/total")
+    loss_names = ("Loss/E/pixel", "Loss/E/perceptual", "Loss/E/latent", "Loss/E/feature", "Loss/E/delta",
+                  "Loss/E/total")
     ema_network = "E"
     grid_columns = 2  # input | reconstruction
 
@@ -71,6 +72,9 @@ class EncoderTask(Task):
         width = int(config.width)
         self.e_kwargs = dict(resolution=data.resolution, channels=data.channels, w_dim=self.G.w_dim,
                              channel_base=64 * width, channel_max=4 * width)  # as StyleGAN2's --width
+        if config.feature_res:
+            self.e_kwargs.update(feature_res=int(config.feature_res),
+                                 feature_channels=generator_channels(self.G, int(config.feature_res)))
         self.E = StyleEncoder(**self.e_kwargs)
         with torch.no_grad():
             self.E.w_avg.copy_(self.G.mapping.w_avg.float())
@@ -93,10 +97,11 @@ class EncoderTask(Task):
     def attach_data(self, arrays: dict[str, torch.Tensor]) -> None:
         self._grid_data = arrays
 
-    def reconstruct(self, encoder: nn.Module, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(w+ [N, num_ws, w_dim], the generator's image of it [N, C, R, R])."""
-        ws = encoder(images)
-        return ws, self.G.synthesis(ws, "const")
+    def reconstruct(self, encoder: nn.Module, images: torch.Tensor
+                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """(w+ [N, num_ws, w_dim], the generator's image of it [N, C, R, R], the feature residual or None)."""
+        ws, residual = encoder.encode(images)
+        return ws, draw_encoded(self.G, ws, residual, encoder.feature_res), residual
 
     def _loss(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         cfg = self.config
@@ -108,7 +113,7 @@ class EncoderTask(Task):
             w_true = self.G.mapping(z, None)[:, None].repeat(1, self.G.num_ws, 1)
             fake = self.G.synthesis(w_true, "const").to(real.dtype)
         inputs = torch.cat([real[: len(real) - n_fake], fake]).contiguous()
-        ws, recon = self.reconstruct(self.E, inputs)
+        ws, recon, residual = self.reconstruct(self.E, inputs)
         recon, inputs, ws = recon.float(), inputs.float(), ws.float()
         pixel = F.mse_loss(recon, inputs)
         loss = pixel
@@ -121,6 +126,10 @@ class EncoderTask(Task):
             latent = F.mse_loss(ws[len(ws) - n_fake :], w_true.float())
             loss = loss + cfg.latent_weight * latent
             stats["Loss/E/latent"] = latent.detach()
+        if residual is not None and cfg.feature_weight:
+            feature = residual.float().square().mean()
+            loss = loss + cfg.feature_weight * feature
+            stats["Loss/E/feature"] = feature.detach()
         delta = (ws - ws[:, :1]).square().mean()
         loss = loss + cfg.delta_weight * delta
         stats["Loss/E/delta"] = delta.detach()
@@ -141,7 +150,7 @@ class EncoderTask(Task):
 
         encoder = networks.get("E_ema", networks["E"])
         images = inputs["image"].to(next(encoder.parameters()).device)
-        _, recon = self.reconstruct(encoder, images)
+        _, recon, _ = self.reconstruct(encoder, images)
         return interleave_rows(images, recon.float().clamp(-1, 1))
 
     def extra_state(self) -> dict[str, Any]:
