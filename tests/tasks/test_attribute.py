@@ -95,6 +95,27 @@ def test_unpaired_classes_train_and_draw_other_targets(tmp_path: Path) -> None:
     assert len(set(targets.tolist())) > 5
 
 
+def test_the_caae_editor_keeps_a_style_code_and_draws_it_with_the_target(tmp_path: Path) -> None:
+    from ganforge.nets.attribute import BottleneckEditor
+
+    torch.manual_seed(0)
+    editor = BottleneckEditor(channels=1, classes=10, resolution=16, width=4, z_dim=6).eval()
+    x = torch.rand(3, 1, 16, 16) * 2 - 1
+    with torch.no_grad():
+        code = editor.encode(x)
+    assert code.shape == (3, 6) and float(code.abs().max()) <= 1
+    a, b = editor(x, torch.tensor([0, 0, 0])), editor(x, torch.tensor([7, 7, 7]))
+    assert a.shape == x.shape and not torch.allclose(a, b)  # the label decides, the code is the same
+    run = ganforge.train(kimg=0.032, out=str(tmp_path), name="caae", model="caae",
+                         **{**TINY, "data": "mnist", "attribute": "class"}).run_dir
+    assert rows(run)[-1]["Loss/G/identity"] > 0 and rows(run)[-1]["Loss/G/cls"] > 0
+    pipe = ganforge.load(run)
+    out = pipe(attribute_set("mnist", "class", 16, "test").sources[:2], "7", output_type="np")
+    assert out.shape == (2, 16, 16, 1)
+    with pytest.raises(ConfigError, match="--composite"):
+        TrainConfig(task="attribute", data="mnist", attribute="class", model="caae", composite=True).validate()
+
+
 def test_pipeline_edit_command_and_eval(tone_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     pipe = ganforge.load(tone_run)
     test = attribute_set("emoji", "skin-tone", 16, "test")

@@ -1,5 +1,6 @@
 """Networks of the attribute-editing task: pix2pix's U-Net and PatchGAN, each told the target attribute by one-hot
-planes concatenated to its input (CAAE's and StarGAN's way of conditioning an encoder-decoder and its critic)."""
+planes concatenated to its input (CAAE's and StarGAN's way of conditioning an encoder-decoder and its critic); and
+CAAE's bottleneck editor, whose encoder keeps only a small style code and whose decoder draws it with the target."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganforge.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganforge.nets.patchgan import PatchGANDiscriminator
 from ganforge.nets.unet import UNetGenerator
 from ganforge.registry import NETWORKS
@@ -44,6 +46,36 @@ class AttributeEditor(nn.Module):
         if not self.composite:
             return torch.ones_like(x[:, :1])
         return (self.unet(label_planes(x, target, self.classes))[:, self.channels :] + 1) / 2
+
+
+@NETWORKS.register("attribute.caae")
+class BottleneckEditor(nn.Module):
+    """(image, target attribute) -> the image with that attribute, through CAAE's bottleneck (Zhang et al. 2017).
+
+    DCGAN's strided trunk reads the image into a `z_dim` code in [-1, 1] (tanh, as CAAE's); DCGAN's generator draws
+    the code with the target's one-hot label (and class-conditional batch norm). No skip connections: the source's
+    attribute cannot pass around the code, and the label, given separately, leaves the code the rest to carry (a
+    digit's slant and thickness). The U-Net editor suits local colour changes, this one shape changes."""
+
+    def __init__(self, channels: int = 1, classes: int = 10, resolution: int = 32, width: int = 32,
+                 z_dim: int = 16) -> None:
+        super().__init__()
+        self.channels, self.classes, self.composite = channels, classes, False
+        self.encoder = DCGANDiscriminator(resolution, channels, width, norm="batch").features
+        last = [m for m in self.encoder if isinstance(m, nn.Conv2d)][-1].out_channels
+        self.to_code = nn.Linear(last * 16, z_dim)  # the trunk ends at 4 x 4
+        self.decoder = DCGANGenerator(resolution, channels, z_dim, width, num_classes=classes)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """[N, z_dim] in [-1, 1]: the style code."""
+        return torch.tanh(self.to_code(self.encoder(x).flatten(1)))
+
+    def forward(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.encode(x), target.long())
+
+    def mask(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Ones: the whole image is redrawn."""
+        return torch.ones_like(x[:, :1])
 
 
 class AttributeCritic(nn.Module):

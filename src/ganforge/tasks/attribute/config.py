@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from ganforge.errors import ConfigError
 from ganforge.options import option
 from ganforge.tasks.attribute.data import ATTRIBUTES
 from ganforge.tasks.options import PatchGANOptions
@@ -14,9 +15,13 @@ from ganforge.tasks.options import PatchGANOptions
 class AttributeOptions(PatchGANOptions):
     # pix2pix's networks and optimiser; pix2pix's L1 weight on the counterfactual where there is one; StarGAN's
     # cycle (10) and classification (1) weights; GANimation's composite.
+    # caae: CAAE's bottleneck editor (nets/attribute.py) for shape changes such as digit classes, trained mostly by
+    # CAAE's reconstruction (the source with its own attribute, `identity_weight`), StarGAN's classifier term at 5.
     MODELS: ClassVar[dict[str, dict[str, Any]]] = {
         "editor": dict(loss="lsgan", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, width=32, d_layers=3,
-                     pair_weight=100.0, cycle_weight=10.0, cls_weight=1.0, composite=True),
+                       pair_weight=100.0, cycle_weight=10.0, cls_weight=1.0, composite=True, identity_weight=0.0),
+        "caae": dict(loss="lsgan", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, width=32, d_layers=3,
+                     pair_weight=100.0, cycle_weight=10.0, cls_weight=5.0, composite=False, identity_weight=10.0),
     }
     DEFAULTS: ClassVar[dict[str, Any]] = dict(lr_decay_start=1.0, ema_kimg=0.0, batch=16, attribute="skin-tone")
     DATA_HELP: ClassVar[str] = ("emoji (with --attribute skin-tone: pairs of one emoji in two tones), or a labelled "
@@ -34,3 +39,11 @@ class AttributeOptions(PatchGANOptions):
                                     "through.", default_help="the model's")
     cycle_weight: float | None = option(None, "Weight of StarGAN's cycle L1: edited back to the source's attribute, "
                                         "the source again.", minimum=0, default_help="the model's")
+    identity_weight: float | None = option(None, "Weight of CAAE's reconstruction: the source edited into its own "
+                                           "attribute, L1 to itself.", minimum=0, default_help="the model's")
+
+    def check(self, run: Any) -> None:
+        super().check(run)
+        if run.model == "caae" and self.composite:
+            raise ConfigError("--composite keeps the input's pixels, which caae's bottleneck redraws: drop it, or "
+                              "use --model editor")

@@ -7,7 +7,9 @@ keeps the rest of the input, GANimation's attention) and D a PatchGAN, both told
   (real image, mismatched attribute: the matching-aware term of conditional GANs), as fake;
 - D's auxiliary classifier (StarGAN's) learns to read a real image's attribute from the image alone;
 - G learns the adversarial term, that classifier reading t in its edit, L1 to the true counterfactual y where the
-  data hold one (emoji skin tones: pix2pix's weight 100), and StarGAN's cycle: G(G(x, t), a) = x.
+  data hold one (emoji skin tones: pix2pix's weight 100), StarGAN's cycle: G(G(x, t), a) = x, and with
+  `identity_weight` CAAE's reconstruction: G(x, a) = x.
+`--model caae` swaps the U-Net for CAAE's bottleneck encoder-decoder (nets/attribute.py), for shape changes.
 Unpaired data (digit classes) draw t uniformly among the other attributes, seeded by the step.
 """
 
@@ -24,8 +26,8 @@ from ganforge.config import TrainConfig
 from ganforge.engine.phases import Phase, PhaseRunner, StepContext
 from ganforge.losses.adversarial import AdversarialLoss
 from ganforge.losses.reconstruction import l1_loss
-from ganforge.nets.attribute import AttributeCritic, AttributeEditor
-from ganforge.registry import LOSSES, TASKS
+from ganforge.nets.attribute import AttributeCritic
+from ganforge.registry import LOSSES, NETWORKS, TASKS
 from ganforge.tasks.base import DataInfo, Task, TrainData
 from ganforge.tasks.image.task import gan_optimizers
 from ganforge.tasks.translation.base import GRID_ROWS, check_discriminator_fits, pick_fixed
@@ -36,8 +38,8 @@ class AttributeTask(Task):
     """Conditional encoder-decoder GAN for one attribute (see the module doc)."""
 
     name = "attribute"
-    loss_names = ("Loss/G/adv", "Loss/G/pair", "Loss/G/cycle", "Loss/G/cls", "Loss/D/adv", "Loss/D/cls", "D/real",
-                  "D/fake")
+    loss_names = ("Loss/G/adv", "Loss/G/pair", "Loss/G/cycle", "Loss/G/identity", "Loss/G/cls", "Loss/D/adv",
+                  "Loss/D/cls", "D/real", "D/fake")
     ema_network = "G"
 
     @classmethod
@@ -60,9 +62,15 @@ class AttributeTask(Task):
         super().__init__(config, data)
         self.classes = len(data.class_names)
         self.paired = "B" in data.counts
-        self.g_kwargs = dict(channels=data.channels, classes=self.classes, composite=bool(config.composite),
-                             resolution=config.resolution, width=config.width, norm="instance", dropout=0.0)
-        self.G = AttributeEditor(**self.g_kwargs)
+        if config.model == "caae":
+            self.g_class = "attribute.caae"
+            self.g_kwargs = dict(channels=data.channels, classes=self.classes, resolution=config.resolution,
+                                 width=config.width)
+        else:
+            self.g_class = "attribute.unet"
+            self.g_kwargs = dict(channels=data.channels, classes=self.classes, composite=bool(config.composite),
+                                 resolution=config.resolution, width=config.width, norm="instance", dropout=0.0)
+        self.G = NETWORKS.get(self.g_class)(**self.g_kwargs)
         self.D = AttributeCritic(data.channels, self.classes, width=config.width, d_layers=config.d_layers,
                                  norm="none")
         check_discriminator_fits(self.D.patchgan, config.resolution, config)
@@ -104,6 +112,10 @@ class AttributeTask(Task):
         cycle = l1_loss(self.G(ctx.fake, ctx.source).float(), ctx.x.float())
         loss = adv + cfg.cycle_weight * cycle
         stats = {"Loss/G/adv": adv.detach(), "Loss/G/cycle": cycle.detach()}
+        if cfg.identity_weight:
+            identity = l1_loss(self.G(ctx.x, ctx.source).float(), ctx.x.float())
+            loss = loss + cfg.identity_weight * identity
+            stats["Loss/G/identity"] = identity.detach()
         if cfg.cls_weight:
             cls = F.cross_entropy(self.D.classify(ctx.fake).float(), ctx.target)
             loss = loss + cfg.cls_weight * cls
@@ -143,7 +155,7 @@ class AttributeTask(Task):
     def export_spec(self) -> dict[str, Any]:
         return {
             "pipeline": "attribute",
-            "components": {"editor": {"class": "attribute.unet", "kwargs": self.g_kwargs, "network": "G"}},
+            "components": {"editor": {"class": self.g_class, "kwargs": self.g_kwargs, "network": "G"}},
             "resolution": self.data.resolution, "channels": self.data.channels, "attribute": self.config.attribute,
             "class_names": list(self.data.class_names),
         }
