@@ -172,6 +172,8 @@ def main() -> None:
     parser.add_argument("--generator-kimg", type=float, default=100)
     parser.add_argument("--encoder-kimg", type=float, default=20)
     parser.add_argument("--encoder-name", default="encoder-emoji-64")
+    parser.add_argument("--encoder-model", default="e4e", choices=("e4e", "fse"),
+                        help="fse: with a residual for the generator's 16 x 16 features")
     parser.add_argument("--n", type=int, default=30, help="held-out emoji inverted by each method")
     parser.add_argument("--steps", type=int, default=300, help="latent optimisation steps (optimize, pti)")
     parser.add_argument("--tune-steps", type=int, default=200, help="PTI's generator tuning steps")
@@ -205,8 +207,9 @@ def main() -> None:
         pipe = ganforge.load(generator)
     encoder = None
     if "encoder" in methods or (args.pairs and args.boundary_source == "encoder"):
-        run = ensure_run(args.work, args.encoder_name, None, task="encoder", generator=generator, data="emoji",
-                         resolution=RESOLUTION, width=16, seed=0, kimg=args.encoder_kimg)
+        run = ensure_run(args.work, args.encoder_name, None, task="encoder", model=args.encoder_model,
+                         generator=generator, data="emoji", resolution=RESOLUTION, width=16, seed=0,
+                         kimg=args.encoder_kimg)
         encoder = load_encoder(run)
     images, _ = held_out(args.n, args.seed) if methods else (np.zeros((0,)), None)
     extractor = get_extractor() if methods else None

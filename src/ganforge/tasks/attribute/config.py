@@ -21,7 +21,7 @@ class AttributeOptions(PatchGANOptions):
         "editor": dict(loss="lsgan", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, width=32, d_layers=3,
                        pair_weight=100.0, cycle_weight=10.0, cls_weight=1.0, composite=True, identity_weight=0.0),
         "caae": dict(loss="lsgan", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, width=32, d_layers=3,
-                     pair_weight=100.0, cycle_weight=10.0, cls_weight=5.0, composite=False, identity_weight=10.0),
+                     pair_weight=100.0, cycle_weight=10.0, cls_weight=5.0, composite=False, identity_weight=30.0),
     }
     DEFAULTS: ClassVar[dict[str, Any]] = dict(lr_decay_start=1.0, ema_kimg=0.0, batch=16, attribute="skin-tone")
     DATA_HELP: ClassVar[str] = ("emoji (with --attribute skin-tone: pairs of one emoji in two tones), or a labelled "
