@@ -77,7 +77,7 @@ def invert_all(pipe, images: np.ndarray, method: str, args, encoder=None) -> tup
     for i, image in enumerate(images):
         steps = args.encoder_steps if method == "encoder" else args.steps
         results.append(invert(pipe, image, steps=steps, method=method, tune_steps=args.tune_steps, encoder=encoder,
-                              seed=i))
+                              seed=i, tune_lr=args.tune_lr))
         if (i + 1) % 5 == 0:
             log(f"{method}: {i + 1}/{len(images)}")
     return results, (time.perf_counter() - started) / max(1, len(images))
@@ -176,7 +176,8 @@ def main() -> None:
                         help="fse: with a residual for the generator's 16 x 16 features")
     parser.add_argument("--n", type=int, default=30, help="held-out emoji inverted by each method")
     parser.add_argument("--steps", type=int, default=300, help="latent optimisation steps (optimize, pti)")
-    parser.add_argument("--tune-steps", type=int, default=200, help="PTI's generator tuning steps")
+    parser.add_argument("--tune-steps", type=int, default=1000, help="PTI's generator tuning steps")
+    parser.add_argument("--tune-lr", type=float, default=1e-3, help="PTI's tuning learning rate")
     parser.add_argument("--encoder-steps", type=int, default=0, help="refinement steps after the encoder")
     parser.add_argument("--methods", default="encoder,optimize,pti")
     parser.add_argument("--pairs", type=int, default=30, help="skin-tone edit pairs")

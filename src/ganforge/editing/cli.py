@@ -61,7 +61,7 @@ def write_edit(provenance, pictures: np.ndarray, out: Path, sweep: bool, fps: in
 
 
 def inverted(pipe, image: np.ndarray, steps: int, perceptual_weight: float, method: str = "optimize",
-             tune_steps: int = 200, encoder: Path | Any = None):
+             tune_steps: int = 1000, encoder: Path | Any = None, tune_lr: float | None = None):
     """`invert` under a progress bar; `encoder` is a run path (loaded here) or an EncoderPipeline already loaded."""
     from ganforge.cli.progress import DataProgress
     from ganforge.editing.inversion import METHODS, invert
@@ -78,7 +78,7 @@ def inverted(pipe, image: np.ndarray, steps: int, perceptual_weight: float, meth
         found = load_encoder(encoder, device=next(pipe.generator.parameters()).device)
     with DataProgress(f"inverting ({method})") as bar:
         return invert(pipe, image, steps=steps, perceptual_weight=perceptual_weight, progress=bar, method=method,
-                      tune_steps=tune_steps, encoder=found)
+                      tune_steps=tune_steps, encoder=found, **({} if tune_lr is None else {"tune_lr": tune_lr}))
 
 
 def invert_command(
@@ -92,7 +92,8 @@ def invert_command(
                                "are saved with the latent). encoder: an encoder's guess (--encoder), refined for "
                                "--steps (0: the encoder alone, fastest)."),
     steps: int = typer.Option(300, "--steps", min=0, help="Latent optimisation steps."),
-    tune_steps: int = typer.Option(200, "--tune-steps", min=0, help="pti: generator tuning steps."),
+    tune_steps: int = typer.Option(1000, "--tune-steps", min=0, help="pti: generator tuning steps."),
+    tune_lr: float = typer.Option(1e-3, "--tune-lr", min=0.0, help="pti: Adam's learning rate for the tuning."),
     encoder: Path | None = typer.Option(None, "--encoder", help="encoder: the run of `ganforge train encoder` "
                                         "trained on this generator."),
     perceptual_weight: float = typer.Option(1.0, "--perceptual-weight", min=0.0, help="Weight of the perceptual "
@@ -112,10 +113,10 @@ def invert_command(
     check_output_file(picture, [image], overwrite)
     source = read_image(image)
     pipe = load_generator(run, device)
-    result = inverted(pipe, source, steps, perceptual_weight, method, tune_steps, encoder)
+    result = inverted(pipe, source, steps, perceptual_weight, method, tune_steps, encoder, tune_lr)
     settings = {"image": image.name, "method": method, "steps": steps, "perceptual_weight": perceptual_weight}
     if method == "pti":
-        settings["tune_steps"] = tune_steps
+        settings.update(tune_steps=tune_steps, tune_lr=tune_lr)
     save_latent(result, pipe, out, settings)
     provenance = pipe.provenance(settings, not no_watermark, "invert")
     save_image(provenance.mark(result.reconstruction), picture, metadata=provenance.metadata())
