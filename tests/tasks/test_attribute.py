@@ -93,6 +93,8 @@ def test_unpaired_classes_train_and_draw_other_targets(tmp_path: Path) -> None:
     targets = task.targets_for(sources, step=3)
     assert (targets != sources).all() and torch.equal(targets, task.targets_for(sources, step=3))
     assert len(set(targets.tolist())) > 5
+    task.runtime = type("Rank1", (), {"rank": 1})()  # a second process draws its own targets
+    assert not torch.equal(targets, task.targets_for(sources, step=3))
 
 
 def test_the_caae_editor_keeps_a_style_code_and_draws_it_with_the_target(tmp_path: Path) -> None:
