@@ -88,7 +88,7 @@ class AttributeTask(Task):
         """Unpaired: a target attribute for each source, uniformly among the others, seeded by the step (and the
         process: each rank draws its own)."""
         rank = self.runtime.rank if self.runtime is not None else 0
-        g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + step + (rank << 40))
+        g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + step + rank * 999_999_937)
         shift = torch.randint(1, self.classes, (len(sources),), generator=g).to(sources.device)
         return (sources + shift) % self.classes
 
