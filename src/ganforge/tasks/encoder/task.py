@@ -107,8 +107,9 @@ class EncoderTask(Task):
         cfg = self.config
         real = ctx.real
         n_fake = len(real) - round(len(real) * cfg.real_fraction)
-        rank = self.runtime.rank if self.runtime is not None else 0  # each process its own z (rank 0: as before)
-        g = torch.Generator(device="cpu").manual_seed(cfg.seed * 1_000_003 + ctx.step + rank * 999_999_937)  # resume: same z
+        # resume draws the same z; each process its own (rank 0 as before)
+        rank = self.runtime.rank if self.runtime is not None else 0
+        g = torch.Generator(device="cpu").manual_seed(cfg.seed * 1_000_003 + ctx.step + rank * 999_999_937)
         z = torch.randn(n_fake, self.G.z_dim, generator=g).to(real.device)
         with torch.no_grad():
             w_true = self.G.mapping(z, None)[:, None].repeat(1, self.G.num_ws, 1)
