@@ -176,7 +176,7 @@ def main() -> None:
                         help="fse: with a residual for the generator's 16 x 16 features")
     parser.add_argument("--n", type=int, default=30, help="held-out emoji inverted by each method")
     parser.add_argument("--steps", type=int, default=300, help="latent optimisation steps (optimize, pti)")
-    parser.add_argument("--tune-steps", type=int, default=1000, help="PTI's generator tuning steps")
+    parser.add_argument("--tune-steps", type=int, default=2000, help="PTI's generator tuning steps")
     parser.add_argument("--tune-lr", type=float, default=1e-3, help="PTI's tuning learning rate")
     parser.add_argument("--encoder-steps", type=int, default=0, help="refinement steps after the encoder")
     parser.add_argument("--methods", default="encoder,optimize,pti")

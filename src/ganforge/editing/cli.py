@@ -61,7 +61,7 @@ def write_edit(provenance, pictures: np.ndarray, out: Path, sweep: bool, fps: in
 
 
 def inverted(pipe, image: np.ndarray, steps: int, perceptual_weight: float, method: str = "optimize",
-             tune_steps: int = 1000, encoder: Path | Any = None, tune_lr: float | None = None):
+             tune_steps: int = 2000, encoder: Path | Any = None, tune_lr: float | None = None):
     """`invert` under a progress bar; `encoder` is a run path (loaded here) or an EncoderPipeline already loaded."""
     from ganforge.cli.progress import DataProgress
     from ganforge.editing.inversion import METHODS, invert
@@ -92,7 +92,7 @@ def invert_command(
                                "are saved with the latent). encoder: an encoder's guess (--encoder), refined for "
                                "--steps (0: the encoder alone, fastest)."),
     steps: int = typer.Option(300, "--steps", min=0, help="Latent optimisation steps."),
-    tune_steps: int = typer.Option(1000, "--tune-steps", min=0, help="pti: generator tuning steps."),
+    tune_steps: int = typer.Option(2000, "--tune-steps", min=0, help="pti: generator tuning steps."),
     tune_lr: float = typer.Option(1e-3, "--tune-lr", min=0.0, help="pti: Adam's learning rate for the tuning."),
     encoder: Path | None = typer.Option(None, "--encoder", help="encoder: the run of `ganforge train encoder` "
                                         "trained on this generator."),

@@ -36,7 +36,8 @@ METHODS = ("optimize", "pti", "encoder")
 TUNED_PREFIX = "generator."  # PTI's tuned generator weights in a latent file
 RESIDUAL_KEY = "feature_residual"  # a feature encoder's residual in a latent file (its resolution in the metadata)
 # PTI's tuning: the paper's 3e-4 and 350 steps are for a 1024-px StyleGAN2; our small ones reach more sooner at 1e-3
-# (64-px emoji, 3 held-out images: 30.3 dB after 1,000 steps against 28.5 at 3e-4; docs/benchmarks.md)
+# (64-px emoji, 3 held-out images: 30.3 dB after 1,000 steps against 28.5 at 3e-4; 20 images: 29.4 dB after 2,000;
+# docs/benchmarks.md)
 TUNE_LR = 1e-3
 PERCEPTUAL_SIDE = 64  # images are compared by the Inception stem at least this large (it needs 20 px and more)
 
@@ -219,7 +220,7 @@ def tune_generator(generator: torch.nn.Module, latent: torch.Tensor, space: str,
 
 def invert(pipe: Any, image: np.ndarray, steps: int = 300, lr: float = 0.03, perceptual_weight: float = 1.0,
            starts: int = 8, seed: int = 0, progress: Callable[[int, int], None] | None = None,
-           method: str = "optimize", tune_steps: int = 1000, encoder: Any = None,
+           method: str = "optimize", tune_steps: int = 2000, encoder: Any = None,
            tune_lr: float = TUNE_LR) -> Inversion:
     """The latent of `pipe`'s generator whose image is closest to `image` (any size: resized to the model's).
 
