@@ -171,7 +171,8 @@ def main() -> None:
     parser.add_argument("--generator", default=None, help="a StyleGAN2 run, checkpoint or export (default: train one)")
     parser.add_argument("--generator-kimg", type=float, default=100)
     parser.add_argument("--encoder-kimg", type=float, default=20)
-    parser.add_argument("--encoder-name", default="encoder-emoji-64")
+    parser.add_argument("--encoder-name", default=None, help="WORK/runs/NAME (default: encoder-emoji-64 for e4e, "
+                        "encoder-fse-emoji-64 for fse)")
     parser.add_argument("--encoder-model", default="e4e", choices=("e4e", "fse"),
                         help="fse: with a residual for the generator's 16 x 16 features")
     parser.add_argument("--n", type=int, default=30, help="held-out emoji inverted by each method")
@@ -208,7 +209,8 @@ def main() -> None:
         pipe = ganforge.load(generator)
     encoder = None
     if "encoder" in methods or (args.pairs and args.boundary_source == "encoder"):
-        run = ensure_run(args.work, args.encoder_name, None, task="encoder", model=args.encoder_model,
+        name = args.encoder_name or ("encoder-emoji-64" if args.encoder_model == "e4e" else "encoder-fse-emoji-64")
+        run = ensure_run(args.work, name, None, task="encoder", model=args.encoder_model,
                          generator=generator, data="emoji", resolution=RESOLUTION, width=16, seed=0,
                          kimg=args.encoder_kimg)
         encoder = load_encoder(run)

@@ -43,8 +43,8 @@ class EncoderOptions(TaskOptions):
                                         minimum=0, default_help="the model's")
     feature_res: int | None = option(None, "Resolution of the generator features the encoder also predicts a "
                                      "residual for (0 = none: w+ only).", minimum=0, default_help="the model's")
-    feature_weight: float | None = option(None, "Weight of the penalty on the feature residual's size (it is zero "
-                                          "on the generator's own samples).", minimum=0, default_help="the model's")
+    feature_weight: float | None = option(None, "Weight of the penalty on the feature residual's size (on every "
+                                          "image: the ws should carry what they can).", minimum=0, default_help="the model's")
     real_fraction: float | None = option(None, "Share of each batch that is real images; the rest are the "
                                          "generator's samples.", minimum=0, maximum=1, default_help="the model's")
 
