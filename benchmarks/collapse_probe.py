@@ -158,7 +158,7 @@ def patch_mode_seeking(weight: float) -> None:
     """MSGAN's term in the image task's G loss: the batch's halves are pairs; the latents are kept on the context."""
     from ganforge.tasks.image.task import ImageTask
 
-    generate, g_main = ImageTask._generate, ImageTask._g_main
+    g_main = ImageTask._g_main
 
     def _generate(self, ctx):
         ctx.z = self._latents(ctx.real.shape[0])
@@ -173,7 +173,6 @@ def patch_mode_seeking(weight: float) -> None:
         return loss + weight * ms, {**stats, "Loss/G/ms": ms.detach()}
 
     ImageTask._generate, ImageTask._g_main = _generate, _g_main
-    del generate
 
 
 def main() -> None:

@@ -135,11 +135,11 @@ def test_boundaries_from_encoded_real_images(tmp_path: Path) -> None:
 
 
 def test_the_feature_residual_starts_at_zero_and_lands_on_the_generator_features() -> None:
-    from ganforge.editing.inversion import draw_encoded, generator_channels
+    from ganforge.editing.inversion import draw_encoded
     from ganforge.nets.stylegan2 import StyleGAN2Generator
 
     g = StyleGAN2Generator(resolution=16, channels=1, z_dim=8, w_dim=8, channel_base=64, channel_max=16).eval()
-    c8 = generator_channels(g, 8)
+    c8 = g.feature_channels(8)
     e = StyleEncoder(resolution=16, channels=1, w_dim=8, channel_base=64, channel_max=16, feature_res=8,
                      feature_channels=c8)
     ws, residual = e.encode(torch.randn(3, 1, 16, 16))

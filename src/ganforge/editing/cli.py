@@ -64,7 +64,7 @@ def inverted(pipe, image: np.ndarray, steps: int, perceptual_weight: float, meth
              tune_steps: int = 2000, encoder: Path | Any = None, tune_lr: float | None = None):
     """`invert` under a progress bar; `encoder` is a run path (loaded here) or an EncoderPipeline already loaded."""
     from ganforge.cli.progress import DataProgress
-    from ganforge.editing.inversion import METHODS, invert
+    from ganforge.editing.inversion import METHODS, TUNE_LR, invert
 
     if method not in METHODS:
         raise GanforgeError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
@@ -78,7 +78,7 @@ def inverted(pipe, image: np.ndarray, steps: int, perceptual_weight: float, meth
         found = load_encoder(encoder, device=next(pipe.generator.parameters()).device)
     with DataProgress(f"inverting ({method})") as bar:
         return invert(pipe, image, steps=steps, perceptual_weight=perceptual_weight, progress=bar, method=method,
-                      tune_steps=tune_steps, encoder=found, **({} if tune_lr is None else {"tune_lr": tune_lr}))
+                      tune_steps=tune_steps, encoder=found, tune_lr=TUNE_LR if tune_lr is None else tune_lr)
 
 
 def invert_command(

@@ -76,14 +76,6 @@ def draw(generator: torch.nn.Module, latent: torch.Tensor, space: str) -> torch.
     return generator(latent, None)
 
 
-def generator_channels(generator: torch.nn.Module, res: int) -> int:
-    """Channels of a StyleGAN2 generator's features at resolution `res` (what a feature residual there must have)."""
-    for conv in reversed(generator.noise_layers()):
-        if conv.resolution == res:
-            return int(conv.weight.shape[0])
-    raise GanforgeError(f"the generator has no features at {res} px (it draws 4 to {generator.resolution} px)")
-
-
 def draw_encoded(generator: torch.nn.Module, ws: torch.Tensor, residual: torch.Tensor | None, res: int) -> torch.Tensor:
     """What the generator draws from an encoder's ws and feature residual (None: the ws alone), with its fixed noise."""
     return generator.synthesis(ws, "const", feature_residual=None if residual is None else (res, residual))

@@ -254,6 +254,13 @@ class StyleGAN2Generator(nn.Module):
             ws = avg + truncation_psi * (ws - avg)
         return ws
 
+    def feature_channels(self, res: int) -> int:
+        """Channels of the features at resolution `res` (what a feature residual there must have)."""
+        for conv in reversed(self.noise_layers()):
+            if conv.resolution == res:
+                return int(conv.weight.shape[0])
+        raise ValueError(f"feature_residual's resolution {res} is none of the generator's (4 to {self.resolution})")
+
     def synthesis_input(self, ws: torch.Tensor) -> torch.Tensor:
         """The 4x4 features the first convolution starts from: the learned constant, the same for every sample."""
         return self.const[None].expand(ws.shape[0], -1, -1, -1)
@@ -271,8 +278,8 @@ class StyleGAN2Generator(nn.Module):
         noises = iter(noise if noise is not None else [None] * len(layers))
         x = self.synthesis_input(ws)
         res, residual = feature_residual or (0, None)
-        if residual is not None and res not in {4, *(2 ** (i + 3) for i in range(len(self.blocks)))}:
-            raise ValueError(f"feature_residual's resolution {res} is none of the generator's (4 to {self.resolution})")
+        if residual is not None:
+            self.feature_channels(res)  # a one-line error for a resolution the generator does not have
         x = self.conv4(x, ws[:, 0], noise_mode, next(noises))
         x = x + residual.to(x.dtype) if res == 4 else x
         img = self.rgb4(x, ws[:, 1])

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganforge.config import TrainConfig
-from ganforge.editing.inversion import draw_encoded, generator_channels, upsized
+from ganforge.editing.inversion import draw_encoded, upsized
 from ganforge.engine.phases import Phase, PhaseRunner, StepContext
 from ganforge.errors import ConfigError
 from ganforge.nets.encoder import StyleEncoder
@@ -74,7 +74,7 @@ class EncoderTask(Task):
                              channel_base=64 * width, channel_max=4 * width)  # as StyleGAN2's --width
         if config.feature_res:
             self.e_kwargs.update(feature_res=int(config.feature_res),
-                                 feature_channels=generator_channels(self.G, int(config.feature_res)))
+                                 feature_channels=self.G.feature_channels(int(config.feature_res)))
         self.E = StyleEncoder(**self.e_kwargs)
         with torch.no_grad():
             self.E.w_avg.copy_(self.G.mapping.w_avg.float())
