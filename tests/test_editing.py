@@ -185,10 +185,49 @@ def test_attribute_edits_move_the_classifier_towards_the_target() -> None:
         parse_attribute("skin-tone:purple")
     with pytest.raises(GanforgeError, match="unknown attribute"):
         parse_attribute("smile:yes")
-    with pytest.raises(GanforgeError, match="not a tone"):
+    with pytest.raises(GanforgeError, match="not a value to edit towards"):
         resolve_direction("skin-tone:none", pipe, samples=100)
     with pytest.raises(GanforgeError, match="not to SeFa"):
         resolve_direction("sefa:0", pipe, keep=["category:flags"])
+
+
+def test_the_shipped_digit_and_gender_classifiers_read_held_out_images() -> None:
+    from ganforge.data.captions import resolve_captioned
+    from ganforge.editing.attributes import classify, parse_attribute
+    from ganforge.metrics.gender import GENDERS, gender_label
+    from ganforge.tasks.attribute.data import attribute_set
+
+    digits = attribute_set("mnist", "class", 32, "test")
+    read = classify(digits.sources[:300], "digit").argmax(1)
+    assert (read == digits.source_labels[:300]).mean() > 0.95
+    emoji = resolve_captioned("emoji", 64, split="test")
+    labels = np.array([gender_label(item["name"]) for item in emoji.items])
+    probabilities = classify(emoji.images, "gender")
+    assert probabilities.shape == (len(emoji.images), len(GENDERS))
+    people = labels > 0
+    assert people.sum() > 50 and (probabilities.argmax(1)[people] == labels[people]).mean() > 0.6  # chance: 1/3
+    assert [gender_label(n) for n in ("WOMAN RAISING HAND", "OLDER MAN", "PERSON GOLFING", "RED APPLE",
+                                      "FAMILY: MAN, WOMAN, GIRL", "BABY")] == [2, 1, 3, 0, -1, -1]
+    assert parse_attribute("gender:woman").index == 2 and parse_attribute("digit:7").index == 7
+    with pytest.raises(GanforgeError, match="digit:0, digit:1"):
+        parse_attribute("digit:12")
+
+
+def test_a_digit_boundary_turns_a_dcgans_digits_into_the_target(runs: dict[str, Path | str]) -> None:
+    from ganforge.editing.attributes import classify
+    from ganforge.editing.directions import resolve_direction, sample_latents
+    from ganforge.imaging import tensor_to_uint8
+
+    pipe = ganforge.load(runs["dcgan"])
+    boundary = resolve_direction("digit:7", pipe, samples=600)
+    assert boundary.accuracy > 0.8 and min(boundary.counts) >= 10 and boundary.normal.shape == (pipe.generator.z_dim,)
+    latents, images = sample_latents(pipe.generator, 32, seed=5)
+    after = np.stack([tensor_to_uint8(edited(pipe, z, boundary, [3.0]))[0] for z in latents])
+    assert classify(after, "digit")[:, 7].mean() > classify(images, "digit")[:, 7].mean() + 0.3
+    with pytest.raises(GanforgeError, match="colour"):
+        resolve_direction("gender:woman", pipe, samples=100)  # a grey model: the gender probe reads colour emoji
+    with pytest.raises(GanforgeError, match="not a value to edit towards"):
+        resolve_direction("gender:none", ganforge.load("zoo:emoji-32"), samples=100)
 
 
 def test_pti_strokes_and_attribute_commands(runs: dict[str, Path | str], tmp_path: Path) -> None:
@@ -221,6 +260,10 @@ def test_pti_strokes_and_attribute_commands(runs: dict[str, Path | str], tmp_pat
                  "--frames", "3"]) == 0
     assert main(["edit", str(run), "--latent", str(latent), "--direction", "skin-tone:dark", "--samples", "60",
                  "--out", str(tmp_path / "grey.png")]) != 0  # a grey model: the emoji classifier reads colour
+    digit = tmp_path / "digit32.png"
+    Image.fromarray(ganforge.load("zoo:mnist-32")(seeds=[1], output_type="np", watermark=False)[0][:, :, 0]).save(digit)
+    assert main(["edit", "zoo:mnist-32", str(digit), "--direction", "digit:3", "--samples", "300", "--steps", "3",
+                 "--out", str(tmp_path / "three.png")]) == 0
 
 
 def test_stroke_style_reads_slant_and_thickness() -> None:

@@ -1,8 +1,10 @@
 """Attribute classifiers that label a generator's samples, for InterFaceGAN's boundaries and for scoring edits.
 
 Emoji skin tone and category are read by the frozen alignment evaluator's heads (metrics/alignment.py: trained on
-real emoji of the train split, 0.99 tone and 0.88 category accuracy on held-out real ones). An attribute is named
-`skin-tone:medium-dark` or `category:flags`; each value is one class of its classifier.
+real emoji of the train split, 0.99 tone and 0.88 category accuracy on held-out real ones), the gender variant by a
+linear probe on its features (metrics/gender.py: 0.78 on held-out real emoji), mnist digits by the shipped digit
+classifier (metrics/digits.py: 0.98 on held-out digits). An attribute is named `skin-tone:medium-dark`,
+`category:flags`, `gender:woman` or `digit:7`; each value is one class of its classifier.
 """
 
 from __future__ import annotations
@@ -36,15 +38,25 @@ class Attribute:
         return f"{self.kind}:{self.value}"
 
 
+KINDS = ("skin-tone", "category", "gender", "digit")
+NONE_CLASS = {"skin-tone": 0, "gender": 0}  # the class of images without the attribute (no person)
+
+
 def attribute_classes(kind: str) -> list[str]:
     """The class names of a classifier, as attribute values (slugs)."""
     from ganforge.metrics.alignment import TONES, load_evaluator
+    from ganforge.metrics.gender import GENDERS
 
     if kind == "skin-tone":
         return [slug(t) for t in TONES]
     if kind == "category":
         return [slug(c) for c in json.loads(load_evaluator()[1]["categories"])]
-    raise GanforgeError(f"unknown attribute {kind!r}: give skin-tone:TONE or category:NAME")
+    if kind == "gender":
+        return list(GENDERS)
+    if kind == "digit":
+        return [str(d) for d in range(10)]
+    raise GanforgeError(f"unknown attribute {kind!r}: give skin-tone:TONE, category:NAME, gender:man|woman|person "
+                        "or digit:D")
 
 
 def parse_attribute(text: str) -> Attribute:
@@ -59,11 +71,19 @@ def parse_attribute(text: str) -> Attribute:
 
 @torch.inference_mode()
 def classify(images: np.ndarray, kind: str) -> np.ndarray:
-    """uint8 [N, H, W, C] -> [N, classes] probabilities of the `kind` classifier (RGB images only)."""
+    """uint8 [N, H, W, C] -> [N, classes] probabilities of the `kind` classifier (RGB images, grey for digits)."""
     from ganforge.metrics.alignment import load_evaluator
 
+    if kind == "digit":
+        from ganforge.metrics.digits import digit_probabilities
+
+        return digit_probabilities(images).numpy()
     if images.shape[-1] != 3:
         raise GanforgeError(f"the {kind} classifier reads colour emoji; this generator draws {images.shape[-1]} channel(s)")
+    if kind == "gender":
+        from ganforge.metrics.gender import gender_probabilities
+
+        return gender_probabilities(images)
     net, _ = load_evaluator()
     head = {"skin-tone": "tone", "category": "category"}[kind]
     out = []

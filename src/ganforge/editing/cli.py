@@ -1,5 +1,5 @@
 """`ganforge invert RUN IMAGE --out LATENT [--method optimize|pti|encoder]` and `ganforge edit RUN IMAGE
---direction sefa:K|ganspace:K|skin-tone:TONE|category:NAME --out PATH` (or `--strokes PAINT.png`, iGAN's constrained edit)."""
+--direction sefa:K|ganspace:K|skin-tone:TONE|category:NAME|gender:G|digit:D --out PATH` (or `--strokes PAINT.png`, iGAN's constrained edit)."""
 
 from __future__ import annotations
 
@@ -132,9 +132,10 @@ def edit_command(
                                          "direction, or ganspace:K, the K-th principal component of w (a unit of "
                                          "strength: one standard deviation), both from 0 and without labels; or an "
                                          "attribute, skin-tone:TONE (light, medium-light, medium, medium-dark, "
-                                         "dark) or category:NAME (an emoji category, e.g. flags), by InterFaceGAN's "
-                                         "boundary from the generator's samples (or --encoder's real images) "
-                                         "labelled by the project's emoji classifier. An attribute editor (ganforge "
+                                         "dark), category:NAME (an emoji category, e.g. flags), gender:G (man, "
+                                         "woman, person) or, for a digit generator, digit:D (0-9), by "
+                                         "InterFaceGAN's boundary from the generator's samples (or --encoder's real "
+                                         "images) labelled by the project's classifiers. An attribute editor (ganforge "
                                          "train attribute): the value to give the image (dark, 7, ...)."),
     out: Path = typer.Option(..., "--out", help="The edited image (.png), or a sweep from -strength to +strength "
                              "(.gif)."),
@@ -170,7 +171,8 @@ def edit_command(
     if (image is None) == (latent is None):
         raise GanforgeError("give IMAGE (inverted first) or --latent LATENT.safetensors, not both")
     if (direction is None) == (strokes is None):
-        raise GanforgeError("give --direction (sefa:K, ganspace:K, skin-tone:TONE, category:NAME) or --strokes "
+        raise GanforgeError("give --direction (sefa:K, ganspace:K, skin-tone:TONE, category:NAME, gender:G, "
+                            "digit:D) or --strokes "
                             "PAINT.png, one of them")
     sweep = out.suffix.lower() == ".gif"
     if not sweep and out.suffix.lower() != ".png":

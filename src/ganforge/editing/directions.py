@@ -155,15 +155,20 @@ MIN_PER_SIDE = 10  # samples of each label a boundary needs
 
 
 def attribute_labels(probabilities: np.ndarray, attribute: Any) -> tuple[np.ndarray, np.ndarray]:
-    """(rows kept, labels) for an attribute's boundary: a skin tone against the other tones (samples with no tone
-    are left out, so the direction changes the tone, not whether a person is drawn) while the generator draws at
-    least MIN_PER_SIDE of each, else against every other sample; a category against the rest."""
+    """(rows kept, labels) for an attribute's boundary: a skin tone (gender variant) against the other tones
+    (variants), samples with none left out so that the direction changes the tone, not whether a person is drawn,
+    while the generator draws at least MIN_PER_SIDE of each, else against every other sample; a category or a
+    digit against the rest."""
+    from ganforge.editing.attributes import NONE_CLASS
+
     predicted = probabilities.argmax(1)
     rows = np.arange(len(predicted))
-    if attribute.kind == "skin-tone":
-        if attribute.index == 0:
-            raise GanforgeError("skin-tone:none is not a tone to edit towards; choose a tone (skin-tone:dark, ...)")
-        toned = np.flatnonzero(predicted > 0)
+    none = NONE_CLASS.get(attribute.kind)
+    if none is not None:
+        if attribute.index == none:
+            raise GanforgeError(f"{attribute.name} is not a value to edit towards; choose one of "
+                                f"{', '.join(f'{attribute.kind}:{c}' for c in attribute.classes if c != 'none')}")
+        toned = np.flatnonzero(predicted != none)
         positives = int((predicted[toned] == attribute.index).sum())
         if min(positives, len(toned) - positives) >= MIN_PER_SIDE:
             rows = toned
@@ -186,7 +191,7 @@ def encoded_latents(encoder: Any, pipe: Any, samples: int, seed: int) -> tuple[t
 
 def fit_boundary(pipe: Any, attribute: str, samples: int = 2000, seed: int = 0,
                  progress: Callable[[int, int], None] | None = None, encoder: Any = None) -> Boundary:
-    """InterFaceGAN's boundary of `attribute` (`skin-tone:dark`, `category:flags`) in `pipe`'s latent space, from
+    """InterFaceGAN's boundary of `attribute` (`skin-tone:dark`, `category:flags`, `gender:woman`, `digit:7`) in `pipe`'s latent space, from
     `samples` seeded samples labelled by the attribute's classifier; or, given an `encoder` (ganforge train encoder),
     from real images of its training split, encoded, which reach attributes a generator seldom draws by chance."""
     from ganforge.editing.attributes import classify, parse_attribute
@@ -275,16 +280,17 @@ def edited(pipe: Any, latent: torch.Tensor, direction: torch.Tensor | Boundary, 
 def resolve_direction(text: str, pipe: Any, samples: int = 2000, keep: Sequence[str] = (), seed: int = 0,
                       progress: Callable[[int, int], None] | None = None, encoder: Any = None
                       ) -> torch.Tensor | Boundary:
-    """`sefa:K` -> SeFa's unit vector; `skin-tone:TONE` / `category:NAME` -> InterFaceGAN's boundary (from the
-    generator's samples, or the `encoder`'s real images), its direction made orthogonal to the boundaries of the
-    `keep` attributes (conditional manipulation)."""
+    """`sefa:K` -> SeFa's unit vector; `skin-tone:TONE` / `category:NAME` / `gender:G` / `digit:D` -> InterFaceGAN's
+    boundary (from the generator's samples, or the `encoder`'s real images), its direction made orthogonal to the
+    boundaries of the `keep` attributes (conditional manipulation)."""
     if str(text).strip().startswith(("sefa:", "ganspace:")):
         if keep:
-            raise GanforgeError("--keep applies to attribute directions (skin-tone:..., category:...), not to SeFa's "
-                                "or GANSpace's")
+            raise GanforgeError("--keep applies to attribute directions (skin-tone:..., category:..., gender:..., "
+                                "digit:...), not to SeFa's or GANSpace's")
         return parse_direction(text, generator_of(pipe, "an edit"))
     if ":" not in str(text):
-        raise GanforgeError(f"--direction {text!r}: give sefa:K, ganspace:K, skin-tone:TONE or category:NAME")
+        raise GanforgeError(f"--direction {text!r}: give sefa:K, ganspace:K, skin-tone:TONE, category:NAME, "
+                            "gender:G or digit:D")
     boundary = fit_boundary(pipe, text, samples, seed, progress, encoder)
     if not keep:
         return boundary

@@ -52,8 +52,8 @@ def build_edit_tab(ctx: StudioContext) -> None:
                                  image_mode="RGBA", sources=["upload", "clipboard"], layers=False,
                                  brush=gr.Brush(colors=["#d62728", "#1f77b4", "#2ca02c", "#ffdd00", "#000000",
                                                         "#ffffff"], color_mode="defaults"))
-            direction = gr.Textbox("sefa:0", label="Direction", info="a generator: sefa:K, ganspace:K, skin-tone:TONE or "
-                                   "category:NAME; an attribute editor: the value (dark, 7, ...); ignored when "
+            direction = gr.Textbox("sefa:0", label="Direction", info="a generator: sefa:K, ganspace:K, skin-tone:TONE, "
+                                   "category:NAME, gender:G or digit:D; an attribute editor: the value (dark, 7, ...); ignored when "
                                    "strokes are painted")
             strength = gr.Slider(-6, 6, value=2, step=0.5, label="Strength")
             with gr.Row():
