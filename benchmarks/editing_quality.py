@@ -18,8 +18,12 @@
    (`ganforge train attribute`, CAAE's route) edits the same pairs. Reported for both routes, and for the sources
    unchanged: the share the tone head reads as the target, and the edited image's L1 to the true target over the
    source's L1 to it (median; bar: at most half), as `ganforge eval` of an editor does (tasks/attribute/evaluate.py).
-5. Digit edits (--digit-editor, an editor trained on mnist classes): held-out digits edited to another digit; the
-   share digit_coverage.py's classifier reads as the target, and Pearson r of slant and thickness before and after.
+5. Digit edits: held-out digits edited to another digit, by --digit-editor (an editor trained on mnist classes) and,
+   on the first --digit-inversions of the same pairs, by the inversion route (a DCGAN of the train split, z
+   optimisation, InterFaceGAN's digit boundary); the share the shipped digit classifier reads as the target, and
+   Pearson r of slant and thickness before and after.
+6. Gender edits (--gender-edits): InterFaceGAN's man/woman/person boundaries in an emoji generator's samples, and the
+   share of edited samples the shipped gender probe reads as the target variant.
 """
 
 from __future__ import annotations
@@ -130,39 +134,112 @@ def tone_edits(pipe, encoder, args) -> dict:
     return out
 
 
-def digit_edits(args) -> dict:
-    """--digit-editor (ganforge train attribute --data mnist --attribute class) on held-out digits: each edited to
-    another digit (seeded); the share digit_coverage.py's classifier reads as the target, and how well the edit keeps
-    the source's style: Pearson r of slant and of thickness (Morpho-MNIST's measures, editing/scores.py)."""
-    import torch
-    from digit_coverage import as_input, real_digits, trained_classifier
-
+def digit_scores(edited_digits: np.ndarray, sources: np.ndarray, targets: np.ndarray) -> dict:
+    """The share the shipped digit classifier reads as the target, and how well the edits keep the sources' style:
+    Pearson r of slant and of thickness (Morpho-MNIST's measures, editing/scores.py)."""
+    from ganforge.editing.attributes import classify
     from ganforge.editing.scores import stroke_style
-    from ganforge.imaging import uint8_to_tensor
-    from ganforge.tasks.attribute.data import attribute_set
-    from ganforge.tasks.attribute.evaluate import edit_all
 
-    editor = ganforge.load(args.digit_editor)
-    found = attribute_set("mnist", "class", editor.resolution, "test")
-    idx = np.sort(np.random.default_rng(args.seed).choice(len(found.sources), min(args.digits, len(found.sources)),
-                                                          replace=False))
-    sources, labels = found.sources[idx], found.source_labels[idx]
-    targets = (labels + 1 + np.random.default_rng(args.seed + 1).integers(0, 9, len(labels))) % 10
-    edited_digits = edit_all(editor, sources, targets)
-    net, accuracy = trained_classifier(*real_digits())
-    with torch.no_grad():
-        read_as = net(as_input(uint8_to_tensor(edited_digits))).argmax(1).numpy()
-        read_src = net(as_input(uint8_to_tensor(sources))).argmax(1).numpy()
+    read_as = classify(edited_digits, "digit").argmax(1)
     before, after = stroke_style(sources), stroke_style(edited_digits)
 
     def r(key: str) -> float:
         keep = np.isfinite(before[key]) & np.isfinite(after[key])
-        return float(np.corrcoef(before[key][keep], after[key][keep])[0, 1])
+        return round(float(np.corrcoef(before[key][keep], after[key][keep])[0, 1]), 4)
 
-    return {"n": int(len(idx)), "run": args.digit_editor, "classifier_accuracy": round(accuracy, 4),
-            "sources_read_as_their_digit": float((read_src == labels).mean()),
-            "target_share": float((read_as == targets).mean()), "slant_r": r("slant"),
-            "thickness_r": r("thickness")}
+    return {"n": int(len(sources)), "target_share": round(float((read_as == targets).mean()), 4),
+            "slant_r": r("slant"), "thickness_r": r("thickness")}
+
+
+def digit_edits(args) -> dict:
+    """Held-out digits (the mnist test split, a seeded subset), each edited to another digit (seeded): by
+    --digit-editor (ganforge train attribute --data mnist --attribute class) on all --digits, and by the inversion
+    route on the first --digit-inversions of them: inversion into --digit-generator (default: a DCGAN trained here on
+    the train split), then InterFaceGAN's boundary of the target digit (fitted on --samples generator samples
+    labelled by the shipped digit classifier), moved to --digit-strength standard deviations past it."""
+    from ganforge.editing.attributes import classify
+    from ganforge.editing.directions import edited, fit_boundaries
+    from ganforge.editing.inversion import invert
+    from ganforge.imaging import tensor_to_uint8
+    from ganforge.metrics.digits import load_digit_classifier
+    from ganforge.tasks.attribute.data import attribute_set
+    from ganforge.tasks.attribute.evaluate import edit_all
+
+    found = attribute_set("mnist", "class", 32, "test")
+    idx = np.sort(np.random.default_rng(args.seed).choice(len(found.sources), min(args.digits, len(found.sources)),
+                                                          replace=False))
+    sources, labels = found.sources[idx], found.source_labels[idx]
+    targets = (labels + 1 + np.random.default_rng(args.seed + 1).integers(0, 9, len(labels))) % 10
+    out: dict = {"classifier": json.loads(load_digit_classifier()[1].get("test_accuracy", "null")),
+                 "sources_read_as_their_digit": round(float((classify(sources, "digit").argmax(1) == labels).mean()), 4),
+                 "unchanged": digit_scores(sources, sources, targets)}
+    few = min(args.digit_inversions, len(sources))
+    if args.digit_editor:
+        editor = ganforge.load(args.digit_editor)
+        started = time.perf_counter()
+        done = edit_all(editor, sources, targets)
+        out["attribute_editor"] = {**digit_scores(done, sources, targets), "run": args.digit_editor,
+                                   "sec_per_image": round((time.perf_counter() - started) / len(sources), 4),
+                                   f"first_{few}": digit_scores(done[:few], sources[:few], targets[:few])}
+        log(f"digit editor: {json.dumps(out['attribute_editor'])}")
+    if few:
+        generator = args.digit_generator or str(ensure_run(
+            args.work, "dcgan-mnist-train-32", None, task="image", model="dcgan", resolution=32, seed=0,
+            data=str(train_split_folder(args.work, "mnist", 32)), kimg=args.digit_generator_kimg))
+        pipe = ganforge.load(generator)
+        digits = sorted(set(targets[:few].tolist()))
+        boundaries = dict(zip(digits, fit_boundaries(pipe, [f"digit:{d}" for d in digits], args.samples, args.seed)))
+        started = time.perf_counter()
+        recon, moved = [], {s: [] for s in args.digit_strengths}
+        for k in range(few):
+            inverted = invert(pipe, sources[k], steps=args.steps, method="optimize", seed=k)
+            recon.append(inverted.reconstruction)
+            for strength in args.digit_strengths:
+                moved[strength].append(tensor_to_uint8(edited(pipe, inverted.latent, boundaries[int(targets[k])],
+                                                              [strength], inverted.generator))[0])
+            if (k + 1) % 25 == 0:
+                log(f"digit inversion route {k + 1}/{few}")
+        recon_np = np.stack(recon)
+        out["inversion_route"] = {
+            "generator": generator, "inversion": f"optimize, {args.steps} steps",
+            "sec_per_image": round((time.perf_counter() - started) / few, 2),
+            "reconstruction": {**digit_scores(recon_np, sources[:few], labels[:few]),
+                               "psnr": round(float(np.mean([psnr_db(a, b) for a, b in zip(recon_np, sources[:few])])), 2)},
+            "by_strength": {str(s): digit_scores(np.stack(m), sources[:few], targets[:few]) for s, m in moved.items()},
+            "boundaries": {str(d): {"accuracy": round(b.accuracy, 4), "counts": b.counts} for d, b in boundaries.items()}}
+        log(f"digit inversion route: {json.dumps(out['inversion_route'])}")
+    return out
+
+
+def gender_edits(args) -> dict:
+    """InterFaceGAN's gender boundaries in --gender-generator (default zoo:emoji-32), fitted on --samples of its
+    samples labelled by the shipped gender probe; --gender-edits other seeded samples the probe reads as a person of
+    another variant are moved to --strength standard deviations past each target's boundary, and read again."""
+    from ganforge.editing.attributes import classify
+    from ganforge.editing.directions import edited, fit_boundaries, sample_latents
+    from ganforge.imaging import tensor_to_uint8
+    from ganforge.metrics.gender import GENDERS
+
+    pipe = ganforge.load(args.gender_generator)
+    latents, images = sample_latents(pipe.generator, args.gender_edits * 20, seed=args.seed + 1)
+    read = classify(images, "gender").argmax(1)
+    out: dict = {"generator": args.gender_generator, "samples": args.samples, "strength": args.strength,
+                 "drawn_share": {g: round(float((read == i).mean()), 4) for i, g in enumerate(GENDERS)}}
+    fitted = fit_boundaries(pipe, [f"gender:{g}" for g in GENDERS[1:]], args.samples, args.seed)
+    for index, (gender, boundary) in enumerate(zip(GENDERS[1:], fitted), start=1):
+        rows = np.flatnonzero((read > 0) & (read != index))[: args.gender_edits]
+        moved = np.stack([tensor_to_uint8(edited(pipe, latents[r], boundary, [args.strength]))[0] for r in rows])
+        after = classify(moved, "gender")
+        out[gender] = {"boundary_accuracy": round(boundary.accuracy, 4), "counts": boundary.counts, "edited": len(rows),
+                       "read_as_target": round(float((after.argmax(1) == index).mean()), 4),
+                       "read_as_a_person": round(float((after.argmax(1) > 0).mean()), 4)}
+        log(f"gender:{gender}: {json.dumps(out[gender])}")
+    return out
+
+
+def psnr_db(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 10 * np.log10(255.0**2 / max(mse, 1e-10))
 
 
 def main() -> None:
@@ -190,6 +267,16 @@ def main() -> None:
     parser.add_argument("--editor", default=None, help="an attribute editor (train attribute, skin-tone) on the same pairs")
     parser.add_argument("--digit-editor", default=None, help="an attribute editor trained on mnist classes")
     parser.add_argument("--digits", type=int, default=1000, help="held-out digits edited by --digit-editor")
+    parser.add_argument("--digit-inversions", type=int, default=0, help="of those, how many the inversion route "
+                        "edits too (0: none)")
+    parser.add_argument("--digit-generator", default=None, help="the digit generator the inversion route inverts "
+                        "into (default: a DCGAN trained on the mnist train split, WORK/runs/dcgan-mnist-train-32)")
+    parser.add_argument("--digit-generator-kimg", type=float, default=150)
+    parser.add_argument("--digit-strengths", type=lambda t: [float(x) for x in t.split(",")], default=[2.0, 3.0],
+                        help="where the inversion route's digit edits land, in standard deviations past the boundary")
+    parser.add_argument("--gender-edits", type=int, default=0, help="generator samples edited towards each gender "
+                        "variant (0: none)")
+    parser.add_argument("--gender-generator", default="zoo:emoji-32")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     from ganforge.editing.encoder import load_encoder
@@ -227,13 +314,14 @@ def main() -> None:
     edits: dict = {}
     if args.pairs:
         edits = tone_edits(pipe, encoder, args)
-    digits = digit_edits(args) if args.digit_editor else {}
+    digits = digit_edits(args) if args.digit_editor or args.digit_inversions else {}
+    genders = gender_edits(args) if args.gender_edits else {}
     config_path = Path(generator or "") / "config.json"
     print(json.dumps({"date": time.strftime("%Y-%m-%d"), "machine": machine(), "command": " ".join(sys.argv),
                       "generator": generator, "encoder": str(encoder.origin) if encoder else None,
                       "generator_kimg": json.loads(config_path.read_text()).get("kimg") if config_path.is_file()
                       and generator else None, "n": int(len(images)), "inversion": inversion, "skin_tone_edits": edits,
-                      "digit_edits": digits}, indent=2))
+                      "digit_edits": digits, "gender_edits": genders}, indent=2))
 
 
 if __name__ == "__main__":

@@ -278,6 +278,8 @@ def test_stroke_style_reads_slant_and_thickness() -> None:
     assert abs(style["slant"][0]) < 1e-9 and style["slant"][2] > 0.3
     assert 1.5 < style["thickness"][0] < 3 and style["thickness"][1] > 2.5 * style["thickness"][0]
     assert np.isnan(style["slant"][3]) and np.isnan(style["thickness"][3])  # no ink
+    colour = stroke_style(np.repeat(digits[..., None], 3, axis=3))  # grey digits drawn in RGB read the same
+    assert np.allclose(colour["slant"][:3], style["slant"][:3]) and np.allclose(colour["thickness"][:3], style["thickness"][:3])
 
 
 def test_ganspace_directions_are_the_principal_axes_of_w(runs: dict[str, Path | str]) -> None:

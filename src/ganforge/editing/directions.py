@@ -189,14 +189,15 @@ def encoded_latents(encoder: Any, pipe: Any, samples: int, seed: int) -> tuple[t
     return encoder.encode(images).mean(1).cpu(), images
 
 
-def fit_boundary(pipe: Any, attribute: str, samples: int = 2000, seed: int = 0,
-                 progress: Callable[[int, int], None] | None = None, encoder: Any = None) -> Boundary:
-    """InterFaceGAN's boundary of `attribute` (`skin-tone:dark`, `category:flags`, `gender:woman`, `digit:7`) in `pipe`'s latent space, from
-    `samples` seeded samples labelled by the attribute's classifier; or, given an `encoder` (ganforge train encoder),
-    from real images of its training split, encoded, which reach attributes a generator seldom draws by chance."""
+def fit_boundaries(pipe: Any, attributes: Sequence[str], samples: int = 2000, seed: int = 0,
+                   progress: Callable[[int, int], None] | None = None, encoder: Any = None) -> list[Boundary]:
+    """InterFaceGAN's boundary of each attribute (`skin-tone:dark`, `category:flags`, `gender:woman`, `digit:7`) in
+    `pipe`'s latent space, from `samples` seeded samples labelled by the attributes' classifiers (drawn once for
+    all of them); or, given an `encoder` (ganforge train encoder), from real images of its training split, encoded,
+    which reach attributes a generator seldom draws by chance."""
     from ganforge.editing.attributes import classify, parse_attribute
 
-    target = parse_attribute(attribute)
+    targets = [parse_attribute(a) for a in attributes]
     generator = generator_of(pipe, "an attribute edit")
     if encoder is not None:
         latents, images = encoded_latents(encoder, pipe, samples, seed)
@@ -204,11 +205,20 @@ def fit_boundary(pipe: Any, attribute: str, samples: int = 2000, seed: int = 0,
         latents, images = sample_latents(generator, samples, seed)
     if progress is not None:
         progress(1, 2)
-    rows, labels = attribute_labels(classify(images, target.kind), target)
-    boundary = linear_boundary(latents[torch.from_numpy(rows)], labels, target.name, seed=seed)
+    probabilities = {kind: classify(images, kind) for kind in dict.fromkeys(t.kind for t in targets)}
+    boundaries = []
+    for target in targets:
+        rows, labels = attribute_labels(probabilities[target.kind], target)
+        boundaries.append(linear_boundary(latents[torch.from_numpy(rows)], labels, target.name, seed=seed))
     if progress is not None:
         progress(2, 2)
-    return boundary
+    return boundaries
+
+
+def fit_boundary(pipe: Any, attribute: str, samples: int = 2000, seed: int = 0,
+                 progress: Callable[[int, int], None] | None = None, encoder: Any = None) -> Boundary:
+    """One attribute's boundary (see `fit_boundaries`)."""
+    return fit_boundaries(pipe, [attribute], samples, seed, progress, encoder)[0]
 
 
 def move_to(latent: torch.Tensor, boundary: Boundary, strengths: Sequence[float]) -> torch.Tensor:
@@ -291,7 +301,5 @@ def resolve_direction(text: str, pipe: Any, samples: int = 2000, keep: Sequence[
     if ":" not in str(text):
         raise GanforgeError(f"--direction {text!r}: give sefa:K, ganspace:K, skin-tone:TONE, category:NAME, "
                             "gender:G or digit:D")
-    boundary = fit_boundary(pipe, text, samples, seed, progress, encoder)
-    if not keep:
-        return boundary
-    return boundary.conditioned([fit_boundary(pipe, other, samples, seed, encoder=encoder) for other in keep])
+    boundary, *others = fit_boundaries(pipe, [text, *keep], samples, seed, progress, encoder)
+    return boundary.conditioned(others) if others else boundary

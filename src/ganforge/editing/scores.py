@@ -36,12 +36,16 @@ def reconstruction_scores(outputs: np.ndarray, targets: np.ndarray, extractor: A
 
 
 def stroke_style(images: np.ndarray, threshold: int = 128) -> dict[str, np.ndarray]:
-    """Morpho-MNIST's style measures of grey digits (uint8 [N, H, W] or [N, H, W, 1]), per image: `slant`, the
-    shear of the ink's second moments (mu11 / mu02; positive leans right), and `thickness`, ink area over the length
-    of its skeleton, in pixels (NaN for an image without ink)."""
+    """Morpho-MNIST's style measures of digits (uint8 [N, H, W], [N, H, W, 1], or [N, H, W, 3] read by their luma:
+    a folder-trained generator draws grey digits in RGB), per image: `slant`, the shear of the ink's second moments
+    (mu11 / mu02; positive leans right), and `thickness`, ink area over the length of its skeleton, in pixels (NaN
+    for an image without ink)."""
     from skimage.morphology import skeletonize
 
-    ink = np.asarray(images).reshape(len(images), *np.asarray(images).shape[1:3]) >= threshold
+    array = np.asarray(images)
+    if array.ndim == 4 and array.shape[-1] == 3:
+        array = array.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    ink = array.reshape(len(array), *array.shape[1:3]) >= threshold
     slant = np.full(len(ink), np.nan)
     thickness = np.full(len(ink), np.nan)
     rows, cols = np.mgrid[: ink.shape[1], : ink.shape[2]]
