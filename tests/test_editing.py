@@ -181,6 +181,11 @@ def test_attribute_edits_move_the_classifier_towards_the_target() -> None:
     after = np.stack([tensor_to_uint8(edited(pipe, z, boundary, [3.0]))[0] for z in latents])
     dark = parse_attribute("skin-tone:dark").index
     assert classify(after, "skin-tone")[:, dark].mean() > classify(images, "skin-tone")[:, dark].mean() + 0.2
+    darker = resolve_direction("skin-tone", pipe, samples=600)  # the issue's `--direction skin-tone`: ordered
+    assert darker.attribute == "skin-tone:darker" and min(darker.counts) >= 10
+    tones = [classify(np.stack([tensor_to_uint8(edited(pipe, z, darker, [s]))[0] for z in latents[:16]]), "skin-tone")
+             for s in (-3.0, 3.0)]
+    assert tones[1][:, 4:].sum(1).mean() > tones[0][:, 4:].sum(1).mean() + 0.2  # medium-dark and dark
     with pytest.raises(GanforgeError, match="skin-tone:dark"):
         parse_attribute("skin-tone:purple")
     with pytest.raises(GanforgeError, match="unknown attribute"):

@@ -40,6 +40,10 @@ class Attribute:
 
 KINDS = ("skin-tone", "category", "gender", "digit")
 NONE_CLASS = {"skin-tone": 0, "gender": 0}  # the class of images without the attribute (no person)
+# An attribute named without a value is an ordered one: its positive side's classes against its negative side's
+# (`skin-tone` alone: the two darker tones against the two lighter, medium left out), so a strength reads as
+# "darker" and a negative one as "lighter".
+ORDERED = {"skin-tone": ("darker", (4, 5), (1, 2))}
 
 
 def attribute_classes(kind: str) -> list[str]:
@@ -60,10 +64,13 @@ def attribute_classes(kind: str) -> list[str]:
 
 
 def parse_attribute(text: str) -> Attribute:
-    """`skin-tone:dark` / `category:flags` -> an Attribute, with a one-line error naming the choices."""
+    """`skin-tone:dark` / `category:flags` -> an Attribute, with a one-line error naming the choices; `skin-tone`
+    alone (or `skin-tone:darker`) -> the ordered attribute (ORDERED), index -1."""
     kind, _, value = str(text).strip().partition(":")
     classes = attribute_classes(kind)
     value = slug(value)
+    if kind in ORDERED and value in ("", ORDERED[kind][0]):
+        return Attribute(kind, ORDERED[kind][0], -1, classes)
     if value not in classes:
         raise GanforgeError(f"{kind}:{value or '?'}: choose one of {', '.join(f'{kind}:{c}' for c in classes)}")
     return Attribute(kind, value, classes.index(value), classes)

@@ -158,10 +158,14 @@ def attribute_labels(probabilities: np.ndarray, attribute: Any) -> tuple[np.ndar
     """(rows kept, labels) for an attribute's boundary: a skin tone (gender variant) against the other tones
     (variants), samples with none left out so that the direction changes the tone, not whether a person is drawn,
     while the generator draws at least MIN_PER_SIDE of each, else against every other sample; a category or a
-    digit against the rest."""
-    from ganforge.editing.attributes import NONE_CLASS
+    digit against the rest; an ordered attribute (`skin-tone` alone) its positive classes against its negative."""
+    from ganforge.editing.attributes import NONE_CLASS, ORDERED
 
     predicted = probabilities.argmax(1)
+    if attribute.index < 0:  # an ordered attribute: its positive classes against its negative ones
+        _, positive, negative = ORDERED[attribute.kind]
+        rows = np.flatnonzero(np.isin(predicted, positive + negative))
+        return rows, np.isin(predicted[rows], positive).astype(np.float32)
     rows = np.arange(len(predicted))
     none = NONE_CLASS.get(attribute.kind)
     if none is not None:
@@ -298,8 +302,10 @@ def resolve_direction(text: str, pipe: Any, samples: int = 2000, keep: Sequence[
             raise GanforgeError("--keep applies to attribute directions (skin-tone:..., category:..., gender:..., "
                                 "digit:...), not to SeFa's or GANSpace's")
         return parse_direction(text, generator_of(pipe, "an edit"))
-    if ":" not in str(text):
-        raise GanforgeError(f"--direction {text!r}: give sefa:K, ganspace:K, skin-tone:TONE, category:NAME, "
-                            "gender:G or digit:D")
+    from ganforge.editing.attributes import ORDERED
+
+    if ":" not in str(text) and str(text).strip() not in ORDERED:
+        raise GanforgeError(f"--direction {text!r}: give sefa:K, ganspace:K, skin-tone (darker; negative strengths "
+                            "lighter), skin-tone:TONE, category:NAME, gender:G or digit:D")
     boundary, *others = fit_boundaries(pipe, [text, *keep], samples, seed, progress, encoder)
     return boundary.conditioned(others) if others else boundary
