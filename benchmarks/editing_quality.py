@@ -225,8 +225,12 @@ def gender_edits(args) -> dict:
     read = classify(images, "gender").argmax(1)
     out: dict = {"generator": args.gender_generator, "samples": args.samples, "strength": args.strength,
                  "drawn_share": {g: round(float((read == i).mean()), 4) for i, g in enumerate(GENDERS)}}
-    fitted = fit_boundaries(pipe, [f"gender:{g}" for g in GENDERS[1:]], args.samples, args.seed)
+    fitted = fit_boundaries(pipe, [f"gender:{g}" for g in GENDERS[1:]], args.samples, args.seed,
+                            conditions=args.gender_keep)
+    kept = fitted[len(GENDERS) - 1:]
+    out["keep"] = args.gender_keep
     for index, (gender, boundary) in enumerate(zip(GENDERS[1:], fitted), start=1):
+        boundary = boundary.conditioned(kept) if kept else boundary
         rows = np.flatnonzero((read > 0) & (read != index))[: args.gender_edits]
         moved = np.stack([tensor_to_uint8(edited(pipe, latents[r], boundary, [args.strength]))[0] for r in rows])
         after = classify(moved, "gender")
@@ -277,6 +281,8 @@ def main() -> None:
     parser.add_argument("--gender-edits", type=int, default=0, help="generator samples edited towards each gender "
                         "variant (0: none)")
     parser.add_argument("--gender-generator", default="zoo:emoji-32")
+    parser.add_argument("--gender-keep", action="append", default=[], help="conditions of the gender edits "
+                        "(repeatable; gender:none keeps a person drawn)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     from ganforge.editing.encoder import load_encoder

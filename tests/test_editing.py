@@ -220,7 +220,7 @@ def test_the_shipped_digit_and_gender_classifiers_read_held_out_images() -> None
 
 def test_a_digit_boundary_turns_a_dcgans_digits_into_the_target(runs: dict[str, Path | str]) -> None:
     from ganforge.editing.attributes import classify
-    from ganforge.editing.directions import resolve_direction, sample_latents
+    from ganforge.editing.directions import fit_boundaries, resolve_direction, sample_latents
     from ganforge.imaging import tensor_to_uint8
 
     pipe = ganforge.load(runs["dcgan"])
@@ -231,8 +231,12 @@ def test_a_digit_boundary_turns_a_dcgans_digits_into_the_target(runs: dict[str, 
     assert classify(after, "digit")[:, 7].mean() > classify(images, "digit")[:, 7].mean() + 0.3
     with pytest.raises(GanforgeError, match="colour"):
         resolve_direction("gender:woman", pipe, samples=100)  # a grey model: the gender probe reads colour emoji
+    emoji = ganforge.load("zoo:emoji-32")
     with pytest.raises(GanforgeError, match="not a value to edit towards"):
-        resolve_direction("gender:none", ganforge.load("zoo:emoji-32"), samples=100)
+        resolve_direction("gender:none", emoji, samples=100)
+    man = resolve_direction("gender:man", emoji, samples=600, keep=["gender:none"])  # none as a condition: allowed
+    _, drawn = fit_boundaries(emoji, ["gender:man"], samples=600, conditions=["gender:none"])
+    assert drawn.attribute == "gender:none" and abs(float(man.direction @ drawn.normal)) < 1e-5
 
 
 def test_pti_strokes_and_attribute_commands(runs: dict[str, Path | str], tmp_path: Path) -> None:

@@ -154,11 +154,14 @@ def linear_boundary(latents: torch.Tensor, labels: np.ndarray, attribute: str, l
 MIN_PER_SIDE = 10  # samples of each label a boundary needs
 
 
-def attribute_labels(probabilities: np.ndarray, attribute: Any) -> tuple[np.ndarray, np.ndarray]:
+def attribute_labels(probabilities: np.ndarray, attribute: Any, condition: bool = False
+                     ) -> tuple[np.ndarray, np.ndarray]:
     """(rows kept, labels) for an attribute's boundary: a skin tone (gender variant) against the other tones
     (variants), samples with none left out so that the direction changes the tone, not whether a person is drawn,
     while the generator draws at least MIN_PER_SIDE of each, else against every other sample; a category or a
-    digit against the rest; an ordered attribute (`skin-tone` alone) its positive classes against its negative."""
+    digit against the rest; an ordered attribute (`skin-tone` alone) its positive classes against its negative.
+    `none` (no person) is no value to edit towards, but as a `condition` (--keep gender:none) it is kept apart from
+    every other sample, so an edit of the variant keeps a person drawn."""
     from ganforge.editing.attributes import NONE_CLASS, ORDERED
 
     predicted = probabilities.argmax(1)
@@ -169,6 +172,8 @@ def attribute_labels(probabilities: np.ndarray, attribute: Any) -> tuple[np.ndar
     rows = np.arange(len(predicted))
     none = NONE_CLASS.get(attribute.kind)
     if none is not None:
+        if attribute.index == none and condition:
+            return rows, (predicted == none).astype(np.float32)
         if attribute.index == none:
             raise GanforgeError(f"{attribute.name} is not a value to edit towards; choose one of "
                                 f"{', '.join(f'{attribute.kind}:{c}' for c in attribute.classes if c != 'none')}")
@@ -194,14 +199,15 @@ def encoded_latents(encoder: Any, pipe: Any, samples: int, seed: int) -> tuple[t
 
 
 def fit_boundaries(pipe: Any, attributes: Sequence[str], samples: int = 2000, seed: int = 0,
-                   progress: Callable[[int, int], None] | None = None, encoder: Any = None) -> list[Boundary]:
+                   progress: Callable[[int, int], None] | None = None, encoder: Any = None,
+                   conditions: Sequence[str] = ()) -> list[Boundary]:
     """InterFaceGAN's boundary of each attribute (`skin-tone:dark`, `category:flags`, `gender:woman`, `digit:7`) in
     `pipe`'s latent space, from `samples` seeded samples labelled by the attributes' classifiers (drawn once for
     all of them); or, given an `encoder` (ganforge train encoder), from real images of its training split, encoded,
-    which reach attributes a generator seldom draws by chance."""
+    which reach attributes a generator seldom draws by chance. The `conditions` (--keep) follow, as boundaries too."""
     from ganforge.editing.attributes import classify, parse_attribute
 
-    targets = [parse_attribute(a) for a in attributes]
+    targets = [parse_attribute(a) for a in [*attributes, *conditions]]
     generator = generator_of(pipe, "an attribute edit")
     if encoder is not None:
         latents, images = encoded_latents(encoder, pipe, samples, seed)
@@ -211,8 +217,8 @@ def fit_boundaries(pipe: Any, attributes: Sequence[str], samples: int = 2000, se
         progress(1, 2)
     probabilities = {kind: classify(images, kind) for kind in dict.fromkeys(t.kind for t in targets)}
     boundaries = []
-    for target in targets:
-        rows, labels = attribute_labels(probabilities[target.kind], target)
+    for k, target in enumerate(targets):
+        rows, labels = attribute_labels(probabilities[target.kind], target, condition=k >= len(attributes))
         boundaries.append(linear_boundary(latents[torch.from_numpy(rows)], labels, target.name, seed=seed))
     if progress is not None:
         progress(2, 2)
@@ -307,5 +313,5 @@ def resolve_direction(text: str, pipe: Any, samples: int = 2000, keep: Sequence[
     if ":" not in str(text) and str(text).strip() not in ORDERED:
         raise GanforgeError(f"--direction {text!r}: give sefa:K, ganspace:K, skin-tone (darker; negative strengths "
                             "lighter), skin-tone:TONE, category:NAME, gender:G or digit:D")
-    boundary, *others = fit_boundaries(pipe, [text, *keep], samples, seed, progress, encoder)
+    boundary, *others = fit_boundaries(pipe, [text], samples, seed, progress, encoder, conditions=keep)
     return boundary.conditioned(others) if others else boundary
