@@ -80,7 +80,14 @@ VARIANTS: dict[str, dict[str, Any]] = {
     # the layout then follows the latent directly, where the constant leaves it to the styles' channel weights.
     "sg2-winput": dict(model="stylegan2", net=dict(w_input=True)),
     "sg2-winput-pac4": dict(model="stylegan2", net=dict(w_input=True, pack=4)),
+    # what DCGAN's generator has and StyleGAN2's lacks: no demodulation (a style's scale reaches the output), and
+    # batch normalisation after each modulated convolution (samples of a batch normalised together)
+    "sg2-nodemod": dict(model="stylegan2", g_patch="nodemod"),
+    "sg2-gbn": dict(model="stylegan2", g_patch="batchnorm"),
+    "sg2-gbn-pac4": dict(model="stylegan2", g_patch="batchnorm", net=dict(pack=4)),
     "r3gan": dict(model="r3gan"),
+    "r3gan-pac4": dict(model="r3gan", net=dict(pack=4, base="r3gan")),
+    "r3gan-b09-pac4": dict(model="r3gan", beta2=0.9, net=dict(pack=4, base="r3gan")),
     "r3gan-diffaug": dict(model="r3gan", augment="diffaug"),
     "dcgan": dict(model="dcgan"),
 }
@@ -154,6 +161,51 @@ def register_variant(name: str, net: dict[str, Any]) -> str:
     return model
 
 
+def register_packed(name: str, base: str, pack: int) -> str:
+    """Model `base` (r3gan, ...) with its stock networks, D built for `pack` x the channels and packed."""
+    import dataclasses
+
+    from ganforge.tasks.image.task import NetworkPair
+
+    model = f"probe-{name}"
+    ImageOptions.MODELS[model] = dict(ImageOptions.MODELS[base])
+    builder = MODELS.get(base)
+
+    @MODELS.register(model)
+    def build(config, data):
+        pair = builder(config, data)
+        packed = builder(config, dataclasses.replace(data, channels=data.channels * pack))
+        return NetworkPair(G=pair.G, D=PackedDiscriminator(packed.D, pack), z_dim=pair.z_dim,
+                           generator_spec=pair.generator_spec)
+
+    return model
+
+
+def patch_style_conv(kind: str) -> None:
+    """StyleGAN2's modulated convolutions for this process: `nodemod` leaves the weights undemodulated; `batchnorm`
+    normalises each output channel over the batch and the pixels (batch statistics, in sampling too) before the
+    noise and bias, as DCGAN's generator does."""
+    import torch.nn.functional as F
+
+    from ganforge.nets import stylegan2 as sg2
+
+    def forward(self, x, w, noise_mode="random", noise=None):
+        if self.up:
+            x = sg2.upsample2(x)
+        x = sg2.modulated_conv2d(x, self.weight * self.scale, self.affine(w), demodulate=kind != "nodemod")
+        if kind == "batchnorm":
+            x = F.batch_norm(x.float(), None, None, training=True).to(x.dtype)
+        if noise_mode == "random":
+            if noise is None:
+                noise = torch.randn(x.shape[0], 1, x.shape[2], x.shape[3], device=x.device, dtype=x.dtype)
+            x = x + noise.to(x.dtype) * self.noise_strength
+        elif noise_mode == "const":
+            x = x + self.noise_const.to(x.dtype) * self.noise_strength
+        return F.leaky_relu(x + self.bias[None, :, None, None], 0.2) * sg2.SQRT2
+
+    sg2.StyleConv.forward = forward
+
+
 def patch_mode_seeking(weight: float) -> None:
     """MSGAN's term in the image task's G loss: the batch's halves are pairs; the latents are kept on the context."""
     from ganforge.tasks.image.task import ImageTask
@@ -190,9 +242,14 @@ def main() -> None:
     settings = dict(VARIANTS[args.variant])
     net = settings.pop("net", None)
     diversity = settings.pop("diversity", 0.0)
+    g_patch = settings.pop("g_patch", None)
+    if g_patch:
+        patch_style_conv(g_patch)
     if diversity:
         patch_mode_seeking(diversity)
-    if net:
+    if net and "base" in net:
+        settings["model"] = register_packed(args.variant, net["base"], net["pack"])
+    elif net:
         settings["model"] = register_variant(args.variant, net)
     settings.setdefault("augment", "none")
     name = f"{args.variant}-w{args.width}-{args.kimg:g}k-s{args.seed}"
@@ -214,7 +271,8 @@ def main() -> None:
         with torch.no_grad():
             rows[which] = coverage(net_cls, fake)
     print(json.dumps({"variant": args.variant, "settings": {**settings, **({"net": net} if net else {}),
-                                                               **({"diversity": diversity} if diversity else {})},
+                                                               **({"diversity": diversity} if diversity else {}),
+                                                               **({"g_patch": g_patch} if g_patch else {})},
                       "width": args.width, "kimg": result.kimg, "seed": args.seed, "train_sec": round(seconds, 1),
                       "images_per_sec": result.images_per_sec, "classifier_accuracy": accuracy,
                       "coverage": rows, "run": str(result.run_dir), "machine": machine()}), flush=True)

@@ -144,7 +144,8 @@ def edit_command(
                                    "attribute: where to land, in standard deviations of the samples' distance "
                                    "from its boundary (positive: has the attribute)."),
     keep: list[str] = typer.Option([], "--keep", help="An attribute the edit must leave alone (repeatable; "
-                                   "InterFaceGAN's conditional manipulation)."),
+                                   "InterFaceGAN's conditional manipulation; gender:none or skin-tone:none keeps "
+                                   "a person drawn)."),
     samples: int = typer.Option(2000, "--samples", min=50, help="Samples labelled to fit an attribute's boundary."),
     encoder: Path | None = typer.Option(None, "--encoder", help="An encoder run of this generator (ganforge train "
                                         "encoder): inverts IMAGE, refined for --steps, and an attribute's boundary "
