@@ -200,6 +200,9 @@ def digit_edits(args) -> dict:
             if (k + 1) % 25 == 0:
                 log(f"digit inversion route {k + 1}/{few}")
         recon_np = np.stack(recon)
+        if args.digit_grid:
+            save_digit_grid(args.digit_grid, sources[:few], recon_np, np.stack(moved[args.digit_strengths[-1]]),
+                            done[:few] if args.digit_editor else None)
         out["inversion_route"] = {
             "generator": generator, "inversion": f"optimize, {args.steps} steps",
             "sec_per_image": round((time.perf_counter() - started) / few, 2),
@@ -241,6 +244,22 @@ def gender_edits(args) -> dict:
     return out
 
 
+def save_digit_grid(path: Path, *rows: np.ndarray | None) -> None:
+    """One row per stage (sources, reconstructions, inversion-route edits, editor edits), grey, up to 12 columns."""
+    from PIL import Image
+
+    from ganforge.imaging import make_grid
+
+    def grey(images: np.ndarray) -> np.ndarray:
+        images = images[:12]
+        return images[..., :1] if images.shape[-1] == 1 else np.rint(
+            images[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32))[..., None].astype(np.uint8)
+
+    stacked = np.concatenate([grey(r) for r in rows if r is not None])
+    grid = make_grid(stacked, nrow=min(12, len(rows[0])))
+    Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(path)
+
+
 def psnr_db(a: np.ndarray, b: np.ndarray) -> float:
     mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
     return 10 * np.log10(255.0**2 / max(mse, 1e-10))
@@ -276,6 +295,8 @@ def main() -> None:
     parser.add_argument("--digit-generator", default=None, help="the digit generator the inversion route inverts "
                         "into (default: a DCGAN trained on the mnist train split, WORK/runs/dcgan-mnist-train-32)")
     parser.add_argument("--digit-generator-kimg", type=float, default=150)
+    parser.add_argument("--digit-grid", type=Path, default=None, help="PNG: the first 12 pairs' sources, "
+                        "reconstructions, inversion-route edits (at the last --digit-strengths) and editor edits")
     parser.add_argument("--digit-strengths", type=lambda t: [float(x) for x in t.split(",")], default=[2.0, 3.0],
                         help="where the inversion route's digit edits land, in standard deviations past the boundary")
     parser.add_argument("--gender-edits", type=int, default=0, help="generator samples edited towards each gender "
