@@ -10,8 +10,9 @@ import pytest
 import torch
 
 # Tests run torch on this many threads, and so do the training processes they start (tests/engine/test_processes.py
-# compares their weights bit for bit, which holds only at equal thread counts).
-TEST_THREADS = min(2, os.cpu_count() or 1)
+# compares their weights bit for bit, which holds only at equal thread counts). Under pytest-xdist (`make test` runs
+# one worker per core) each worker takes one thread: small tensors leave a second thread mostly waiting.
+TEST_THREADS = 1 if os.environ.get("PYTEST_XDIST_WORKER") else min(2, os.cpu_count() or 1)
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--precision", default=None, choices=["auto", "fp32", "bf16"],
