@@ -5,6 +5,10 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 TORCH_VERSION := 2.13.0
 STAMP  := $(VENV)/.setup-stamp
+# pytest-xdist workers for the suite, one torch thread each (tests/conftest.py): 1.5x faster than one process on two
+# threads on a 2-core CPU (docs/benchmarks.md). Files stay whole on one worker, as their module fixtures expect.
+TEST_WORKERS ?= 2
+PYTEST := $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 .PHONY: setup demo test test-fp32 test-bf16 chromium browser bench lint clean
 
@@ -29,14 +33,14 @@ demo: setup
 	$(VENV)/bin/ganforge demo
 
 test: setup
-	$(PY) -m pytest -q
+	$(PYTEST)
 
 # The suite with every `--precision auto` run forced to one precision (bf16 autocast runs on any CPU).
 test-fp32: setup
-	$(PY) -m pytest -q --precision fp32
+	$(PYTEST) --precision fp32
 
 test-bf16: setup
-	$(PY) -m pytest -q --precision bf16
+	$(PYTEST) --precision bf16
 
 # The browser test (tests/studio/test_studio_browser.py) drives Debian's chromium through Playwright, which never
 # downloads a browser of its own: `make chromium` installs the package, as root, quietly, and only when it is missing
