@@ -7,8 +7,9 @@ TORCH_VERSION := 2.13.0
 STAMP  := $(VENV)/.setup-stamp
 # pytest-xdist workers for the suite, one torch thread each (tests/conftest.py): 1.5x faster than one process on two
 # threads on a 2-core CPU (docs/benchmarks.md). Files stay whole on one worker, as their module fixtures expect.
+# Tests marked `alone` (the browser test's wall-clock waits) run afterwards in one process. $(1): extra options.
 TEST_WORKERS ?= 2
-PYTEST := $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+PYTEST = $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not alone" $(1) && $(PY) -m pytest -q -m alone $(1)
 
 .PHONY: setup demo test test-fp32 test-bf16 chromium browser bench lint clean
 
@@ -33,14 +34,14 @@ demo: setup
 	$(VENV)/bin/ganforge demo
 
 test: setup
-	$(PYTEST)
+	$(call PYTEST)
 
 # The suite with every `--precision auto` run forced to one precision (bf16 autocast runs on any CPU).
 test-fp32: setup
-	$(PYTEST) --precision fp32
+	$(call PYTEST,--precision fp32)
 
 test-bf16: setup
-	$(PYTEST) --precision bf16
+	$(call PYTEST,--precision bf16)
 
 # The browser test (tests/studio/test_studio_browser.py) drives Debian's chromium through Playwright, which never
 # downloads a browser of its own: `make chromium` installs the package, as root, quietly, and only when it is missing

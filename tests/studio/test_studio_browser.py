@@ -22,6 +22,8 @@ from tests.nextframe_helpers import moving_square
 from tests.studio.studio_helpers import free_port, require_gradio, smooth_image, write_png
 
 require_gradio()
+# Its waits are wall-clock (a tab's outputs within TIMEOUT_MS): `make test` runs it after the parallel workers, alone.
+pytestmark = pytest.mark.alone
 
 from ganforge.imaging import save_animation  # noqa: E402
 from ganforge.studio.app import build_app, launch  # noqa: E402
