@@ -27,6 +27,7 @@ import torch
 from PIL import Image
 
 from ganforge.provenance import payload as codes
+from ganforge.provenance.marking import choose_reading
 from ganforge.provenance.watermark import HYPOTHESES, TARGET_PSNR, image_luma, mark_array, read_luma
 from ganforge.provenance.weights import SHIPPED, load_codec_file
 
@@ -134,7 +135,7 @@ def watermark_rows(codec, sets: dict[str, list[np.ndarray]], seed: int) -> dict:
         for edit_name, edit in EDITS.items():
             edited = [edit(m, rng) for m in marked]
             readings = read_all(codec, edited)
-            chosen = [codes.best_of([r.bits for r in rs]) for rs in readings]
+            chosen = [choose_reading(rs) for rs in readings]
             acc = [float((rs[k].bits == b).mean()) for rs, (k, _), b in zip(readings, chosen, bits, strict=True)]
             decoded = [d for _, d in chosen]
             right = [d.marked and d.payload == p for d, p in zip(decoded, payloads, strict=True)]
@@ -161,7 +162,7 @@ def false_positives(codec, only: set[str] | None = None) -> dict:
         images = list(resolve_dataset(name, res).images)
         started = time.perf_counter()
         readings = read_all(codec, images)
-        decoded = [codes.best_of([r.bits for r in rs])[1] for rs in readings]
+        decoded = [choose_reading(rs)[1] for rs in readings]
         hits = sum(d.marked for d in decoded)
         matches = np.array([d.bit_matches for d in decoded])
         rows[f"{name}-{res}"] = {"n": len(images), "flagged": int(hits), "max_bit_matches": int(matches.max()),

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ganforge.provenance import payload as payload_codes
-from ganforge.provenance.watermark import HYPOTHESES, mark_array, read_image
+from ganforge.provenance.watermark import HYPOTHESES, Reading, mark_array, read_image
 from ganforge.provenance.weights import shipped_codec
 
 
@@ -46,11 +46,28 @@ class MarkCheck:
         return dict(self.__dict__)
 
 
+WRITTEN_CONFIDENCE = 0.9  # the as-written reading is kept unless another is this much more confident (1 / 0.9)
+
+
+def choose_reading(readings: list[Reading], max_errors: int = payload_codes.MAX_BIT_ERRORS
+                   ) -> tuple[int, payload_codes.Decoded]:
+    """Which of one image's readings (its alignments) to report, and its decoding: the one that decodes closest to a
+    codeword when one decodes as marked; otherwise the likeliest alignment, not the nearest codeword (among readings
+    that are all wrong somewhere, the nearest codeword is as often a misaligned reading's as the right one's): the
+    tile as written (first) unless another reading's logits are clearly more confident (a crop or a resize)."""
+    best, decoded = payload_codes.best_of([r.bits for r in readings], max_errors)
+    if decoded.marked:
+        return best, decoded
+    confidence = [float(np.abs(r.logits).mean()) for r in readings]
+    chosen = 0 if confidence[0] >= WRITTEN_CONFIDENCE * max(confidence) else int(np.argmax(confidence))
+    return chosen, payload_codes.decode(readings[chosen].bits, max_errors)
+
+
 def check_mark(image: np.ndarray, max_errors: int = payload_codes.MAX_BIT_ERRORS) -> MarkCheck:
     """Read and decode the mark of one uint8 image; the payload fields are given only when it counts as marked."""
     codec, _ = shipped_codec()
     readings = read_image(codec, image)
-    best, decoded = payload_codes.best_of([r.bits for r in readings], max_errors)
+    best, decoded = choose_reading(readings, max_errors)
     reading = readings[best]
     return MarkCheck(
         marked=decoded.marked,
