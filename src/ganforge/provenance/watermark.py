@@ -1,8 +1,8 @@
 """The invisible watermark: a learned, tiled luminance pattern that carries 48 bits, and the decoder that reads it.
 
 Embedding adds a 32 x 32 tile (a pilot plus one learned pattern per bit, signed by the bit) to the luminance of
-every pixel, repeated over the image, at the strength that puts the marked image just above `MIN_PSNR` dB from the
-original (stronger on pixels near black or white, where clipping takes part of it), so any crop of at least one tile holds
+every pixel, repeated over the image, at the strength that puts the marked image `TARGET_PSNR` dB from the original
+(stronger on pixels near black or white, where clipping takes part of it), so any crop of at least one tile holds
 the whole mark and a large image holds many copies. Images of 512 px and more both ways carry the tile at twice its
 size, so a 0.5x shrink still leaves it whole. Reading undoes what an edit may have done: it tries a range of scales
 (a resize changes the tile's period), filters the luminance, folds the image onto one tile (the copies add up, the
@@ -27,11 +27,6 @@ from ganforge.provenance.payload import N_BITS
 TILE = 32
 PILOT_SHARE = 0.3  # of the tile's energy: what finds the shift
 TARGET_PSNR = 38.5  # dB of a marked image against the unmarked one, 8-bit rounding included (issue 29: at least 38)
-# Marking an array spends the PSNR budget exactly: rounding and clipping move each image's PSNR off the nominal
-# strength's by up to a dB, so the strength is corrected per image until its PSNR lands just above MIN_PSNR.
-MIN_PSNR = 38.05
-PSNR_AIM = 0.02  # dB above MIN_PSNR the correction aims for
-CALIBRATION_TRIES = 4
 MAX_GAIN = 1.5  # how much stronger than elsewhere the mark may be on pixels at black or white (clipping halves it)
 LARGE_SIDE = 512  # images at least this large both ways carry the tile at LARGE_FACTOR times its size (at 256 px
 # the enlarged tile fitted too few times: grids of small emoji read at 0.94 clean)
@@ -331,48 +326,18 @@ def read_image(codec: WatermarkCodec, image: np.ndarray) -> list[Reading]:
     return read_luma(codec, image_luma(image))[0]
 
 
-def uint8_psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """PSNR (dB) of two uint8 arrays; inf when they are equal."""
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)
-
-
 def mark_array(codec: WatermarkCodec, image: np.ndarray, bits: np.ndarray, psnr: float = TARGET_PSNR,
-               factor: int | None = None, min_psnr: float | None = MIN_PSNR) -> np.ndarray:
+               factor: int | None = None) -> np.ndarray:
     """One uint8 image [H, W, C] (C 1, 3 or 4; alpha kept) with the mark: luminance change on the colour channels.
-    `factor`: the tile's enlargement when the array is part of a larger image (default: `tile_factor` of its size).
-    With `min_psnr` the strength starts at `psnr` and is corrected (a few tries) so that the result's own PSNR lands
-    just above `min_psnr`, never below; None marks at `psnr` as given."""
+    `factor`: the tile's enlargement when the array is part of a larger image (default: `tile_factor` of its size)."""
     array = np.asarray(image)
     squeeze = array.ndim == 2
     if squeeze:
         array = array[:, :, None]
     colour = array[:, :, : min(3, array.shape[2])] if array.shape[2] != 2 else array[:, :, :1]
-    tensor = torch.from_numpy(np.ascontiguousarray(colour)).permute(2, 0, 1)[None].float()
-    signs = torch.from_numpy(np.asarray(bits, dtype=np.uint8))[None]
-
-    def marked_at(nominal: float) -> np.ndarray:
-        with torch.no_grad():
-            marked = codec.mark(tensor, signs, nominal, factor)
-        return marked[0].permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8).numpy()
-
-    best = marked_at(psnr)
-    if min_psnr is not None:
-        nominal, achieved = psnr, uint8_psnr(best, colour)
-        keep = best if achieved >= min_psnr else None
-        for _ in range(CALIBRATION_TRIES - 1):
-            if not math.isfinite(achieved) or abs(achieved - (min_psnr + PSNR_AIM)) < 0.01:
-                break
-            nominal = min(max(nominal + min_psnr + PSNR_AIM - achieved, psnr - 3.0), psnr + 3.0)
-            trial = marked_at(nominal)
-            achieved = uint8_psnr(trial, colour)
-            if achieved >= min_psnr and (keep is None or achieved < uint8_psnr(keep, colour)):
-                keep = trial
-        while keep is None and nominal < psnr + 6.0:  # never below the floor: weaken until it holds
-            nominal += 0.25
-            trial = marked_at(nominal)
-            keep = trial if uint8_psnr(trial, colour) >= min_psnr else None
-        best = keep if keep is not None else colour.copy()
+    with torch.no_grad():
+        tensor = torch.from_numpy(np.ascontiguousarray(colour)).permute(2, 0, 1)[None].float()
+        marked = codec.mark(tensor, torch.from_numpy(np.asarray(bits, dtype=np.uint8))[None], psnr, factor)
     out = array.copy()
-    out[:, :, : colour.shape[2]] = best
+    out[:, :, : colour.shape[2]] = marked[0].permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8).numpy()
     return out[:, :, 0] if squeeze else out
