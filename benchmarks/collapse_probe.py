@@ -195,13 +195,7 @@ def patch_style_conv(kind: str) -> None:
         x = sg2.modulated_conv2d(x, self.weight * self.scale, self.affine(w), demodulate=kind != "nodemod")
         if kind == "batchnorm":
             x = F.batch_norm(x.float(), None, None, training=True).to(x.dtype)
-        if noise_mode == "random":
-            if noise is None:
-                noise = torch.randn(x.shape[0], 1, x.shape[2], x.shape[3], device=x.device, dtype=x.dtype)
-            x = x + noise.to(x.dtype) * self.noise_strength
-        elif noise_mode == "const":
-            x = x + self.noise_const.to(x.dtype) * self.noise_strength
-        return F.leaky_relu(x + self.bias[None, :, None, None], 0.2) * sg2.SQRT2
+        return self.noise_bias_activation(x, noise_mode, noise)
 
     sg2.StyleConv.forward = forward
 

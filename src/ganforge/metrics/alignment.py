@@ -116,24 +116,16 @@ def r_precision(image_emb: np.ndarray, true_emb: np.ndarray, pool: np.ndarray, t
 
 def save_evaluator(net: AlignmentNet, path: Path, metadata: dict[str, Any]) -> Path:
     """Weights stored in float16 (2.6 MB, half of float32: the shipped models' budget is 20 MB); read back as float32."""
-    from ganforge.engine.checkpoint import replace_safetensors
+    from ganforge.metrics.shipped import save_shipped
 
-    meta = {k: v if isinstance(v, str) else json.dumps(v) for k, v in metadata.items()}
-    state = {k: (v.half() if v.is_floating_point() else v).detach().contiguous() for k, v in net.state_dict().items()}
-    return replace_safetensors(state, path, meta)
+    return save_shipped(net.state_dict(), path, metadata)
 
 
 def load_evaluator(path: Path = EVALUATOR_FILE) -> tuple[AlignmentNet, dict[str, str]]:
     """The frozen evaluator and its metadata (categories, what it was trained on); one-line error when missing."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
+    from ganforge.metrics.shipped import load_shipped
 
-    path = Path(path)
-    if not path.is_file():
-        raise GanforgeError(f"the alignment evaluator's weights are missing ({path}): reinstall ganforge, or make "
-                            "them with `python scripts/train_alignment.py`")
-    with safe_open(str(path), framework="pt") as f:
-        metadata = dict(f.metadata() or {})
+    state, metadata = load_shipped(path, "the alignment evaluator", "scripts/train_alignment.py")
     net = AlignmentNet(categories=len(json.loads(metadata.get("categories", "[]")) or range(9)))
-    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in load_file(str(path)).items()})
+    net.load_state_dict(state)
     return net.eval().requires_grad_(False), metadata

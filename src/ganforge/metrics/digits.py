@@ -7,7 +7,6 @@ Trained by `scripts/train_digit_classifier.py` on the train split of the built-i
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from ganforge.errors import GanforgeError
 
 HERE = Path(__file__).resolve().parent
 DIGITS_FILE = HERE / "digits-mnist.safetensors"
@@ -62,26 +59,19 @@ def train_digit_classifier(images: torch.Tensor, labels: torch.Tensor, epochs: i
 
 def save_digit_classifier(net: nn.Module, path: Path, metadata: dict[str, Any]) -> Path:
     """Weights in float16 (0.4 MB: the shipped models share a 20 MB budget), read back as float32."""
-    from ganforge.engine.checkpoint import replace_safetensors
+    from ganforge.metrics.shipped import save_shipped
 
-    meta = {k: v if isinstance(v, str) else json.dumps(v) for k, v in metadata.items()}
-    return replace_safetensors({k: v.detach().half().contiguous() for k, v in net.state_dict().items()}, path, meta)
+    return save_shipped(net.state_dict(), path, metadata)
 
 
 @lru_cache(maxsize=2)
 def load_digit_classifier(path: Path = DIGITS_FILE) -> tuple[nn.Sequential, dict[str, str]]:
     """The shipped classifier, frozen, and its metadata; a one-line error when its file is missing."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
+    from ganforge.metrics.shipped import load_shipped
 
-    path = Path(path)
-    if not path.is_file():
-        raise GanforgeError(f"the digit classifier's weights are missing ({path}): reinstall ganforge, or make them "
-                            "with `python scripts/train_digit_classifier.py`")
-    with safe_open(str(path), framework="pt") as f:
-        metadata = dict(f.metadata() or {})
+    state, metadata = load_shipped(path, "the digit classifier", "scripts/train_digit_classifier.py")
     net = digit_classifier()
-    net.load_state_dict({k: v.float() for k, v in load_file(str(path)).items()})
+    net.load_state_dict(state)
     return net.eval().requires_grad_(False), metadata
 
 

@@ -8,7 +8,6 @@ makes "none", and names of several people (families, couples) are left out. Trai
 
 from __future__ import annotations
 
-import json
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -17,8 +16,6 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-
-from ganforge.errors import GanforgeError
 
 HERE = Path(__file__).resolve().parent
 GENDER_FILE = HERE / "alignment-gender.safetensors"
@@ -74,25 +71,17 @@ def fit_gender_probe(features: torch.Tensor, labels: torch.Tensor, l2: float = 1
 
 
 def save_gender_probe(probe: GenderProbe, path: Path, metadata: dict[str, Any]) -> Path:
-    from ganforge.engine.checkpoint import replace_safetensors
+    from ganforge.metrics.shipped import save_shipped
 
-    meta = {k: v if isinstance(v, str) else json.dumps(v) for k, v in metadata.items()}
-    return replace_safetensors({k: v.detach().contiguous() for k, v in probe.state_dict().items()}, path, meta)
+    return save_shipped(probe.state_dict(), path, metadata, half=False)
 
 
 @lru_cache(maxsize=2)
 def load_gender_probe(path: Path = GENDER_FILE) -> tuple[GenderProbe, dict[str, str]]:
     """The shipped probe, frozen, and its metadata; a one-line error when its file is missing."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
+    from ganforge.metrics.shipped import load_shipped
 
-    path = Path(path)
-    if not path.is_file():
-        raise GanforgeError(f"the gender probe's weights are missing ({path}): reinstall ganforge, or make them with "
-                            "`python scripts/train_gender_probe.py`")
-    with safe_open(str(path), framework="pt") as f:
-        metadata = dict(f.metadata() or {})
-    state = load_file(str(path))
+    state, metadata = load_shipped(path, "the gender probe", "scripts/train_gender_probe.py")
     probe = GenderProbe(state["linear.weight"].shape[1])
     probe.load_state_dict(state)
     return probe.eval().requires_grad_(False), metadata

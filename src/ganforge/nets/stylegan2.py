@@ -126,7 +126,12 @@ class StyleConv(nn.Module):
         """`noise` [N, 1, R, R], when given, replaces random mode's draw (seeded sampling)."""
         if self.up:
             x = upsample2(x)
-        x = modulated_conv2d(x, self.weight * self.scale, self.affine(w))
+        return self.noise_bias_activation(modulated_conv2d(x, self.weight * self.scale, self.affine(w)), noise_mode,
+                                          noise)
+
+    def noise_bias_activation(self, x: torch.Tensor, noise_mode: str = "random",
+                              noise: torch.Tensor | None = None) -> torch.Tensor:
+        """What follows the modulated convolution: the noise input, the bias and the scaled leaky ReLU."""
         if noise_mode == "random":
             if noise is None:
                 noise = torch.randn(x.shape[0], 1, x.shape[2], x.shape[3], device=x.device, dtype=x.dtype)
