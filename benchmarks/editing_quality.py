@@ -162,6 +162,7 @@ def digit_edits(args) -> dict:
     from ganforge.editing.inversion import invert
     from ganforge.imaging import tensor_to_uint8
     from ganforge.metrics.digits import load_digit_classifier
+    from ganforge.metrics.image import PSNR_MAX_DB, psnr
     from ganforge.tasks.attribute.data import attribute_set
     from ganforge.tasks.attribute.evaluate import edit_all
 
@@ -207,7 +208,8 @@ def digit_edits(args) -> dict:
             "generator": generator, "inversion": f"optimize, {args.steps} steps",
             "sec_per_image": round((time.perf_counter() - started) / few, 2),
             "reconstruction": {**digit_scores(recon_np, sources[:few], labels[:few]),
-                               "psnr": round(float(np.mean([psnr_db(a, b) for a, b in zip(recon_np, sources[:few])])), 2)},
+                               "psnr": round(float(psnr(recon_np, np.broadcast_to(sources[:few], recon_np.shape),
+                                                   max_db=PSNR_MAX_DB).mean()), 2)},
             "by_strength": {str(s): digit_scores(np.stack(m), sources[:few], targets[:few]) for s, m in moved.items()},
             "boundaries": {str(d): {"accuracy": round(b.accuracy, 4), "counts": b.counts} for d, b in boundaries.items()}}
         log(f"digit inversion route: {json.dumps(out['inversion_route'])}")
@@ -248,21 +250,12 @@ def save_digit_grid(path: Path, *rows: np.ndarray | None) -> None:
     """One row per stage (sources, reconstructions, inversion-route edits, editor edits), grey, up to 12 columns."""
     from PIL import Image
 
+    from ganforge.data.derive import to_gray
     from ganforge.imaging import make_grid
 
-    def grey(images: np.ndarray) -> np.ndarray:
-        images = images[:12]
-        return images[..., :1] if images.shape[-1] == 1 else np.rint(
-            images[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32))[..., None].astype(np.uint8)
-
-    stacked = np.concatenate([grey(r) for r in rows if r is not None])
+    stacked = np.concatenate([to_gray(r[:12]) for r in rows if r is not None])
     grid = make_grid(stacked, nrow=min(12, len(rows[0])))
     Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(path)
-
-
-def psnr_db(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return 10 * np.log10(255.0**2 / max(mse, 1e-10))
 
 
 def main() -> None:

@@ -201,6 +201,14 @@ class PngStreamWriter:
         self._stack.__exit__(kind, error, tb)  # closes, then renames onto `path` (or removes it after an error)
 
 
+def luma(images: torch.Tensor) -> torch.Tensor:
+    """Luminance (BT.601) of float images [B, C, H, W] with C 1 or 3 (more: the first 3), as [B, 1, H, W]."""
+    if images.shape[1] == 1:
+        return images
+    weights = images.new_tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+    return (images[:, :3] * weights).sum(dim=1, keepdim=True)
+
+
 def to_signed(pixels: torch.Tensor) -> torch.Tensor:
     """Stored uint8 pixels (any layout) -> float in [-1, 1], the range every network works in."""
     return pixels.float() / 127.5 - 1

@@ -38,7 +38,6 @@ class Attribute:
         return f"{self.kind}:{self.value}"
 
 
-KINDS = ("skin-tone", "category", "gender", "digit")
 NONE_CLASS = {"skin-tone": 0, "gender": 0}  # the class of images without the attribute (no person)
 # An attribute named without a value is an ordered one: its positive side's classes against its negative side's
 # (`skin-tone` alone: the two darker tones against the two lighter, medium left out), so a strength reads as

@@ -42,9 +42,11 @@ def stroke_style(images: np.ndarray, threshold: int = 128) -> dict[str, np.ndarr
     for an image without ink)."""
     from skimage.morphology import skeletonize
 
+    from ganforge.data.derive import luma
+
     array = np.asarray(images)
     if array.ndim == 4 and array.shape[-1] == 3:
-        array = array.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+        array = luma(array) * 255.0
     ink = array.reshape(len(array), *array.shape[1:3]) >= threshold
     slant = np.full(len(ink), np.nan)
     thickness = np.full(len(ink), np.nan)

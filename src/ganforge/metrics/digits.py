@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganforge.imaging import luma
+
 HERE = Path(__file__).resolve().parent
 DIGITS_FILE = HERE / "digits-mnist.safetensors"
 SIDE = 32  # the classifier reads [N, 1, 32, 32] in [-1, 1]
@@ -35,8 +37,7 @@ def digit_classifier() -> nn.Sequential:
 
 def as_input(images: torch.Tensor) -> torch.Tensor:
     """[N, C, H, W] in [-1, 1] -> the classifier's grey 32 x 32 input (luma for colour)."""
-    if images.shape[1] == 3:
-        images = 0.299 * images[:, :1] + 0.587 * images[:, 1:2] + 0.114 * images[:, 2:3]
+    images = luma(images)
     if images.shape[-1] != SIDE or images.shape[-2] != SIDE:
         images = F.interpolate(images.float(), size=(SIDE, SIDE), mode="bilinear", antialias=True, align_corners=False)
     return images.float().clamp(-1, 1)

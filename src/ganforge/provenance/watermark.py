@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganforge.imaging import luma  # noqa: F401  (training and readers take it from here too)
 from ganforge.provenance.payload import N_BITS
 
 TILE = 32
@@ -35,14 +36,6 @@ MAX_DECODE_SIDE = 256  # larger images are read from their centre 256 x 256 (mem
 NOISE_WINDOW = 5  # px: the window the picture's local energy is measured over, for the fold's weights
 NOISE_FLOOR = 0.25  # x the image's median local energy: added to every pixel's before it is inverted
 SCALES = (0.45, 1.6 * LARGE_FACTOR)  # the tile periods (in tiles) reading searches: resizes of either tile size
-
-
-def luma(images: torch.Tensor) -> torch.Tensor:
-    """Luminance (BT.601) of float images [B, C, H, W] with C 1 or 3, as [B, 1, H, W]."""
-    if images.shape[1] == 1:
-        return images
-    weights = images.new_tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
-    return (images[:, :3] * weights).sum(dim=1, keepdim=True)
 
 
 def tile_factor(height: int, width: int) -> int:
