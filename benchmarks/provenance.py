@@ -28,7 +28,14 @@ from PIL import Image
 
 from ganforge.provenance import payload as codes
 from ganforge.provenance.marking import choose_reading
-from ganforge.provenance.watermark import HYPOTHESES, TARGET_PSNR, image_luma, mark_array, read_luma
+from ganforge.provenance.watermark import (
+    HYPOTHESES,
+    MIN_PSNR,
+    TARGET_PSNR,
+    calibrated_mark,
+    image_luma,
+    read_luma,
+)
 from ganforge.provenance.weights import SHIPPED, load_codec_file
 
 HERE = Path(__file__).resolve().parent
@@ -129,7 +136,7 @@ def watermark_rows(codec, sets: dict[str, list[np.ndarray]], seed: int) -> dict:
             continue
         payloads = [codes.Payload(int(rng.integers(256)), int(rng.integers(256))) for _ in images]
         bits = [codes.encode(p) for p in payloads]
-        marked = [mark_array(codec, im, b) for im, b in zip(images, bits, strict=True)]
+        marked = [calibrated_mark(codec, im, b) for im, b in zip(images, bits, strict=True)]
         psnrs = [psnr(m, im) for m, im in zip(marked, images, strict=True)]
         row = {"n": len(images), "psnr_mean": float(np.mean(psnrs)), "psnr_min": float(np.min(psnrs))}
         for edit_name, edit in EDITS.items():
@@ -224,7 +231,7 @@ def main() -> None:
     codec, meta = load_codec_file(args.codec)
     started = time.perf_counter()
     sets = carriers(args.n64, args.n256, args.seed)
-    result = {"codec": str(args.codec), "codec_steps": meta.get("steps"), "psnr_target": TARGET_PSNR,
+    result = {"codec": str(args.codec), "codec_steps": meta.get("steps"), "psnr_target": TARGET_PSNR, "psnr_floor": MIN_PSNR,
               "max_bit_errors": codes.MAX_BIT_ERRORS, "false_positive_rate_computed": codes.false_positive_rate(readings=HYPOTHESES),
               "watermark": watermark_rows(codec, sets, args.seed) if args.n64 or args.n256 else None}
     if args.fpr:

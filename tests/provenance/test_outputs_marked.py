@@ -29,9 +29,11 @@ from ganforge.imaging import PngStreamWriter, make_grid, save_animation, save_im
 from ganforge.outputs import file_is_ours
 from ganforge.pipelines import UpscalePipeline
 from ganforge.pipelines.base import mark_output
+from ganforge.provenance import bands as bands_module
 from ganforge.provenance import watermark_images
 from ganforge.provenance.bands import mark_in_place, mark_rows
 from ganforge.provenance.metadata import read_metadata, seeds_text, weights_digest
+from ganforge.provenance.watermark import MIN_PSNR, TARGET_PSNR, marked_sse, psnr_of_sse
 
 WHEN = dt.datetime(2026, 3, 14, tzinfo=dt.timezone.utc)
 
@@ -39,6 +41,11 @@ WHEN = dt.datetime(2026, 3, 14, tzinfo=dt.timezone.utc)
 def pixels(path: Path) -> np.ndarray:
     with Image.open(path) as im:
         return np.asarray(im)
+
+
+def psnr(marked: np.ndarray, image: np.ndarray) -> float:
+    """Over the colour channels (alpha is never marked)."""
+    return psnr_of_sse(*marked_sse(image, marked))
 
 
 def mean_change(a: np.ndarray, b: np.ndarray) -> float:
@@ -90,23 +97,28 @@ def smooth(h: int, w: int, c: int = 3, seed: int = 0) -> np.ndarray:
 
 # ------------------------------------------------------------------------------------------------ bands
 @pytest.mark.parametrize("channels", [1, 3, 4])
-def test_band_marks_equal_the_whole_image_mark(channels):
+def test_band_marks_equal_the_whole_image_mark(channels, monkeypatch):
     image = smooth(100, 45, channels)
-    whole = watermark_images(image, "model-a", WHEN)
+    nominal = watermark_images(image, "model-a", WHEN, psnr=TARGET_PSNR)
     cuts = [0, 5, 37, 38, 64, 99, 100]  # bands starting anywhere in the tile
     bands = np.concatenate([mark_rows(image[a:b], "model-a", a, WHEN, 100) for a, b in zip(cuts, cuts[1:])])
-    np.testing.assert_array_equal(bands, whole)
+    np.testing.assert_array_equal(bands, nominal)  # streamed rows: the nominal strength
+    whole = watermark_images(image, "model-a", WHEN)  # the whole image at hand: its PSNR just above the floor
+    assert MIN_PSNR <= psnr(whole, image) < psnr(nominal, image)
+    np.testing.assert_array_equal(mark_in_place(image.copy(), "model-a", WHEN), whole)
+    monkeypatch.setattr(bands_module, "CHUNK_BYTES", 45 * channels * 32)  # 32 rows at a time: passes over bands
     np.testing.assert_array_equal(mark_in_place(image.copy(), "model-a", WHEN), whole)
     assert 0.5 <= mean_change(whole, image) <= 6
 
 
 def test_band_marks_of_a_large_image_follow_its_enlarged_tile():
     image = smooth(530, 512)  # 512 px and more both ways: the tile is laid at twice its size
-    whole = watermark_images(image, "model-a", WHEN)
+    whole = watermark_images(image, "model-a", WHEN, psnr=37.0)
     cuts = [0, 40, 64, 65, 200, 530]
-    bands = np.concatenate([mark_rows(image[a:b], "model-a", a, WHEN, 530) for a, b in zip(cuts, cuts[1:])])
+    bands = np.concatenate([mark_rows(image[a:b], "model-a", a, WHEN, 530, psnr=37.0)
+                            for a, b in zip(cuts, cuts[1:])])
     np.testing.assert_array_equal(bands, whole)
-    np.testing.assert_array_equal(mark_in_place(image.copy(), "model-a", WHEN), whole)
+    assert MIN_PSNR <= psnr(mark_in_place(image.copy(), "model-a", WHEN), image) <= MIN_PSNR + 0.1
     with pytest.raises(ValueError, match="do not fit"):
         mark_rows(image[:50], "model-a", 500, WHEN, 530)
 
@@ -126,7 +138,8 @@ def test_streamed_png_is_marked_band_by_band_like_the_whole_image(tmp_path):
     pipe.upscale_to_file(image, out, tile=8, tile_overlap=2)  # bands of 12 rows: every tile phase
     unmarked = pipe(image, tile=8, tile_overlap=2, output_type="np", watermark=False)[0]
     metadata = read_metadata(out)
-    np.testing.assert_array_equal(pixels(out), watermark_images(unmarked, pipe.model_hash, created(metadata)))
+    streamed = watermark_images(unmarked, pipe.model_hash, created(metadata), psnr=TARGET_PSNR)  # made band by band
+    np.testing.assert_array_equal(pixels(out), streamed)
     assert metadata["watermark"] == "on" and metadata["settings"]["tile"] == 8
     pipe.upscale_to_file(image, out, tile=8, tile_overlap=2, watermark=False)
     np.testing.assert_array_equal(pixels(out), unmarked)
@@ -284,7 +297,7 @@ def test_inpaint(tmp_path, inpaint_run):  # noqa: F811
     pipe.inpaint_to_file(str(src), tmp_path / "tiled.png", mask=mask > 127, tile=8, tile_overlap=2)
     tiled = pipe(str(src), mask=mask > 127, output_type="np", tile=8, tile_overlap=2, watermark=False)[0]
     np.testing.assert_array_equal(pixels(tmp_path / "tiled.png"), watermark_images(
-        tiled, pipe.model_hash, created(read_metadata(tmp_path / "tiled.png"))))
+        tiled, pipe.model_hash, created(read_metadata(tmp_path / "tiled.png")), psnr=TARGET_PSNR))
 
 
 def test_upscale(tmp_path, sr_run):
@@ -297,8 +310,8 @@ def test_upscale(tmp_path, sr_run):
     unmarked = pipe(str(src), tile=8, tile_overlap=2, output_type="np", watermark=False)[0]
     on = check_pair(tmp_path / "m.png", tmp_path / "p.png", unmarked, pipe, "upscale")
     assert on["settings"] == {"scale": 2, "tile": 8, "tile_overlap": 2, "input": "in.png"}
-    np.testing.assert_array_equal(pixels(tmp_path / "m.png"), watermark_images(unmarked, pipe.model_hash,
-                                                                               created(on)))
+    np.testing.assert_array_equal(pixels(tmp_path / "m.png"), watermark_images(  # tiled: streamed, nominal
+        unmarked, pipe.model_hash, created(on), psnr=TARGET_PSNR))
 
 
 def test_predict(tmp_path, nf_run):

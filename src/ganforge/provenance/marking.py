@@ -8,25 +8,31 @@ from dataclasses import dataclass
 import numpy as np
 
 from ganforge.provenance import payload as payload_codes
-from ganforge.provenance.watermark import HYPOTHESES, Reading, mark_array, read_image
+from ganforge.provenance.watermark import HYPOTHESES, Reading, calibrated_mark, mark_array, read_image
 from ganforge.provenance.weights import shipped_codec
 
 
 def watermark_images(images: np.ndarray, model_id: str, when: dt.datetime | None = None,
-                     factor: int | None = None) -> np.ndarray:
+                     factor: int | None = None, psnr: float | None = None) -> np.ndarray:
     """A marked copy of uint8 images: one [H, W] or [H, W, C], or a stack [N, H, W, C] (frames too).
 
     The payload says ganforge, an 8-bit fingerprint of `model_id` (a model's hash or name) and the month. `factor`:
-    the tile's enlargement when the images are bands of larger ones (default: by their own size).
+    the tile's enlargement when the images are bands of larger ones (default: by their own size). `psnr`: the
+    nominal strength (bands of larger images are marked at their image's); None corrects it per image until the
+    image's own PSNR lands just above `watermark.MIN_PSNR`.
     """
     array = np.asarray(images)
     if array.dtype != np.uint8:
         raise ValueError(f"watermark_images takes uint8 images, got {array.dtype}")
     codec, _ = shipped_codec()
     bits = payload_codes.encode(payload_codes.Payload.for_model(model_id, when))
-    if array.ndim == 4:
-        return np.stack([mark_array(codec, image, bits, factor=factor) for image in array])
-    return mark_array(codec, array, bits, factor=factor)
+
+    def mark(image: np.ndarray) -> np.ndarray:
+        if psnr is None:
+            return calibrated_mark(codec, image, bits, factor=factor)
+        return mark_array(codec, image, bits, psnr, factor)
+
+    return np.stack([mark(image) for image in array]) if array.ndim == 4 else mark(array)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Embedding adds a 32 x 32 tile (a pilot plus one learned pattern per bit, signed by the bit) to the luminance of
 every pixel, repeated over the image, at the strength that puts the marked image `TARGET_PSNR` dB from the original
-(stronger on pixels near black or white, where clipping takes part of it), so any crop of at least one tile holds
+(stronger on pixels near black or white, where clipping takes part of it; `calibrated_mark` then corrects it per image
+until the image's own PSNR lands just above `MIN_PSNR`), so any crop of at least one tile holds
 the whole mark and a large image holds many copies. Images of 512 px and more both ways carry the tile at twice its
 size, so a 0.5x shrink still leaves it whole. Reading undoes what an edit may have done: it tries a range of scales
 (a resize changes the tile's period), filters the luminance, folds the image onto one tile (the copies add up, the
@@ -14,6 +15,7 @@ together through simulated edits (`provenance.training`).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -28,6 +30,11 @@ from ganforge.provenance.payload import N_BITS
 TILE = 32
 PILOT_SHARE = 0.3  # of the tile's energy: what finds the shift
 TARGET_PSNR = 38.5  # dB of a marked image against the unmarked one, 8-bit rounding included (issue 29: at least 38)
+# Rounding and clipping move each image's own PSNR off the nominal strength's (at 64 px by up to a dB, mostly above
+# it: budget unspent), so where the whole image is at hand the strength is corrected until its PSNR lands just above:
+MIN_PSNR = 38.05
+PSNR_AIM = 0.02  # dB above MIN_PSNR the correction aims for
+CALIBRATION_TRIES = 4  # marks tried per image (secant steps in dB), then weakened in steps if still below the floor
 MAX_GAIN = 1.5  # how much stronger than elsewhere the mark may be on pixels at black or white (clipping halves it)
 LARGE_SIDE = 512  # images at least this large both ways carry the tile at LARGE_FACTOR times its size (at 256 px
 # the enlarged tile fitted too few times: grids of small emoji read at 0.94 clean)
@@ -327,10 +334,64 @@ def mark_array(codec: WatermarkCodec, image: np.ndarray, bits: np.ndarray, psnr:
     squeeze = array.ndim == 2
     if squeeze:
         array = array[:, :, None]
-    colour = array[:, :, : min(3, array.shape[2])] if array.shape[2] != 2 else array[:, :, :1]
+    colour = colour_of(array)
     with torch.no_grad():
         tensor = torch.from_numpy(np.ascontiguousarray(colour)).permute(2, 0, 1)[None].float()
         marked = codec.mark(tensor, torch.from_numpy(np.asarray(bits, dtype=np.uint8))[None], psnr, factor)
     out = array.copy()
     out[:, :, : colour.shape[2]] = marked[0].permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8).numpy()
     return out[:, :, 0] if squeeze else out
+
+
+def colour_of(array: np.ndarray) -> np.ndarray:
+    """The channels of a uint8 image [H, W, C] the mark goes into: grey or RGB, never alpha."""
+    return array[:, :, : min(3, array.shape[2])] if array.shape[2] != 2 else array[:, :, :1]
+
+
+def marked_sse(original: np.ndarray, marked: np.ndarray) -> tuple[int, int]:
+    """The exact sum of squared 8-bit differences over the colour channels, and how many values it sums: what a
+    whole image's PSNR is made of, summed alike over its bands."""
+    original, marked = np.asarray(original), np.asarray(marked)
+    if original.ndim == 2:
+        original, marked = original[:, :, None], marked[:, :, None]
+    a, b = colour_of(original).astype(np.int64), colour_of(marked).astype(np.int64)
+    return int(((a - b) ** 2).sum()), int(a.size)
+
+
+def psnr_of_sse(sse: int, count: int) -> float:
+    """PSNR (dB) from `marked_sse`'s sum and count; inf when nothing changed."""
+    return math.inf if sse == 0 else 10 * math.log10(255.0**2 * count / sse)
+
+
+def calibrate_strength(psnr_at: Callable[[float], float], psnr: float = TARGET_PSNR,
+                       min_psnr: float = MIN_PSNR) -> float:
+    """The nominal PSNR to mark one image at so that its own PSNR (`psnr_at(nominal)`: rounding and clipping
+    included) lands just above `min_psnr`, never below: secant steps in dB from `psnr`, then weakening if need be."""
+    aim = min_psnr + PSNR_AIM
+    nominal, achieved = psnr, psnr_at(psnr)
+    kept = (nominal, achieved) if achieved >= min_psnr else None
+    for _ in range(CALIBRATION_TRIES - 1):
+        if not math.isfinite(achieved) or abs(achieved - aim) < 0.01:
+            break
+        nominal = min(max(nominal + aim - achieved, psnr - 3.0), psnr + 3.0)
+        achieved = psnr_at(nominal)
+        if achieved >= min_psnr and (kept is None or achieved < kept[1]):
+            kept = (nominal, achieved)
+    while kept is None and nominal < psnr + 6.0:
+        nominal += 0.25
+        achieved = psnr_at(nominal)
+        kept = (nominal, achieved) if achieved >= min_psnr else None
+    return kept[0] if kept is not None else nominal
+
+
+def calibrated_mark(codec: WatermarkCodec, image: np.ndarray, bits: np.ndarray, psnr: float = TARGET_PSNR,
+                    min_psnr: float = MIN_PSNR, factor: int | None = None) -> np.ndarray:
+    """`mark_array` at the strength `calibrate_strength` finds for this image: its PSNR just above `min_psnr`."""
+    tried: dict[float, np.ndarray] = {}
+
+    def psnr_at(nominal: float) -> float:
+        tried[nominal] = mark_array(codec, image, bits, nominal, factor)
+        return psnr_of_sse(*marked_sse(image, tried[nominal]))
+
+    nominal = calibrate_strength(psnr_at, psnr, min_psnr)
+    return tried[nominal] if nominal in tried else mark_array(codec, image, bits, nominal, factor)
