@@ -23,9 +23,9 @@ import torch.nn.functional as F
 
 from ganforge.data.captions import resolve_captioned
 from ganforge.data.split import emoji_group
+from ganforge.losses.contrastive import contrastive_loss
 from ganforge.metrics.alignment import (
     AlignmentNet,
-    contrastive_loss,
     evaluate_images,
     r_precision,
     save_evaluator,

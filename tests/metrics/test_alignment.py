@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from ganforge.errors import GanforgeError
+from ganforge.losses.contrastive import contrastive_loss
 from ganforge.metrics import alignment as al
 
 
@@ -37,12 +38,12 @@ def test_r_precision_never_draws_the_images_own_group() -> None:
 def test_contrastive_loss_falls_as_pairs_align_and_masks_off_diagonal_matches() -> None:
     text = torch.from_numpy(unit(8))
     scale = torch.tensor(float(np.log(1 / 0.07)))
-    aligned = al.contrastive_loss(text, text, scale)
-    noisy = al.contrastive_loss(F.normalize(text + torch.randn_like(text), dim=1), text, scale)
+    aligned = contrastive_loss(text, text, scale)
+    noisy = contrastive_loss(F.normalize(text + torch.randn_like(text), dim=1), text, scale)
     assert aligned < 0.01 < noisy
     twice = torch.cat([text[:4], text[:4]])  # each pair twice: without the mask, the copies count as negatives
     same = torch.eye(4, dtype=torch.bool).repeat(2, 2)
-    assert al.contrastive_loss(twice, twice, scale, same) < 0.01 < al.contrastive_loss(twice, twice, scale)
+    assert contrastive_loss(twice, twice, scale, same) < 0.01 < contrastive_loss(twice, twice, scale)
 
 
 def test_tone_labels() -> None:

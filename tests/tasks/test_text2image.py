@@ -89,6 +89,17 @@ def test_d_learns_to_tell_matched_from_mismatched_pairs(tmp_path: Path) -> None:
     assert abs(gaps[0]) < 0.02 and np.mean(gaps[-5:]) > 0.05, gaps
 
 
+def test_the_contrastive_term_learns_which_caption_is_whose(tmp_path: Path) -> None:
+    data = write_colour_folder(tmp_path / "squares")
+    run = ganforge.train(data=str(data), kimg=0.24, out=str(tmp_path), name="c", contrastive_weight=1.0,
+                         **{**TINY, "batch": 8, "tick_kimg": 0.024, "augment": "none"}).run_dir
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    d_terms = [r["Loss/D/contrastive"] for r in rows]
+    assert all(np.isfinite(r["Loss/G/contrastive"]) for r in rows)
+    assert np.mean(d_terms[-3:]) < 0.5 * d_terms[0], d_terms  # real squares matched to their colour's caption
+    assert "image_embed.weight" in load_file(str(sorted((run / "checkpoints").glob("kimg-*"))[-1] / "D.safetensors"))
+
+
 def test_resume_is_exact_captions_included(tmp_path: Path) -> None:
     data = write_colour_folder(tmp_path / "squares")
     ganforge.train(data=str(data), kimg=0.032, out=str(tmp_path), name="straight", **TINY)

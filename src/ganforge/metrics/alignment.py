@@ -70,17 +70,6 @@ class AlignmentNet(nn.Module):
                 "tone": self.tone_head(h)}
 
 
-def contrastive_loss(image_emb: torch.Tensor, text_emb: torch.Tensor, logit_scale: torch.Tensor,
-                     same: torch.Tensor | None = None) -> torch.Tensor:
-    """CLIP's symmetric InfoNCE over a batch of matched pairs [N, D] (unit vectors). `same` [N, N] bool marks pairs
-    that match although off the diagonal (one emoji twice, in two styles): left out of the negatives."""
-    logits = logit_scale.exp().clamp(max=100) * image_emb @ text_emb.T
-    if same is not None:
-        logits = logits.masked_fill(same & ~torch.eye(len(logits), dtype=torch.bool, device=logits.device), -1e4)
-    target = torch.arange(len(logits), device=logits.device)
-    return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
-
-
 @torch.inference_mode()
 def evaluate_images(net: AlignmentNet, images: np.ndarray, batch_size: int = 128) -> dict[str, np.ndarray]:
     """uint8 [N, H, W, C] -> {"embedding": [N, 384], "category": [N] argmax, "tone": [N] argmax}."""

@@ -8,7 +8,8 @@ fusion block is affine(cond) -> LeakyReLU -> affine(cond) -> LeakyReLU, the affi
 two-layer MLPs from [z, sentence] (scale starting at 1, shift at 0). Discriminator: 3x3 conv, then downsampling
 residual blocks (4x4 stride-2 and 3x3 convs, an average-pooled 1x1 shortcut, the residual scaled by a learned gamma
 starting at 0) to 4x4 features, and a head over [features, sentence tiled 4x4]. Widths follow the paper's code:
-width * min(2^i, 8).
+width * min(2^i, 8). With `embed_dim` D also has XMC-GAN's (Zhang et al., 2021) contrastive heads: its 4x4 features
+and the sentence, each projected to a shared space, where matching pairs are to be nearest.
 """
 
 from __future__ import annotations
@@ -133,9 +134,11 @@ class DownBlock(nn.Module):
 
 @NETWORKS.register("dfgan.discriminator")
 class DFGANDiscriminator(nn.Module):
-    """`features(x)` [N, 8 * width, 4, 4] once per image, `judge(features, sentence)` [N] logits; D(x, s) both."""
+    """`features(x)` [N, 8 * width, 4, 4] once per image, `judge(features, sentence)` [N] logits; D(x, s) both;
+    `embed(features, sentence)`: unit vectors of both in the contrastive space (when `embed_dim` > 0)."""
 
-    def __init__(self, resolution: int = 64, channels: int = 3, text_dim: int = 384, width: int = 32) -> None:
+    def __init__(self, resolution: int = 64, channels: int = 3, text_dim: int = 384, width: int = 32,
+                 embed_dim: int = 0) -> None:
         super().__init__()
         check_resolution(resolution)
         widths = level_widths(width, resolution)[::-1]  # narrowest first
@@ -144,6 +147,17 @@ class DFGANDiscriminator(nn.Module):
         self.head = nn.Sequential(
             nn.Conv2d(widths[-1] + text_dim, 2 * width, 3, 1, 1, bias=False), nn.LeakyReLU(0.2),
             nn.Conv2d(2 * width, 1, 4, 1, 0, bias=False))
+        self.embed_dim = embed_dim
+        if embed_dim:
+            self.image_embed = nn.Linear(widths[-1] * 16, embed_dim)
+            self.text_embed = nn.Linear(text_dim, embed_dim)
+
+    def embed(self, features: torch.Tensor, sentence: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Unit vectors [N, embed_dim] of the images' 4x4 features and of the sentences."""
+        if not self.embed_dim:
+            raise RuntimeError("this discriminator was built without contrastive heads (embed_dim 0)")
+        image = F.normalize(self.image_embed(features.flatten(1)).float(), dim=1)
+        return image, F.normalize(self.text_embed(sentence.to(features.dtype)).float(), dim=1)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.blocks(self.stem(x))  # [N, 8 * width, 4, 4]

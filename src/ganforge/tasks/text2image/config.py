@@ -35,6 +35,10 @@ class Text2ImageOptions(GANOptions):
     ma_gp_weight: float = option(2.0, "Weight of DF-GAN's matching-aware gradient penalty (0 = off).", minimum=0,
                                  inert=(0,))
     ma_gp_power: float = option(6.0, "Power of the gradient norm in that penalty (DF-GAN: 6).", above=0)
+    contrastive_weight: float = option(
+        0.0, "Weight of XMC-GAN's image-sentence contrastive term (InfoNCE in a space D projects both into): D "
+        "learns it on real pairs, G on its own images (0 = off).", minimum=0)
+    contrastive_temperature: float = option(0.1, "Temperature of that term (XMC-GAN: 0.1).", above=0)
 
     def resolve(self, run: TrainConfig) -> None:
         if self.augment == "auto":

@@ -4,6 +4,8 @@ Each image carries several captions, embedded once (`text.cache`); every step dr
 the step and the item's batch position, so resume and process counts replay it). D's loss is DF-GAN's: real images
 with their captions are real, generated ones and real images paired with another image's caption are fake (half
 weight each), plus the matching-aware gradient penalty on real pairs. The sentence embedding is the only condition.
+With `--contrastive-weight`, XMC-GAN's image-sentence term is added: D's contrastive heads learn to pick each real
+image's caption out of the batch's (InfoNCE), and G is asked the same of its images through them.
 """
 
 from __future__ import annotations
@@ -20,12 +22,15 @@ from ganforge.augment import AUGMENTS
 from ganforge.config import TrainConfig
 from ganforge.engine.phases import Phase, PhaseRunner, StepContext, Term
 from ganforge.losses.adversarial import AdversarialLoss
+from ganforge.losses.contrastive import contrastive_loss
 from ganforge.losses.regularizers import matching_aware_penalty
 from ganforge.nets.dfgan import DFGANDiscriminator, DFGANGenerator, sentence_condition
 from ganforge.registry import LOSSES, TASKS
 from ganforge.tasks.base import DataInfo, Task, TrainData, batch_positions
 from ganforge.tasks.image.task import gan_optimizers
 from ganforge.text.encoder import EMBED_DIM, NAME, WEIGHTS_SHA256
+
+CONTRASTIVE_DIM = 128  # D's shared image-sentence space (XMC-GAN's projection heads)
 
 
 @lru_cache(maxsize=2)
@@ -55,7 +60,8 @@ class Text2ImageTask(Task):
     """DF-GAN: G(z, sentence); D's features judged with a sentence; hinge loss with mismatched pairs and MA-GP."""
 
     name = "text2image"
-    loss_names = ("Loss/D/adv", "Loss/D/mismatch", "Loss/D/magp", "Loss/G/adv", "D/real", "D/fake", "D/mismatch")
+    loss_names = ("Loss/D/adv", "Loss/D/mismatch", "Loss/D/magp", "Loss/D/contrastive", "Loss/G/adv",
+                  "Loss/G/contrastive", "D/real", "D/fake", "D/mismatch")
 
     @classmethod
     def load_data(cls, config: TrainConfig, progress: Callable[[int, int], None] | None = None) -> TrainData:
@@ -74,7 +80,7 @@ class Text2ImageTask(Task):
                              text_dim=EMBED_DIM, width=config.width)
         self.G = DFGANGenerator(**self.g_kwargs)
         self.D = DFGANDiscriminator(resolution=data.resolution, channels=data.channels, text_dim=EMBED_DIM,
-                                    width=config.width)
+                                    width=config.width, embed_dim=CONTRASTIVE_DIM if config.contrastive_weight else 0)
         self.networks = {"G": self.G, "D": self.D}
         self.optimizers = gan_optimizers(config, self.G.parameters(), self.D.parameters())
         self.loss: AdversarialLoss = LOSSES.get(config.loss)()
@@ -117,7 +123,19 @@ class Text2ImageTask(Task):
         fake_term = self.loss.d_loss(ctx.d_real, ctx.d_fake)
         mismatch_term = self.loss.d_loss(ctx.d_real, ctx.d_mismatch)
         ctx.loss_d = 0.5 * (fake_term + mismatch_term)  # hinge: relu(1 - real) + (relu(1 + fake) + relu(1 + mis)) / 2
-        return ctx.loss_d, {"Loss/D/mismatch": mismatch_term.detach()}
+        stats = {"Loss/D/mismatch": mismatch_term.detach()}
+        if self.config.contrastive_weight:
+            term = self._contrastive(features, ctx.sentence)
+            stats["Loss/D/contrastive"] = term.detach()
+            return ctx.loss_d + self.config.contrastive_weight * term, stats
+        return ctx.loss_d, stats
+
+    def _contrastive(self, features: torch.Tensor, sentence: torch.Tensor) -> torch.Tensor:
+        """InfoNCE of images (D's features) against their sentences in D's space; a caption drawn twice in one batch
+        is not its own negative."""
+        image, text = self.D.embed(features, sentence)
+        same = (sentence[:, None, :] == sentence[None, :, :]).all(dim=2)
+        return contrastive_loss(image, text, -torch.log(torch.tensor(self.config.contrastive_temperature)), same)
 
     def _ma_gp(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         cfg = self.config
@@ -126,7 +144,11 @@ class Text2ImageTask(Task):
         return cfg.ma_gp_weight * gp, {"Loss/D/magp": gp.detach()}
 
     def _g_main(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        ctx.loss_g = self.loss.g_loss(self.D(self.augment(ctx.fake), ctx.sentence).float())
+        features = self.D.features(self.augment(ctx.fake))
+        ctx.loss_g = self.loss.g_loss(self.D.judge(features, ctx.sentence).float())
+        if self.config.contrastive_weight:
+            term = self._contrastive(features, ctx.sentence)
+            return ctx.loss_g + self.config.contrastive_weight * term, {"Loss/G/contrastive": term.detach()}
         return ctx.loss_g, {}
 
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
