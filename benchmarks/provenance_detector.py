@@ -9,7 +9,8 @@ real images from each built-in's test split (`data.split`: emoji and photos held
 from seeds TEST_SEED.. (training used seeds below it). Rows, each generated set against real images of its kind:
 
 - trained against: the zoo's DCGANs (emoji, mnist) and the StyleGAN2 runs (emoji, photos), --n images each, vs
-  --n test images of the set each was trained on; and all of them together;
+  --n test images of the set each was trained on; AutoGAN's simulator (the training script's autoencoder) redrawing
+  --n test images of each domain, vs those same images; and all of them together;
 - held out (trained here, --kimg each: 20, 5-30 minutes each on one thread): R3GAN on emoji (vs emoji test
   images); super-resolution x4 to 64 px on emoji and on photos (outputs vs the high-resolution test images they
   were made from; the photos' test split is one photo, the Hubble deep field, so that row is one picture's);
@@ -46,8 +47,10 @@ from train_detector import (  # noqa: E402  (the training script's helpers: same
     generator_pipes,
     log,
     real_images,
+    reconstruct,
     sample,
     subset,
+    train_autoencoder,
 )
 
 TRAINED_DATA = {"dcgan-emoji": "emoji", "stylegan2-emoji": "emoji", "dcgan-mnist": "mnist", "stylegan2-photos": "photos"}
@@ -168,6 +171,10 @@ def main() -> None:
     pipes = generator_pipes(args.work, args.sg2_kimg, args.sg2_minutes)
     trained = {name: {"generated": sample(pipe, args.n, TEST_SEED),
                       "real": subset(real_images(TRAINED_DATA[name], 32, "test"), args.n)} for name, pipe in pipes.items()}
+    simulator = train_autoencoder(args.work, {})
+    for data in ("emoji", "mnist", "photos"):
+        real = subset(real_images(data, 32, "test"), args.n)
+        trained[f"autoencoder-{data}"] = {"generated": reconstruct(simulator, real), "real": real}
     probe, probe_meta = det.load_probe(args.weights_dir / det.PROBE_FILE.name)
     cnn, cnn_meta = det.load_cnn(args.weights_dir / det.CNN_FILE.name)
     models = {"probe": probe, "cnn": cnn}

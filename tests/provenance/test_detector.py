@@ -120,6 +120,24 @@ def test_the_cnn_training_lowers_its_loss_on_checkerboard_fakes() -> None:
     assert det.accuracy(y.numpy(), det.sigmoid(logits.numpy())) > 0.9
 
 
+def test_the_neighbour_residual_is_zero_on_nearest_upsampled_images_and_crops_keep_the_blocks() -> None:
+    small = torch.rand(2, 3, 5, 6) * 255
+    upsampled = small.repeat_interleave(2, dim=2).repeat_interleave(2, dim=3)[:, :, :9, :11]  # odd sides too
+    assert torch.count_nonzero(det.neighbour_residual(upsampled)) == 0
+    noisy = upsampled + torch.randn_like(upsampled)
+    residual = det.neighbour_residual(noisy)
+    assert residual.shape == noisy.shape and torch.count_nonzero(residual[:, :, ::2, ::2]) == 0
+    images = [np.asarray(upsampled[0].permute(1, 2, 0).round().to(torch.uint8)) for _ in range(20)]
+    crops = det.random_crops(images, 6, torch.Generator().manual_seed(0))  # start at even rows and columns
+    assert torch.count_nonzero(det.neighbour_residual(crops)) == 0
+    npr = det.DetectorCNN((4, 4, 4), reads="npr").eval()
+    blocks = (torch.rand(20, 3, 3, 3) * 50).repeat_interleave(2, dim=2).repeat_interleave(2, dim=3)
+    with torch.no_grad():  # content constant over 2 x 2 blocks is invisible to it
+        assert npr(crops).shape == (20,) and torch.allclose(npr(crops + blocks), npr(crops), atol=1e-5)
+    with pytest.raises(GanforgeError, match="reads one of"):
+        det.DetectorCNN((4, 4, 4), reads="fft")
+
+
 def test_one_cnn_step_lowers_the_loss_on_its_batch() -> None:
     torch.manual_seed(0)
     model = det.DetectorCNN((4, 4, 4))
@@ -151,6 +169,8 @@ def test_average_precision_matches_scikit_learn() -> None:
 def test_weights_round_trip_and_a_missing_file_is_one_line(tmp_path, tiny: dict) -> None:
     probe_path = det.save_probe(tiny["probe"], tmp_path / "p.safetensors", {"threshold": "0.5"})
     cnn_path = det.save_cnn(tiny["cnn"], tmp_path / "c.safetensors", {"trained": {"steps": 1}})
+    npr_path = det.save_cnn(det.DetectorCNN((4, 4, 4), reads="npr"), tmp_path / "n.safetensors")
+    assert det.load_cnn(npr_path)[0].reads == "npr" and det.load_cnn(cnn_path)[0].reads == "pixels"
     probe, meta = det.load_probe(probe_path)
     cnn, cmeta = det.load_cnn(cnn_path)
     assert meta["threshold"] == "0.5" and cmeta["trained"] == '{"steps": 1}' and cnn.widths == (4, 4, 4)

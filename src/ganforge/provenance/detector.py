@@ -9,9 +9,12 @@
   (`metrics.resize.clean_resize`) and its 2048 features standardised by the training set's mean and spread.
 - `cnn`: a small convolutional network (about 72k weights) trained on 32 px crops with CNNDetection's
   augmentation (Wang et al. 2020: Gaussian blur, sigma 0-3, with p 0.5; JPEG quality 30-100 with p 0.5, on real
-  and generated images alike). It is fully convolutional with a global average: an image is read at its own
-  pixels, no resizing, except that one smaller than CNN_CROP on a side is enlarged (bicubic) to CNN_CROP and one
-  larger than CNN_MAX_SIDE is centre-cropped to it (resizing would remove the traces it looks for).
+  and generated images alike). The shipped one reads each image's neighbour residual (NPR, Tan et al. 2024: every
+  pixel less the top-left pixel of its 2 x 2 block, where upsampling layers leave their traces) and was trained
+  against AutoGAN's simulated fakes too (real images redrawn by a DCGAN generator: Zhang et al. 2019). It is fully
+  convolutional with a global average: an image is read at its own pixels, no resizing, except that one smaller
+  than CNN_CROP on a side is enlarged (bicubic) to CNN_CROP and one larger than CNN_MAX_SIDE is centre-cropped to
+  it at even offsets (resizing, or a shift by one pixel, would move the traces it looks for).
 
 Both were trained on balanced classes and call an image generated at probability >= THRESHOLD (0.5). Their
 weights ship as detector-probe.safetensors and detector-cnn.safetensors beside this file (never pickles), made by
@@ -42,6 +45,7 @@ THRESHOLD = 0.5  # both detectors are trained on balanced classes; an image is c
 CNN_CROP = 32  # the CNN's training crops; smaller images are enlarged to this side
 CNN_MAX_SIDE = 256  # larger images are centre-cropped to this side before the CNN reads them
 CNN_WIDTHS = (16, 32, 64)
+NPR_GAIN = 4.0  # the neighbour residual's scale into the network (its spread is a few levels in 0..255)
 # CNNDetection's augmentation (Wang et al. 2020, "blur+JPEG (0.5)"), applied to real and generated alike.
 BLUR_P, BLUR_SIGMA = 0.5, (0.0, 3.0)
 JPEG_P, JPEG_QUALITY = 0.5, (30, 100)
@@ -173,18 +177,34 @@ def probe_features(images: ImagesIn, extractor: Any = None, batch_size: int = 16
 # --- the CNN -----------------------------------------------------------------------------------------------------
 
 
+def neighbour_residual(x: torch.Tensor) -> torch.Tensor:
+    """Each pixel less the top-left pixel of its 2 x 2 block (NPR, Tan et al. 2024): what an upsampling layer leaves
+    between neighbours, with the picture's content mostly gone. [N, C, H, W] -> same shape."""
+    h, w = x.shape[2:]
+    corner = x[:, :, ::2, ::2].repeat_interleave(2, dim=2).repeat_interleave(2, dim=3)
+    return x - corner[:, :, :h, :w]
+
+
+INPUTS = ("pixels", "npr")  # what the CNN reads: the pixels, or their neighbour residual
+
+
 class DetectorCNN(nn.Module):
     """uint8-range float images [N, 3, H, W] (0..255, any H, W >= 8) -> logits [N].
 
     Two 3x3 convolutions at full resolution (no early striding: the traces are in the finest pixels), then two
-    stages that halve the resolution, a global average and a linear read-out.
+    stages that halve the resolution, a global average and a linear read-out. `reads="npr"`: the network sees
+    `neighbour_residual` of the image (scaled up, the residual being small) instead of its pixels.
     """
 
     def __init__(
         self,
         widths: Sequence[int] = CNN_WIDTHS,  # channels of the full, half and quarter resolution stages
+        reads: str = "pixels",  # one of INPUTS
     ) -> None:
         super().__init__()
+        if reads not in INPUTS:
+            raise GanforgeError(f"the detector's CNN reads one of {', '.join(INPUTS)}; got {reads!r}")
+        self.reads = reads
         self.widths = tuple(int(w) for w in widths)
         layers: list[nn.Module] = []
         cin = 3
@@ -198,6 +218,8 @@ class DetectorCNN(nn.Module):
     def forward(self, images_0_255: torch.Tensor) -> torch.Tensor:
         assert images_0_255.ndim == 4 and images_0_255.shape[1] == 3, images_0_255.shape  # [N, 3, H, W]
         x = images_0_255.to(torch.float32) / 127.5 - 1.0
+        if self.reads == "npr":
+            x = neighbour_residual(x) * NPR_GAIN
         x = self.features(x).mean(dim=(2, 3))  # [N, C]
         return self.head(x).squeeze(1)  # [N]
 
@@ -213,7 +235,7 @@ def cnn_view(image: np.ndarray) -> np.ndarray:
         size = (max(CNN_CROP, round(w * s)), max(CNN_CROP, round(h * s)))
         image = np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BICUBIC))
         h, w = image.shape[:2]
-    top, left = max(0, (h - CNN_MAX_SIDE) // 2), max(0, (w - CNN_MAX_SIDE) // 2)
+    top, left = max(0, (h - CNN_MAX_SIDE) // 4 * 2), max(0, (w - CNN_MAX_SIDE) // 4 * 2)  # even: 2 x 2 blocks kept
     return image[top : top + CNN_MAX_SIDE, left : left + CNN_MAX_SIDE]
 
 
@@ -254,16 +276,17 @@ def augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 
 def random_crops(images: np.ndarray | list[np.ndarray], size: int, generator: torch.Generator) -> torch.Tensor:
-    """Random size x size crops (and horizontal flips) of uint8 [H, W, 3] images -> float [B, 3, size, size]."""
+    """Random size x size crops (and horizontal flips) of uint8 [H, W, 3] images -> float [B, 3, size, size]; crops
+    start at even rows and columns and flips keep even widths, so an upsampler's 2 x 2 blocks stay where they were."""
     out = []
     for image in images:
         h, w = image.shape[:2]
         if min(h, w) < size:
             raise GanforgeError(f"a training image of {h}x{w} px is smaller than the CNN's {size} px crops")
-        top = int(torch.randint(0, h - size + 1, (1,), generator=generator))
-        left = int(torch.randint(0, w - size + 1, (1,), generator=generator))
+        top = int(torch.randint(0, (h - size) // 2 + 1, (1,), generator=generator)) * 2
+        left = int(torch.randint(0, (w - size) // 2 + 1, (1,), generator=generator)) * 2
         crop = image[top : top + size, left : left + size]
-        if float(torch.rand(1, generator=generator)) < 0.5:
+        if float(torch.rand(1, generator=generator)) < 0.5 and size % 2 == 0:
             crop = crop[:, ::-1]
         out.append(np.ascontiguousarray(crop))
     return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).float()
@@ -287,6 +310,7 @@ def train_cnn(
     crop: int = CNN_CROP,  # side of the training crops
     seed: int = 0,  # weights, crops and augmentation
     widths: Sequence[int] = CNN_WIDTHS,  # the network's stage widths
+    reads: str = "pixels",  # what it reads: pixels, or their neighbour residual ("npr")
     augmented: bool = True,  # CNNDetection's blur and JPEG
     progress: Callable[[int, float], None] | None = None,  # (step, mean loss of the last steps)
 ) -> DetectorCNN:
@@ -294,7 +318,7 @@ def train_cnn(
     for each step, so the caller decides how sources are mixed."""
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    model = DetectorCNN(widths)
+    model = DetectorCNN(widths, reads)
     opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.999))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
     half = batch // 2
@@ -353,14 +377,15 @@ def load_probe(path: Path = PROBE_FILE) -> tuple[LinearProbe, dict[str, str]]:
 
 
 def save_cnn(model: DetectorCNN, path: Path = CNN_FILE, metadata: dict[str, Any] | None = None) -> Path:
-    return _save(model.state_dict(), path, {"detector": "cnn", "widths": list(model.widths), **(metadata or {})})
+    return _save(model.state_dict(), path, {"detector": "cnn", "widths": list(model.widths), "reads": model.reads,
+                                                **(metadata or {})})
 
 
 def load_cnn(path: Path = CNN_FILE) -> tuple[DetectorCNN, dict[str, str]]:
     state, metadata = _load(path, "CNN")
     if metadata.get("detector") != "cnn":
         raise GanforgeError(f"{path} does not hold the detector's CNN")
-    model = DetectorCNN(json.loads(metadata.get("widths", json.dumps(CNN_WIDTHS))))
+    model = DetectorCNN(json.loads(metadata.get("widths", json.dumps(CNN_WIDTHS))), metadata.get("reads", "pixels"))
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
