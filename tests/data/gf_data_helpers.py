@@ -145,8 +145,10 @@ def make_emoji_tarballs(folder: Path) -> dict[str, Path]:
     return out
 
 
-def make_many_emoji_tarballs(folder: Path, bases: int = 12, toned: int = 3) -> dict[str, Path]:
-    """Google and twitter tarballs with `bases` emoji, the first `toned` with two skin-tone variants each.
+def make_many_emoji_tarballs(folder: Path, bases: int = 12, toned: int = 3,
+                             subcategories: tuple[str, ...] = ("test",)) -> dict[str, Path]:
+    """Google and twitter tarballs with `bases` emoji, the first `toned` with two skin-tone variants each, the i-th
+    in subcategory `subcategories[i % len(subcategories)]`.
 
     Pixel (32, 32) holds 7 i (mod 256) in red for the i-th file, and the vendor in blue (google 100, twitter 200).
     """
@@ -161,7 +163,7 @@ def make_many_emoji_tarballs(folder: Path, bases: int = 12, toned: int = 3) -> d
             "short_name": f"e{i}",
             "short_names": [f"e{i}"],
             "category": ("Smileys & Emotion", "People & Body", "Objects")[i % 3],
-            "subcategory": "test",
+            "subcategory": subcategories[i % len(subcategories)],
             "sort_order": i,
         }
         if i < toned:

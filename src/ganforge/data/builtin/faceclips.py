@@ -1,0 +1,202 @@
+"""Face clips with an exact ground truth for identity swap (issue 32): the emoji set's face emoji moving, turning,
+growing and shrinking, and passing behind a hand, over a background.
+
+A clip is a layout (which face, its trajectory: centre, side and angle per frame; an occluding hand's path; the
+background) and a renderer, so any face can be drawn along any clip's trajectory: the swap of face A's clip to face
+B has a true answer, `FaceClips.render_as(i, b)`, B drawn exactly where and how A was, behind the same hand.
+
+Faces are the emoji whose subcategory starts with "face-" (118 in both styles, in one order by name, so identity k
+is the same face in google and twitter); occluders are the "hand-" emoji. Sprites are warped from 64-px renders with
+their alpha (bilinear, premultiplied). 10% of the faces, chosen once by `split_seed`, are held out: test clips show
+only them. Like moving emoji, nothing is stored: clip i of a split is a function of (seed, split, i).
+
+    clips = FaceClips("train")
+    frames = clips[3]                       # uint8 [T, 64, 64, 3]
+    truth = clips.render_as(3, identity=7)  # the same clip with face 7
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ganforge.data.builtin.moving import bounce, make_background, split_pools
+from ganforge.errors import DataError
+
+FACE_PREFIX = "face-"
+OCCLUDER_PREFIX = "hand-"
+STYLES = ("google", "twitter")
+SOURCE_SIDE = 64  # px of the emoji renders the sprites are warped from
+_SPLIT_CODE = {"train": 1, "test": 2}
+
+
+@dataclass(frozen=True)
+class Sprites:
+    """Emoji with their alpha as premultiplied float RGBA [N, 4, s, s] in 0..1, and their names."""
+
+    rgba: torch.Tensor
+    names: tuple[str, ...]
+
+
+def _premultiplied(images: np.ndarray, alpha: np.ndarray) -> torch.Tensor:
+    a = torch.from_numpy(alpha).float()[:, None] / 255.0  # [N, 1, s, s]
+    rgb = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255.0
+    return torch.cat([rgb * a, a], dim=1)
+
+
+@lru_cache(maxsize=4)
+def emoji_sprites(prefix: str, style: str = "google") -> Sprites:
+    """The emoji whose subcategory starts with `prefix`, in one order by name (the same in both styles)."""
+    from ganforge.data.builtin import get_builtin
+
+    if style not in STYLES:
+        raise DataError(f"unknown emoji style {style!r}; choose one of: {', '.join(STYLES)}")
+    ds = get_builtin("emoji").at_resolution(SOURCE_SIDE, style)
+    if ds.alpha is None:
+        raise DataError("the built-in emoji were prepared without their alpha channel: run `ganforge data fetch emoji "
+                        "--force`")
+    picked = sorted((str(it.get("name")), i) for i, it in enumerate(ds.items)
+                    if str(it.get("subcategory") or "").startswith(prefix) and it.get("skin_tone") is None)
+    if not picked:
+        raise DataError(f"no emoji with a subcategory starting {prefix!r} in the {style} set")
+    index = np.array([i for _, i in picked])
+    return Sprites(_premultiplied(ds.images[index], ds.alpha[index]), tuple(n for n, _ in picked))
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """Where a face is in each frame, and the hand that may pass in front of it."""
+
+    centre: np.ndarray  # [T, 2] float (y, x) px: the face's centre
+    side: np.ndarray  # [T] float px: the face's side
+    angle: np.ndarray  # [T] float degrees, counter-clockwise
+    occluder: int | None  # index into the hand emoji, or None
+    occluder_centre: np.ndarray  # [T, 2] float (y, x) px
+    occluder_side: float
+
+    @property
+    def frames(self) -> int:
+        return len(self.centre)
+
+
+def random_trajectory(rng: np.random.Generator, frames: int, size: int, occluded: float = 0.5) -> Trajectory:
+    """A face of 35-55% of the frame bouncing at 1-2.5 px a frame, its side swinging by up to 15% and its angle by
+    up to 20 degrees; with chance `occluded`, a hand of 40% of the frame crossing it."""
+    base = size * rng.uniform(0.35, 0.55)
+    t = np.arange(frames, dtype=np.float64)
+    side = base * (1 + rng.uniform(0.0, 0.15) * np.sin(rng.uniform(0.1, 0.4) * t + rng.uniform(0, 2 * math.pi)))
+    angle = rng.uniform(0.0, 20.0) * np.sin(rng.uniform(0.1, 0.4) * t + rng.uniform(0, 2 * math.pi))
+    margin = side.max() / 2
+    limit = size - 2 * margin
+    heading = rng.uniform(0.0, 2 * math.pi)
+    velocity = rng.uniform(1.0, 2.5) * np.array([math.sin(heading), math.cos(heading)])
+    centre = margin + bounce(rng.uniform(0.0, limit, (1, 2)), velocity[None], frames, np.array(limit))[:, 0]
+    occluder, hand_centre, hand_side = None, np.zeros((frames, 2)), 0.4 * size
+    if rng.uniform() < occluded:
+        occluder = int(rng.integers(0, 1 << 30))  # reduced modulo the hands available when drawn
+        start = centre[frames // 2] + rng.uniform(-0.6, 0.6, 2) * size
+        middle = centre[frames // 2] + rng.uniform(-0.15, 0.15, 2) * size
+        hand_centre = start[None] + (middle - start)[None] * (t[:, None] / max(1, frames // 2))
+    return Trajectory(centre, side, angle, occluder, hand_centre, hand_side)
+
+
+def place(rgba: torch.Tensor, centre: np.ndarray, side: np.ndarray, angle: np.ndarray, size: int) -> torch.Tensor:
+    """Premultiplied sprites [K, 4, s, s] (or one [4, s, s] for all) drawn into K frames [K, 4, size, size]: each
+    centred at (y, x), `side` px across, turned by `angle` degrees counter-clockwise (bilinear, transparent outside)."""
+    k = len(centre)
+    if rgba.ndim == 3:
+        rgba = rgba[None].expand(k, -1, -1, -1)
+    c = torch.as_tensor(np.asarray(centre), dtype=torch.float32)
+    scale = torch.as_tensor(np.asarray(side), dtype=torch.float32) / size  # the sprite's share of the frame
+    theta = torch.as_tensor(np.asarray(angle), dtype=torch.float32) * (math.pi / 180.0)
+    cos, sin = torch.cos(theta) / scale, torch.sin(theta) / scale
+    # output (x, y) in [-1, 1] -> sprite coordinates: rotate by -angle about the centre, then divide by the scale
+    ty, tx = (2 * c[:, 0] + 1) / size - 1, (2 * c[:, 1] + 1) / size - 1
+    matrix = torch.stack([
+        torch.stack([cos, -sin, -(cos * tx - sin * ty)], dim=1),
+        torch.stack([sin, cos, -(sin * tx + cos * ty)], dim=1),
+    ], dim=1)  # [K, 2, 3]
+    grid = F.affine_grid(matrix, [k, 4, size, size], align_corners=False)
+    return F.grid_sample(rgba, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def composite(layers: list[torch.Tensor], background: np.ndarray) -> torch.Tensor:
+    """Premultiplied layers [T, 4, H, W], back to front, over a uint8 background [H, W, 3] -> float [T, 3, H, W]."""
+    out = torch.from_numpy(background).permute(2, 0, 1).float()[None] / 255.0
+    for layer in layers:
+        out = layer[:, :3] + (1 - layer[:, 3:]) * out
+    return out
+
+
+def to_uint8(frames: torch.Tensor) -> np.ndarray:
+    return (frames * 255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+class FaceClips:
+    """`len()` clips of one face each, made on demand; `layout(i)` says what clip i shows, `render_as(i, b)` draws
+    it with face b instead (the swap's ground truth), `face_mask(i)` where the face shows."""
+
+    def __init__(self, split: str = "train", num_clips: int | None = None, frames: int = 16, size: int = 64,
+                 style: str = "google", seed: int = 0, split_seed: int = 0, occluded: float = 0.5,
+                 background: str = "noise") -> None:
+        if split not in _SPLIT_CODE:
+            raise DataError(f"unknown split {split!r}; choose train or test")
+        if frames < 1 or size < 16:
+            raise DataError(f"face clips need at least 1 frame of at least 16 px, got {frames} of {size} px")
+        self.split, self.frames, self.size, self.style = split, frames, size, style
+        self.seed, self.occluded, self.background = seed, occluded, background
+        self.faces = emoji_sprites(FACE_PREFIX, style)
+        self.hands = emoji_sprites(OCCLUDER_PREFIX, style)
+        self.pool = split_pools(len(self.faces.names), split_seed)[split]  # face indices this split shows
+        self.num_clips = num_clips if num_clips is not None else (2000 if split == "train" else 200)
+
+    def __len__(self) -> int:
+        return self.num_clips
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        return self.render_as(index, self.layout(index)["identity"])
+
+    @property
+    def identities(self) -> np.ndarray:
+        """The faces (indices into `faces.names`) this split's clips show."""
+        return self.pool
+
+    def layout(self, index: int) -> dict:
+        """{"identity": face index, "trajectory": Trajectory, "background": uint8 [H, W, 3]} of clip `index`."""
+        if not 0 <= index < len(self):
+            raise IndexError(f"clip {index} is outside 0..{len(self) - 1}")
+        rng = np.random.default_rng([self.seed, _SPLIT_CODE[self.split], index])
+        identity = int(self.pool[rng.integers(0, len(self.pool))])
+        trajectory = random_trajectory(rng, self.frames, self.size, self.occluded)
+        background = make_background(self.background, self.size, 3, rng)
+        return {"identity": identity, "trajectory": trajectory, "background": background}
+
+    def layers(self, index: int, identity: int) -> tuple[torch.Tensor, torch.Tensor | None, np.ndarray]:
+        """(the face's layer, the hand's layer or None, the background) of clip `index` drawn with `identity`."""
+        if not 0 <= identity < len(self.faces.names):
+            raise DataError(f"face {identity} is outside 0..{len(self.faces.names) - 1}")
+        layout = self.layout(index)
+        tr: Trajectory = layout["trajectory"]
+        face = place(self.faces.rgba[identity], tr.centre, tr.side, tr.angle, self.size)
+        hand = None
+        if tr.occluder is not None:
+            sprite = self.hands.rgba[tr.occluder % len(self.hands.names)]
+            hand = place(sprite, tr.occluder_centre, np.full(tr.frames, tr.occluder_side), np.zeros(tr.frames),
+                         self.size)
+        return face, hand, layout["background"]
+
+    def render_as(self, index: int, identity: int) -> np.ndarray:
+        """Clip `index` with face `identity` along its trajectory, behind its hand: uint8 [T, H, W, 3]."""
+        face, hand, background = self.layers(index, identity)
+        return to_uint8(composite([face] if hand is None else [face, hand], background))
+
+    def face_mask(self, index: int) -> np.ndarray:
+        """float [T, H, W] in 0..1: how much of each pixel is the clip's own face after the hand covers it."""
+        face, hand, _ = self.layers(index, self.layout(index)["identity"])
+        visible = face[:, 3] if hand is None else face[:, 3] * (1 - hand[:, 3])
+        return visible.numpy()
