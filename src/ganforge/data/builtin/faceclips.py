@@ -105,23 +105,30 @@ def random_trajectory(rng: np.random.Generator, frames: int, size: int, occluded
     return Trajectory(centre, side, angle, occluder, hand_centre, hand_side)
 
 
+def pose_matrix(centre: np.ndarray, side: np.ndarray, angle: np.ndarray, size: int) -> torch.Tensor:
+    """[T, 3, 3] float64: a frame's normalised coordinates (x, y, 1) -> the face's own (its sprite spans [-1, 1]),
+    for a face centred at (y, x) px, `side` px across, turned by `angle` degrees counter-clockwise."""
+    c = torch.as_tensor(np.asarray(centre), dtype=torch.float64)
+    scale = torch.as_tensor(np.asarray(side), dtype=torch.float64) / size  # the sprite's share of the frame
+    theta = torch.as_tensor(np.asarray(angle), dtype=torch.float64) * (math.pi / 180.0)
+    cos, sin = torch.cos(theta) / scale, torch.sin(theta) / scale
+    ty, tx = (2 * c[:, 0] + 1) / size - 1, (2 * c[:, 1] + 1) / size - 1
+    zero, one = torch.zeros_like(cos), torch.ones_like(cos)
+    return torch.stack([  # rotate by -angle about the centre, then divide by the scale
+        torch.stack([cos, -sin, -(cos * tx - sin * ty)], dim=1),
+        torch.stack([sin, cos, -(sin * tx + cos * ty)], dim=1),
+        torch.stack([zero, zero, one], dim=1),
+    ], dim=1)
+
+
 def place(rgba: torch.Tensor, centre: np.ndarray, side: np.ndarray, angle: np.ndarray, size: int) -> torch.Tensor:
-    """Premultiplied sprites [K, 4, s, s] (or one [4, s, s] for all) drawn into K frames [K, 4, size, size]: each
-    centred at (y, x), `side` px across, turned by `angle` degrees counter-clockwise (bilinear, transparent outside)."""
+    """Premultiplied sprites [K, C, s, s] (or one [C, s, s] for all) drawn into K frames [K, C, size, size] at each
+    pose (`pose_matrix`; bilinear, transparent outside)."""
     k = len(centre)
     if rgba.ndim == 3:
         rgba = rgba[None].expand(k, -1, -1, -1)
-    c = torch.as_tensor(np.asarray(centre), dtype=torch.float32)
-    scale = torch.as_tensor(np.asarray(side), dtype=torch.float32) / size  # the sprite's share of the frame
-    theta = torch.as_tensor(np.asarray(angle), dtype=torch.float32) * (math.pi / 180.0)
-    cos, sin = torch.cos(theta) / scale, torch.sin(theta) / scale
-    # output (x, y) in [-1, 1] -> sprite coordinates: rotate by -angle about the centre, then divide by the scale
-    ty, tx = (2 * c[:, 0] + 1) / size - 1, (2 * c[:, 1] + 1) / size - 1
-    matrix = torch.stack([
-        torch.stack([cos, -sin, -(cos * tx - sin * ty)], dim=1),
-        torch.stack([sin, cos, -(sin * tx + cos * ty)], dim=1),
-    ], dim=1)  # [K, 2, 3]
-    grid = F.affine_grid(matrix, [k, 4, size, size], align_corners=False)
+    matrix = pose_matrix(centre, side, angle, size)[:, :2].float()
+    grid = F.affine_grid(matrix, [k, rgba.shape[1], size, size], align_corners=False)
     return F.grid_sample(rgba, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 

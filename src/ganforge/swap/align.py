@@ -1,0 +1,46 @@
+"""Aligning a face to a canonical crop and blending a crop back: the two ends of the faceswap pipeline.
+
+A face's pose in a frame is its centre (y, x), side and angle, as `data.builtin.faceclips` draws faces (on emoji
+clips the pose comes from the clip's layout; a detector trained here will give it for others). `align` samples the
+frame on the face's own grid, so every face comes out upright, centred and the same size; `paste` draws a crop
+(with its alpha) back into the frame along the same pose, the inverse warp. `naive_paste` is the baseline the swap is
+measured against: the new face's image pasted into the face's box, upright, over everything.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ganforge.data.builtin.faceclips import place, pose_matrix
+
+
+def align(frames: np.ndarray, centre: np.ndarray, side: np.ndarray, angle: np.ndarray, crop: int) -> torch.Tensor:
+    """uint8 frames [T, H, W, 3] -> each face upright in a crop float [T, 3, crop, crop] in 0..1 (bilinear; outside
+    the frame is black)."""
+    t, size = len(frames), frames.shape[1]
+    inverse = torch.linalg.inv(pose_matrix(centre, side, angle, size))[:, :2].float()  # crop -> frame
+    x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0
+    grid = F.affine_grid(inverse, [t, 3, crop, crop], align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def paste(frames: np.ndarray, crops: torch.Tensor, alpha: torch.Tensor, centre: np.ndarray, side: np.ndarray,
+          angle: np.ndarray) -> torch.Tensor:
+    """Crops [T, 3, s, s] in 0..1 with their alpha [T, 1, s, s] drawn into uint8 frames [T, H, W, 3] along each
+    pose: float [T, 3, H, W] in 0..1."""
+    size = frames.shape[1]
+    placed = place(torch.cat([crops * alpha, alpha], dim=1), centre, side, angle, size)  # premultiplied
+    base = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0
+    return placed[:, :3] + (1 - placed[:, 3:]) * base
+
+
+def naive_paste(frames: np.ndarray, rgba: torch.Tensor, centre: np.ndarray, side: np.ndarray) -> torch.Tensor:
+    """The baseline: one premultiplied face [4, s, s] pasted upright into each frame's face box, over everything
+    (no turn, no occlusion): float [T, 3, H, W] in 0..1."""
+    size = frames.shape[1]
+    layer = place(rgba, centre, side, np.zeros(len(centre)), size)
+    base = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0
+    return layer[:, :3] + (1 - layer[:, 3:]) * base
+
