@@ -50,7 +50,8 @@ def main() -> None:
     parser.add_argument("--resolution", type=int, default=64)
     parser.add_argument("--width", type=int, default=16)
     parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--contrastive-weight", type=float, default=0.0, help="XMC-GAN's contrastive term (0 = off)")
+    parser.add_argument("--contrastive-weight", type=float, default=None,
+                        help="XMC-GAN's contrastive term (0 = off; default: the task's, 1)")
     parser.add_argument("--milestones", default="25,50,100", help="kimg at which to evaluate, comma-separated")
     parser.add_argument("--minutes", type=float, default=None, help="a time budget for each training call")
     parser.add_argument("--n", type=int, default=None, help="images per split (default: every held-out emoji)")
@@ -61,7 +62,7 @@ def main() -> None:
 
     settings = dict(task="text2image", model="dfgan", data=args.data, resolution=args.resolution, width=args.width,
                     batch=args.batch, seed=0, **({"contrastive_weight": args.contrastive_weight}
-                                                 if args.contrastive_weight else {}))
+                                                 if args.contrastive_weight is not None else {}))
     rows = []
     for kimg in (float(k) for k in args.milestones.split(",")):
         started = time.perf_counter()
