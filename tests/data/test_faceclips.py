@@ -10,7 +10,7 @@ import torch
 from gf_data_helpers import make_many_emoji_tarballs
 
 from ganforge.data.builtin import get_builtin, npm
-from ganforge.data.builtin.faceclips import FaceClips, emoji_sprites, place
+from ganforge.data.builtin.faceclips import FaceClips, draw_faces, emoji_sprites, place
 from ganforge.errors import DataError
 
 
@@ -79,3 +79,18 @@ def test_a_placed_sprite_lands_where_and_as_large_as_asked() -> None:
         assert (alpha * xs).sum() / alpha.sum() == pytest.approx(30.0, abs=0.05)
     wide = np.nonzero(layers[2].max(axis=0) > 0.5)[0]
     assert wide.max() - wide.min() + 1 >= 21  # turned by 45 degrees: about 16 * sqrt(2) across
+
+
+def test_drawn_faces_align_back_to_their_sprites(faces_cached) -> None:
+    from ganforge.swap.align import align
+
+    identities = np.array([0, 3, 3, 7])
+    drawn = draw_faces(identities, seed=0, size=64, occluded=0.0)
+    assert drawn["frames"].shape == (4, 64, 64, 3) and drawn["side"].shape == (4,)
+    np.testing.assert_array_equal(draw_faces(identities, seed=0, size=64, occluded=0.0)["frames"], drawn["frames"])
+    crops = align(drawn["frames"], drawn["centre"], drawn["side"], drawn["angle"], 32)
+    faces = emoji_sprites("face-", "google").rgba
+    small = torch.nn.functional.interpolate(faces[identities], size=32, mode="bilinear", antialias=True)
+    inner = small[:, 3:] > 0.99  # the test sprites are opaque squares: compare inside them
+    error = (crops - small[:, :3]).abs()[inner.expand(-1, 3, -1, -1)].mean()
+    assert float(error) < 0.03

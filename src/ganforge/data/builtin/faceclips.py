@@ -207,3 +207,24 @@ class FaceClips:
         face, hand, _ = self.layers(index, self.layout(index)["identity"])
         visible = face[:, 3] if hand is None else face[:, 3] * (1 - hand[:, 3])
         return visible.numpy()
+
+
+def draw_faces(identities: np.ndarray, seed: int, size: int = 64, style: str = "google", occluded: float = 0.3,
+               background: str = "noise") -> dict[str, np.ndarray]:
+    """One frame per face in `identities`, each at a random pose over a random background, a hand in front with
+    chance `occluded`: {"frames": uint8 [N, H, W, 3], "centre": [N, 2], "side": [N], "angle": [N]} (what the
+    identity classifier and encoder train on, aligned by their poses)."""
+    faces, hands = emoji_sprites(FACE_PREFIX, style), emoji_sprites(OCCLUDER_PREFIX, style)
+    rng = np.random.default_rng([seed, 0xFACE])
+    frames, centre, side, angle = [], [], [], []
+    for identity in np.asarray(identities):
+        tr = random_trajectory(rng, 1, size, occluded)
+        layers = [place(faces.rgba[int(identity)], tr.centre, tr.side, tr.angle, size)]
+        if tr.occluder is not None:
+            layers.append(place(hands.rgba[tr.occluder % len(hands.names)], tr.occluder_centre,
+                                np.array([tr.occluder_side]), np.zeros(1), size))
+        frames.append(to_uint8(composite(layers, make_background(background, size, 3, rng)))[0])
+        centre.append(tr.centre[0])
+        side.append(tr.side[0])
+        angle.append(tr.angle[0])
+    return {"frames": np.stack(frames), "centre": np.stack(centre), "side": np.array(side), "angle": np.array(angle)}
