@@ -29,8 +29,8 @@ from ganforge.metrics.identity import (
 from ganforge.swap.align import align
 
 
-def aligned(identities: np.ndarray, seed: int, style: str) -> torch.Tensor:
-    drawn = draw_faces(identities, seed, style=style)
+def aligned(identities: np.ndarray, seed: int, style: str, occluded: float) -> torch.Tensor:
+    drawn = draw_faces(identities, seed, style=style, occluded=occluded)
     return align(drawn["frames"], drawn["centre"], drawn["side"], drawn["angle"], SIDE)
 
 
@@ -39,21 +39,23 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=IDENTITY_FILE)
     parser.add_argument("--per-face", type=int, default=120, help="drawings of each face per style")
     parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--occluded", type=float, default=0.6, help="share of faces drawn with a hand in front")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     started = time.perf_counter()
     names = emoji_sprites(FACE_PREFIX, "google").names
     classes = len(names)
     labels = np.tile(np.arange(classes), args.per_face)
-    crops = torch.cat([aligned(labels, args.seed * 2 + i, style) for i, style in enumerate(("google", "twitter"))])
+    crops = torch.cat([aligned(labels, args.seed * 2 + i, style, args.occluded)
+                       for i, style in enumerate(("google", "twitter"))])
     targets = torch.from_numpy(np.concatenate([labels, labels])).long()
     drawn_sec = time.perf_counter() - started
     net = train_identity_classifier(crops, targets, classes, args.epochs, args.seed)
     check = np.tile(np.arange(classes), 10)
-    accuracy = float((identity_probabilities(aligned(check, 1000 + args.seed, "google"), net).argmax(1)
+    accuracy = float((identity_probabilities(aligned(check, 1000 + args.seed, "google", args.occluded), net).argmax(1)
                       == torch.from_numpy(check)).float().mean())
     summary = {"classes": classes, "first_names": list(names[:3]), "per_face": args.per_face, "styles": ["google", "twitter"],
-               "train_items": len(targets), "fresh_accuracy": round(accuracy, 4), "fresh_items": len(check),
+               "train_items": len(targets), "occluded": args.occluded, "fresh_accuracy": round(accuracy, 4), "fresh_items": len(check),
                "epochs": args.epochs, "seed": args.seed, "draw_sec": round(drawn_sec, 1),
                "train_sec": round(time.perf_counter() - started - drawn_sec, 1), "torch": torch.__version__,
                "command": "python scripts/train_identity_classifier.py"}

@@ -101,7 +101,9 @@ def random_trajectory(rng: np.random.Generator, frames: int, size: int, occluded
         occluder = int(rng.integers(0, 1 << 30))  # reduced modulo the hands available when drawn
         start = centre[frames // 2] + rng.uniform(-0.6, 0.6, 2) * size
         middle = centre[frames // 2] + rng.uniform(-0.15, 0.15, 2) * size
-        hand_centre = start[None] + (middle - start)[None] * (t[:, None] / max(1, frames // 2))
+        # the hand reaches the face half-way through; a one-frame "clip" shows it somewhere on its way in
+        progress = t / max(1, frames // 2) if frames > 1 else rng.uniform(0.4, 1.0, 1)
+        hand_centre = start[None] + (middle - start)[None] * progress[:, None]
     return Trajectory(centre, side, angle, occluder, hand_centre, hand_side)
 
 
@@ -202,9 +204,10 @@ class FaceClips:
         face, hand, background = self.layers(index, identity)
         return to_uint8(composite([face] if hand is None else [face, hand], background))
 
-    def face_mask(self, index: int) -> np.ndarray:
-        """float [T, H, W] in 0..1: how much of each pixel is the clip's own face after the hand covers it."""
-        face, hand, _ = self.layers(index, self.layout(index)["identity"])
+    def face_mask(self, index: int, identity: int | None = None) -> np.ndarray:
+        """float [T, H, W] in 0..1: how much of each pixel is the face (the clip's own, or `identity` drawn along
+        its trajectory) after the hand covers it."""
+        face, hand, _ = self.layers(index, self.layout(index)["identity"] if identity is None else identity)
         visible = face[:, 3] if hand is None else face[:, 3] * (1 - hand[:, 3])
         return visible.numpy()
 
