@@ -7,6 +7,7 @@ Trained by `scripts/train_digit_classifier.py` on the train split of the built-i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -49,19 +50,26 @@ def as_input(images: torch.Tensor) -> torch.Tensor:
     return images.float().clamp(-1, 1)
 
 
-def train_digit_classifier(images: torch.Tensor, labels: torch.Tensor, epochs: int = 4, seed: int = 0) -> nn.Sequential:
-    """Adam at 1e-3, batch 64, `epochs` passes over images [N, 1, 32, 32] in [-1, 1]; seeded."""
+def fit_classifier(make_net: Callable[[], nn.Module], images: torch.Tensor, labels: torch.Tensor,
+                   read: Callable[[torch.Tensor], torch.Tensor], epochs: int, seed: int) -> nn.Module:
+    """The shipped classifiers' training (digits, face identities): Adam at 1e-3, batch 64, `epochs` seeded passes;
+    `read` turns a batch of `images` into the network's input."""
     torch.manual_seed(seed)
-    net = digit_classifier()
+    net = make_net()
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     order = torch.Generator().manual_seed(seed)
     for _ in range(epochs):
         for batch in torch.randperm(len(images), generator=order).split(64):
-            loss = F.cross_entropy(net(as_input(images[batch])), labels[batch])
+            loss = F.cross_entropy(net(read(images[batch])), labels[batch])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
     return net.eval()
+
+
+def train_digit_classifier(images: torch.Tensor, labels: torch.Tensor, epochs: int = 4, seed: int = 0) -> nn.Module:
+    """`fit_classifier` of the digit network over images [N, 1, 32, 32] in [-1, 1]."""
+    return fit_classifier(digit_classifier, images, labels, as_input, epochs, seed)
 
 
 def save_digit_classifier(net: nn.Module, path: Path, metadata: dict[str, Any]) -> Path:

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganforge.metrics.digits import conv_classifier
+from ganforge.metrics.digits import conv_classifier, fit_classifier
 
 HERE = Path(__file__).resolve().parent
 IDENTITY_FILE = HERE / "identity-faces.safetensors"
@@ -35,19 +35,9 @@ def as_input(crops: torch.Tensor | np.ndarray) -> torch.Tensor:
 
 
 def train_identity_classifier(crops: torch.Tensor, labels: torch.Tensor, classes: int, epochs: int = 6,
-                              seed: int = 0) -> nn.Sequential:
-    """Adam at 1e-3, batch 64, `epochs` passes over crops [N, 3, 32, 32] in 0..1; seeded."""
-    torch.manual_seed(seed)
-    net = conv_classifier(3, classes)
-    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
-    order = torch.Generator().manual_seed(seed)
-    for _ in range(epochs):
-        for batch in torch.randperm(len(crops), generator=order).split(64):
-            loss = F.cross_entropy(net(as_input(crops[batch])), labels[batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-    return net.eval()
+                              seed: int = 0) -> nn.Module:
+    """`fit_classifier` of the colour network over crops [N, 3, 32, 32] in 0..1."""
+    return fit_classifier(lambda: conv_classifier(3, classes), crops, labels, as_input, epochs, seed)
 
 
 def save_identity_classifier(net: nn.Module, path: Path, metadata: dict[str, Any]) -> Path:
