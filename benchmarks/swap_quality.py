@@ -21,16 +21,11 @@ import sys
 import time
 
 import numpy as np
-import torch
 from report import machine, rounded
 
-from ganforge.data.builtin.faceclips import FaceClips
+from ganforge.data.builtin.faceclips import FaceClips, to_uint8
 from ganforge.metrics.identity import SIDE, identity_probabilities
 from ganforge.swap.align import align, naive_paste
-
-
-def to_uint8(frames: torch.Tensor) -> np.ndarray:
-    return (frames * 255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
 def scores(output: np.ndarray, truth: np.ndarray, mask: np.ndarray, pose: dict, target: int) -> dict[str, float]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ganforge.data.builtin.faceclips import composite, place
+from ganforge.data.builtin.faceclips import composite, place, to_uint8
 from ganforge.metrics.image import psnr
 from ganforge.swap.align import align, naive_paste, paste
 
@@ -23,14 +23,10 @@ POSE = dict(centre=np.array([[30.0, 28.0], [33.0, 31.0], [36.0, 34.0]]), side=np
             angle=np.array([0.0, 25.0, -40.0]))
 
 
-def as_hwc(frames: torch.Tensor) -> np.ndarray:
-    return (frames * 255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
-
-
 def frames_of(face: torch.Tensor) -> np.ndarray:
     background = np.full((64, 64, 3), 90, np.uint8)
     layer = place(face, POSE["centre"], POSE["side"], POSE["angle"], 64)
-    return (composite([layer], background) * 255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    return to_uint8(composite([layer], background))
 
 
 def test_aligned_crops_are_the_face_upright_whatever_its_pose() -> None:
@@ -48,7 +44,7 @@ def test_paste_of_the_other_face_gives_it_along_the_pose_and_beats_the_naive_pas
     clip_a, truth = frames_of(a), frames_of(b)
     crops_b = b[:3] / b[3:].clamp(min=1e-6)  # b unpremultiplied, with its alpha
     swapped = paste(clip_a, crops_b.expand(3, -1, -1, -1), b[3:].expand(3, -1, -1, -1), **POSE)
-    swapped_db = psnr(as_hwc(swapped), truth)
+    swapped_db = psnr(to_uint8(swapped), truth)
     assert swapped_db.min() > 40.0  # exact but for 8-bit rounding
-    naive_db = psnr(as_hwc(naive_paste(clip_a, b, POSE["centre"], POSE["side"])), truth)
+    naive_db = psnr(to_uint8(naive_paste(clip_a, b, POSE["centre"], POSE["side"])), truth)
     assert naive_db[0] > 40.0 and np.all(naive_db[1:] < swapped_db[1:] - 10)  # upright it is right; turned, not

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganforge.imaging import uint8_to_tensor
 from ganforge.metrics.digits import conv_classifier, fit_classifier
 
 HERE = Path(__file__).resolve().parent
@@ -27,11 +28,10 @@ SIDE = 32  # aligned crops are read at 32 x 32
 
 def as_input(crops: torch.Tensor | np.ndarray) -> torch.Tensor:
     """uint8 [N, H, W, 3] or float [N, 3, H, W] in 0..1 -> the classifier's [N, 3, 32, 32] in [-1, 1]."""
-    if isinstance(crops, np.ndarray):
-        crops = torch.from_numpy(np.ascontiguousarray(crops)).permute(0, 3, 1, 2).float() / 255.0
-    if crops.shape[-1] != SIDE or crops.shape[-2] != SIDE:
-        crops = F.interpolate(crops.float(), size=(SIDE, SIDE), mode="bilinear", antialias=True, align_corners=False)
-    return crops.float() * 2 - 1
+    x = uint8_to_tensor(crops) if isinstance(crops, np.ndarray) else crops.float() * 2 - 1
+    if x.shape[-1] != SIDE or x.shape[-2] != SIDE:
+        x = F.interpolate(x, size=(SIDE, SIDE), mode="bilinear", antialias=True, align_corners=False)
+    return x
 
 
 def train_identity_classifier(crops: torch.Tensor, labels: torch.Tensor, classes: int, epochs: int = 6,

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ganforge.data.builtin.faceclips import place, pose_matrix
+from ganforge.data.builtin.faceclips import composite, place, pose_matrix
 
 
 def align(frames: np.ndarray, centre: np.ndarray, side: np.ndarray, angle: np.ndarray, crop: int) -> torch.Tensor:
@@ -30,17 +30,12 @@ def paste(frames: np.ndarray, crops: torch.Tensor, alpha: torch.Tensor, centre: 
           angle: np.ndarray) -> torch.Tensor:
     """Crops [T, 3, s, s] in 0..1 with their alpha [T, 1, s, s] drawn into uint8 frames [T, H, W, 3] along each
     pose: float [T, 3, H, W] in 0..1."""
-    size = frames.shape[1]
-    placed = place(torch.cat([crops * alpha, alpha], dim=1), centre, side, angle, size)  # premultiplied
-    base = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0
-    return placed[:, :3] + (1 - placed[:, 3:]) * base
+    placed = place(torch.cat([crops * alpha, alpha], dim=1), centre, side, angle, frames.shape[1])  # premultiplied
+    return composite([placed], frames)
 
 
 def naive_paste(frames: np.ndarray, rgba: torch.Tensor, centre: np.ndarray, side: np.ndarray) -> torch.Tensor:
     """The baseline: one premultiplied face [4, s, s] pasted upright into each frame's face box, over everything
     (no turn, no occlusion): float [T, 3, H, W] in 0..1."""
-    size = frames.shape[1]
-    layer = place(rgba, centre, side, np.zeros(len(centre)), size)
-    base = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0
-    return layer[:, :3] + (1 - layer[:, 3:]) * base
+    return composite([place(rgba, centre, side, np.zeros(len(centre)), frames.shape[1])], frames)
 

@@ -135,8 +135,10 @@ def place(rgba: torch.Tensor, centre: np.ndarray, side: np.ndarray, angle: np.nd
 
 
 def composite(layers: list[torch.Tensor], background: np.ndarray) -> torch.Tensor:
-    """Premultiplied layers [T, 4, H, W], back to front, over a uint8 background [H, W, 3] -> float [T, 3, H, W]."""
-    out = torch.from_numpy(background).permute(2, 0, 1).float()[None] / 255.0
+    """Premultiplied layers [T, 4, H, W], back to front, over a uint8 background [H, W, 3] (or one per frame,
+    [T, H, W, 3]) -> float [T, 3, H, W] in 0..1."""
+    base = torch.from_numpy(np.ascontiguousarray(background)).float() / 255.0
+    out = base.permute(2, 0, 1)[None] if base.ndim == 3 else base.permute(0, 3, 1, 2)
     for layer in layers:
         out = layer[:, :3] + (1 - layer[:, 3:]) * out
     return out
@@ -144,6 +146,16 @@ def composite(layers: list[torch.Tensor], background: np.ndarray) -> torch.Tenso
 
 def to_uint8(frames: torch.Tensor) -> np.ndarray:
     return (frames * 255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+def face_layers(face: torch.Tensor, hands: Sprites, tr: Trajectory, size: int) -> list[torch.Tensor]:
+    """A premultiplied face [4, s, s] drawn along a trajectory, and its hand (if it has one) in front: the layers
+    [T, 4, size, size] to `composite`, back to front."""
+    layers = [place(face, tr.centre, tr.side, tr.angle, size)]
+    if tr.occluder is not None:
+        layers.append(place(hands.rgba[tr.occluder % len(hands.names)], tr.occluder_centre,
+                            np.full(tr.frames, tr.occluder_side), np.zeros(tr.frames), size))
+    return layers
 
 
 class FaceClips:
@@ -190,14 +202,8 @@ class FaceClips:
         if not 0 <= identity < len(self.faces.names):
             raise DataError(f"face {identity} is outside 0..{len(self.faces.names) - 1}")
         layout = self.layout(index)
-        tr: Trajectory = layout["trajectory"]
-        face = place(self.faces.rgba[identity], tr.centre, tr.side, tr.angle, self.size)
-        hand = None
-        if tr.occluder is not None:
-            sprite = self.hands.rgba[tr.occluder % len(self.hands.names)]
-            hand = place(sprite, tr.occluder_centre, np.full(tr.frames, tr.occluder_side), np.zeros(tr.frames),
-                         self.size)
-        return face, hand, layout["background"]
+        face, *hand = face_layers(self.faces.rgba[identity], self.hands, layout["trajectory"], self.size)
+        return face, (hand[0] if hand else None), layout["background"]
 
     def render_as(self, index: int, identity: int) -> np.ndarray:
         """Clip `index` with face `identity` along its trajectory, behind its hand: uint8 [T, H, W, 3]."""
@@ -222,10 +228,7 @@ def draw_faces(identities: np.ndarray, seed: int, size: int = 64, style: str = "
     frames, centre, side, angle = [], [], [], []
     for identity in np.asarray(identities):
         tr = random_trajectory(rng, 1, size, occluded)
-        layers = [place(faces.rgba[int(identity)], tr.centre, tr.side, tr.angle, size)]
-        if tr.occluder is not None:
-            layers.append(place(hands.rgba[tr.occluder % len(hands.names)], tr.occluder_centre,
-                                np.array([tr.occluder_side]), np.zeros(1), size))
+        layers = face_layers(faces.rgba[int(identity)], hands, tr, size)
         frames.append(to_uint8(composite(layers, make_background(background, size, 3, rng)))[0])
         centre.append(tr.centre[0])
         side.append(tr.side[0])

@@ -10,6 +10,7 @@ image's caption out of the batch's (InfoNCE), and G is asked the same of its ima
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -135,7 +136,7 @@ class Text2ImageTask(Task):
         is not its own negative."""
         image, text = self.D.embed(features, sentence)
         same = (sentence[:, None, :] == sentence[None, :, :]).all(dim=2)
-        return contrastive_loss(image, text, -torch.log(torch.tensor(self.config.contrastive_temperature)), same)
+        return contrastive_loss(image, text, math.log(1 / self.config.contrastive_temperature), same)
 
     def _ma_gp(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         cfg = self.config
