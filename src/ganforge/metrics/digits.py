@@ -51,16 +51,20 @@ def as_input(images: torch.Tensor) -> torch.Tensor:
 
 
 def fit_classifier(make_net: Callable[[], nn.Module], images: torch.Tensor, labels: torch.Tensor,
-                   read: Callable[[torch.Tensor], torch.Tensor], epochs: int, seed: int) -> nn.Module:
-    """The shipped classifiers' training (digits, face identities): Adam at 1e-3, batch 64, `epochs` seeded passes;
-    `read` turns a batch of `images` into the network's input."""
+                   read: Callable[[torch.Tensor], torch.Tensor], epochs: int, seed: int,
+                   loss_of: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor] | None = None
+                   ) -> nn.Module:
+    """The shipped classifiers' training (digits, face identities, the swap's identity encoder): Adam at 1e-3,
+    batch 64, `epochs` seeded passes; `read` turns a batch of `images` into the network's input; `loss_of(net, x,
+    labels)` replaces cross-entropy on `net(x)` (ArcFace's margin)."""
     torch.manual_seed(seed)
     net = make_net()
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     order = torch.Generator().manual_seed(seed)
     for _ in range(epochs):
         for batch in torch.randperm(len(images), generator=order).split(64):
-            loss = F.cross_entropy(net(read(images[batch])), labels[batch])
+            x, y = read(images[batch]), labels[batch]
+            loss = F.cross_entropy(net(x), y) if loss_of is None else loss_of(net, x, y)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
