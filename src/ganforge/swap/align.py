@@ -16,13 +16,14 @@ import torch.nn.functional as F
 from ganforge.data.builtin.faceclips import composite, place, pose_matrix
 
 
-def align(frames: np.ndarray, centre: np.ndarray, side: np.ndarray, angle: np.ndarray, crop: int) -> torch.Tensor:
-    """uint8 frames [T, H, W, 3] -> each face upright in a crop float [T, 3, crop, crop] in 0..1 (bilinear; outside
-    the frame is black)."""
-    t, size = len(frames), frames.shape[1]
-    inverse = torch.linalg.inv(pose_matrix(centre, side, angle, size))[:, :2].float()  # crop -> frame
-    x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0
-    grid = F.affine_grid(inverse, [t, 3, crop, crop], align_corners=False)
+def align(frames: np.ndarray | torch.Tensor, centre: np.ndarray, side: np.ndarray, angle: np.ndarray,
+          crop: int) -> torch.Tensor:
+    """uint8 frames [T, H, W, 3] (or float [T, C, H, W] in 0..1) -> each face upright in a crop float
+    [T, C, crop, crop] in 0..1 (bilinear; outside the frame is black)."""
+    x = frames if isinstance(frames, torch.Tensor) else (
+        torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0)
+    inverse = torch.linalg.inv(pose_matrix(centre, side, angle, x.shape[-1]))[:, :2].float()  # crop -> frame
+    grid = F.affine_grid(inverse, [len(x), x.shape[1], crop, crop], align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 

@@ -109,10 +109,14 @@ def random_trajectory(rng: np.random.Generator, frames: int, size: int, occluded
 
 def pose_matrix(centre: np.ndarray, side: np.ndarray, angle: np.ndarray, size: int) -> torch.Tensor:
     """[T, 3, 3] float64: a frame's normalised coordinates (x, y, 1) -> the face's own (its sprite spans [-1, 1]),
-    for a face centred at (y, x) px, `side` px across, turned by `angle` degrees counter-clockwise."""
-    c = torch.as_tensor(np.asarray(centre), dtype=torch.float64)
-    scale = torch.as_tensor(np.asarray(side), dtype=torch.float64) / size  # the sprite's share of the frame
-    theta = torch.as_tensor(np.asarray(angle), dtype=torch.float64) * (math.pi / 180.0)
+    for a face centred at (y, x) px, `side` px across, turned by `angle` degrees counter-clockwise. Tensors keep
+    their gradients (a pose fitted by gradient descent, `metrics.swap.register_pose`)."""
+    def as64(v: np.ndarray | torch.Tensor) -> torch.Tensor:
+        return torch.as_tensor(v if isinstance(v, torch.Tensor) else np.asarray(v), dtype=torch.float64)
+
+    c = as64(centre)
+    scale = as64(side) / size  # the sprite's share of the frame
+    theta = as64(angle) * (math.pi / 180.0)
     cos, sin = torch.cos(theta) / scale, torch.sin(theta) / scale
     ty, tx = (2 * c[:, 0] + 1) / size - 1, (2 * c[:, 1] + 1) / size - 1
     zero, one = torch.zeros_like(cos), torch.ones_like(cos)

@@ -1,0 +1,87 @@
+"""Aligned face crops to train swap models on, drawn from the emoji faces with their exact masks and swaps.
+
+A training example is one frame as the face clips draw it (a face at a random pose over a random background, a hand
+in front of it half the time), aligned to an upright crop as the pipeline aligns faces (`swap.align.align`), with a
+fourth channel: how much of each pixel is the face after the hand covers it (what a swap model's blend mask learns).
+Given `others`, the same frame is drawn a second time with another face: the exact answer of swapping it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from ganforge.data.builtin.faceclips import (
+    FACE_PREFIX,
+    OCCLUDER_PREFIX,
+    composite,
+    emoji_sprites,
+    face_layers,
+    random_trajectory,
+)
+from ganforge.data.builtin.moving import make_background
+from ganforge.swap.align import align
+
+CROP = 64  # side of the aligned crops swap models work on (at 32 px resampling alone costs the 25 dB bar)
+REFERENCE_GREY = 128  # what a reference face is drawn over
+
+
+def _rgba(frames: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
+    """float [N, 3, H, W] and [N, H, W] in 0..1 -> one float [N, 4, H, W]."""
+    return torch.cat([frames, visible[:, None]], dim=1)
+
+
+def as_uint8_rgba(x: torch.Tensor) -> np.ndarray:
+    """float [N, 4, H, W] in 0..1 -> uint8 [N, H, W, 4]."""
+    return (x * 255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+def face_crops(identities: np.ndarray, seed: int, crop: int = CROP, size: int = 64, style: str = "google",
+               occluded: float = 0.5, others: np.ndarray | None = None, background: str = "noise",
+               progress: Callable[[int, int], None] | None = None, chunk: int = 256) -> dict[str, np.ndarray]:
+    """One aligned crop per face in `identities`: {"crops": uint8 [N, crop, crop, 4] (RGB and the face's visible
+    share)}, and with `others` (one face per example) {"truths": the same frames drawn with those faces}."""
+    faces, hands = emoji_sprites(FACE_PREFIX, style), emoji_sprites(OCCLUDER_PREFIX, style)
+    identities = np.asarray(identities, dtype=np.int64)
+    rng = np.random.default_rng([seed, 0x5A4B])
+    crops, truths = [], []
+    for start in range(0, len(identities), chunk):
+        part = identities[start:start + chunk]
+        drawn: dict[str, list[torch.Tensor]] = {"crops": [], "truths": []}
+        poses = []
+        for k, identity in enumerate(part):
+            tr = random_trajectory(rng, 1, size, occluded)
+            back = make_background(background, size, 3, rng)
+            poses.append(tr)
+            for key, face in (("crops", int(identity)),
+                              ("truths", None if others is None else int(others[start + k]))):
+                if face is None:
+                    continue
+                layers = face_layers(faces.rgba[face], hands, tr, size)
+                visible = layers[0][:, 3] * (1 - layers[1][:, 3]) if len(layers) > 1 else layers[0][:, 3]
+                drawn[key].append(_rgba(composite(layers, back), visible))
+        centre = np.concatenate([p.centre for p in poses])
+        side = np.concatenate([p.side for p in poses])
+        angle = np.concatenate([p.angle for p in poses])
+        crops.append(as_uint8_rgba(align(torch.cat(drawn["crops"]), centre, side, angle, crop)))
+        if others is not None:
+            truths.append(as_uint8_rgba(align(torch.cat(drawn["truths"]), centre, side, angle, crop)))
+        if progress is not None:
+            progress(min(start + chunk, len(identities)), len(identities))
+    out = {"crops": np.concatenate(crops)}
+    if others is not None:
+        out["truths"] = np.concatenate(truths)
+    return out
+
+
+def reference_faces(style: str = "google", crop: int = CROP) -> np.ndarray:
+    """Every face upright, filling a crop, over grey: uint8 [118, crop, crop, 3], what `--identity B` stands for."""
+    rgba = emoji_sprites(FACE_PREFIX, style).rgba
+    if rgba.shape[-1] != crop:
+        rgba = torch.nn.functional.interpolate(rgba, size=(crop, crop), mode="bilinear", antialias=True,
+                                               align_corners=False)
+    grey = np.full((crop, crop, 3), REFERENCE_GREY, dtype=np.uint8)
+    out = composite([rgba], grey)
+    return (out * 255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
