@@ -8,7 +8,8 @@ Rows (test-split face clips; A is the clip's own face, one of the held-out tenth
 - `naive paste`: B's image pasted upright into A's face box in every frame, over the hand (the bar's baseline);
 - `unchanged`: A's clip as it is (the floor);
 - one per `--run`, as `ganforge swap` makes it (marked frames, the clip's own poses); with `--finder` a second row
-  whose poses come from the shipped face finder instead. A simswap run swaps to B; an autoencoder knows two faces
+  whose poses come from the shipped face finder instead; a simswap run's row also split by whether B is a face its
+  training saw or one of the held-out tenth (told to it only by the identity encoder's embedding). A simswap run swaps to B; an autoencoder knows two faces
   only, so its clips are the same trajectories drawn with its face A, swapped to its face B.
 Scores (`metrics.swap`): identity (bar 0.90), position / scale / rotation error of B's face in the output (bars 2 px,
 5%, 5 degrees), PSNR over the true face region (bar 25 dB, and above naive paste), flicker ratio (bar 1.2). With
@@ -56,6 +57,8 @@ def main() -> None:
     parser.add_argument("--run", action="append", default=[], help="a swap run or export to score (repeatable)")
     parser.add_argument("--finder", action="store_true", help="also score each run on the face finder's poses")
     parser.add_argument("--files", type=int, default=0, help="clips per run written as GIF and MP4 and read back")
+    parser.add_argument("--grid", type=Path, default=None, help="write a figure here: for the first clip a hand "
+                        "crosses, every other frame of the source, each run's swap and the truth, a row each")
     args = parser.parse_args()
     started = time.perf_counter()
     clips = FaceClips("test", num_clips=args.clips, frames=args.frames, size=args.size, seed=args.seed)
@@ -65,9 +68,11 @@ def main() -> None:
         from ganforge.swap.finder import find_faces
 
         pipes = {Path(run).name: load(run) for run in args.run}
+    train_faces = set(range(len(clips.faces.names))) - {int(k) for k in clips.pool}  # all but the held-out faces
     rows: dict[str, list[dict[str, float]]] = {"truth": [], "naive paste": [], "unchanged": []}
     marks: dict[str, dict[str, list[tuple[float, bool]]]] = {}
     occluded = 0
+    figure: list[np.ndarray] = []
     for i, b in enumerate(swap_targets(clips, args.seed)):
         case = ClipCase(clips, i, b)
         pasted = naive_paste(case.source, clips.faces.rgba[b], case.pose["centre"], case.pose["side"])
@@ -77,6 +82,9 @@ def main() -> None:
             run_case, face = model_case(pipe, clips, i, b)
             swapped = pipe.swap_frames(run_case.source, run_case.pose, face)
             rows.setdefault(run, []).append(run_case.score(swapped))
+            if pipe.model == "simswap":  # faces its training saw, and the held-out ones it knows only by embedding
+                seen = "B a training face" if face in train_faces else "B a held-out face"
+                rows.setdefault(f"{run} ({seen})", []).append(rows[run][-1])
             if args.finder:
                 found = find_faces(run_case.source)
                 rows.setdefault(f"{run} (finder poses)", []).append(
@@ -86,6 +94,11 @@ def main() -> None:
                     for suffix in (".gif", ".mp4"):
                         marks.setdefault(run, {}).setdefault(suffix, []).extend(
                             file_marks(pipe, swapped, suffix, Path(folder)))
+        if args.grid is not None and not figure and case.occluded and pipes:
+            for pipe in pipes.values():
+                run_case, face = model_case(pipe, clips, i, b)
+                figure += [run_case.source[::2], pipe.swap_frames(run_case.source, run_case.pose, face)[::2],
+                           run_case.truth[::2]]
         occluded += case.occluded
     result = {
         "benchmark": "swap_quality", "date": time.strftime("%Y-%m-%d"), "machine": machine(),
@@ -100,6 +113,11 @@ def main() -> None:
                        "source": str(pipe.config.get("source", {}).get("run", run))} for run, pipe in pipes.items()},
         "total_sec": time.perf_counter() - started,
     }
+    if figure:
+        from ganforge.imaging import make_grid, save_image
+
+        save_image(make_grid(np.concatenate(figure), nrow=len(figure[0])), args.grid)
+        result["grid"] = str(args.grid)
     print(json.dumps(rounded(result), indent=2))
 
 

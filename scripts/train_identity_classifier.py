@@ -34,14 +34,19 @@ def aligned(identities: np.ndarray, seed: int, style: str, occluded: float) -> t
     return align(drawn["frames"], drawn["centre"], drawn["side"], drawn["angle"], SIDE)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=IDENTITY_FILE)
+def face_arguments(description: str, out: Path, occluded: float) -> argparse.Namespace:
+    """The options of the scripts that train on drawn faces (this one and train_identity_encoder.py)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--out", type=Path, default=out)
     parser.add_argument("--per-face", type=int, default=120, help="drawings of each face per style")
     parser.add_argument("--epochs", type=int, default=6)
-    parser.add_argument("--occluded", type=float, default=0.6, help="share of faces drawn with a hand in front")
+    parser.add_argument("--occluded", type=float, default=occluded, help="share of faces drawn with a hand in front")
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = face_arguments(__doc__.splitlines()[0], IDENTITY_FILE, 0.6)
     started = time.perf_counter()
     names = emoji_sprites(FACE_PREFIX, "google").names
     classes = len(names)

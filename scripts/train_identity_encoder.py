@@ -10,13 +10,12 @@ and on the held-out ones it never saw (nearest reference face by cosine, among a
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
+from train_identity_classifier import face_arguments  # scripts/ is on the path when a script runs
 
 from ganforge.data.builtin.faceclips import FACE_PREFIX, emoji_sprites
 from ganforge.data.builtin.moving import split_pools
@@ -39,13 +38,7 @@ def nearest_reference_accuracy(net: torch.nn.Module, identities: np.ndarray, see
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ENCODER_FILE)
-    parser.add_argument("--per-face", type=int, default=120, help="drawings of each face per style")
-    parser.add_argument("--epochs", type=int, default=6)
-    parser.add_argument("--occluded", type=float, default=0.5, help="share of faces drawn with a hand in front")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    args = face_arguments(__doc__.splitlines()[0], ENCODER_FILE, 0.5)
     started = time.perf_counter()
     names = emoji_sprites(FACE_PREFIX, "google").names
     pools = split_pools(len(names), 0)  # the face clips' split: train faces only
