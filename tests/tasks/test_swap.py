@@ -138,3 +138,15 @@ def test_options_and_names_are_checked() -> None:
         ganforge.train(model="simswap", pair="1,2", kimg=0.01, out="/nonexistent", **TINY)
     with pytest.raises(ConfigError, match="multiple of 8"):
         ganforge.train(model="simswap", kimg=0.01, out="/nonexistent", **{**TINY, "resolution": 36})
+
+
+def test_the_autoencoder_trains_on_folders_of_face_crops(translation_folder, tmp_path: Path) -> None:
+    folder = translation_folder("faces", n_a=12, size=32)
+    run = ganforge.train(model="autoencoder", code=8, kimg=0.032, out=str(tmp_path), name="folder",
+                         **{**TINY, "data": str(folder)}).run_dir
+    pipe = ganforge.load(run)
+    assert pipe.faces == ["A", "B"] and rows(run)[-1]["Loss/G/rec"] > 0
+    frames, poses, _ = faceclip("faceclips:test:0", frames=2)
+    assert pipe(frames, identity="b", poses=poses, watermark=False).shape == frames.shape
+    with pytest.raises(ConfigError, match="simswap trains on the emoji faces"):
+        ganforge.train(model="simswap", kimg=0.01, out=str(tmp_path), name="no", **{**TINY, "data": str(folder)})

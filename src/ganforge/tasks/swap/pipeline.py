@@ -104,6 +104,10 @@ class SwapPipeline(Pipeline):
         if self.model == "autoencoder":
             if not isinstance(identity, (int, str, np.integer)):
                 raise GanforgeError("an autoencoder swaps to one of its two faces: give its index or name")
+            own = [f.lower() for f in self.faces]
+            if isinstance(identity, str) and identity.strip().lower() in own:  # its faces by name (folders: A, B)
+                k = own.index(identity.strip().lower())
+                return k, None, self.faces[k]
             name = names[self.face_index(identity)]
             if name not in self.faces:
                 raise GanforgeError(f"this autoencoder swaps between {self.faces[0]!r} and {self.faces[1]!r}, not "
