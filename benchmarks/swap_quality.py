@@ -7,7 +7,8 @@ Rows (test-split face clips; A is the clip's own face, one of the held-out tenth
 - `truth`: B drawn along A's trajectory, behind A's hand (`FaceClips.render_as`): the ceiling;
 - `naive paste`: B's image pasted upright into A's face box in every frame, over the hand (the bar's baseline);
 - `unchanged`: A's clip as it is (the floor);
-- one per `--run`, as `ganforge swap` makes it (marked frames, the clip's own poses); with `--finder` a second row
+- one per `--run`, as `ganforge swap` makes it (the clip's own poses; scored unmarked, as the references are, and
+  marked once for the file rows); with `--finder` a second row
   whose poses come from the shipped face finder instead; a simswap run's row also split by whether B is a face its
   training saw or one of the held-out tenth (told to it only by the identity encoder's embedding). A simswap run swaps to B; an autoencoder knows two faces
   only, so its clips are the same trajectories drawn with its face A, swapped to its face B.
@@ -80,7 +81,7 @@ def main() -> None:
             rows[name].append(case.score(output))
         for run, pipe in pipes.items():
             run_case, face = model_case(pipe, clips, i, b)
-            swapped = pipe.swap_frames(run_case.source, run_case.pose, face)
+            swapped = pipe.swap_frames(run_case.source, run_case.pose, face, watermark=False)  # marked once, below
             rows.setdefault(run, []).append(run_case.score(swapped))
             if pipe.model == "simswap":  # faces its training saw, and the held-out ones it knows only by embedding
                 seen = "B a training face" if face in train_faces else "B a held-out face"
@@ -88,7 +89,7 @@ def main() -> None:
             if args.finder:
                 found = find_faces(run_case.source)
                 rows.setdefault(f"{run} (finder poses)", []).append(
-                    run_case.score(pipe.swap_frames(run_case.source, found, face)))
+                    run_case.score(pipe.swap_frames(run_case.source, found, face, watermark=False)))
             if i < args.files:
                 with tempfile.TemporaryDirectory() as folder:
                     for suffix in (".gif", ".mp4"):
@@ -97,7 +98,8 @@ def main() -> None:
         if args.grid is not None and not figure and case.occluded and pipes:
             for pipe in pipes.values():
                 run_case, face = model_case(pipe, clips, i, b)
-                figure += [run_case.source[::2], pipe.swap_frames(run_case.source, run_case.pose, face)[::2],
+                figure += [run_case.source[::2], pipe.swap_frames(run_case.source, run_case.pose, face,
+                                                                  watermark=False)[::2],
                            run_case.truth[::2]]
         occluded += case.occluded
     result = {

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ganforge.data.builtin.faceclips import FACE_PREFIX, draw_faces, emoji_sprites
-from ganforge.data.builtin.moving import split_pools
+from ganforge.data.builtin.faceclips import draw_faces, face_pools
 from ganforge.swap.finder import FINDER_FILE, locate, pose_errors, save_finder, train_finder
 
 
@@ -38,14 +36,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     started = time.perf_counter()
-    pools = split_pools(len(emoji_sprites(FACE_PREFIX, "google").names), 0)
+    pools = face_pools()
     rng = np.random.default_rng(args.seed)
     parts = [drawn(rng.choice(pools["train"], args.frames // 2), args.seed * 2 + i, style, args.occluded)
              for i, style in enumerate(("google", "twitter"))]
     frames = np.concatenate([p[0] for p in parts])
     poses = {k: np.concatenate([p[1][k] for p in parts]) for k in ("centre", "side", "angle")}
     drawn_sec = time.perf_counter() - started
-    finder = train_finder(frames, poses, args.epochs, args.seed, log=lambda m: print(m, file=sys.stderr, flush=True))
+    finder = train_finder(frames, poses, args.epochs, args.seed)
     test_frames, test_poses = drawn(np.tile(pools["test"], 100), 1000 + args.seed, "google", args.occluded)
     errors = pose_errors(locate(finder, test_frames), test_poses)
     coarse = pose_errors(locate(finder, test_frames, steps=0), test_poses)

@@ -17,8 +17,7 @@ import numpy as np
 import torch
 from train_identity_classifier import face_arguments  # scripts/ is on the path when a script runs
 
-from ganforge.data.builtin.faceclips import FACE_PREFIX, emoji_sprites
-from ganforge.data.builtin.moving import split_pools
+from ganforge.data.builtin.faceclips import FACE_PREFIX, emoji_sprites, face_pools
 from ganforge.swap.crops import face_crops, reference_faces
 from ganforge.swap.identity import ENCODER_FILE, save_identity_encoder, train_identity_encoder
 
@@ -41,7 +40,7 @@ def main() -> None:
     args = face_arguments(__doc__.splitlines()[0], ENCODER_FILE, 0.5)
     started = time.perf_counter()
     names = emoji_sprites(FACE_PREFIX, "google").names
-    pools = split_pools(len(names), 0)  # the face clips' split: train faces only
+    pools = face_pools()  # the face clips' split: train faces only
     train = np.asarray(pools["train"])
     index = {int(face): k for k, face in enumerate(train)}  # face -> class of the ArcFace head
     faces = np.tile(train, args.per_face)

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from ganforge.data.builtin.faceclips import FaceClips, composite, face_layers, to_uint8
-from ganforge.data.builtin.moving import split_pools
+from ganforge.data.builtin.faceclips import FaceClips, composite, face_layers, face_pools, to_uint8
 from ganforge.errors import ConfigError, GanforgeError
 from ganforge.losses.arcface import ArcFaceHead
 from ganforge.metrics.swap import swap_scores
@@ -62,7 +61,7 @@ def test_swap_networks_draw_a_face_and_a_mask_and_refuse_bad_input() -> None:
     assert not any(p is q for p in sim.trainable() for q in sim.identity.parameters())
     with pytest.raises(ConfigError, match="embeddings"):
         sim(x, torch.zeros(2, 7))
-    with pytest.raises(ConfigError, match="multiples of 8"):
+    with pytest.raises(ValueError, match="multiples of 8"):
         sim(torch.zeros(1, 3, 30, 30), e[:1])
 
 
@@ -74,6 +73,8 @@ def test_arcface_margin_separates_classes_and_the_shipped_encoder_knows_unseen_f
     # the margin makes the true class harder: the loss exceeds plain softmax cross-entropy on the same logits
     plain = torch.nn.functional.cross_entropy(head.cosines(e) * head.scale, labels)
     assert head(e, labels).item() > plain.item()
+    opposite = -head.centres.detach()[labels]  # theta near pi: ArcFace's fallback keeps the loss finite and largest
+    assert torch.isfinite(head(opposite, labels)) and head(opposite, labels).item() > head(e, labels).item()
     crops = torch.from_numpy(face_crops(np.repeat([1, 2, 3], 20), seed=0, crop=32)["crops"][..., :3]).permute(0, 3, 1, 2)
     net = train_identity_encoder(crops.float() / 255, torch.arange(60) // 20, classes=3, epochs=30)
     emb = net(crops.float() / 127.5 - 1)
@@ -82,7 +83,7 @@ def test_arcface_margin_separates_classes_and_the_shipped_encoder_knows_unseen_f
     assert same > other + 0.2
     shipped = load_identity_encoder()
     refs = torch.from_numpy(reference_faces()).permute(0, 3, 1, 2).float() / 127.5 - 1
-    unseen = np.asarray(split_pools(118, 0)["test"])  # faces it never trained on
+    unseen = np.asarray(face_pools()["test"])  # faces it never trained on
     drawn = torch.from_numpy(face_crops(np.tile(unseen, 3), seed=5)["crops"][..., :3]).permute(0, 3, 1, 2)
     with torch.no_grad():
         nearest = (shipped(drawn.float() / 127.5 - 1) @ shipped(refs).t()).argmax(1).numpy()

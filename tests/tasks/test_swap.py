@@ -72,6 +72,14 @@ def test_the_pipeline_swaps_every_frame_along_its_pose_and_marks_it(runs: dict[s
         pipe(frames, identity=3, poses={k: v[:2] for k, v in poses.items()})
     with pytest.raises(ConfigError, match="no face emoji named 'grining face'.*GRINNING FACE"):
         pipe(frames, identity="grining face", poses=poses)
+    for clip, who, pose, message in (
+        (frames, "missing.png", poses, "no such image file"),
+        (frames, 3, {**poses, "side": np.full(4, np.nan)}, "finite"),
+        (frames.astype(np.float32) / 255, 3, poses, "must be uint8"),
+        (frames[:, :, :40], 3, poses, "must be square"),
+    ):
+        with pytest.raises(GanforgeError, match=message):
+            pipe(clip, identity=who, poses=pose)
 
 
 def test_swap_command_writes_a_marked_labelled_clip_and_wants_consent_for_own_footage(
@@ -111,6 +119,8 @@ def test_swap_command_writes_a_marked_labelled_clip_and_wants_consent_for_own_fo
           str(tmp_path / "y.gif")], "error: "),
         (["swap", sim, "faceclips:test:1", "--identity", "3", "--out", str(mine)], "not written by ganforge"),
         (["swap", sim], "give a swap model, a clip and --identity"),
+        (["swap", sim, "faceclips:test:1", "--identity", "3", "--finder", "dlib", "--out", str(tmp_path / "z.gif")],
+         "unknown --finder"),
     ):
         assert main(argv) != 0
         assert message in capsys.readouterr().err

@@ -4,6 +4,8 @@ the identity loss on its embeddings, rely on)."""
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -23,6 +25,10 @@ class ArcFaceHead(nn.Module):
 
     def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         cos = self.cosines(embeddings).clamp(-1 + 1e-6, 1 - 1e-6)
-        target = torch.cos(torch.acos(cos.gather(1, labels[:, None])) + self.margin)  # cos(theta + m) on the true class
+        true = cos.gather(1, labels[:, None])
+        theta = torch.acos(true)
+        # cos(theta + m) on the true class; past pi - m it would rise again, so ArcFace's linear fallback there
+        target = torch.where(theta + self.margin < math.pi, torch.cos(theta + self.margin),
+                             true - self.margin * math.sin(self.margin))
         logits = cos.scatter(1, labels[:, None], target) * self.scale
         return F.cross_entropy(logits, labels)

@@ -50,24 +50,30 @@ def as_input(images: torch.Tensor) -> torch.Tensor:
     return images.float().clamp(-1, 1)
 
 
-def fit_classifier(make_net: Callable[[], nn.Module], images: torch.Tensor, labels: torch.Tensor,
+def fit_classifier(make_net: Callable[[], nn.Module], images: torch.Tensor | None, labels: torch.Tensor | None,
                    read: Callable[[torch.Tensor], torch.Tensor], epochs: int, seed: int,
-                   loss_of: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor] | None = None
-                   ) -> nn.Module:
-    """The shipped classifiers' training (digits, face identities, the swap's identity encoder): Adam at 1e-3,
-    batch 64, `epochs` seeded passes; `read` turns a batch of `images` into the network's input; `loss_of(net, x,
-    labels)` replaces cross-entropy on `net(x)` (ArcFace's margin)."""
+                   loss_of: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+                   epoch_data: Callable[[int], tuple[torch.Tensor, torch.Tensor]] | None = None,
+                   cosine: bool = False) -> nn.Module:
+    """The shipped networks' training (digits, face identities, the swap's identity encoder and face finder): Adam
+    at 1e-3, batch 64, `epochs` seeded passes; `read` turns a batch of `images` into the network's input;
+    `loss_of(net, x, labels)` replaces cross-entropy on `net(x)` (ArcFace's margin, a pose regression);
+    `epoch_data(epoch)` gives each pass fresh (images, labels) instead; `cosine` anneals the rate to 0."""
     torch.manual_seed(seed)
     net = make_net()
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs) if cosine else None
     order = torch.Generator().manual_seed(seed)
-    for _ in range(epochs):
-        for batch in torch.randperm(len(images), generator=order).split(64):
-            x, y = read(images[batch]), labels[batch]
+    for epoch in range(epochs):
+        inputs, targets = (images, labels) if epoch_data is None else epoch_data(epoch)
+        for batch in torch.randperm(len(inputs), generator=order).split(64):
+            x, y = read(inputs[batch]), targets[batch]
             loss = F.cross_entropy(net(x), y) if loss_of is None else loss_of(net, x, y)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+        if schedule is not None:
+            schedule.step()
     return net.eval()
 
 

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from ganforge.errors import ConfigError
-from ganforge.nets.layers import Norm2d, normal_init, upsample_layer
+from ganforge.nets.layers import Norm2d, check_multiple, normal_init, upsample_layer
 from ganforge.registry import NETWORKS
 
 DOWNSAMPLINGS = 3  # 64 -> 8
@@ -45,8 +45,7 @@ class SwapEncoder(nn.Module):
         self.channels = w[2]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-1] % 2**DOWNSAMPLINGS or x.shape[-2] % 2**DOWNSAMPLINGS:
-            raise ConfigError(f"swap networks take crops whose sides are multiples of 8, got {tuple(x.shape[-2:])}")
+        check_multiple(x, 2**DOWNSAMPLINGS, "the swap encoder")
         return self.net(x)
 
 
@@ -117,10 +116,14 @@ class FaceswapAutoencoder(nn.Module):
         code = self.to_code(self.encoder(x).flatten(1))
         return self.from_code(code).view(len(x), self.encoder.channels, self.side, self.side)
 
-    def forward(self, x: torch.Tensor, identity: int) -> torch.Tensor:
+    def decode(self, h: torch.Tensor, identity: int) -> torch.Tensor:
+        """Decoder `identity`'s drawing [N, 4, S, S] of shared codes `h` (`encode`)."""
         if not 0 <= identity < self.identities:
             raise ConfigError(f"identity {identity} is outside 0..{self.identities - 1}")
-        return self.decoders[identity](self.encode(x))
+        return self.decoders[identity](h)
+
+    def forward(self, x: torch.Tensor, identity: int) -> torch.Tensor:
+        return self.decode(self.encode(x), identity)
 
 
 class IdentityBlock(nn.Module):
@@ -131,17 +134,11 @@ class IdentityBlock(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(channels, channels, 3, 1, 1, padding_mode="reflect")
         self.conv2 = nn.Conv2d(channels, channels, 3, 1, 1, padding_mode="reflect")
-        self.norm = nn.InstanceNorm2d(channels)
-        self.style1, self.style2 = nn.Linear(embed_dim, 2 * channels), nn.Linear(embed_dim, 2 * channels)
-
-    @staticmethod
-    def _adain(h: torch.Tensor, norm: nn.Module, style: torch.Tensor) -> torch.Tensor:
-        scale, shift = style[:, :, None, None].chunk(2, dim=1)
-        return norm(h) * (1 + scale) + shift
+        self.norm1, self.norm2 = AdaptiveNorm(channels, embed_dim=embed_dim), AdaptiveNorm(channels, embed_dim=embed_dim)
 
     def forward(self, x: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
-        h = torch.relu(self._adain(self.conv1(x), self.norm, self.style1(e)))
-        return x + self._adain(self.conv2(h), self.norm, self.style2(e))
+        h = torch.relu(self.norm1(self.conv1(x), e))
+        return x + self.norm2(self.conv2(h), e)
 
 
 @NETWORKS.register("swap.simswap")

@@ -1,7 +1,7 @@
 """Aligning a face to a canonical crop and blending a crop back: the two ends of the faceswap pipeline.
 
 A face's pose in a frame is its centre (y, x), side and angle, as `data.builtin.faceclips` draws faces (on emoji
-clips the pose comes from the clip's layout; a detector trained here will give it for others). `align` samples the
+clips the pose comes from the clip's layout; `swap.finder` finds it in others). `align` samples the
 frame on the face's own grid, so every face comes out upright, centred and the same size; `paste` draws a crop
 (with its alpha) back into the frame along the same pose, the inverse warp. `naive_paste` is the baseline the swap is
 measured against: the new face's image pasted into the face's box, upright, over everything.
@@ -22,7 +22,7 @@ def align(frames: np.ndarray | torch.Tensor, centre: np.ndarray, side: np.ndarra
     [T, C, crop, crop] in 0..1 (bilinear; outside the frame is black)."""
     x = frames if isinstance(frames, torch.Tensor) else (
         torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0)
-    inverse = torch.linalg.inv(pose_matrix(centre, side, angle, x.shape[-1]))[:, :2].float()  # crop -> frame
+    inverse = torch.linalg.inv(pose_matrix(centre, side, angle, x.shape[-1]))[:, :2].float().to(x.device)  # crop -> frame
     grid = F.affine_grid(inverse, [len(x), x.shape[1], crop, crop], align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 

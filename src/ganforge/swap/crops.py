@@ -20,22 +20,14 @@ from ganforge.data.builtin.faceclips import (
     emoji_sprites,
     face_layers,
     random_trajectory,
+    to_uint8,
+    visible_share,
 )
 from ganforge.data.builtin.moving import make_background
 from ganforge.swap.align import align
 
 CROP = 64  # side of the aligned crops swap models work on (at 32 px resampling alone costs the 25 dB bar)
 REFERENCE_GREY = 128  # what a reference face is drawn over
-
-
-def _rgba(frames: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
-    """float [N, 3, H, W] and [N, H, W] in 0..1 -> one float [N, 4, H, W]."""
-    return torch.cat([frames, visible[:, None]], dim=1)
-
-
-def as_uint8_rgba(x: torch.Tensor) -> np.ndarray:
-    """float [N, 4, H, W] in 0..1 -> uint8 [N, H, W, 4]."""
-    return (x * 255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
 def face_crops(identities: np.ndarray, seed: int, crop: int = CROP, size: int = 64, style: str = "google",
@@ -60,14 +52,13 @@ def face_crops(identities: np.ndarray, seed: int, crop: int = CROP, size: int = 
                 if face is None:
                     continue
                 layers = face_layers(faces.rgba[face], hands, tr, size)
-                visible = layers[0][:, 3] * (1 - layers[1][:, 3]) if len(layers) > 1 else layers[0][:, 3]
-                drawn[key].append(_rgba(composite(layers, back), visible))
+                drawn[key].append(torch.cat([composite(layers, back), visible_share(layers)[:, None]], dim=1))
         centre = np.concatenate([p.centre for p in poses])
         side = np.concatenate([p.side for p in poses])
         angle = np.concatenate([p.angle for p in poses])
-        crops.append(as_uint8_rgba(align(torch.cat(drawn["crops"]), centre, side, angle, crop)))
+        crops.append(to_uint8(align(torch.cat(drawn["crops"]), centre, side, angle, crop)))
         if others is not None:
-            truths.append(as_uint8_rgba(align(torch.cat(drawn["truths"]), centre, side, angle, crop)))
+            truths.append(to_uint8(align(torch.cat(drawn["truths"]), centre, side, angle, crop)))
         if progress is not None:
             progress(min(start + chunk, len(identities)), len(identities))
     out = {"crops": np.concatenate(crops)}
@@ -83,5 +74,4 @@ def reference_faces(style: str = "google", crop: int = CROP) -> np.ndarray:
         rgba = torch.nn.functional.interpolate(rgba, size=(crop, crop), mode="bilinear", antialias=True,
                                                align_corners=False)
     grey = np.full((crop, crop, 3), REFERENCE_GREY, dtype=np.uint8)
-    out = composite([rgba], grey)
-    return (out * 255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    return to_uint8(composite([rgba], grey))

@@ -68,7 +68,7 @@ def coarse_targets(centre: np.ndarray, side: np.ndarray, angle: np.ndarray, size
 
 
 def from_coarse(out: torch.Tensor, size: int) -> dict[str, np.ndarray]:
-    out = out.double().numpy()
+    out = out.detach().double().cpu().numpy()
     return {"centre": (out[:, :2] + 1) / 2 * size, "side": np.exp(out[:, 2]) * size, "angle": out[:, 3] * ANGLE_UNIT}
 
 
@@ -86,7 +86,7 @@ def refine_targets(guess: dict[str, np.ndarray], truth: dict[str, np.ndarray]) -
 
 def apply_refinement(guess: dict[str, np.ndarray], out: torch.Tensor) -> dict[str, np.ndarray]:
     """The inverse of `refine_targets`: the guess moved by the refiner's output."""
-    o = out.double().numpy()
+    o = out.detach().double().cpu().numpy()
     theta = np.deg2rad(guess["angle"])
     cos, sin = np.cos(theta), np.sin(theta)
     dy, dx = o[:, 0] * cos - o[:, 1] * sin, o[:, 0] * sin + o[:, 1] * cos
@@ -104,8 +104,8 @@ def refiner_view(frames01: torch.Tensor, guess: dict[str, np.ndarray]) -> torch.
 @torch.no_grad()
 def locate(finder: FaceFinder, frames: np.ndarray | torch.Tensor, steps: int = REFINE_STEPS,
            batch: int = 256) -> dict[str, np.ndarray]:
-    """Poses of the one face in each frame uint8 [T, H, W, 3]: {"centre": [T, 2], "side": [T], "angle": [T]}, in
-    the frames' pixels."""
+    """Poses of the one face in each frame (uint8 [T, H, W, 3], or float [T, 3, H, W] in 0..1): {"centre": [T, 2],
+    "side": [T], "angle": [T]}, in the frames' pixels."""
     size = int(frames.shape[-2] if isinstance(frames, torch.Tensor) else frames.shape[1])
     found: list[dict[str, np.ndarray]] = []
     for start in range(0, len(frames), batch):
@@ -128,35 +128,30 @@ def perturbed(truth: dict[str, np.ndarray], rng: np.random.Generator, shift: flo
             "angle": truth["angle"] + rng.uniform(-turn, turn, n)}
 
 
-def train_finder(frames: np.ndarray, poses: dict[str, np.ndarray], epochs: int = 12, seed: int = 0,
-                 log: Any = None) -> FaceFinder:
-    """Both networks on frames uint8 [N, 64, 64, 3] with their true poses: smooth-L1 on the targets, Adam 1e-3,
-    batch 64; the refiner on fresh perturbations of the true poses each epoch."""
-    torch.manual_seed(seed)
+def train_finder(frames: np.ndarray, poses: dict[str, np.ndarray], epochs: int = 12, seed: int = 0) -> FaceFinder:
+    """Both networks on frames uint8 [N, 64, 64, 3] with their true poses (`metrics.digits.fit_classifier`:
+    smooth-L1 on the targets, Adam 1e-3 annealed, batch 64); the refiner on fresh perturbations of the true poses
+    each epoch."""
+    from ganforge.metrics.digits import fit_classifier
+
+    if frames.shape[1:3] != (SIDE, SIDE):
+        raise GanforgeError(f"the face finder trains on {SIDE}-px frames, got {frames.shape[1]} x {frames.shape[2]}")
     rng = np.random.default_rng(seed)
-    finder = FaceFinder()
     x = _frames_in(frames)
-    coarse_y = coarse_targets(poses["centre"], poses["side"], poses["angle"], frames.shape[1])
-    for net, name in ((finder.coarse, "coarse"), (finder.refine, "refine")):
-        optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
-        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs)
-        order = torch.Generator().manual_seed(seed)
-        for epoch in range(epochs):
-            if name == "refine":
-                guess = perturbed(poses, rng)
-                inputs, targets = refiner_view(x, guess), refine_targets(guess, poses)
-            else:
-                inputs, targets = x * 2 - 1, coarse_y
-            total = 0.0
-            for batch in torch.randperm(len(x), generator=order).split(64):
-                loss = F.smooth_l1_loss(net(inputs[batch]), targets[batch], beta=0.05)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                total += loss.item() * len(batch)
-            schedule.step()
-            if log is not None:
-                log(f"{name} epoch {epoch + 1}/{epochs}: loss {total / len(x):.5f}")
+
+    def smooth_l1(net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return F.smooth_l1_loss(net(inputs), targets, beta=0.05)
+
+    def refiner_epoch(epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        guess = perturbed(poses, rng)
+        return refiner_view(x, guess), refine_targets(guess, poses)
+
+    finder = FaceFinder()
+    coarse_y = coarse_targets(poses["centre"], poses["side"], poses["angle"], SIDE)
+    finder.coarse = fit_classifier(lambda: pose_net(4, side=SIDE), x * 2 - 1, coarse_y, lambda v: v, epochs, seed,
+                                   loss_of=smooth_l1, cosine=True)
+    finder.refine = fit_classifier(lambda: pose_net(4, side=REFINE_CROP), None, None, lambda v: v, epochs, seed,
+                                   loss_of=smooth_l1, epoch_data=refiner_epoch, cosine=True)
     return finder.eval()
 
 

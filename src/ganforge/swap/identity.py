@@ -63,7 +63,7 @@ def train_identity_encoder(crops: torch.Tensor, labels: torch.Tensor, classes: i
 def save_identity_encoder(net: nn.Module, path: Path, metadata: dict[str, Any]) -> Path:
     from ganforge.metrics.shipped import save_shipped
 
-    return save_shipped(net.state_dict(), path, {**metadata, "embed_dim": EMBED_DIM})
+    return save_shipped(net.state_dict(), path, {**metadata, "embed_dim": getattr(net, "embed_dim", EMBED_DIM)})
 
 
 @lru_cache(maxsize=2)

@@ -33,6 +33,7 @@ OCCLUDER_PREFIX = "hand-"
 STYLES = ("google", "twitter")
 SOURCE_SIDE = 64  # px of the emoji renders the sprites are warped from
 _SPLIT_CODE = {"train": 1, "test": 2}
+SPLIT_SEED = 0  # which tenth of the faces the test split holds out
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,19 @@ def to_uint8(frames: torch.Tensor) -> np.ndarray:
     return (frames * 255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
+def face_pools(split_seed: int = SPLIT_SEED) -> dict[str, np.ndarray]:
+    """{"train": face indices, "test": the held-out tenth}: the faces each split of the face clips shows."""
+    return split_pools(len(emoji_sprites(FACE_PREFIX).names), split_seed)
+
+
+def visible_share(layers: list[torch.Tensor]) -> torch.Tensor:
+    """float [T, H, W] in 0..1: how much of each pixel is the first (back) layer after the others cover it."""
+    visible = layers[0][:, 3]
+    for layer in layers[1:]:
+        visible = visible * (1 - layer[:, 3])
+    return visible
+
+
 def face_layers(face: torch.Tensor, hands: Sprites, tr: Trajectory, size: int) -> list[torch.Tensor]:
     """A premultiplied face [4, s, s] drawn along a trajectory, and its hand (if it has one) in front: the layers
     [T, 4, size, size] to `composite`, back to front."""
@@ -167,7 +181,7 @@ class FaceClips:
     it with face b instead (the swap's ground truth), `face_mask(i)` where the face shows."""
 
     def __init__(self, split: str = "train", num_clips: int | None = None, frames: int = 16, size: int = 64,
-                 style: str = "google", seed: int = 0, split_seed: int = 0, occluded: float = 0.5,
+                 style: str = "google", seed: int = 0, split_seed: int = SPLIT_SEED, occluded: float = 0.5,
                  background: str = "noise") -> None:
         if split not in _SPLIT_CODE:
             raise DataError(f"unknown split {split!r}; choose train or test")
@@ -218,8 +232,7 @@ class FaceClips:
         """float [T, H, W] in 0..1: how much of each pixel is the face (the clip's own, or `identity` drawn along
         its trajectory) after the hand covers it."""
         face, hand, _ = self.layers(index, self.layout(index)["identity"] if identity is None else identity)
-        visible = face[:, 3] if hand is None else face[:, 3] * (1 - hand[:, 3])
-        return visible.numpy()
+        return visible_share([face] if hand is None else [face, hand]).numpy()
 
 
 def draw_faces(identities: np.ndarray, seed: int, size: int = 64, style: str = "google", occluded: float = 0.3,

@@ -83,6 +83,10 @@ def swap_command(
         raise GanforgeError(f"--out must end in {', '.join(ANIMATION_SUFFIXES)}, got {out.name!r}")
     if fps < 1 or frames < 1:
         raise GanforgeError(f"--fps and --frames must be at least 1, got {fps} and {frames}")
+    from ganforge.swap.finder import FINDERS
+
+    if finder not in FINDERS:
+        raise GanforgeError(f"unknown --finder {finder!r}; choose one of: {', '.join(FINDERS)}")
     own_clip = parse_faceclip(clip) is None
     own_face = Path(identity).is_file()
     if (own_clip or own_face) and not consent:

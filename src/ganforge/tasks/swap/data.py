@@ -3,7 +3,7 @@ a swap model learns), from the emoji faces (`swap.crops`) or from folders of cro
 
 - faceclips, autoencoder: `samples / 2` crops of each of the two faces `--pair` names (unpaired, as faceswap's two
   folders); simswap: `samples` crops of the training split's faces, each with its exact swap to another training
-  face, the two identities packed in one label (target x 256 + other).
+  face, the two faces packed in one label (the crop's own face x 256 + the other face).
 - a folder with A/ and B/ (autoencoder): its crops as they are; no mask is known, so the mask channel is a soft
   ellipse inside the crop, faceswap's default mask.
 """
@@ -19,7 +19,7 @@ from ganforge.errors import ConfigError
 from ganforge.tasks.base import DataInfo, TrainData
 
 FACECLIPS = "faceclips"
-LABEL_BASE = 256  # label = target face x LABEL_BASE + the other face
+LABEL_BASE = 256  # label = the crop's own face x LABEL_BASE + the face its exact swap shows
 
 
 def face_names(style: str = "google") -> tuple[str, ...]:
@@ -73,7 +73,7 @@ def with_ellipse(images: np.ndarray) -> np.ndarray:
 
 def swap_training_data(config: TrainConfig, progress: Callable[[int, int], None] | None = None) -> TrainData:
     """The task's training arrays: {"A", "B"} uint8 [N, S, S, 4] (see the module doc)."""
-    from ganforge.data.builtin.moving import split_pools
+    from ganforge.data.builtin.faceclips import face_pools
     from ganforge.swap.crops import face_crops
 
     side = config.resolution
@@ -98,7 +98,7 @@ def swap_training_data(config: TrainConfig, progress: Callable[[int, int], None]
         info = DataInfo(name=FACECLIPS, resolution=side, channels=3, count=half, class_names=[names[a], names[b]],
                         counts={k: len(v) for k, v in arrays.items()})
         return TrainData(arrays=arrays, info=info, paired=False)
-    pool = np.asarray(split_pools(len(names), 0)["train"])  # the face clips' held-out faces are never seen
+    pool = np.asarray(face_pools()["train"])  # the face clips' held-out faces are never seen
     rng = np.random.default_rng([config.seed, 0x51])
     position = rng.integers(0, len(pool), config.samples)
     targets = pool[position]

@@ -4,7 +4,8 @@ Each test clip shows one of the held-out faces (A); it is swapped to another fac
 the clip's trajectory drawn with its face A is swapped to its face B. Scores (`metrics.swap`, means over clips):
 identity (the shipped classifier reads B; bar 0.90), the pose of B's face in the output (bars 2 px, 5%, 5 degrees),
 PSNR over the true face region (bar 25 dB), flicker against the true clip's (bar 1.2), next to `naive paste` (B's
-image pasted upright over the face box: PSNR must beat it) and `unchanged` (the clip as it is).
+image pasted upright over the face box: PSNR must beat it) and `unchanged` (the clip as it is). Swaps are scored
+unmarked, as the references are (the watermark's 38 dB is another matter: `benchmarks/swap_quality.py --files`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ganforge.errors import GanforgeError
 from ganforge.metrics.harness import EVALUATORS, Evaluator, Progress
 
 BARS = {"identity": 0.90, "position_px": 2.0, "scale": 0.05, "rotation_deg": 5.0, "psnr_face": 25.0,
@@ -50,6 +52,11 @@ class ClipCase:
 def model_case(pipe: Any, clips: Any, index: int, b: int) -> tuple[ClipCase, Any]:
     """The case a swap model is scored on, and the face it swaps to: B for simswap; an autoencoder's own pair."""
     if pipe.model == "autoencoder":
+        from ganforge.tasks.swap.data import face_names
+
+        if not set(pipe.faces) <= set(face_names(pipe.style)):
+            raise GanforgeError(f"this autoencoder swaps {pipe.faces[0]!r} and {pipe.faces[1]!r} from folders of crops; "
+                                "only swaps between face emoji are scored, on the face clips")
         own, other = (pipe.face_index(name) for name in pipe.faces)
         return ClipCase(clips, index, other, source_face=own), other
     return ClipCase(clips, index, b), b
@@ -70,7 +77,7 @@ def evaluate_swap(pipe: Any, data: str | None = None, n: int | None = None, ince
     rows: dict[str, list[dict[str, float]]] = {"model": [], "naive paste": [], "unchanged": []}
     for i, b in enumerate(swap_targets(clips)):
         case, face = model_case(pipe, clips, i, b)
-        rows["model"].append(case.score(pipe.swap_frames(case.source, case.pose, face)))
+        rows["model"].append(case.score(pipe.swap_frames(case.source, case.pose, face, watermark=False)))
         pasted = naive_paste(case.source, clips.faces.rgba[case.b], case.pose["centre"], case.pose["side"])
         rows["naive paste"].append(case.score(to_uint8(pasted)))
         rows["unchanged"].append(case.score(case.source))

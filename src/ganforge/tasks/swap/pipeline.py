@@ -22,12 +22,15 @@ from typing import Any
 import numpy as np
 import torch
 
+from ganforge.data.builtin.faceclips import to_uint8
 from ganforge.errors import GanforgeError
+from ganforge.imaging import to_signed
 from ganforge.pipelines.base import PIPELINES, Pipeline, check_output_type, component, config_value
 from ganforge.swap.align import align, paste
 
 FACECLIPS = "faceclips"
 BATCH = 64  # crops swapped at once
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp")
 
 
 def parse_faceclip(spec: str) -> tuple[str, int] | None:
@@ -66,6 +69,8 @@ def check_poses(poses: dict[str, Any], frames: int) -> dict[str, np.ndarray]:
     wrong = {k: len(v) for k, v in out.items() if len(v) != frames}
     if wrong:
         raise GanforgeError(f"the clip has {frames} frames but the poses give {wrong}")
+    if not all(np.isfinite(v).all() for v in out.values()):
+        raise GanforgeError("poses must be finite numbers (a NaN or infinity was given)")
     if (out["side"] <= 0).any():
         raise GanforgeError("every face's side must be positive")
     return out
@@ -116,11 +121,13 @@ class SwapPipeline(Pipeline):
         if isinstance(identity, (int, str, np.integer)) and not (isinstance(identity, str) and Path(identity).is_file()):
             from ganforge.swap.crops import reference_faces
 
+            if isinstance(identity, str) and Path(identity).suffix.lower() in IMAGE_SUFFIXES:
+                raise GanforgeError(f"no such image file: {identity}")
             k = self.face_index(identity)
             image, name = reference_faces(self.style, self.crop)[k], names[k]
         else:
             image, name = self.identity_image(identity), "an image"
-        x = torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)[None].float() / 127.5 - 1
+        x = to_signed(torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)[None])
         with torch.no_grad():
             return None, self.swapper.embed(x.to(self.device)), name
 
@@ -129,9 +136,10 @@ class SwapPipeline(Pipeline):
         crop: uint8 [S, S, 3]."""
         from PIL import Image
 
+        from ganforge.data.degrade import centre_crop
         from ganforge.tasks.translation.pipeline import as_array
 
-        array = as_array(Image.open(identity) if isinstance(identity, (str, Path)) else identity)
+        array = as_array(identity)  # a path is read with a one-line error when it cannot be
         if array.ndim == 2:
             array = array[..., None]
         if array.shape[-1] == 4:  # alpha onto the reference grey
@@ -141,9 +149,7 @@ class SwapPipeline(Pipeline):
             array = (array[..., :3] * a + REFERENCE_GREY * (1 - a)).round().astype(np.uint8)
         if array.shape[-1] == 1:
             array = np.repeat(array, 3, axis=-1)
-        h, w = array.shape[:2]
-        side = min(h, w)
-        square = array[(h - side) // 2:(h - side) // 2 + side, (w - side) // 2:(w - side) // 2 + side]
+        square = centre_crop(array, min(array.shape[:2]))
         return np.asarray(Image.fromarray(square).resize((self.crop, self.crop), Image.LANCZOS))
 
     @torch.no_grad()
@@ -172,10 +178,20 @@ class SwapPipeline(Pipeline):
         crops = align(frames, pose["centre"], pose["side"], pose["angle"], self.crop) * 2 - 1
         drawn = self.swap_crops(crops, identity)
         pasted = paste(frames, (drawn[:, :3] + 1) / 2, drawn[:, 3:], pose["centre"], pose["side"], pose["angle"])
-        return (pasted * 255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+        return to_uint8(pasted)
 
     def load_clip(self, clip: Any, frames: int = 16) -> tuple[np.ndarray, dict[str, np.ndarray] | None]:
-        """(uint8 frames [T, H, W, 3], their poses where the clip's maker knows them, else None)."""
+        """(uint8 frames [T, H, W, 3], their poses where the clip's maker knows them, else None); a one-line error
+        for frames that are not square uint8 pictures."""
+        shown, poses = self._read_clip(clip, frames)
+        if shown.dtype != np.uint8 or shown.ndim != 4 or shown.shape[-1] != 3:
+            raise GanforgeError(f"a clip's frames must be uint8 [T, H, W, 3], got {shown.dtype} {shown.shape}")
+        if shown.shape[1] != shown.shape[2]:
+            raise GanforgeError(f"frames must be square, got {shown.shape[1]} x {shown.shape[2]}: crop the video to "
+                                "a square around the faces first")
+        return shown, poses
+
+    def _read_clip(self, clip: Any, frames: int) -> tuple[np.ndarray, dict[str, np.ndarray] | None]:
         if isinstance(clip, str) and parse_faceclip(clip) is not None:
             shown, poses, _ = faceclip(clip, frames, self.style)
             return shown, poses
@@ -191,7 +207,7 @@ class SwapPipeline(Pipeline):
             return np.stack([f[..., :3] if f.ndim == 3 and f.shape[-1] >= 3 else np.repeat(
                 f.reshape(*f.shape[:2], 1), 3, axis=-1) for f in shown]), None
         if isinstance(clip, np.ndarray) or (isinstance(clip, Sequence) and len(clip)):
-            return np.stack([np.asarray(f, dtype=np.uint8) for f in clip]), None
+            return np.stack([np.asarray(f) for f in clip]), None
         raise GanforgeError(f"cannot read a clip from a {type(clip).__name__}: give a video file, a uint8 array "
                             "[T, H, W, 3] or a face-clip index")
 
@@ -211,5 +227,5 @@ class SwapPipeline(Pipeline):
 
             return [to_pil(f) for f in out]
         if output_type == "pt":
-            return torch.from_numpy(out).permute(0, 3, 1, 2).float() / 127.5 - 1
+            return to_signed(torch.from_numpy(out).permute(0, 3, 1, 2))
         return out

@@ -3,8 +3,8 @@
 `autoencoder` (faceswap): each face's crops redrawn by its own decoder from the shared code: L1 over the face and
 L1 of the blend mask to the true one (`rec_weight`); each swap (A's code through B's decoder, and back) judged by
 that face's PatchGAN against its real crops (`adv_weight`, LSGAN).
-`simswap`: G(x, e) draws the face whose embedding is e in crop x's place; for half of each batch e is x's own face
-(SimSwap's reconstruction: L1 to x over the face and on the mask, `rec_weight`), for the other half another face's,
+`simswap`: G(x, e) draws the face whose embedding is e in crop x's place; for each crop with chance 1/2 e is its own
+face (SimSwap's reconstruction: L1 to x over the face and on the mask, `rec_weight`), for the others another face's,
 whose exact swap the data draw (L1 to it and its mask, `truth_weight`; 0 leaves SimSwap's losses alone). On all of
 them: the identity loss 1 - cos(embed(swap), e) through the frozen encoder (`id_weight`), hinge against one PatchGAN
 (`adv_weight`), and weak feature matching, L1 between D's last features of the swap and of x (`fm_weight`).
@@ -23,6 +23,7 @@ from torch import nn
 from ganforge.config import TrainConfig
 from ganforge.engine.phases import Phase, PhaseRunner, StepContext
 from ganforge.errors import ConfigError
+from ganforge.imaging import to_signed
 from ganforge.losses.adversarial import AdversarialLoss
 from ganforge.nets.patchgan import PatchGANDiscriminator
 from ganforge.nets.swap import FaceswapAutoencoder, SimSwapGenerator, blend
@@ -82,7 +83,6 @@ class SwapTask(Task):
             forward, g_loss, d_loss = self._ae_forward, self._ae_g_loss, self._ae_d_loss
             self.grid_columns = 3  # a crop, its reconstruction, its swap
         elif config.model == "simswap":
-            from ganforge.swap.crops import reference_faces
             from ganforge.swap.identity import EMBED_DIM, load_identity_encoder
 
             self.g_class = "swap.simswap"
@@ -91,9 +91,6 @@ class SwapTask(Task):
             self.G = SimSwapGenerator(**self.g_kwargs)
             if not next(self.G.parameters()).is_meta:  # the trainer sizes a task on the meta device first
                 self.G.identity.load_state_dict(load_identity_encoder().state_dict())
-                references = torch.from_numpy(reference_faces(config.style, self.crop)).permute(0, 3, 1, 2)
-                with torch.no_grad():
-                    self.references = self.G.embed(references.float() / 127.5 - 1)  # [faces, D]
             self.D = patchgan()
             g_params = self.G.trainable()
             forward, g_loss, d_loss = self._sim_forward, self._sim_g_loss, self._sim_d_loss
@@ -110,8 +107,9 @@ class SwapTask(Task):
 
     # ------------------------------------------------------------------------------ autoencoder
     def _ae_forward(self, ctx: StepContext) -> None:
-        ctx.rec_a, ctx.rec_b = self.G(ctx.a, 0), self.G(ctx.b, 1)
-        ctx.swap_ab, ctx.swap_ba = blend(ctx.a, self.G(ctx.a, 1)), blend(ctx.b, self.G(ctx.b, 0))
+        code_a, code_b = self.G.encode(ctx.a), self.G.encode(ctx.b)  # each crop encoded once, drawn by both decoders
+        ctx.rec_a, ctx.rec_b = self.G.decode(code_a, 0), self.G.decode(code_b, 1)
+        ctx.swap_ab, ctx.swap_ba = blend(ctx.a, self.G.decode(code_a, 1)), blend(ctx.b, self.G.decode(code_b, 0))
 
     def _ae_d_loss(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         d_a, d_b = self.D[0], self.D[1]
@@ -130,8 +128,20 @@ class SwapTask(Task):
         return loss, {"Loss/G/rec": rec.detach(), "Loss/G/adv": adv.detach()}
 
     # ------------------------------------------------------------------------------ simswap
+    def references(self, device: torch.device) -> torch.Tensor:
+        """[faces, D]: every face's reference crop as G's own identity encoder reads it (the checkpoint's, once a
+        run resumes), computed on first use."""
+        if getattr(self, "_references", None) is None or self._references.device != device:
+            from ganforge.swap.crops import reference_faces
+
+            crops = to_signed(torch.from_numpy(reference_faces(self.config.style, self.crop)).permute(0, 3, 1, 2))
+            with torch.no_grad():
+                self._references = self.G.embed(crops.to(device)).float()
+        return self._references
+
     def _same_face(self, n: int, step: int, device: torch.device) -> torch.Tensor:
-        """bool [n]: which crops are redrawn as their own face this step (half, seeded by the step and process)."""
+        """bool [n]: which crops are redrawn as their own face this step (each with chance 1/2, seeded by the step
+        and the process)."""
         rank = self.runtime.rank if self.runtime is not None else 0
         g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + step + rank * 999_999_937)
         return (torch.rand(n, generator=g) < 0.5).to(device)
@@ -179,9 +189,8 @@ class SwapTask(Task):
             own, other = label // LABEL_BASE, label % LABEL_BASE
             same = self._same_face(len(x), step, x.device)
             face = torch.where(same, own, other)
-            references = self.references.to(x.device)
             ctx = StepContext(step, x=x, mask_x=mask_x, truth=truth, mask_truth=mask_truth, same=same,
-                              e=references[face])
+                              e=self.references(x.device)[face])
         stats = self.runner.run(ctx)
         stats["D/real"], stats["D/fake"] = ctx.d_real, ctx.d_fake
         return stats
@@ -192,7 +201,7 @@ class SwapTask(Task):
 
     def fixed_inputs(self, n: int, seed: int) -> dict[str, torch.Tensor]:
         picked = pick_fixed(self._grid_data, max(1, min(n, GRID_ROWS) // 2), seed, paired=False)
-        return {k: v[:, :3].float() / 127.5 - 1 for k, v in picked.items()}
+        return {k: to_signed(v[:, :3]) for k, v in picked.items()}
 
     def visuals(self, networks: dict[str, nn.Module], inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         G = networks["G"]
@@ -204,7 +213,7 @@ class SwapTask(Task):
                 rows.append(torch.stack([x, blend(x, G(x, own)), blend(x, G(x, other))], dim=1))
         else:
             x = torch.cat([inputs["A"], inputs["B"]]).to(device)
-            faces = self.references[list(GRID_FACES)].to(device)
+            faces = self.references(device)[list(GRID_FACES)]
             rows.append(torch.stack([x] + [blend(x, G(x, e.expand(len(x), -1))) for e in faces], dim=1))
         return torch.cat(rows).flatten(0, 1).float().clamp(-1, 1)
 
