@@ -175,10 +175,15 @@ class SwapPipeline(Pipeline):
         if frames.shape[1] != frames.shape[2]:
             raise GanforgeError(f"frames must be square, got {frames.shape[1]} x {frames.shape[2]}")
         pose = check_poses(poses, len(frames))
-        crops = align(frames, pose["centre"], pose["side"], pose["angle"], self.crop) * 2 - 1
-        drawn = self.swap_crops(crops, identity)
-        pasted = paste(frames, (drawn[:, :3] + 1) / 2, drawn[:, 3:], pose["centre"], pose["side"], pose["angle"])
-        return to_uint8(pasted)
+        out = np.empty_like(frames)
+        for start in range(0, len(frames), BATCH):  # float working memory for BATCH frames, however long the clip
+            part = slice(start, start + BATCH)
+            at = {k: v[part] for k, v in pose.items()}
+            crops = align(frames[part], at["centre"], at["side"], at["angle"], self.crop) * 2 - 1
+            drawn = self.swap_crops(crops, identity)
+            out[part] = to_uint8(paste(frames[part], (drawn[:, :3] + 1) / 2, drawn[:, 3:], at["centre"], at["side"],
+                                       at["angle"]))
+        return out
 
     def load_clip(self, clip: Any, frames: int = 16) -> tuple[np.ndarray, dict[str, np.ndarray] | None]:
         """(uint8 frames [T, H, W, 3], their poses where the clip's maker knows them, else None); a one-line error
