@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ganforge.data.builtin.faceclips import composite, place
+from ganforge.data.builtin.faceclips import composite, place, to_float
 from ganforge.metrics.identity import SIDE, identity_probabilities
 from ganforge.swap.align import align
 
@@ -28,7 +28,7 @@ def register_pose(frames: np.ndarray, face: torch.Tensor, behind: np.ndarray, fr
     (uint8 [H, W, 3] or [T, H, W, 3]) under `front` (a premultiplied layer [T, 4, H, W] or None), fitted to uint8
     `frames` [T, H, W, 3] by Adam on (centre, log side, angle) from `pose`."""
     size = frames.shape[1]
-    target = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0
+    target = to_float(frames)
     centre = torch.tensor(np.asarray(pose["centre"]), dtype=torch.float64, requires_grad=True)
     log_side = torch.tensor(np.log(np.asarray(pose["side"])), dtype=torch.float64, requires_grad=True)
     angle = torch.tensor(np.asarray(pose["angle"]), dtype=torch.float64, requires_grad=True)

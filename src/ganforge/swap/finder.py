@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganforge.data.builtin.faceclips import to_float
 from ganforge.errors import GanforgeError
 from ganforge.swap.align import align
 
@@ -53,8 +54,7 @@ class FaceFinder(nn.Module):
 
 def _frames_in(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
     """uint8 [T, H, W, 3] -> float [T, 3, 64, 64] in 0..1."""
-    x = frames if isinstance(frames, torch.Tensor) else (
-        torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0)
+    x = frames if isinstance(frames, torch.Tensor) else to_float(frames)
     if x.shape[-1] != SIDE or x.shape[-2] != SIDE:
         x = F.interpolate(x, size=(SIDE, SIDE), mode="bilinear", antialias=True, align_corners=False)
     return x

@@ -46,7 +46,7 @@ class Sprites:
 
 def _premultiplied(images: np.ndarray, alpha: np.ndarray) -> torch.Tensor:
     a = torch.from_numpy(alpha).float()[:, None] / 255.0  # [N, 1, s, s]
-    rgb = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255.0
+    rgb = to_float(images)
     return torch.cat([rgb * a, a], dim=1)
 
 
@@ -147,6 +147,11 @@ def composite(layers: list[torch.Tensor], background: np.ndarray) -> torch.Tenso
     for layer in layers:
         out = layer[:, :3] + (1 - layer[:, 3:]) * out
     return out
+
+
+def to_float(frames: np.ndarray) -> torch.Tensor:
+    """uint8 frames [T, H, W, C] -> float [T, C, H, W] in 0..1 (what `to_uint8` turns back)."""
+    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0
 
 
 def to_uint8(frames: torch.Tensor) -> np.ndarray:
