@@ -7,11 +7,25 @@ import numpy as np
 import pytest
 import torch
 
-from ganforge.data.builtin.faceclips import FaceClips, composite, face_layers, face_pools, to_uint8
+from ganforge.data.builtin.faceclips import (
+    FACE_PREFIX,
+    OCCLUDER_PREFIX,
+    FaceClips,
+    composite,
+    emoji_sprites,
+    face_layers,
+    face_pools,
+    pose_matrix,
+    random_trajectory,
+    to_uint8,
+    visible_share,
+)
+from ganforge.data.builtin.moving import make_background
 from ganforge.errors import ConfigError, GanforgeError
 from ganforge.losses.arcface import ArcFaceHead
 from ganforge.metrics.swap import swap_scores
 from ganforge.nets.swap import FaceswapAutoencoder, SimSwapGenerator, blend
+from ganforge.swap.align import align, paste
 from ganforge.swap.crops import face_crops, reference_faces
 from ganforge.swap.finder import (
     apply_refinement,
@@ -24,6 +38,34 @@ from ganforge.swap.finder import (
     train_finder,
 )
 from ganforge.swap.identity import load_identity_encoder, train_identity_encoder
+
+
+def test_sharp_crops_draw_the_frame_at_the_crops_resolution() -> None:
+    faces = np.array([3, 40])
+    drawn = face_crops(faces, seed=2, occluded=0.0, others=faces[::-1], sharp=True)
+    alpha = to_uint8(emoji_sprites(FACE_PREFIX).rgba[:, 3:])[..., 0]  # [118, 64, 64]
+    # no hand: in its own crop the face is its sprite, so the visible share is the sprite's alpha
+    np.testing.assert_allclose(drawn["sharp"][..., 3], alpha[faces], atol=1)
+    np.testing.assert_allclose(drawn["sharp_truths"][..., 3], alpha[faces[::-1]], atol=1)
+    assert np.abs(drawn["crops"][..., 3].astype(int) - alpha[faces]).mean() > 2  # the aligned crops are blurred
+    # a face behind a hand, drawn at the crop's resolution and pasted back, matches its frame far better
+    rng = np.random.default_rng(5)
+    tr = random_trajectory(rng, 1, 64, occluded=1.0)
+    back = make_background("noise", 64, 3, rng)
+    hands = emoji_sprites(OCCLUDER_PREFIX)
+    layers = face_layers(emoji_sprites(FACE_PREFIX).rgba[7], hands, tr, 64)
+    frame, mask = to_uint8(composite(layers, back)), visible_share(layers)[:, None]
+    view = torch.linalg.inv(pose_matrix(tr.centre, tr.side, tr.angle, 64))
+    own = face_layers(emoji_sprites(FACE_PREFIX).rgba[7], hands, tr, 64, view=view, out=64)
+    sharp = (composite(own, align(back[None], tr.centre, tr.side, tr.angle, 64)), visible_share(own)[:, None])
+    aligned = (align(frame, tr.centre, tr.side, tr.angle, 64), align(mask, tr.centre, tr.side, tr.angle, 64))
+
+    def psnr(crop: tuple[torch.Tensor, torch.Tensor]) -> float:
+        out = to_uint8(paste(frame, *crop, tr.centre, tr.side, tr.angle)).astype(float)
+        err = (((out - frame) ** 2) * mask[0, 0].numpy()[..., None]).sum() / (3 * mask.sum().item())
+        return 10 * np.log10(255**2 / err)
+
+    assert (mask < 0.5).any() and psnr(sharp) > 38 and psnr(sharp) > psnr(aligned) + 5
 
 
 def test_training_crops_carry_the_visible_face_and_the_exact_swap() -> None:

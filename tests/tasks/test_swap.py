@@ -39,7 +39,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def test_both_models_train_their_terms_and_load_as_swap_pipelines(runs: dict[str, Path]) -> None:
     ae, sim = rows(runs["autoencoder"]), rows(runs["simswap"])
-    assert {"Loss/G/rec", "Loss/G/adv", "Loss/D/adv"} <= set(ae[-1])
+    assert {"Loss/G/rec", "Loss/G/adv", "Loss/G/truth", "Loss/D/adv"} <= set(ae[-1])
     assert {"Loss/G/id", "Loss/G/truth", "Loss/G/rec", "Loss/G/fm", "Loss/G/adv"} <= set(sim[-1])
     assert ae[-1]["Loss/G/rec"] < ae[0]["Loss/G/rec"]  # redrawing its own faces improves from the start
     pipe = ganforge.load(runs["autoencoder"])

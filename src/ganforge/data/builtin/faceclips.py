@@ -128,22 +128,31 @@ def pose_matrix(centre: np.ndarray, side: np.ndarray, angle: np.ndarray, size: i
     ], dim=1)
 
 
-def place(rgba: torch.Tensor, centre: np.ndarray, side: np.ndarray, angle: np.ndarray, size: int) -> torch.Tensor:
+def place(rgba: torch.Tensor, centre: np.ndarray, side: np.ndarray, angle: np.ndarray, size: int,
+          view: torch.Tensor | None = None, out: int | None = None) -> torch.Tensor:
     """Premultiplied sprites [K, C, s, s] (or one [C, s, s] for all) drawn into K frames [K, C, size, size] at each
-    pose (`pose_matrix`; bilinear, transparent outside)."""
+    pose (`pose_matrix`; bilinear, transparent outside). With `view` ([K, 3, 3]: an output's normalised coordinates
+    -> the frame's), the frames are drawn as that view sees them, `out` px square: a face's own crop, drawn at the
+    crop's resolution rather than resampled from the frame (`swap.crops`)."""
     k = len(centre)
     if rgba.ndim == 3:
         rgba = rgba[None].expand(k, -1, -1, -1)
-    matrix = pose_matrix(centre, side, angle, size)[:, :2].float()
-    grid = F.affine_grid(matrix, [k, rgba.shape[1], size, size], align_corners=False)
+    matrix = pose_matrix(centre, side, angle, size)
+    if view is not None:
+        matrix = matrix @ view.to(matrix.dtype)
+    side_out = size if out is None else out
+    grid = F.affine_grid(matrix[:, :2].float(), [k, rgba.shape[1], side_out, side_out], align_corners=False)
     return F.grid_sample(rgba, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
-def composite(layers: list[torch.Tensor], background: np.ndarray) -> torch.Tensor:
+def composite(layers: list[torch.Tensor], background: np.ndarray | torch.Tensor) -> torch.Tensor:
     """Premultiplied layers [T, 4, H, W], back to front, over a uint8 background [H, W, 3] (or one per frame,
-    [T, H, W, 3]) -> float [T, 3, H, W] in 0..1."""
-    base = torch.from_numpy(np.ascontiguousarray(background)).float() / 255.0
-    out = base.permute(2, 0, 1)[None] if base.ndim == 3 else base.permute(0, 3, 1, 2)
+    [T, H, W, 3], or float frames [T, 3, H, W] in 0..1) -> float [T, 3, H, W] in 0..1."""
+    if isinstance(background, torch.Tensor):
+        out = background
+    else:
+        base = torch.from_numpy(np.ascontiguousarray(background)).float() / 255.0
+        out = base.permute(2, 0, 1)[None] if base.ndim == 3 else base.permute(0, 3, 1, 2)
     for layer in layers:
         out = layer[:, :3] + (1 - layer[:, 3:]) * out
     return out
@@ -171,13 +180,14 @@ def visible_share(layers: list[torch.Tensor]) -> torch.Tensor:
     return visible
 
 
-def face_layers(face: torch.Tensor, hands: Sprites, tr: Trajectory, size: int) -> list[torch.Tensor]:
+def face_layers(face: torch.Tensor, hands: Sprites, tr: Trajectory, size: int, view: torch.Tensor | None = None,
+                out: int | None = None) -> list[torch.Tensor]:
     """A premultiplied face [4, s, s] drawn along a trajectory, and its hand (if it has one) in front: the layers
-    [T, 4, size, size] to `composite`, back to front."""
-    layers = [place(face, tr.centre, tr.side, tr.angle, size)]
+    [T, 4, size, size] to `composite`, back to front (or as `view` sees them, `out` px: `place`)."""
+    layers = [place(face, tr.centre, tr.side, tr.angle, size, view, out)]
     if tr.occluder is not None:
         layers.append(place(hands.rgba[tr.occluder % len(hands.names)], tr.occluder_centre,
-                            np.full(tr.frames, tr.occluder_side), np.zeros(tr.frames), size))
+                            np.full(tr.frames, tr.occluder_side), np.zeros(tr.frames), size, view, out))
     return layers
 
 

@@ -16,14 +16,16 @@ if TYPE_CHECKING:
 @dataclass
 class SwapOptions(PatchGANOptions):
     # autoencoder: faceswap's (Adam 5e-5 there at 64 px with a 1024-wide code; here a narrower net at 5e-4) plus an
-    # LSGAN term on its swaps at 0.1, as faceswap's GAN trainer weighs it. simswap: SimSwap's code (hinge, 4e-4,
+    # LSGAN term on its swaps at 0.1, as faceswap's GAN trainer weighs it, and L1 to the exact swap where the data
+    # draw one (faceclips; at 0, B's decoder never sees A's code in training and drew holes into its blend mask where
+    # A's eyes and mouth were: 21.7 dB over the face at 130 kimg, docs/benchmarks.md). simswap: SimSwap's code (hinge, 4e-4,
     # betas (0, 0.99), identity 10, reconstruction 10), with the exact swap's L1 where the data draw one
     # (`truth_weight`, 100 as pix2pix's L1; emoji clips do, photographs do not). Probes at 6 kimg (docs/benchmarks.md):
     # SimSwap's weak feature matching at 10 held the swap to the input's face (truth L1 0.53 at 20 kimg), so 1; the
     # identity read at every decoder level (FaceShifter) as well as at the bottleneck: truth L1 0.39 against 0.41.
     MODELS: ClassVar[dict[str, dict[str, Any]]] = {
         "autoencoder": dict(loss="lsgan", lr_g=5e-4, lr_d=5e-4, beta1=0.5, beta2=0.999, width=16, d_layers=3,
-                            adv_weight=0.1, id_weight=0.0, rec_weight=10.0, fm_weight=0.0, truth_weight=0.0),
+                            adv_weight=0.1, id_weight=0.0, rec_weight=10.0, fm_weight=0.0, truth_weight=100.0),
         "simswap": dict(loss="hinge", lr_g=4e-4, lr_d=4e-4, beta1=0.0, beta2=0.99, width=16, d_layers=3,
                         adv_weight=1.0, id_weight=10.0, rec_weight=10.0, fm_weight=1.0, truth_weight=100.0,
                         decoder_injection=True),
@@ -53,8 +55,8 @@ class SwapOptions(PatchGANOptions):
                                      "embedding and the target's.", minimum=0, default_help="the model's")
     fm_weight: float | None = option(None, "simswap: weight of weak feature matching (D's last features of the swap "
                                      "against the input's).", minimum=0, default_help="the model's")
-    truth_weight: float | None = option(None, "simswap: weight of L1 to the exact swap, where the data draw it "
-                                        "(faceclips; 0 = SimSwap's losses alone).", minimum=0,
+    truth_weight: float | None = option(None, "Weight of L1 to the exact swap, where the data draw it (faceclips; "
+                                        "0 = faceswap's or SimSwap's losses alone).", minimum=0,
                                         default_help="the model's")
 
     def check(self, run: TrainConfig) -> None:

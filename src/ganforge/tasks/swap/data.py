@@ -1,11 +1,13 @@
 """What the swap task trains on: aligned face crops with a fourth channel, the face's visible share (the blend mask
 a swap model learns), from the emoji faces (`swap.crops`) or from folders of crops.
 
-- faceclips, autoencoder: `samples / 2` crops of each of the two faces `--pair` names (unpaired, as faceswap's two
-  folders); simswap: `samples` crops of the training split's faces, each with its exact swap to another training
-  face, the two faces packed in one label (the crop's own face x 256 + the other face).
-- a folder with A/ and B/ (autoencoder): its crops as they are; no mask is known, so the mask channel is a soft
-  ellipse inside the crop, faceswap's default mask.
+- faceclips, autoencoder: `samples / 2` crops of each of the two faces `--pair` names ("A", "B", as faceswap's two
+  folders); simswap: `samples` crops of the training split's faces ("A"), each with its exact swap to another
+  training face, the two faces packed in one label (the crop's own face x 256 + the other face). Beside each crop
+  array X: X_clean, the same frame drawn at the crop's resolution (what a model is taught to redraw), and X_swap,
+  the same frame with the other face, drawn so (the exact swap), from `swap.crops.face_crops(sharp=True)`.
+- a folder with A/ and B/ (autoencoder): its crops as they are, which are also the targets; no mask is known, so the
+  mask channel is a soft ellipse inside the crop, faceswap's default mask.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ganforge.tasks.base import DataInfo, TrainData
 
 FACECLIPS = "faceclips"
 LABEL_BASE = 256  # label = the crop's own face x LABEL_BASE + the face its exact swap shows
+CLEAN, SWAP = "_clean", "_swap"  # suffixes of a crop array's targets (the module doc)
 
 
 def face_names(style: str = "google") -> tuple[str, ...]:
@@ -93,18 +96,26 @@ def swap_training_data(config: TrainConfig, progress: Callable[[int, int], None]
     if config.model == "autoencoder":
         a, b = parse_pair(config.pair, names)
         half = config.samples // 2
-        arrays = {key: face_crops(np.full(half, face), config.seed * 2 + i, progress=progress, **common)["crops"]
-                  for i, (key, face) in enumerate((("A", a), ("B", b)))}
+        arrays = {}
+        for i, (key, face, other) in enumerate((("A", a, b), ("B", b, a))):
+            drawn = face_crops(np.full(half, face), config.seed * 2 + i, others=np.full(half, other), sharp=True,
+                               progress=progress, **common)
+            arrays.update(targets(key, drawn))
         info = DataInfo(name=FACECLIPS, resolution=side, channels=3, count=half, class_names=[names[a], names[b]],
-                        counts={k: len(v) for k, v in arrays.items()})
-        return TrainData(arrays=arrays, info=info, paired=False)
+                        counts={"A": half, "B": half})
+        return TrainData(arrays=arrays, info=info, paired=True)  # as many of each: one order serves both
     pool = np.asarray(face_pools()["train"])  # the face clips' held-out faces are never seen
     rng = np.random.default_rng([config.seed, 0x51])
     position = rng.integers(0, len(pool), config.samples)
-    targets = pool[position]
+    faces = pool[position]
     others = pool[(position + rng.integers(1, len(pool), config.samples)) % len(pool)]  # never the target itself
-    drawn = face_crops(targets, config.seed, others=others, progress=progress, **common)
+    drawn = face_crops(faces, config.seed, others=others, sharp=True, progress=progress, **common)
     info = DataInfo(name=FACECLIPS, resolution=side, channels=3, count=config.samples, class_names=list(names),
-                    counts={"A": config.samples, "B": config.samples})
-    return TrainData(arrays={"A": drawn["crops"], "B": drawn["truths"]}, info=info,
-                     labels=targets.astype(np.int64) * LABEL_BASE + others, paired=True)
+                    counts={"A": config.samples})
+    return TrainData(arrays=targets("A", drawn), info=info, labels=faces.astype(np.int64) * LABEL_BASE + others,
+                     paired=True)
+
+
+def targets(key: str, drawn: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """`face_crops(sharp=True)`'s arrays under the names the task reads: the crops as `key`, their targets beside."""
+    return {key: drawn["crops"], key + CLEAN: drawn["sharp"], key + SWAP: drawn["sharp_truths"]}

@@ -1,8 +1,12 @@
 """The swap task's step, over aligned crops with their visible-face masks (tasks/swap/data.py).
 
+A crop's targets are its frame drawn at the crop's resolution (X_clean) and the exact swap drawn so (X_swap), where
+the data have them (faceclips; a folder's crops are their own targets and have no swap): the networks read the
+blurred aligned crop, as they will in a video, and learn to draw the sharp face.
 `autoencoder` (faceswap): each face's crops redrawn by its own decoder from the shared code: L1 over the face and
 L1 of the blend mask to the true one (`rec_weight`); each swap (A's code through B's decoder, and back) judged by
-that face's PatchGAN against its real crops (`adv_weight`, LSGAN).
+that face's PatchGAN against its real crops (`adv_weight`, LSGAN), and L1 to the exact swap (`truth_weight`; 0 is
+faceswap's losses alone).
 `simswap`: G(x, e) draws the face whose embedding is e in crop x's place; for each crop with chance 1/2 e is its own
 face (SimSwap's reconstruction: L1 to x over the face and on the mask, `rec_weight`), for the others another face's,
 whose exact swap the data draw (L1 to it and its mask, `truth_weight`; 0 leaves SimSwap's losses alone). On all of
@@ -30,7 +34,7 @@ from ganforge.nets.swap import FaceswapAutoencoder, SimSwapGenerator, blend
 from ganforge.registry import LOSSES, TASKS
 from ganforge.tasks.base import DataInfo, Task, TrainData
 from ganforge.tasks.image.task import gan_optimizers
-from ganforge.tasks.swap.data import LABEL_BASE
+from ganforge.tasks.swap.data import CLEAN, LABEL_BASE, SWAP
 from ganforge.tasks.translation.base import check_discriminator_fits, pick_fixed
 
 GRID_ROWS = 6
@@ -47,6 +51,15 @@ def face_l1(drawn: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> to
 def split_rgba(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """A training array's [N, 4, H, W] in [-1, 1] -> the crop [N, 3, H, W] and its face mask [N, 1, H, W] in 0..1."""
     return x[:, :3], (x[:, 3:] + 1) / 2
+
+
+def crop_and_targets(batch: dict[str, torch.Tensor], key: str) -> dict[str, Any]:
+    """A batch's crops `key` (x, the networks' input), their targets (clean, clean_mask: the crop itself where the
+    data draw none) and their exact swaps (swap, swap_mask; None where the data draw none)."""
+    x, mask = split_rgba(batch[key])
+    clean, clean_mask = split_rgba(batch[key + CLEAN]) if key + CLEAN in batch else (x, mask)
+    swap, swap_mask = split_rgba(batch[key + SWAP]) if key + SWAP in batch else (None, None)
+    return dict(x=x, clean=clean, clean_mask=clean_mask, swap=swap, swap_mask=swap_mask)
 
 
 @TASKS.register("swap")
@@ -107,13 +120,15 @@ class SwapTask(Task):
 
     # ------------------------------------------------------------------------------ autoencoder
     def _ae_forward(self, ctx: StepContext) -> None:
-        code_a, code_b = self.G.encode(ctx.a), self.G.encode(ctx.b)  # each crop encoded once, drawn by both decoders
+        a, b = ctx.a, ctx.b
+        code_a, code_b = self.G.encode(a["x"]), self.G.encode(b["x"])  # each crop encoded once, drawn by both decoders
         ctx.rec_a, ctx.rec_b = self.G.decode(code_a, 0), self.G.decode(code_b, 1)
-        ctx.swap_ab, ctx.swap_ba = blend(ctx.a, self.G.decode(code_a, 1)), blend(ctx.b, self.G.decode(code_b, 0))
+        ctx.drawn_ab, ctx.drawn_ba = self.G.decode(code_a, 1), self.G.decode(code_b, 0)
+        ctx.swap_ab, ctx.swap_ba = blend(a["clean"], ctx.drawn_ab), blend(b["clean"], ctx.drawn_ba)
 
     def _ae_d_loss(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         d_a, d_b = self.D[0], self.D[1]
-        real = [d_a(ctx.a).float(), d_b(ctx.b).float()]
+        real = [d_a(ctx.a["clean"]).float(), d_b(ctx.b["clean"]).float()]
         fake = [d_a(ctx.swap_ba.detach()).float(), d_b(ctx.swap_ab.detach()).float()]
         loss = self.loss.d_loss(real[0], fake[0]) + self.loss.d_loss(real[1], fake[1])
         ctx.d_real = torch.stack([r.detach().mean() for r in real]).mean()
@@ -122,10 +137,16 @@ class SwapTask(Task):
 
     def _ae_g_loss(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         cfg = self.config
-        rec = face_l1(ctx.rec_a, ctx.a, ctx.mask_a) + face_l1(ctx.rec_b, ctx.b, ctx.mask_b)
+        a, b = ctx.a, ctx.b
+        rec = face_l1(ctx.rec_a, a["clean"], a["clean_mask"]) + face_l1(ctx.rec_b, b["clean"], b["clean_mask"])
         adv = (self.loss.g_loss(self.D[0](ctx.swap_ba).float()) + self.loss.g_loss(self.D[1](ctx.swap_ab).float()))
         loss = cfg.rec_weight * rec + cfg.adv_weight * adv
-        return loss, {"Loss/G/rec": rec.detach(), "Loss/G/adv": adv.detach()}
+        stats = {"Loss/G/rec": rec.detach(), "Loss/G/adv": adv.detach()}
+        if cfg.truth_weight and a["swap"] is not None:
+            truth = face_l1(ctx.drawn_ab, a["swap"], a["swap_mask"]) + face_l1(ctx.drawn_ba, b["swap"], b["swap_mask"])
+            loss = loss + cfg.truth_weight * truth
+            stats["Loss/G/truth"] = truth.detach()
+        return loss, stats
 
     # ------------------------------------------------------------------------------ simswap
     def references(self, device: torch.device) -> torch.Tensor:
@@ -147,11 +168,11 @@ class SwapTask(Task):
         return (torch.rand(n, generator=g) < 0.5).to(device)
 
     def _sim_forward(self, ctx: StepContext) -> None:
-        ctx.drawn = self.G(ctx.x, ctx.e)
-        ctx.swap = blend(ctx.x, ctx.drawn)
+        ctx.drawn = self.G(ctx.x["x"], ctx.e)
+        ctx.swap = blend(ctx.x["clean"], ctx.drawn)
 
     def _sim_d_loss(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        real, fake = self.D(ctx.x).float(), self.D(ctx.swap.detach()).float()
+        real, fake = self.D(ctx.x["clean"]).float(), self.D(ctx.swap.detach()).float()
         loss = self.loss.d_loss(real, fake)
         ctx.d_real, ctx.d_fake = real.detach().mean(), fake.detach().mean()
         return loss, {"Loss/D/adv": loss.detach()}
@@ -161,19 +182,20 @@ class SwapTask(Task):
         same = ctx.same
         stats: dict[str, torch.Tensor] = {}
         identity = (1 - (self.G.embed(ctx.swap) * ctx.e).sum(1)).mean()
+        x = ctx.x
         fake, fake_features = self.D(ctx.swap, return_features=True)
-        _, real_features = self.D(ctx.x, return_features=True)
+        _, real_features = self.D(x["clean"], return_features=True)
         adv = self.loss.g_loss(fake.float())
         fm = (fake_features[-1].float() - real_features[-1].detach().float()).abs().mean()
         loss = cfg.id_weight * identity + cfg.adv_weight * adv + cfg.fm_weight * fm
         stats.update({"Loss/G/id": identity.detach(), "Loss/G/adv": adv.detach(), "Loss/G/fm": fm.detach()})
         if same.any():
-            rec = face_l1(ctx.drawn[same], ctx.x[same], ctx.mask_x[same])
+            rec = face_l1(ctx.drawn[same], x["clean"][same], x["clean_mask"][same])
             loss = loss + cfg.rec_weight * rec * same.float().mean()
             stats["Loss/G/rec"] = rec.detach()
         other = ~same
         if cfg.truth_weight and other.any():
-            truth = face_l1(ctx.drawn[other], ctx.truth[other], ctx.mask_truth[other])
+            truth = face_l1(ctx.drawn[other], x["swap"][other], x["swap_mask"][other])
             loss = loss + cfg.truth_weight * truth * other.float().mean()
             stats["Loss/G/truth"] = truth.detach()
         return loss, stats
@@ -181,16 +203,14 @@ class SwapTask(Task):
     # ------------------------------------------------------------------------------ step
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
         if self.config.model == "autoencoder":
-            (a, mask_a), (b, mask_b) = split_rgba(batch["A"]), split_rgba(batch["B"])
-            ctx = StepContext(step, a=a, mask_a=mask_a, b=b, mask_b=mask_b)
+            ctx = StepContext(step, a=crop_and_targets(batch, "A"), b=crop_and_targets(batch, "B"))
         else:
-            (x, mask_x), (truth, mask_truth) = split_rgba(batch["A"]), split_rgba(batch["B"])
+            x = crop_and_targets(batch, "A")
             label = batch["label"]
             own, other = label // LABEL_BASE, label % LABEL_BASE
-            same = self._same_face(len(x), step, x.device)
+            same = self._same_face(len(label), step, label.device)
             face = torch.where(same, own, other)
-            ctx = StepContext(step, x=x, mask_x=mask_x, truth=truth, mask_truth=mask_truth, same=same,
-                              e=self.references(x.device)[face])
+            ctx = StepContext(step, x=x, same=same, e=self.references(label.device)[face])
         stats = self.runner.run(ctx)
         stats["D/real"], stats["D/fake"] = ctx.d_real, ctx.d_fake
         return stats
@@ -200,7 +220,8 @@ class SwapTask(Task):
         self._grid_data = arrays
 
     def fixed_inputs(self, n: int, seed: int) -> dict[str, torch.Tensor]:
-        picked = pick_fixed(self._grid_data, max(1, min(n, GRID_ROWS) // 2), seed, paired=False)
+        crops = {k: v for k, v in self._grid_data.items() if k in ("A", "B")}  # the inputs, not their targets
+        picked = pick_fixed(crops, max(1, min(n, GRID_ROWS) // len(crops)), seed, paired=False)
         return {k: to_signed(v[:, :3]) for k, v in picked.items()}
 
     def visuals(self, networks: dict[str, nn.Module], inputs: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -212,7 +233,7 @@ class SwapTask(Task):
                 x = x.to(device)
                 rows.append(torch.stack([x, blend(x, G(x, own)), blend(x, G(x, other))], dim=1))
         else:
-            x = torch.cat([inputs["A"], inputs["B"]]).to(device)
+            x = inputs["A"].to(device)
             faces = self.references(device)[list(GRID_FACES)]
             rows.append(torch.stack([x] + [blend(x, G(x, e.expand(len(x), -1))) for e in faces], dim=1))
         return torch.cat(rows).flatten(0, 1).float().clamp(-1, 1)
