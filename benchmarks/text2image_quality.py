@@ -52,6 +52,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--contrastive-weight", type=float, default=None,
                         help="XMC-GAN's contrastive term (0 = off; default: the task's, 1)")
+    parser.add_argument("--hard-negatives", type=float, default=None,
+                        help="share of D's mismatched pairs drawn from the nearest captions (default: the task's)")
     parser.add_argument("--milestones", default="25,50,100", help="kimg at which to evaluate, comma-separated")
     parser.add_argument("--minutes", type=float, default=None, help="a time budget for each training call")
     parser.add_argument("--n", type=int, default=None, help="images per split (default: every held-out emoji)")
@@ -61,8 +63,9 @@ def main() -> None:
     from ganforge.tasks.text2image.evaluate import evaluate_text2image
 
     settings = dict(task="text2image", model="dfgan", data=args.data, resolution=args.resolution, width=args.width,
-                    batch=args.batch, seed=0, **({"contrastive_weight": args.contrastive_weight}
-                                                 if args.contrastive_weight is not None else {}))
+                    batch=args.batch, seed=0, **{k: v for k, v in (("contrastive_weight", args.contrastive_weight),
+                                                                   ("hard_negatives", args.hard_negatives))
+                                                 if v is not None})
     rows = []
     for kimg in (float(k) for k in args.milestones.split(",")):
         started = time.perf_counter()

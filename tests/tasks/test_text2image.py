@@ -100,15 +100,20 @@ def test_the_contrastive_term_learns_which_caption_is_whose(tmp_path: Path) -> N
     assert "image_embed.weight" in load_file(str(sorted((run / "checkpoints").glob("kimg-*"))[-1] / "D.safetensors"))
 
 
-def test_resume_is_exact_captions_included(tmp_path: Path) -> None:
+def test_resume_is_exact_captions_and_hard_mismatches_included(tmp_path: Path) -> None:
     data = write_colour_folder(tmp_path / "squares")
-    ganforge.train(data=str(data), kimg=0.032, out=str(tmp_path), name="straight", **TINY)
-    ganforge.train(data=str(data), kimg=0.016, out=str(tmp_path), name="split", **TINY)
+    ganforge.train(data=str(data), kimg=0.032, out=str(tmp_path), name="straight", hard_negatives=0.5, **TINY)
+    ganforge.train(data=str(data), kimg=0.016, out=str(tmp_path), name="split", hard_negatives=0.5, **TINY)
     assert ganforge.train(resume=tmp_path / "split", kimg=0.032).steps == 8
     a, b = (sorted((tmp_path / n / "checkpoints").glob("kimg-*"))[-1] for n in ("straight", "split"))
     for net in ("G", "D"):
         wa, wb = load_file(str(a / f"{net}.safetensors")), load_file(str(b / f"{net}.safetensors"))
         assert all(torch.equal(wa[k], wb[k]) for k in wa), net
+    # the hard mismatches are what D learned from: without them the same seed trains another D
+    plain = ganforge.train(data=str(data), kimg=0.032, out=str(tmp_path), name="plain", **TINY).run_dir
+    wa, wp = (load_file(str(sorted((r / "checkpoints").glob("kimg-*"))[-1] / "D.safetensors"))
+              for r in (tmp_path / "straight", plain))
+    assert not all(torch.equal(wa[k], wp[k]) for k in wa)
 
 
 def test_the_pipeline_draws_per_sentence_and_per_seed(colour_run: Path) -> None:

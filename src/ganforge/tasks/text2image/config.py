@@ -41,6 +41,10 @@ class Text2ImageOptions(GANOptions):
         0.0, "Weight of XMC-GAN's image-sentence contrastive term (InfoNCE in a space D projects both into): D "
         "learns it on real pairs, G on its own images (0 = off; new runs: 1).", minimum=0)
     contrastive_temperature: float = option(0.1, "Temperature of that term (XMC-GAN: 0.1).", above=0)
+    hard_negatives: float = option(
+        0.0, "Share of D's mismatched pairs that pair a real image with one of the nearest captions of other images "
+        "(on emoji mostly the same emoji in another skin tone or gender) instead of the next image's caption "
+        "(DF-GAN's shift): D must read every word, and G with it (0 = DF-GAN's pairs only).", minimum=0, maximum=1)
 
     def resolve(self, run: TrainConfig) -> None:
         if self.augment == "auto":

@@ -4,6 +4,8 @@ Each image carries several captions, embedded once (`text.cache`); every step dr
 the step and the item's batch position, so resume and process counts replay it). D's loss is DF-GAN's: real images
 with their captions are real, generated ones and real images paired with another image's caption are fake (half
 weight each), plus the matching-aware gradient penalty on real pairs. The sentence embedding is the only condition.
+With `--hard-negatives p`, a share p of the mismatched pairs is a real image with one of the nearest captions of
+other images instead (`text.neighbours`: on emoji, mostly its own emoji in another skin tone or gender).
 With `--contrastive-weight`, XMC-GAN's image-sentence term is added: D's contrastive heads learn to pick each real
 image's caption out of the batch's (InfoNCE), and G is asked the same of its images through them.
 """
@@ -32,12 +34,13 @@ from ganforge.tasks.image.task import gan_optimizers
 from ganforge.text.encoder import EMBED_DIM, NAME, WEIGHTS_SHA256
 
 CONTRASTIVE_DIM = 128  # D's shared image-sentence space (XMC-GAN's projection heads)
+HARD_SEED = 0x4A5D  # offsets the seed of the hard-mismatch draws from the caption draws'
 
 
 @lru_cache(maxsize=2)
 def training_captions(data: str, resolution: int) -> tuple[Any, np.ndarray, np.ndarray]:
-    """(CaptionedImages of the train split, every caption's embedding [K, 384], each image's first row [N + 1]):
-    what load_data hands the trainer and what the task draws captions from, read once per process."""
+    """(CaptionedImages of the train split, every caption's unit embedding [K, 384], each image's first row
+    [N + 1]): what load_data hands the trainer and what the task draws captions from, read once per process."""
     from ganforge.data.captions import resolve_captioned
     from ganforge.text.cache import caption_embeddings
 
@@ -89,6 +92,13 @@ class Text2ImageTask(Task):
         _, table, offsets = training_captions(config.data, config.resolution)
         self.sentences = sentence_condition(torch.from_numpy(table))  # [K, 384] every training caption, as G takes it
         self.offsets = torch.from_numpy(offsets)  # [N + 1]: image i's captions are rows offsets[i]:offsets[i+1]
+        self.neighbours = None  # [K, k]: each caption's nearest captions of other images (hard mismatches)
+        if config.hard_negatives:
+            from ganforge.text.neighbours import nearest_other_captions
+
+            captioned, _, _ = training_captions(config.data, config.resolution)
+            texts, owners = captioned.flat()
+            self.neighbours = nearest_other_captions(table, owners, texts, seed=config.seed)
         terms = [Term(self._d_main)]
         if config.ma_gp_weight > 0:
             terms.append(Term(self._ma_gp, autocast=False))  # its double backward stays fp32
@@ -101,14 +111,24 @@ class Text2ImageTask(Task):
         super().attach(runtime)
         self.sentences = self.sentences.to(runtime.device)
         self.offsets = self.offsets.to(runtime.device)
+        if self.neighbours is not None:
+            self.neighbours = self.neighbours.to(runtime.device)
 
-    def sentences_for(self, items: torch.Tensor, step: int) -> torch.Tensor:
-        """One caption's embedding per item (training image indices [N]), drawn for this step: [N, 384]."""
+    def caption_rows(self, items: torch.Tensor, step: int) -> torch.Tensor:
+        """One caption per item (training image indices [N]), drawn for this step: its rows in the table [N]."""
         rt, cfg = self.runtime, self.config
         u = caption_draw(cfg.seed, step, cfg.batch, rt.rank, rt.world_size).to(items.device)
         first, count = self.offsets[items], self.offsets[items + 1] - self.offsets[items]
-        rows = first + (u * count).long().clamp(max=count - 1)
-        return self.sentences[rows]
+        return first + (u * count).long().clamp(max=count - 1)
+
+    def hard_mismatches(self, rows: torch.Tensor, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(which items take a hard mismatch this step [N] bool, a nearest caption of another image for each
+        [N, 384]): drawn from (seed, step, batch position) only, as the captions are."""
+        rt, cfg = self.runtime, self.config
+        u, v = (caption_draw(cfg.seed + HARD_SEED + i, step, cfg.batch, rt.rank, rt.world_size).to(rows.device)
+                for i in (0, 1))
+        which = (v * self.neighbours.shape[1]).long().clamp(max=self.neighbours.shape[1] - 1)
+        return u < cfg.hard_negatives, self.sentences[self.neighbours[rows, which]]
 
     # ----------------------------------------------------------------------------------- training
     def _generate(self, ctx: StepContext) -> None:
@@ -118,8 +138,14 @@ class Text2ImageTask(Task):
     def _d_main(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         features = self.D.features(self.augment(ctx.real))
         ctx.d_real = self.D.judge(features, ctx.sentence).float()
-        # image i + 1 with caption i (DF-GAN's shift): a real image that does not match its sentence
-        ctx.d_mismatch = self.D.judge(features.roll(-1, dims=0), ctx.sentence).float()
+        # image i + 1 with caption i (DF-GAN's shift): a real image that does not match its sentence; or, where a hard
+        # mismatch is drawn, image i with a nearest caption of another image
+        mismatched, sentence = features.roll(-1, dims=0), ctx.sentence
+        if ctx.hard is not None:
+            hard, nearest = ctx.hard
+            mismatched = torch.where(hard[:, None, None, None], features, mismatched)
+            sentence = torch.where(hard[:, None], nearest.to(sentence.dtype), sentence)
+        ctx.d_mismatch = self.D.judge(mismatched, sentence).float()
         ctx.d_fake = self.D(self.augment(ctx.fake.detach()), ctx.sentence).float()
         fake_term = self.loss.d_loss(ctx.d_real, ctx.d_fake)
         mismatch_term = self.loss.d_loss(ctx.d_real, ctx.d_mismatch)
@@ -154,7 +180,9 @@ class Text2ImageTask(Task):
 
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
         real = batch["image"]  # [N, C, H, W] in [-1, 1]
-        ctx = StepContext(step, real=real, sentence=self.sentences_for(batch["label"], step))
+        rows = self.caption_rows(batch["label"], step)
+        hard = self.hard_mismatches(rows, step) if self.neighbours is not None else None
+        ctx = StepContext(step, real=real, sentence=self.sentences[rows], hard=hard)
         stats = self.runner.run(ctx)
         stats["Loss/D/adv"] = ctx.loss_d.detach()
         stats["Loss/G/adv"] = ctx.loss_g.detach()

@@ -1,0 +1,48 @@
+"""Each training caption's nearest captions of other images: the hard mismatches a matching-aware D learns from.
+
+DF-GAN's mismatched pairs (an image with the next image's caption) almost never differ in one word, so D never has
+to read one: on emoji half the captions name a skin tone, yet "thumbs up: light skin tone" and "... dark skin tone"
+sit at cosine 0.94 in MiniLM's space, and a generator trained so draws the tones at random (issue 30). The nearest
+captions of other images are mostly the same emoji in another tone or gender, the pairs D has to tell apart.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+NEIGHBOURS = 8  # kept per caption; a mismatch draws one of them
+MAX_CANDIDATES = 50_000  # a larger set is searched in a seeded sample of this many captions (memory and time bounded)
+
+
+def nearest_other_captions(embeddings: np.ndarray, owners: np.ndarray, texts: list[str], k: int = NEIGHBOURS,
+                           chunk: int = 256, seed: int = 0) -> torch.Tensor:
+    """Unit caption embeddings [K, D], each caption's image [K] and text [K] -> int64 [K, k]: for each caption the
+    rows of the k most similar captions that belong to other images and match none of its own image's captions'
+    texts (two images captioned alike are not a mismatch)."""
+    table = torch.as_tensor(np.asarray(embeddings), dtype=torch.float32)
+    owners_t = torch.as_tensor(np.asarray(owners), dtype=torch.int64)
+    ids = {text: i for i, text in enumerate(dict.fromkeys(texts))}
+    text_id = torch.tensor([ids[t] for t in texts], dtype=torch.int64)
+    count = int(owners_t.max()) + 1 if len(owners_t) else 0
+    per_image = torch.bincount(owners_t, minlength=count)
+    own_texts = torch.full((count, max(1, int(per_image.max()) if count else 1)), -1, dtype=torch.int64)
+    order = torch.argsort(owners_t, stable=True)
+    slot = torch.arange(len(order)) - torch.repeat_interleave(torch.cumsum(per_image, 0) - per_image, per_image)
+    own_texts[owners_t[order], slot] = text_id[order]  # [images, most captions]: each image's caption texts
+    candidates = torch.arange(len(table))
+    if len(candidates) > MAX_CANDIDATES:
+        g = torch.Generator().manual_seed(seed)
+        candidates = torch.randperm(len(table), generator=g)[:MAX_CANDIDATES].sort().values
+    k = min(k, len(candidates))
+    out = torch.empty(len(table), k, dtype=torch.int64)
+    for start in range(0, len(table), chunk):
+        rows = slice(start, start + chunk)
+        sims = table[rows] @ table[candidates].T  # [chunk, candidates]
+        mine = own_texts[owners_t[rows]]  # [chunk, most captions]
+        excluded = (owners_t[candidates][None] == owners_t[rows][:, None]) | (
+            text_id[candidates][None, None] == mine[:, :, None]).any(dim=1)
+        best = sims.masked_fill(excluded, -2.0).topk(k, dim=1)
+        picked = torch.where(best.values > -2.0, best.indices, best.indices[:, :1])  # too few others: the nearest again
+        out[rows] = candidates[picked]
+    return out

@@ -1,0 +1,38 @@
+"""Hard mismatches: each caption's nearest captions belong to other images and never repeat its own image's texts."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ganforge.text.neighbours import nearest_other_captions
+
+
+def unit(rows: list[list[float]]) -> np.ndarray:
+    x = np.asarray(rows, dtype=np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_nearest_captions_skip_their_own_image_and_its_texts() -> None:
+    texts = ["thumbs up: light", "thumbs up light", "thumbs up: dark", "thumbs up light", "a cat", "a dog"]
+    owners = np.array([0, 0, 1, 2, 3, 4])  # image 2 is captioned as image 0 is: not a mismatch of it
+    table = unit([[1, 0.10, 0], [1, 0.12, 0], [1, 0.3, 0], [1, 0.12, 0], [0, 1, 0.2], [0, 1, 0.5]])
+    near = nearest_other_captions(table, owners, texts, k=2)
+    assert near.shape == (6, 2) and near.dtype == torch.int64
+    assert near[0].tolist() == [2, 4]  # the dark tone first; not its own second caption, not image 2's same text
+    assert near[1].tolist() == [2, 4]
+    assert near[3].tolist() == [0, 2]  # image 0's other wording is a mismatch of image 2; its own text (row 1) is not
+    assert set(near[2].tolist()) == {1, 3}  # the lighter tone's two images
+    assert near[4, 0] == 5
+    for row in range(6):
+        assert all(owners[j] != owners[row] for j in near[row].tolist())
+
+
+def test_large_caption_sets_are_searched_in_a_bounded_sample(monkeypatch) -> None:
+    import ganforge.text.neighbours as neighbours
+
+    monkeypatch.setattr(neighbours, "MAX_CANDIDATES", 10)
+    rng = np.random.default_rng(0)
+    table = unit(rng.normal(size=(40, 8)).tolist())
+    near = nearest_other_captions(table, np.arange(40) // 2, [f"t{i}" for i in range(40)], k=3)
+    assert len(set(near.flatten().tolist())) <= 10
