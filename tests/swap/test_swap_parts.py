@@ -15,18 +15,16 @@ from ganforge.data.builtin.faceclips import (
     emoji_sprites,
     face_layers,
     face_pools,
-    pose_matrix,
     random_trajectory,
     to_uint8,
-    visible_share,
 )
 from ganforge.data.builtin.moving import make_background
 from ganforge.errors import ConfigError, GanforgeError
 from ganforge.losses.arcface import ArcFaceHead
 from ganforge.metrics.swap import swap_scores
 from ganforge.nets.swap import FaceswapAutoencoder, SimSwapGenerator, blend
-from ganforge.swap.align import align, paste
-from ganforge.swap.crops import face_crops, reference_faces
+from ganforge.swap.align import align, crop_view, paste
+from ganforge.swap.crops import face_crops, frame_drawing, reference_faces
 from ganforge.swap.finder import (
     apply_refinement,
     find_faces,
@@ -52,12 +50,12 @@ def test_sharp_crops_draw_the_frame_at_the_crops_resolution() -> None:
     rng = np.random.default_rng(5)
     tr = random_trajectory(rng, 1, 64, occluded=1.0)
     back = make_background("noise", 64, 3, rng)
-    hands = emoji_sprites(OCCLUDER_PREFIX)
-    layers = face_layers(emoji_sprites(FACE_PREFIX).rgba[7], hands, tr, 64)
-    frame, mask = to_uint8(composite(layers, back)), visible_share(layers)[:, None]
-    view = torch.linalg.inv(pose_matrix(tr.centre, tr.side, tr.angle, 64))
-    own = face_layers(emoji_sprites(FACE_PREFIX).rgba[7], hands, tr, 64, view=view, out=64)
-    sharp = (composite(own, align(back[None], tr.centre, tr.side, tr.angle, 64)), visible_share(own)[:, None])
+    face, hands = emoji_sprites(FACE_PREFIX).rgba[7], emoji_sprites(OCCLUDER_PREFIX)
+    drawn = frame_drawing(face, hands, tr, back, 64)
+    frame, mask = to_uint8(drawn[:, :3]), drawn[:, 3:]
+    own = frame_drawing(face, hands, tr, align(back[None], tr.centre, tr.side, tr.angle, 64), 64,
+                        crop_view(tr.centre, tr.side, tr.angle, 64), 64)
+    sharp = (own[:, :3], own[:, 3:])
     aligned = (align(frame, tr.centre, tr.side, tr.angle, 64), align(mask, tr.centre, tr.side, tr.angle, 64))
 
     def psnr(crop: tuple[torch.Tensor, torch.Tensor]) -> float:

@@ -36,3 +36,10 @@ def test_large_caption_sets_are_searched_in_a_bounded_sample(monkeypatch) -> Non
     table = unit(rng.normal(size=(40, 8)).tolist())
     near = nearest_other_captions(table, np.arange(40) // 2, [f"t{i}" for i in range(40)], k=3)
     assert len(set(near.flatten().tolist())) <= 10
+
+
+def test_a_caption_with_no_other_image_to_mismatch_gets_none() -> None:
+    texts = ["a red square", "one red square", "a red square"]
+    near = nearest_other_captions(unit([[1, 0], [1, 0.1], [1, 0]]), np.array([0, 0, 1]), texts, k=2)
+    assert near[0].tolist() == [-1, -1] and near[1].tolist() == [-1, -1]  # image 1's one text is one of image 0's
+    assert near[2].tolist() == [1, 1]  # image 0's other wording is a mismatch of image 1, the only one: drawn twice

@@ -16,13 +16,19 @@ import torch.nn.functional as F
 from ganforge.data.builtin.faceclips import composite, place, pose_matrix, to_float
 
 
+def crop_view(centre: np.ndarray, side: np.ndarray, angle: np.ndarray, size: int) -> torch.Tensor:
+    """[T, 3, 3] float64: a face crop's normalised coordinates -> its frame's (`size` px), the inverse of the face's
+    pose (`pose_matrix`); what `align` samples along and what `place` draws a frame into a crop with."""
+    return torch.linalg.inv(pose_matrix(centre, side, angle, size))
+
+
 def align(frames: np.ndarray | torch.Tensor, centre: np.ndarray, side: np.ndarray, angle: np.ndarray,
           crop: int) -> torch.Tensor:
     """uint8 frames [T, H, W, 3] (or float [T, C, H, W] in 0..1) -> each face upright in a crop float
     [T, C, crop, crop] in 0..1 (bilinear; outside the frame is black)."""
     x = frames if isinstance(frames, torch.Tensor) else to_float(frames)
-    inverse = torch.linalg.inv(pose_matrix(centre, side, angle, x.shape[-1]))[:, :2].float().to(x.device)  # crop -> frame
-    grid = F.affine_grid(inverse, [len(x), x.shape[1], crop, crop], align_corners=False)
+    view = crop_view(centre, side, angle, x.shape[-1])[:, :2].float().to(x.device)
+    grid = F.affine_grid(view, [len(x), x.shape[1], crop, crop], align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 

@@ -19,30 +19,26 @@ def nearest_other_captions(embeddings: np.ndarray, owners: np.ndarray, texts: li
                            chunk: int = 256, seed: int = 0) -> torch.Tensor:
     """Unit caption embeddings [K, D], each caption's image [K] and text [K] -> int64 [K, k]: for each caption the
     rows of the k most similar captions that belong to other images and match none of its own image's captions'
-    texts (two images captioned alike are not a mismatch)."""
+    texts (two images captioned alike are not a mismatch); -1 where there are none (fewer than k: the nearest again).
+    Memory: one [chunk, candidates] block at a time."""
     table = torch.as_tensor(np.asarray(embeddings), dtype=torch.float32)
     owners_t = torch.as_tensor(np.asarray(owners), dtype=torch.int64)
     ids = {text: i for i, text in enumerate(dict.fromkeys(texts))}
     text_id = torch.tensor([ids[t] for t in texts], dtype=torch.int64)
-    count = int(owners_t.max()) + 1 if len(owners_t) else 0
-    per_image = torch.bincount(owners_t, minlength=count)
-    own_texts = torch.full((count, max(1, int(per_image.max()) if count else 1)), -1, dtype=torch.int64)
-    order = torch.argsort(owners_t, stable=True)
-    slot = torch.arange(len(order)) - torch.repeat_interleave(torch.cumsum(per_image, 0) - per_image, per_image)
-    own_texts[owners_t[order], slot] = text_id[order]  # [images, most captions]: each image's caption texts
+    pairs = torch.unique(owners_t * len(ids) + text_id)  # every (image, text) the set has, as one key each
     candidates = torch.arange(len(table))
     if len(candidates) > MAX_CANDIDATES:
         g = torch.Generator().manual_seed(seed)
         candidates = torch.randperm(len(table), generator=g)[:MAX_CANDIDATES].sort().values
     k = min(k, len(candidates))
+    pool, pool_owner, pool_text = table[candidates], owners_t[candidates], text_id[candidates]
     out = torch.empty(len(table), k, dtype=torch.int64)
     for start in range(0, len(table), chunk):
         rows = slice(start, start + chunk)
-        sims = table[rows] @ table[candidates].T  # [chunk, candidates]
-        mine = own_texts[owners_t[rows]]  # [chunk, most captions]
-        excluded = (owners_t[candidates][None] == owners_t[rows][:, None]) | (
-            text_id[candidates][None, None] == mine[:, :, None]).any(dim=1)
-        best = sims.masked_fill(excluded, -2.0).topk(k, dim=1)
-        picked = torch.where(best.values > -2.0, best.indices, best.indices[:, :1])  # too few others: the nearest again
-        out[rows] = candidates[picked]
+        owner = owners_t[rows][:, None]
+        excluded = (pool_owner[None] == owner) | torch.isin(owner * len(ids) + pool_text[None], pairs)
+        best = (table[rows] @ pool.T).masked_fill(excluded, -2.0).topk(k, dim=1)
+        found = best.values > -2.0
+        picked = torch.where(found, candidates[best.indices], candidates[best.indices[:, :1]])  # too few: the nearest
+        out[rows] = torch.where(found[:, :1], picked, torch.full_like(picked, -1))  # none at all: -1
     return out

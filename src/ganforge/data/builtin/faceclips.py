@@ -139,7 +139,7 @@ def place(rgba: torch.Tensor, centre: np.ndarray, side: np.ndarray, angle: np.nd
         rgba = rgba[None].expand(k, -1, -1, -1)
     matrix = pose_matrix(centre, side, angle, size)
     if view is not None:
-        matrix = matrix @ view.to(matrix.dtype)
+        matrix = matrix @ view.to(matrix)
     side_out = size if out is None else out
     grid = F.affine_grid(matrix[:, :2].float(), [k, rgba.shape[1], side_out, side_out], align_corners=False)
     return F.grid_sample(rgba, grid, mode="bilinear", padding_mode="zeros", align_corners=False)

@@ -75,7 +75,8 @@ def with_ellipse(images: np.ndarray) -> np.ndarray:
 
 
 def swap_training_data(config: TrainConfig, progress: Callable[[int, int], None] | None = None) -> TrainData:
-    """The task's training arrays: {"A", "B"} uint8 [N, S, S, 4] (see the module doc)."""
+    """The task's training arrays, uint8 [N, S, S, 4]: "A" (and the autoencoder's "B"), each with its "_clean" and
+    "_swap" targets on faceclips (see the module doc)."""
     from ganforge.data.builtin.faceclips import face_pools
     from ganforge.swap.crops import face_crops
 

@@ -1,17 +1,19 @@
 """The swap task's step, over aligned crops with their visible-face masks (tasks/swap/data.py).
 
-A crop's targets are its frame drawn at the crop's resolution (X_clean) and the exact swap drawn so (X_swap), where
-the data have them (faceclips; a folder's crops are their own targets and have no swap): the networks read the
-blurred aligned crop, as they will in a video, and learn to draw the sharp face.
+A crop's targets are its frame drawn at the crop's resolution (its clean twin, X_clean) and the exact swap drawn so
+(X_swap), where the data have them (faceclips; a folder's crops are their own targets and have no swap): the networks
+read the blurred aligned crop x, as they will in a video, and learn to draw the sharp face; D's real images and the
+background a drawing is blended over are the clean twins.
 `autoencoder` (faceswap): each face's crops redrawn by its own decoder from the shared code: L1 over the face and
-L1 of the blend mask to the true one (`rec_weight`); each swap (A's code through B's decoder, and back) judged by
-that face's PatchGAN against its real crops (`adv_weight`, LSGAN), and L1 to the exact swap (`truth_weight`; 0 is
-faceswap's losses alone).
+L1 of the blend mask to the clean twin's (`rec_weight`); each swap (A's code through B's decoder, and back) judged by
+that face's PatchGAN against that face's clean crops (`adv_weight`, LSGAN), and L1 to the exact swap (`truth_weight`;
+0 is faceswap's losses alone).
 `simswap`: G(x, e) draws the face whose embedding is e in crop x's place; for each crop with chance 1/2 e is its own
-face (SimSwap's reconstruction: L1 to x over the face and on the mask, `rec_weight`), for the others another face's,
-whose exact swap the data draw (L1 to it and its mask, `truth_weight`; 0 leaves SimSwap's losses alone). On all of
-them: the identity loss 1 - cos(embed(swap), e) through the frozen encoder (`id_weight`), hinge against one PatchGAN
-(`adv_weight`), and weak feature matching, L1 between D's last features of the swap and of x (`fm_weight`).
+face (SimSwap's reconstruction: L1 to the clean twin over the face and on the mask, `rec_weight`), for the others
+another face's, whose exact swap the data draw (L1 to it and its mask, `truth_weight`; 0 leaves SimSwap's losses
+alone). On all of them: the identity loss 1 - cos(embed(swap), e) through the frozen encoder (`id_weight`), hinge
+against one PatchGAN (`adv_weight`), and weak feature matching, L1 between D's last features of the swap and of the
+clean twin (`fm_weight`).
 The embeddings e are the encoder's reading of each face's reference crop (`swap.crops.reference_faces`), what
 `ganforge swap --identity B` reads too.
 """

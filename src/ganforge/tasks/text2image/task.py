@@ -92,13 +92,7 @@ class Text2ImageTask(Task):
         _, table, offsets = training_captions(config.data, config.resolution)
         self.sentences = sentence_condition(torch.from_numpy(table))  # [K, 384] every training caption, as G takes it
         self.offsets = torch.from_numpy(offsets)  # [N + 1]: image i's captions are rows offsets[i]:offsets[i+1]
-        self.neighbours = None  # [K, k]: each caption's nearest captions of other images (hard mismatches)
-        if config.hard_negatives:
-            from ganforge.text.neighbours import nearest_other_captions
-
-            captioned, _, _ = training_captions(config.data, config.resolution)
-            texts, owners = captioned.flat()
-            self.neighbours = nearest_other_captions(table, owners, texts, seed=config.seed)
+        self.neighbours: torch.Tensor | None = None  # [K, k]: nearest captions of other images, made by `attach`
         terms = [Term(self._d_main)]
         if config.ma_gp_weight > 0:
             terms.append(Term(self._ma_gp, autocast=False))  # its double backward stays fp32
@@ -111,8 +105,12 @@ class Text2ImageTask(Task):
         super().attach(runtime)
         self.sentences = self.sentences.to(runtime.device)
         self.offsets = self.offsets.to(runtime.device)
-        if self.neighbours is not None:
-            self.neighbours = self.neighbours.to(runtime.device)
+        if self.config.hard_negatives:  # here, not in __init__: the trainer first sizes the task on the meta device
+            from ganforge.text.neighbours import nearest_other_captions
+
+            captioned, table, _ = training_captions(self.config.data, self.config.resolution)
+            texts, owners = captioned.flat()
+            self.neighbours = nearest_other_captions(table, owners, texts, seed=self.config.seed).to(runtime.device)
 
     def caption_rows(self, items: torch.Tensor, step: int) -> torch.Tensor:
         """One caption per item (training image indices [N]), drawn for this step: its rows in the table [N]."""
@@ -128,7 +126,8 @@ class Text2ImageTask(Task):
         u, v = (caption_draw(cfg.seed + HARD_SEED + i, step, cfg.batch, rt.rank, rt.world_size).to(rows.device)
                 for i in (0, 1))
         which = (v * self.neighbours.shape[1]).long().clamp(max=self.neighbours.shape[1] - 1)
-        return u < cfg.hard_negatives, self.sentences[self.neighbours[rows, which]]
+        nearest = self.neighbours[rows, which]  # -1: no other image to mismatch it with; DF-GAN's shift stays
+        return (u < cfg.hard_negatives) & (nearest >= 0), self.sentences[nearest.clamp(min=0)]
 
     # ----------------------------------------------------------------------------------- training
     def _generate(self, ctx: StepContext) -> None:
@@ -181,7 +180,7 @@ class Text2ImageTask(Task):
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
         real = batch["image"]  # [N, C, H, W] in [-1, 1]
         rows = self.caption_rows(batch["label"], step)
-        hard = self.hard_mismatches(rows, step) if self.neighbours is not None else None
+        hard = self.hard_mismatches(rows, step) if self.config.hard_negatives else None
         ctx = StepContext(step, real=real, sentence=self.sentences[rows], hard=hard)
         stats = self.runner.run(ctx)
         stats["Loss/D/adv"] = ctx.loss_d.detach()
