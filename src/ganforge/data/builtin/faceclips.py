@@ -151,8 +151,7 @@ def composite(layers: list[torch.Tensor], background: np.ndarray | torch.Tensor)
     if isinstance(background, torch.Tensor):
         out = background
     else:
-        base = torch.from_numpy(np.ascontiguousarray(background)).float() / 255.0
-        out = base.permute(2, 0, 1)[None] if base.ndim == 3 else base.permute(0, 3, 1, 2)
+        out = to_float(background if background.ndim == 4 else background[None])
     for layer in layers:
         out = layer[:, :3] + (1 - layer[:, 3:]) * out
     return out
