@@ -36,6 +36,14 @@ def test_cutout_zeros_a_square_of_half_the_size():
     assert (zeros > 0).all() and (zeros <= 81).all()  # at most a 9x9 square (8 + 1 around the centre)
 
 
+def test_shape_policy_keeps_every_colour():
+    torch.manual_seed(4)
+    x = torch.rand(16, 3, 16, 16) * 2 - 1
+    y = AUGMENTS.get("diffaug-shape")()(x)
+    assert ((y == 0) | torch.isin(y, x)).all()  # pixels moved or cut out, never recoloured
+    assert not ((DiffAugment()(x) == 0) | torch.isin(DiffAugment()(x), x)).all()
+
+
 def test_same_seed_same_augmentation():
     x = torch.randn(2, 3, 8, 8)
     torch.manual_seed(3)

@@ -65,4 +65,12 @@ class DiffAugment(Augment):
         return x
 
 
+class ShapeDiffAugment(DiffAugment):
+    """DiffAugment without its colour policy, for D's that must read colours a condition names (skin tones)."""
+
+    def __init__(self) -> None:
+        super().__init__(("translation", "cutout"))
+
+
 AUGMENTS.register("diffaug")(DiffAugment)
+AUGMENTS.register("diffaug-shape")(ShapeDiffAugment)

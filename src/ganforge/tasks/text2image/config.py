@@ -32,8 +32,10 @@ class Text2ImageOptions(GANOptions):
                                 "each image (one caption per line) or a captions.jsonl.")
 
     z_dim: int | None = option(None, "Noise size.", minimum=1, default_help="the model's")
-    augment: str = option("auto", "Augment D's inputs, real and fake: diffaug (colour, translation, cutout) | none | "
-                          "auto (diffaug).", choices=("auto", "diffaug", "none"), inert=("none",))
+    augment: str = option("auto", "Augment D's inputs, real and fake: diffaug (colour, translation, cutout) | "
+                          "diffaug-shape (translation and cutout: D sees the colours a caption names, such as skin "
+                          "tones, as they are) | none | auto (diffaug).",
+                          choices=("auto", "diffaug", "diffaug-shape", "none"), inert=("none",))
     ma_gp_weight: float = option(2.0, "Weight of DF-GAN's matching-aware gradient penalty (0 = off).", minimum=0,
                                  inert=(0,))
     ma_gp_power: float = option(6.0, "Power of the gradient norm in that penalty (DF-GAN: 6).", above=0)
