@@ -46,6 +46,16 @@ def test_contrastive_loss_falls_as_pairs_align_and_masks_off_diagonal_matches() 
     assert contrastive_loss(twice, twice, scale, same) < 0.01 < contrastive_loss(twice, twice, scale)
 
 
+def test_hard_negatives_join_each_images_row_alone() -> None:
+    text = torch.from_numpy(unit(8))
+    scale = torch.tensor(float(np.log(1 / 0.07)))
+    base = contrastive_loss(text, text, scale)
+    near = F.normalize(text + 0.1 * torch.from_numpy(unit(8)), dim=1)[:, None]  # [8, 1, D]: one close caption each
+    assert contrastive_loss(text, text, scale, extra_text=near) > base + 0.1  # a close negative costs
+    off = torch.zeros(8, 1, dtype=torch.bool)  # none valid: the batch's term again
+    assert torch.allclose(contrastive_loss(text, text, scale, extra_text=near, extra_valid=off), base)
+
+
 def test_tone_labels() -> None:
     assert al.tone_label(None) == 0 and al.tone_label("medium skin tone") == 3
     assert al.tone_label("light skin tone, dark skin tone") == -1

@@ -102,8 +102,9 @@ def test_the_contrastive_term_learns_which_caption_is_whose(tmp_path: Path) -> N
 
 def test_resume_is_exact_captions_and_hard_mismatches_included(tmp_path: Path) -> None:
     data = write_colour_folder(tmp_path / "squares")
-    ganforge.train(data=str(data), kimg=0.032, out=str(tmp_path), name="straight", hard_negatives=0.5, **TINY)
-    ganforge.train(data=str(data), kimg=0.016, out=str(tmp_path), name="split", hard_negatives=0.5, **TINY)
+    hard = dict(hard_negatives=0.5, contrastive_weight=1.0, contrastive_hard=2)
+    ganforge.train(data=str(data), kimg=0.032, out=str(tmp_path), name="straight", **hard, **TINY)
+    ganforge.train(data=str(data), kimg=0.016, out=str(tmp_path), name="split", **hard, **TINY)
     assert ganforge.train(resume=tmp_path / "split", kimg=0.032).steps == 8
     a, b = (sorted((tmp_path / n / "checkpoints").glob("kimg-*"))[-1] for n in ("straight", "split"))
     for net in ("G", "D"):
@@ -154,6 +155,11 @@ def test_config_errors(tmp_path: Path) -> None:
         ganforge.train(data=str(data), kimg=0.004, out=str(tmp_path), name="a", **{**TINY, "loss": "wgan-gp"})
     with pytest.raises(ConfigError, match="power-of-two"):
         ganforge.train(data=str(data), kimg=0.004, out=str(tmp_path), name="b", **{**TINY, "resolution": 24})
+    with pytest.raises(ConfigError, match="--contrastive-weight"):
+        ganforge.train(data=str(data), kimg=0.004, out=str(tmp_path), name="d", contrastive_weight=0.0,
+                       contrastive_hard=2, **TINY)
+    with pytest.raises(ConfigError, match="contrastive"):
+        ganforge.train(data=str(data), kimg=0.004, out=str(tmp_path), name="e", contrastive_hard=9, **TINY)
     with pytest.raises(GanforgeError, match="no captions"):
         ganforge.train(data="digits", kimg=0.004, out=str(tmp_path), name="c", **{**TINY, "resolution": 8})
 

@@ -157,7 +157,11 @@ class DFGANDiscriminator(nn.Module):
         if not self.embed_dim:
             raise RuntimeError("this discriminator was built without contrastive heads (embed_dim 0)")
         image = F.normalize(self.image_embed(features.flatten(1)).float(), dim=1)
-        return image, F.normalize(self.text_embed(sentence.to(features.dtype)).float(), dim=1)
+        return image, self.embed_text(sentence.to(features.dtype))
+
+    def embed_text(self, sentence: torch.Tensor) -> torch.Tensor:
+        """Unit vectors [..., embed_dim] of sentences [..., text_dim] in the contrastive space."""
+        return F.normalize(self.text_embed(sentence).float(), dim=-1)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.blocks(self.stem(x))  # [N, 8 * width, 4, 4]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ganforge.errors import ConfigError
 from ganforge.options import option
 from ganforge.tasks.options import GANOptions
+from ganforge.text.neighbours import NEIGHBOURS
 
 if TYPE_CHECKING:
     from ganforge.config import TrainConfig
@@ -47,6 +48,11 @@ class Text2ImageOptions(GANOptions):
         0.0, "Share of D's mismatched pairs that pair a real image with one of the nearest captions of other images "
         "(on emoji mostly the same emoji in another skin tone or gender) instead of the next image's caption "
         "(DF-GAN's shift): D must read every word, and G with it (0 = DF-GAN's pairs only).", minimum=0, maximum=1)
+    contrastive_hard: int = option(
+        0, "Nearest captions of other images (as --hard-negatives finds them) added to each image's row of the "
+        "contrastive term as negatives, for D's real images and G's alike: D's heads must tell a caption from its "
+        "other skin tones, and G must draw the difference (0 = the batch's captions only).", minimum=0,
+        maximum=NEIGHBOURS)
 
     def resolve(self, run: TrainConfig) -> None:
         if self.augment == "auto":
@@ -57,5 +63,8 @@ class Text2ImageOptions(GANOptions):
         if self.loss not in LOSSES:
             raise ConfigError(f"--loss {self.loss} does not fit text2image's matching-aware D; use one of "
                               f"{', '.join(LOSSES)}")
+        if self.contrastive_hard and not self.contrastive_weight:
+            raise ConfigError("--contrastive-hard adds negatives to the contrastive term; give --contrastive-weight "
+                              "above 0 too")
         if run.resolution < 8 or run.resolution & (run.resolution - 1):
             raise ConfigError(f"text2image needs a power-of-two --resolution of at least 8, got {run.resolution}")

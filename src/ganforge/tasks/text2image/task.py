@@ -7,7 +7,8 @@ weight each), plus the matching-aware gradient penalty on real pairs. The senten
 With `--hard-negatives p`, a share p of the mismatched pairs is a real image with one of the nearest captions of
 other images instead (`text.neighbours`: on emoji, mostly its own emoji in another skin tone or gender).
 With `--contrastive-weight`, XMC-GAN's image-sentence term is added: D's contrastive heads learn to pick each real
-image's caption out of the batch's (InfoNCE), and G is asked the same of its images through them.
+image's caption out of the batch's (InfoNCE), and G is asked the same of its images through them; with
+`--contrastive-hard k`, out of the batch's and its caption's k nearest captions of other images.
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ class Text2ImageTask(Task):
         super().attach(runtime)
         self.sentences = self.sentences.to(runtime.device)
         self.offsets = self.offsets.to(runtime.device)
-        if self.config.hard_negatives:  # here, not in __init__: the trainer first sizes the task on the meta device
+        if self.config.hard_negatives or self.config.contrastive_hard:  # here, not in __init__: the trainer first sizes the task on the meta device
             from ganforge.text.neighbours import nearest_other_captions
 
             captioned, table, _ = training_captions(self.config.data, self.config.resolution)
@@ -151,17 +152,23 @@ class Text2ImageTask(Task):
         ctx.loss_d = 0.5 * (fake_term + mismatch_term)  # hinge: relu(1 - real) + (relu(1 + fake) + relu(1 + mis)) / 2
         stats = {"Loss/D/mismatch": mismatch_term.detach()}
         if self.config.contrastive_weight:
-            term = self._contrastive(features, ctx.sentence)
+            term = self._contrastive(features, ctx.sentence, ctx.rows)
             stats["Loss/D/contrastive"] = term.detach()
             return ctx.loss_d + self.config.contrastive_weight * term, stats
         return ctx.loss_d, stats
 
-    def _contrastive(self, features: torch.Tensor, sentence: torch.Tensor) -> torch.Tensor:
-        """InfoNCE of images (D's features) against their sentences in D's space; a caption drawn twice in one batch
-        is not its own negative."""
+    def _contrastive(self, features: torch.Tensor, sentence: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        """InfoNCE of images (D's features) against their sentences (caption rows [N]) in D's space; a caption drawn
+        twice in one batch is not its own negative; with `contrastive_hard`, each image's row also holds that many
+        of its caption's nearest captions of other images."""
         image, text = self.D.embed(features, sentence)
         same = (sentence[:, None, :] == sentence[None, :, :]).all(dim=2)
-        return contrastive_loss(image, text, math.log(1 / self.config.contrastive_temperature), same)
+        extra = valid = None
+        if self.config.contrastive_hard:
+            nearest = self.neighbours[rows, :self.config.contrastive_hard]  # [N, k]; -1: no other image's caption
+            valid = nearest >= 0
+            extra = self.D.embed_text(self.sentences[nearest.clamp(min=0)].to(sentence.dtype))
+        return contrastive_loss(image, text, math.log(1 / self.config.contrastive_temperature), same, extra, valid)
 
     def _ma_gp(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         cfg = self.config
@@ -173,7 +180,7 @@ class Text2ImageTask(Task):
         features = self.D.features(self.augment(ctx.fake))
         ctx.loss_g = self.loss.g_loss(self.D.judge(features, ctx.sentence).float())
         if self.config.contrastive_weight:
-            term = self._contrastive(features, ctx.sentence)
+            term = self._contrastive(features, ctx.sentence, ctx.rows)
             return ctx.loss_g + self.config.contrastive_weight * term, {"Loss/G/contrastive": term.detach()}
         return ctx.loss_g, {}
 
@@ -181,7 +188,7 @@ class Text2ImageTask(Task):
         real = batch["image"]  # [N, C, H, W] in [-1, 1]
         rows = self.caption_rows(batch["label"], step)
         hard = self.hard_mismatches(rows, step) if self.config.hard_negatives else None
-        ctx = StepContext(step, real=real, sentence=self.sentences[rows], hard=hard)
+        ctx = StepContext(step, real=real, sentence=self.sentences[rows], rows=rows, hard=hard)
         stats = self.runner.run(ctx)
         stats["Loss/D/adv"] = ctx.loss_d.detach()
         stats["Loss/G/adv"] = ctx.loss_g.detach()
