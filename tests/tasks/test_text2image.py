@@ -77,13 +77,14 @@ def test_training_writes_a_run_whose_losses_are_finite(colour_run: Path) -> None
     rows = [json.loads(line) for line in (colour_run / "metrics.jsonl").read_text().splitlines()]
     assert rows and all(np.isfinite(rows[-1][k]) for k in ("Loss/D/adv", "Loss/D/mismatch", "Loss/D/magp", "Loss/G/adv"))
     config = json.loads((colour_run / "config.json").read_text())
-    assert config["task"] == "text2image" and config["loss"] == "hinge" and config["augment"] == "diffaug"
+    assert config["task"] == "text2image" and config["loss"] == "hinge" and config["augment"] == "diffaug-shape"
+    assert config["contrastive_hard"] == 8 and config["hard_negatives"] == 0.5  # new runs read the skin tones
 
 
 def test_d_learns_to_tell_matched_from_mismatched_pairs(tmp_path: Path) -> None:
     data = write_colour_folder(tmp_path / "squares")
-    run = ganforge.train(data=str(data), kimg=0.8, out=str(tmp_path), name="r",
-                         **{**TINY, "tick_kimg": 0.08, "augment": "none"}).run_dir
+    run = ganforge.train(data=str(data), kimg=0.8, out=str(tmp_path), name="r", hard_negatives=0.0,  # DF-GAN's pairs
+                         contrastive_hard=0, **{**TINY, "tick_kimg": 0.08, "augment": "none"}).run_dir
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     gaps = [r["D/real"] - r["D/mismatch"] for r in rows]  # real images scored above the same images mis-captioned
     assert abs(gaps[0]) < 0.02 and np.mean(gaps[-5:]) > 0.05, gaps
@@ -111,7 +112,8 @@ def test_resume_is_exact_captions_and_hard_mismatches_included(tmp_path: Path) -
         wa, wb = load_file(str(a / f"{net}.safetensors")), load_file(str(b / f"{net}.safetensors"))
         assert all(torch.equal(wa[k], wb[k]) for k in wa), net
     # the hard mismatches are what D learned from: without them the same seed trains another D
-    plain = ganforge.train(data=str(data), kimg=0.032, out=str(tmp_path), name="plain", **TINY).run_dir
+    plain = ganforge.train(data=str(data), kimg=0.032, out=str(tmp_path), name="plain", hard_negatives=0.0,
+                           contrastive_hard=0, **TINY).run_dir
     wa, wp = (load_file(str(sorted((r / "checkpoints").glob("kimg-*"))[-1] / "D.safetensors"))
               for r in (tmp_path / "straight", plain))
     assert not all(torch.equal(wa[k], wp[k]) for k in wa)
@@ -155,11 +157,11 @@ def test_config_errors(tmp_path: Path) -> None:
         ganforge.train(data=str(data), kimg=0.004, out=str(tmp_path), name="a", **{**TINY, "loss": "wgan-gp"})
     with pytest.raises(ConfigError, match="power-of-two"):
         ganforge.train(data=str(data), kimg=0.004, out=str(tmp_path), name="b", **{**TINY, "resolution": 24})
-    with pytest.raises(ConfigError, match="--contrastive-weight"):
-        ganforge.train(data=str(data), kimg=0.004, out=str(tmp_path), name="d", contrastive_weight=0.0,
-                       contrastive_hard=2, **TINY)
     with pytest.raises(ConfigError, match="contrastive"):
         ganforge.train(data=str(data), kimg=0.004, out=str(tmp_path), name="e", contrastive_hard=9, **TINY)
+    plan = ganforge.train(data=str(data), kimg=0.004, out=str(tmp_path), name="f", contrastive_weight=0.0,
+                          dry_run=True, **TINY)
+    assert plan["config"]["contrastive_hard"] == 0  # no contrastive term to add its default negatives to
     with pytest.raises(GanforgeError, match="no captions"):
         ganforge.train(data="digits", kimg=0.004, out=str(tmp_path), name="c", **{**TINY, "resolution": 8})
 
