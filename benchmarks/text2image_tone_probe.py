@@ -42,19 +42,19 @@ def toned_captions(captions: list[list[str]], n: int, seed: int) -> list[tuple[i
 
 def latest_networks(run: Path) -> tuple[torch.nn.Module, torch.nn.Module, str]:
     """(D, G_ema) of a text2image run's latest checkpoint, fp32, eval mode; and the checkpoint's name."""
-    from safetensors.torch import load_file
-
+    from ganforge.engine.checkpoint import latest_checkpoint, load_checkpoint
     from ganforge.nets.dfgan import DFGANDiscriminator, DFGANGenerator
     from ganforge.tasks.text2image.task import CONTRASTIVE_DIM
     from ganforge.text.encoder import EMBED_DIM
 
     cfg = json.loads((run / "config.json").read_text())
-    ckpt = sorted((run / "checkpoints").glob("kimg-*"))[-1]
+    ckpt = latest_checkpoint(run)
+    weights, _ = load_checkpoint(ckpt)
     D = DFGANDiscriminator(cfg["resolution"], 3, EMBED_DIM, cfg["width"],
                            CONTRASTIVE_DIM if cfg.get("contrastive_weight") else 0)
     G = DFGANGenerator(cfg["resolution"], 3, cfg["z_dim"], EMBED_DIM, cfg["width"])
     for net, name in ((D, "D"), (G, "G_ema")):
-        net.load_state_dict({k: v.float() for k, v in load_file(str(ckpt / f"{name}.safetensors")).items()})
+        net.load_state_dict({k: v.float() for k, v in weights[name].items()})
         net.eval()
     return D, G, ckpt.name
 

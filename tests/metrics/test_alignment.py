@@ -50,10 +50,18 @@ def test_hard_negatives_join_each_images_row_alone() -> None:
     text = torch.from_numpy(unit(8))
     scale = torch.tensor(float(np.log(1 / 0.07)))
     base = contrastive_loss(text, text, scale)
-    near = F.normalize(text + 0.1 * torch.from_numpy(unit(8)), dim=1)[:, None]  # [8, 1, D]: one close caption each
+    near = F.normalize(text + 0.3 * torch.from_numpy(unit(8, seed=1)), dim=1)[:, None]  # [8, 1, D]: a close caption
     assert contrastive_loss(text, text, scale, extra_text=near) > base + 0.1  # a close negative costs
+    far = -text[:, None]  # opposite captions: nothing to confuse, the batch's term again
+    assert torch.allclose(contrastive_loss(text, text, scale, extra_text=far), base, atol=1e-4)
     off = torch.zeros(8, 1, dtype=torch.bool)  # none valid: the batch's term again
     assert torch.allclose(contrastive_loss(text, text, scale, extra_text=near, extra_valid=off), base)
+    # the extras join the images' rows only: the captions' term (each caption against the batch's images) is unchanged
+    images = F.normalize(text + 0.5 * torch.from_numpy(unit(8, seed=2)), dim=1)
+    by_image = F.cross_entropy(scale.exp() * torch.cat([images @ text.T, (images[:, None] * near).sum(-1)], 1),
+                               torch.arange(8))
+    by_caption = F.cross_entropy(scale.exp() * text @ images.T, torch.arange(8))
+    assert torch.allclose(contrastive_loss(images, text, scale, extra_text=near), 0.5 * (by_image + by_caption))
 
 
 def test_tone_labels() -> None:

@@ -111,7 +111,7 @@ def test_resume_is_exact_captions_and_hard_mismatches_included(tmp_path: Path) -
     for net in ("G", "D"):
         wa, wb = load_file(str(a / f"{net}.safetensors")), load_file(str(b / f"{net}.safetensors"))
         assert all(torch.equal(wa[k], wb[k]) for k in wa), net
-    # the hard mismatches are what D learned from: without them the same seed trains another D
+    # the hard negatives are what D learned from: without either kind the same seed trains another D
     plain = ganforge.train(data=str(data), kimg=0.032, out=str(tmp_path), name="plain", hard_negatives=0.0,
                            contrastive_hard=0, **TINY).run_dir
     wa, wp = (load_file(str(sorted((r / "checkpoints").glob("kimg-*"))[-1] / "D.safetensors"))

@@ -106,7 +106,8 @@ class Text2ImageTask(Task):
         super().attach(runtime)
         self.sentences = self.sentences.to(runtime.device)
         self.offsets = self.offsets.to(runtime.device)
-        if self.config.hard_negatives or self.config.contrastive_hard:  # here, not in __init__: the trainer first sizes the task on the meta device
+        # here, not in __init__: the trainer first sizes the task on the meta device
+        if self.config.hard_negatives or self.config.contrastive_hard:
             from ganforge.text.neighbours import nearest_other_captions
 
             captioned, table, _ = training_captions(self.config.data, self.config.resolution)
