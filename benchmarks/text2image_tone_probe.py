@@ -25,8 +25,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from report import machine  # noqa: E402
 
-TONES = ("light", "medium-light", "medium", "medium-dark", "dark")
-NAMED = re.compile(r"^(?P<base>[^,]*: )(?P<tone>medium-light|medium-dark|light|medium|dark) skin tone$")
+from ganforge.metrics.alignment import TONES as EVALUATOR_TONES  # noqa: E402
+
+TONES = EVALUATOR_TONES[1:]  # "light skin tone" ... "dark skin tone", in the evaluator's order
+NAMED = re.compile(r"^(?P<base>[^,]*: )(?P<tone>" + "|".join(sorted(TONES, key=len, reverse=True)) + ")$")
 
 
 def toned_captions(captions: list[list[str]], n: int, seed: int) -> list[tuple[int, str, int]]:
@@ -91,7 +93,7 @@ def main() -> None:
     rows = toned_captions(captioned.captions, args.n, args.seed)
     if not rows:
         sys.exit(f"no caption of {cfg['data']} names one skin tone")
-    texts = [f"{base}{tone} skin tone" for _, base, _ in rows for tone in TONES]
+    texts = [f"{base}{tone}" for _, base, _ in rows for tone in TONES]
     variants = sentence_condition(torch.from_numpy(caption_embeddings(texts))).view(len(rows), len(TONES), -1)
     truth = torch.tensor([t for _, _, t in rows])
     real = torch.from_numpy(captioned.images[[i for i, _, _ in rows]]).permute(0, 3, 1, 2).float() / 127.5 - 1
