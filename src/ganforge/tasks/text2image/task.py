@@ -128,8 +128,13 @@ class Text2ImageTask(Task):
         u, v = (caption_draw(cfg.seed + HARD_SEED + i, step, cfg.batch, rt.rank, rt.world_size).to(rows.device)
                 for i in (0, 1))
         which = (v * self.neighbours.shape[1]).long().clamp(max=self.neighbours.shape[1] - 1)
-        nearest = self.neighbours[rows, which]  # -1: no other image to mismatch it with; DF-GAN's shift stays
-        return (u < cfg.hard_negatives) & (nearest >= 0), self.sentences[nearest.clamp(min=0)]
+        found, nearest = self.neighbour_sentences(self.neighbours[rows, which])  # none found: DF-GAN's shift stays
+        return (u < cfg.hard_negatives) & found, nearest
+
+    def neighbour_sentences(self, nearest: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Rows of `self.neighbours` (any shape; -1 where a caption had no other image's caption) -> (which were
+        found, bool, same shape; their sentences [..., 384], an arbitrary one where none was found)."""
+        return nearest >= 0, self.sentences[nearest.clamp(min=0)]
 
     # ----------------------------------------------------------------------------------- training
     def _generate(self, ctx: StepContext) -> None:
@@ -166,9 +171,8 @@ class Text2ImageTask(Task):
         same = (sentence[:, None, :] == sentence[None, :, :]).all(dim=2)
         extra = valid = None
         if self.config.contrastive_hard:
-            nearest = self.neighbours[rows, :self.config.contrastive_hard]  # [N, k]; -1: no other image's caption
-            valid = nearest >= 0
-            extra = self.D.embed_text(self.sentences[nearest.clamp(min=0)].to(sentence.dtype))
+            valid, nearest = self.neighbour_sentences(self.neighbours[rows, :self.config.contrastive_hard])  # [N, k]
+            extra = self.D.embed_text(nearest.to(sentence.dtype))
         return contrastive_loss(image, text, math.log(1 / self.config.contrastive_temperature), same, extra, valid)
 
     def _ma_gp(self, ctx: StepContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
