@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from ganforge.text.neighbours import nearest_other_captions
@@ -43,3 +44,25 @@ def test_a_caption_with_no_other_image_to_mismatch_gets_none() -> None:
     near = nearest_other_captions(unit([[1, 0], [1, 0.1], [1, 0]]), np.array([0, 0, 1]), texts, k=2)
     assert near[0].tolist() == [-1, -1] and near[1].tolist() == [-1, -1]  # image 1's one text is one of image 0's
     assert near[2].tolist() == [1, 1]  # image 0's other wording is a mismatch of image 1, the only one: drawn twice
+
+
+def test_the_search_is_cached_by_captions_images_and_settings(tmp_path, monkeypatch) -> None:
+    import ganforge.text.neighbours as neighbours
+
+    monkeypatch.setenv("GANFORGE_HOME", str(tmp_path))
+    texts = ["thumbs up: light", "thumbs up: dark", "a cat", "a dog"]
+    table, owners = unit([[1, 0.1], [1, 0.3], [0.1, 1], [0.3, 1]]), np.array([0, 1, 2, 3])
+    first = neighbours.cached_nearest_other_captions(table, owners, texts, k=2)
+    assert torch.equal(first, nearest_other_captions(table, owners, texts, k=2))
+    assert len(list((tmp_path / "text").glob("neighbours-*.npy"))) == 1
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("searched again")
+
+    monkeypatch.setattr(neighbours, "nearest_other_captions", not_again)
+    assert torch.equal(neighbours.cached_nearest_other_captions(table, owners, texts, k=2), first)  # read back
+    with pytest.raises(AssertionError, match="searched again"):  # other images, k or seed: a new search
+        neighbours.cached_nearest_other_captions(table, np.array([0, 0, 2, 3]), texts, k=2)
+    for settings in ({"k": 1}, {"k": 2, "seed": 1}):
+        with pytest.raises(AssertionError, match="searched again"):
+            neighbours.cached_nearest_other_captions(table, owners, texts, **settings)

@@ -8,11 +8,14 @@ captions of other images are mostly the same emoji in another tone or gender, th
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import torch
 
 NEIGHBOURS = 8  # kept per caption; a mismatch draws one of them
 MAX_CANDIDATES = 50_000  # a larger set is searched in a seeded sample of this many captions (memory and time bounded)
+SEARCH_VERSION = 1  # part of the cache key: raise it when the search's result changes
 
 
 def nearest_other_captions(embeddings: np.ndarray, owners: np.ndarray, texts: list[str], k: int = NEIGHBOURS,
@@ -42,3 +45,20 @@ def nearest_other_captions(embeddings: np.ndarray, owners: np.ndarray, texts: li
         picked = torch.where(found, candidates[best.indices], candidates[best.indices[:, :1]])  # too few: the nearest
         out[rows] = torch.where(found[:, :1], picked, torch.full_like(picked, -1))  # none at all: -1
     return out
+
+
+def cached_nearest_other_captions(embeddings: np.ndarray, owners: np.ndarray, texts: list[str], k: int = NEIGHBOURS,
+                                  seed: int = 0) -> torch.Tensor:
+    """`nearest_other_captions`, kept under the data cache: the search takes 16 s on emoji and minutes on a large
+    caption folder, and every start and resume of a run needs it. Keyed by the captions (and so their embeddings'
+    encoder), each caption's image, k, the candidate bound and the seed."""
+    from ganforge.text.cache import cached_array, captions_fingerprint, text_cache_dir
+
+    owners = np.asarray(owners, dtype=np.int64)
+    digest = hashlib.sha256(captions_fingerprint(texts).encode())
+    digest.update(owners.tobytes())
+    digest.update(f"{SEARCH_VERSION}:{k}:{MAX_CANDIDATES}:{seed}".encode())
+    path = text_cache_dir() / f"neighbours-{digest.hexdigest()[:20]}.npy"
+    shape = (len(texts), min(k, len(texts), MAX_CANDIDATES))
+    return torch.from_numpy(cached_array(path, shape, lambda: nearest_other_captions(
+        embeddings, owners, texts, k=k, seed=seed).numpy()))

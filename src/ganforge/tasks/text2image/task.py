@@ -108,11 +108,11 @@ class Text2ImageTask(Task):
         self.offsets = self.offsets.to(runtime.device)
         # here, not in __init__: the trainer first sizes the task on the meta device
         if self.config.hard_negatives or self.config.contrastive_hard:
-            from ganforge.text.neighbours import nearest_other_captions
+            from ganforge.text.neighbours import cached_nearest_other_captions
 
             captioned, table, _ = training_captions(self.config.data, self.config.resolution)
             texts, owners = captioned.flat()
-            self.neighbours = nearest_other_captions(table, owners, texts, seed=self.config.seed).to(runtime.device)
+            self.neighbours = cached_nearest_other_captions(table, owners, texts, seed=self.config.seed).to(runtime.device)
 
     def caption_rows(self, items: torch.Tensor, step: int) -> torch.Tensor:
         """One caption per item (training image indices [N]), drawn for this step: its rows in the table [N]."""
