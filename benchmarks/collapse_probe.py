@@ -85,6 +85,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "sg2-nodemod": dict(model="stylegan2", g_patch="nodemod"),
     "sg2-gbn": dict(model="stylegan2", g_patch="batchnorm"),
     "sg2-gbn-pac4": dict(model="stylegan2", g_patch="batchnorm", net=dict(pack=4)),
+    # Experience replay (Shrivastava et al. 2017; CycleGAN's image pool): half the fakes D sees come from a history of
+    # `replay` steps, so D keeps rejecting the digits G drew a while ago and G cannot hop back to one D has forgotten
+    # (the mode hopping of the long two-time-scale run).
+    "sg2-replay50": dict(model="stylegan2", replay=50),
+    "sg2-replay50-pac4": dict(model="stylegan2", replay=50, net=dict(pack=4)),
+    "sg2-replay200": dict(model="stylegan2", replay=200),
     "r3gan": dict(model="r3gan"),
     "r3gan-pac4": dict(model="r3gan", net=dict(pack=4, base="r3gan")),
     "r3gan-b09-pac4": dict(model="r3gan", beta2=0.9, net=dict(pack=4, base="r3gan")),
@@ -221,6 +227,29 @@ def patch_mode_seeking(weight: float) -> None:
     ImageTask._generate, ImageTask._g_main = _generate, _g_main
 
 
+def patch_replay(steps: int) -> None:
+    """D's fakes pass through CycleGAN's image pool holding `steps` batches (the pool is not checkpointed: a probe
+    runs in one go)."""
+    from ganforge.tasks.cyclegan.image_pool import ImagePool, history_size
+    from ganforge.tasks.image.task import ImageTask
+
+    d_main = ImageTask._d_main
+
+    def _d_main(self, ctx):
+        if not hasattr(self, "replay_pool"):
+            rt = self.runtime
+            self.replay_pool = ImagePool(history_size(steps, self.config.batch, rt.rank, rt.world_size),
+                                         seed=self.config.seed)
+        fake = ctx.fake
+        ctx.fake = self.replay_pool.query(fake)
+        try:
+            return d_main(self, ctx)
+        finally:
+            ctx.fake = fake  # G's phase trains on the newest fakes
+
+    ImageTask._d_main = _d_main
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("variant", choices=sorted(VARIANTS))
@@ -237,6 +266,9 @@ def main() -> None:
     net = settings.pop("net", None)
     diversity = settings.pop("diversity", 0.0)
     g_patch = settings.pop("g_patch", None)
+    replay = settings.pop("replay", 0)
+    if replay:
+        patch_replay(replay)
     if g_patch:
         patch_style_conv(g_patch)
     if diversity:
@@ -266,7 +298,8 @@ def main() -> None:
             rows[which] = coverage(net_cls, fake)
     print(json.dumps({"variant": args.variant, "settings": {**settings, **({"net": net} if net else {}),
                                                                **({"diversity": diversity} if diversity else {}),
-                                                               **({"g_patch": g_patch} if g_patch else {})},
+                                                               **({"g_patch": g_patch} if g_patch else {}),
+                                                               **({"replay": replay} if replay else {})},
                       "width": args.width, "kimg": result.kimg, "seed": args.seed, "train_sec": round(seconds, 1),
                       "images_per_sec": result.images_per_sec, "classifier_accuracy": accuracy,
                       "coverage": rows, "run": str(result.run_dir), "machine": machine()}), flush=True)
