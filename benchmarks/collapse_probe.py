@@ -85,9 +85,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "sg2-nodemod": dict(model="stylegan2", g_patch="nodemod"),
     "sg2-gbn": dict(model="stylegan2", g_patch="batchnorm"),
     "sg2-gbn-pac4": dict(model="stylegan2", g_patch="batchnorm", net=dict(pack=4)),
-    # Experience replay (Shrivastava et al. 2017; CycleGAN's image pool): half the fakes D sees come from a history of
-    # `replay` steps, so D keeps rejecting the digits G drew a while ago and G cannot hop back to one D has forgotten
-    # (the mode hopping of the long two-time-scale run).
+    # Experience replay (Shrivastava et al. 2017; CycleGAN's image pool): about half the fakes D sees come from a
+    # history of `replay` steps, so D keeps rejecting the digits G drew a while ago and G cannot hop back to one D has
+    # forgotten (the mode hopping of the long two-time-scale run). Whole groups of 4 (the minibatch-std group, and a
+    # pack) are swapped, so D's sameness signals still see one step's samples together. The pool passes fakes
+    # through until it holds `replay` steps (3.2 kimg for 50, 12.8 for 200): run replay200 well past 20 kimg.
     "sg2-replay50": dict(model="stylegan2", replay=50),
     "sg2-replay50-pac4": dict(model="stylegan2", replay=50, net=dict(pack=4)),
     "sg2-replay200": dict(model="stylegan2", replay=200),
@@ -227,21 +229,24 @@ def patch_mode_seeking(weight: float) -> None:
     ImageTask._generate, ImageTask._g_main = _generate, _g_main
 
 
-def patch_replay(steps: int) -> None:
-    """D's fakes pass through CycleGAN's image pool holding `steps` batches (the pool is not checkpointed: a probe
-    runs in one go)."""
+def patch_replay(steps: int, group: int = 4) -> None:
+    """D's fakes pass through CycleGAN's image pool holding `steps` batches, `group` consecutive samples (the
+    minibatch-std group, a pack) swapped as one; not checkpointed, as a probe runs in one go."""
     from ganforge.tasks.cyclegan.image_pool import ImagePool, history_size
     from ganforge.tasks.image.task import ImageTask
 
     d_main = ImageTask._d_main
 
     def _d_main(self, ctx):
+        cfg = self.config
+        assert not (cfg.r2_gamma or cfg.cond or self.loss.relativistic), "replay: R2, labels or pairing would " \
+            "mix pooled and fresh fakes"
         if not hasattr(self, "replay_pool"):
             rt = self.runtime
-            self.replay_pool = ImagePool(history_size(steps, self.config.batch, rt.rank, rt.world_size),
-                                         seed=self.config.seed)
+            self.replay_pool = ImagePool(history_size(steps, cfg.batch, rt.rank, rt.world_size) // group, seed=cfg.seed)
         fake = ctx.fake
-        ctx.fake = self.replay_pool.query(fake)
+        n, c, h, w = fake.shape
+        ctx.fake = self.replay_pool.query(fake.reshape(n // group, group * c, h, w)).reshape(n, c, h, w)
         try:
             return d_main(self, ctx)
         finally:

@@ -46,7 +46,7 @@ def test_a_caption_with_no_other_image_to_mismatch_gets_none() -> None:
     assert near[2].tolist() == [1, 1]  # image 0's other wording is a mismatch of image 1, the only one: drawn twice
 
 
-def test_the_search_is_cached_by_captions_images_and_settings(tmp_path, monkeypatch) -> None:
+def test_the_search_is_cached_by_everything_its_result_depends_on(tmp_path, monkeypatch) -> None:
     import ganforge.text.neighbours as neighbours
 
     monkeypatch.setenv("GANFORGE_HOME", str(tmp_path))
@@ -60,9 +60,29 @@ def test_the_search_is_cached_by_captions_images_and_settings(tmp_path, monkeypa
         raise AssertionError("searched again")
 
     monkeypatch.setattr(neighbours, "nearest_other_captions", not_again)
-    assert torch.equal(neighbours.cached_nearest_other_captions(table, owners, texts, k=2), first)  # read back
-    with pytest.raises(AssertionError, match="searched again"):  # other images, k or seed: a new search
-        neighbours.cached_nearest_other_captions(table, np.array([0, 0, 2, 3]), texts, k=2)
-    for settings in ({"k": 1}, {"k": 2, "seed": 1}):
+    again = neighbours.cached_nearest_other_captions(table, owners, texts, k=2)  # read back, not searched
+    assert torch.equal(again, first) and again.dtype == torch.int64
+    assert torch.equal(neighbours.cached_nearest_other_captions(table, owners, texts, k=2, seed=5), first)  # unsampled
+    changed = [dict(owners=np.array([0, 0, 2, 3])), dict(k=1), dict(texts=["a", "b", "c", "d"]),
+               dict(embeddings=unit([[1, 0.3], [1, 0.1], [0.1, 1], [0.3, 1]]))]
+    for change in changed:
+        args = dict(embeddings=table, owners=owners, texts=texts, k=2) | change
         with pytest.raises(AssertionError, match="searched again"):
-            neighbours.cached_nearest_other_captions(table, owners, texts, **settings)
+            neighbours.cached_nearest_other_captions(**args)
+
+
+def test_a_sampled_search_is_cached_per_seed_and_a_damaged_entry_is_redone(tmp_path, monkeypatch) -> None:
+    import ganforge.text.neighbours as neighbours
+
+    monkeypatch.setenv("GANFORGE_HOME", str(tmp_path))
+    monkeypatch.setattr(neighbours, "MAX_CANDIDATES", 10)
+    table = unit(np.random.default_rng(0).normal(size=(40, 8)).tolist())
+    owners, texts = np.arange(40) // 2, [f"t{i}" for i in range(40)]
+    seeds = [neighbours.cached_nearest_other_captions(table, owners, texts, k=3, seed=s) for s in (0, 1)]
+    assert not torch.equal(seeds[0], seeds[1])  # another sample of candidates
+    files = sorted((tmp_path / "text").glob("neighbours-*.npy"))
+    assert len(files) == 2
+    for path in files:
+        path.write_bytes(b"not an array")
+    redone = neighbours.cached_nearest_other_captions(table, owners, texts, k=3, seed=0)
+    assert torch.equal(redone, seeds[0])

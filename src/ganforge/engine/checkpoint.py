@@ -20,7 +20,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from ganforge.engine.atomic import fsync_dir, fsync_file
+from ganforge.engine.atomic import fsync_dir, fsync_file, temp_path
 from ganforge.engine.serialize import join_tensors, split_tensors
 from ganforge.errors import CheckpointError
 
@@ -48,7 +48,7 @@ def replace_safetensors(tensors: dict[str, torch.Tensor], path: Path, metadata: 
     whole new one (weights saved again and again during training, then shipped)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = temp_path(path)
     write_safetensors({k: v.detach().contiguous() for k, v in tensors.items()}, tmp, metadata)
     os.replace(tmp, path)
     fsync_dir(path.parent)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -66,23 +65,12 @@ def cache_key(fingerprint: str, n: int, extractor: Any = None) -> str:
 
 def cached_features(key: str, compute: Callable[[], np.ndarray]) -> tuple[np.ndarray, bool]:
     """Load cached features, or compute and store them atomically; returns (features, was_cached)."""
+    from ganforge.engine.atomic import cached_npy
     from ganforge.paths import cache_home
 
     folder = cache_home() / "metrics"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{key}.npy"
-    if path.is_file():
-        try:
-            return np.load(path, allow_pickle=False), True
-        except (OSError, ValueError):
-            path.unlink(missing_ok=True)  # a damaged cache entry is recomputed
-    feats = compute()
-    tmp = folder / f".{key}.{os.getpid()}.npy"
-    np.save(tmp, feats.astype(np.float32), allow_pickle=False)
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    return feats, False
+    return cached_npy(folder / f"{key}.npy", compute, dtype=np.float32)
 
 
 def array_fingerprint(images: np.ndarray) -> str:

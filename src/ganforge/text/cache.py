@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from ganforge.engine.atomic import cached_npy
 from ganforge.paths import cache_home
 from ganforge.text.encoder import EMBED_DIM, NAME, WEIGHTS_SHA256, shared_encoder
 
@@ -32,21 +32,8 @@ def embeddings_path(captions: Sequence[str]) -> Path:
     return text_cache_dir() / f"{NAME}-{captions_fingerprint(captions)[:20]}.npy"
 
 
-def cached_array(path: Path, shape: tuple[int, ...], compute: Callable[[], np.ndarray]) -> np.ndarray:
-    """The array saved at `path` when it has `shape`, else `compute()`'s, saved there first (atomically: the
-    processes of one run may write it at once)."""
-    if path.is_file():
-        cached = np.load(path, allow_pickle=False)
-        if cached.shape == shape:
-            return cached
-    array = compute()
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")
-    np.save(tmp, array, allow_pickle=False)
-    tmp.replace(path)
-    return array
-
-
 def caption_embeddings(captions: Sequence[str]) -> np.ndarray:
     """float32 [N, 384] unit vectors of `captions`, from the cache when these captions were encoded before."""
-    return cached_array(embeddings_path(captions), (len(captions), EMBED_DIM),
-                        lambda: shared_encoder().encode(list(captions)).numpy().astype(np.float32))
+    vectors, _ = cached_npy(embeddings_path(captions), lambda: shared_encoder().encode(list(captions)).numpy(),
+                            shape=(len(captions), EMBED_DIM), dtype=np.float32)
+    return vectors

@@ -49,16 +49,22 @@ def nearest_other_captions(embeddings: np.ndarray, owners: np.ndarray, texts: li
 
 def cached_nearest_other_captions(embeddings: np.ndarray, owners: np.ndarray, texts: list[str], k: int = NEIGHBOURS,
                                   seed: int = 0) -> torch.Tensor:
-    """`nearest_other_captions`, kept under the data cache: the search takes 16 s on emoji and minutes on a large
-    caption folder, and every start and resume of a run needs it. Keyed by the captions (and so their embeddings'
-    encoder), each caption's image, k, the candidate bound and the seed."""
-    from ganforge.text.cache import cached_array, captions_fingerprint, text_cache_dir
+    """`nearest_other_captions`, kept under the data cache: the search takes 16-38 s on emoji's 18,445 captions (2
+    cores) and minutes on a large caption folder, and every start and resume of a run needs it. Keyed by everything
+    the result depends on: the embeddings, the captions' texts, each caption's image, k, the candidate bound and (only
+    when the set is sampled) the seed."""
+    from ganforge.engine.atomic import cached_npy
+    from ganforge.text.cache import captions_fingerprint, text_cache_dir
 
+    embeddings = np.ascontiguousarray(embeddings, dtype=np.float32)
     owners = np.asarray(owners, dtype=np.int64)
     digest = hashlib.sha256(captions_fingerprint(texts).encode())
-    digest.update(owners.tobytes())
-    digest.update(f"{SEARCH_VERSION}:{k}:{MAX_CANDIDATES}:{seed}".encode())
+    for array in (embeddings, owners):
+        digest.update(str(array.shape).encode() + array.tobytes())
+    sampled = len(texts) > MAX_CANDIDATES
+    digest.update(f"{SEARCH_VERSION}:{k}:{MAX_CANDIDATES}:{seed if sampled else ''}".encode())
     path = text_cache_dir() / f"neighbours-{digest.hexdigest()[:20]}.npy"
     shape = (len(texts), min(k, len(texts), MAX_CANDIDATES))
-    return torch.from_numpy(cached_array(path, shape, lambda: nearest_other_captions(
-        embeddings, owners, texts, k=k, seed=seed).numpy()))
+    near, _ = cached_npy(path, lambda: nearest_other_captions(embeddings, owners, texts, k=k, seed=seed).numpy(),
+                         shape=shape, dtype=np.int64)
+    return torch.from_numpy(near)

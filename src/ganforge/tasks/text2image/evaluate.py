@@ -39,10 +39,17 @@ def category_captions(captions: list[list[str]], items: list[dict]) -> list[str 
     return out
 
 
+def item_tones(items: list[dict]) -> np.ndarray:
+    """The evaluator's tone class of each emoji [N] (0: no tone named; 1-5 light ... dark)."""
+    from ganforge.metrics.alignment import tone_label
+
+    return np.array([tone_label(it.get("skin_tone")) for it in items], dtype=np.int64)
+
+
 def alignment_scores(pipe: Any, captioned: Any, texts: list[str], generated: np.ndarray, seed: int) -> dict:
     """(generated images' scores, real images' scores) by the frozen emoji evaluator."""
     from ganforge.data.split import emoji_group
-    from ganforge.metrics.alignment import evaluate_images, load_evaluator, r_precision, tone_label
+    from ganforge.metrics.alignment import evaluate_images, load_evaluator, r_precision
     from ganforge.text.cache import caption_embeddings
 
     net, meta = load_evaluator()
@@ -54,7 +61,7 @@ def alignment_scores(pipe: Any, captioned: Any, texts: list[str], generated: np.
     true = caption_embeddings(texts)
     shuffled = true[np.random.default_rng(seed + 1).permutation(len(true))]
     fake, real = evaluate_images(net, generated), evaluate_images(net, captioned.images)
-    tones = np.array([tone_label(it.get("skin_tone")) for it in items])
+    tones = item_tones(items)
     named = tones > 0
     model = {"r_precision": r_precision(fake["embedding"], true, pool, groups, groups[owners], seed=seed),
              "r_precision_shuffled": r_precision(fake["embedding"], shuffled, pool, groups, groups[owners], seed=seed)}
@@ -74,11 +81,22 @@ def alignment_scores(pipe: Any, captioned: Any, texts: list[str], generated: np.
     return {"model": model, "real": ceiling}
 
 
+def evaluation_split(data: str, resolution: int, split: str, n: int | None = None) -> Any:
+    """The captioned images `ganforge eval` scores on `split`: a fixed subset of at most n (default DEFAULT_N)."""
+    from ganforge.data.captions import resolve_captioned
+    from ganforge.metrics.compute import subset_indices
+
+    full = resolve_captioned(data, resolution, split=split)
+    m = min(len(full), n or DEFAULT_N)
+    if m < 2:
+        raise GanforgeError(f"--eval-n must be at least 2, got {m}")
+    return full.subset(subset_indices(len(full), m, 0))
+
+
 def evaluate_text2image(pipe: Any, data: str | None = None, n: int | None = None, inception: str | None = None,
                         device: str = "cpu", progress: Progress | None = None) -> dict[str, Any]:
     from ganforge.data.builtin import parse_builtin
-    from ganforge.data.captions import resolve_captioned
-    from ganforge.metrics.compute import compute_metrics, subset_indices
+    from ganforge.metrics.compute import compute_metrics
 
     _, data = run_data(pipe, data, "name its captioned images with --data")
     resolution = int(pipe.config["resolution"])
@@ -86,11 +104,8 @@ def evaluate_text2image(pipe: Any, data: str | None = None, n: int | None = None
     emoji = hit is not None and hit[0].name == "emoji"
     result: dict[str, Any] = {"task": "text2image", "data": data, "split": "test"}
     for name, split in zip(SPLITS, ("test", "train")):
-        full = resolve_captioned(data, resolution, split=split)
-        m = min(len(full), n or DEFAULT_N)
-        if m < 2:
-            raise GanforgeError(f"--eval-n must be at least 2, got {m}")
-        captioned = full.subset(subset_indices(len(full), m, 0))
+        captioned = evaluation_split(data, resolution, split, n)
+        m = len(captioned)
         texts = chosen_captions(captioned.captions, seed=0)
         generated = pipe(texts, seeds=list(range(m)), output_type="np", watermark=False)
         scores: dict[str, dict] = {"model": {"n": m}, "real": {"n": m}}
