@@ -85,11 +85,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "sg2-nodemod": dict(model="stylegan2", g_patch="nodemod"),
     "sg2-gbn": dict(model="stylegan2", g_patch="batchnorm"),
     "sg2-gbn-pac4": dict(model="stylegan2", g_patch="batchnorm", net=dict(pack=4)),
-    # Experience replay (Shrivastava et al. 2017; CycleGAN's image pool): about half the fakes D sees come from a
-    # history of `replay` steps, so D keeps rejecting the digits G drew a while ago and G cannot hop back to one D has
-    # forgotten (the mode hopping of the long two-time-scale run). Whole groups of 4 (the minibatch-std group, and a
-    # pack) are swapped, so D's sameness signals still see one step's samples together. The pool passes fakes
-    # through until it holds `replay` steps (3.2 kimg for 50, 12.8 for 200): run replay200 well past 20 kimg.
+    # Experience replay (Shrivastava et al. 2017; CycleGAN's image pool): D is shown a history of `replay` steps, so it
+    # keeps rejecting the digits G drew a while ago and G cannot hop back to one D has forgotten (the mode hopping of
+    # the long two-time-scale run). Whole batches are swapped (about every other step D's fakes are one stored step's
+    # batch), so the minibatch-std groups and the packs always hold samples of one step. The pool passes batches
+    # through until it holds `replay` of them (3.2 kimg for 50, 12.8 for 200): run replay200 well past 20 kimg.
     "sg2-replay50": dict(model="stylegan2", replay=50),
     "sg2-replay50-pac4": dict(model="stylegan2", replay=50, net=dict(pack=4)),
     "sg2-replay200": dict(model="stylegan2", replay=200),
@@ -229,24 +229,23 @@ def patch_mode_seeking(weight: float) -> None:
     ImageTask._generate, ImageTask._g_main = _generate, _g_main
 
 
-def patch_replay(steps: int, group: int = 4) -> None:
-    """D's fakes pass through CycleGAN's image pool holding `steps` batches, `group` consecutive samples (the
-    minibatch-std group, a pack) swapped as one; not checkpointed, as a probe runs in one go."""
-    from ganforge.tasks.cyclegan.image_pool import ImagePool, history_size
+def patch_replay(steps: int) -> None:
+    """D's fakes pass through CycleGAN's image pool holding `steps` whole batches (one pool entry a batch, so every
+    minibatch-std group and pack holds one step's samples); not checkpointed, as a probe runs in one go."""
+    from ganforge.tasks.cyclegan.image_pool import ImagePool
     from ganforge.tasks.image.task import ImageTask
 
     d_main = ImageTask._d_main
 
     def _d_main(self, ctx):
         cfg = self.config
-        assert not (cfg.r2_gamma or cfg.cond or self.loss.relativistic), "replay: R2, labels or pairing would " \
-            "mix pooled and fresh fakes"
+        assert not (cfg.r2_gamma or cfg.cond or self.loss.needs_gradient_penalty or self.loss.relativistic), "replay: R2, a gradient " \
+            "penalty, labels or pairing would mix pooled and fresh fakes"
         if not hasattr(self, "replay_pool"):
-            rt = self.runtime
-            self.replay_pool = ImagePool(history_size(steps, cfg.batch, rt.rank, rt.world_size) // group, seed=cfg.seed)
+            self.replay_pool = ImagePool(steps, seed=cfg.seed)
         fake = ctx.fake
         n, c, h, w = fake.shape
-        ctx.fake = self.replay_pool.query(fake.reshape(n // group, group * c, h, w)).reshape(n, c, h, w)
+        ctx.fake = self.replay_pool.query(fake.reshape(1, n * c, h, w)).reshape(n, c, h, w)
         try:
             return d_main(self, ctx)
         finally:
@@ -304,7 +303,8 @@ def main() -> None:
     print(json.dumps({"variant": args.variant, "settings": {**settings, **({"net": net} if net else {}),
                                                                **({"diversity": diversity} if diversity else {}),
                                                                **({"g_patch": g_patch} if g_patch else {}),
-                                                               **({"replay": replay} if replay else {})},
+                                                               **({"replay": replay, "replay_unit": "batch"}
+                                                                  if replay else {})},
                       "width": args.width, "kimg": result.kimg, "seed": args.seed, "train_sec": round(seconds, 1),
                       "images_per_sec": result.images_per_sec, "classifier_accuracy": accuracy,
                       "coverage": rows, "run": str(result.run_dir), "machine": machine()}), flush=True)

@@ -23,7 +23,7 @@ from report import machine  # noqa: E402
 
 import ganforge  # noqa: E402
 from ganforge.metrics.alignment import evaluate_images, load_evaluator  # noqa: E402
-from ganforge.tasks.text2image.evaluate import SPLITS, chosen_captions, evaluation_split, item_tones  # noqa: E402
+from ganforge.tasks.text2image.evaluate import DATA_SPLITS, chosen_captions, evaluation_split, item_tones  # noqa: E402
 
 
 def main() -> None:
@@ -34,7 +34,7 @@ def main() -> None:
     pipe = ganforge.load(args.run)
     net, _ = load_evaluator()
     out: dict = {"run": args.run, "machine": machine()}
-    for name, split in zip(SPLITS, ("test", "train")):  # as evaluate_text2image
+    for name, split in DATA_SPLITS.items():
         captioned = evaluation_split("emoji", int(pipe.config["resolution"]), split)
         tones = item_tones(captioned.items)
         named = np.flatnonzero(tones > 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,33 +25,36 @@ fsync_file = fsync_path
 
 def temp_path(path: Path) -> Path:
     """A hidden sibling of `path` no other process writes (the processes of one run may write the same file at once);
-    `engine.rundir` clears those a dead process left, by this name's pid."""
+    the writers below remove it when they fail, and in a run's folder `engine.rundir` clears one a killed process
+    left, by this name's pid."""
     return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def _replace_from_temp(path: Path, write: Callable[[Any], None]) -> None:
+    """`write(file)` into `path`'s temp file, fsync, rename over `path`; the temp file is removed if any step fails."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path(path)
+    try:
+        with open(tmp, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write `data` to `path` so readers see either the old file or the whole new one."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path(path)
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    _replace_from_temp(path, lambda fh: fh.write(data))
     fsync_dir(path.parent)
 
 
 def atomic_save_npy(path: Path, array: np.ndarray) -> None:
     """`np.save` (no pickles) so readers see either the old file or the whole new one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path(path)
-    with open(tmp, "wb") as fh:
-        np.save(fh, array, allow_pickle=False)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    _replace_from_temp(Path(path), lambda fh: np.save(fh, array, allow_pickle=False))
 
 
 def cached_npy(path: Path, compute: Callable[[], np.ndarray], shape: tuple[int, ...] | None = None,
@@ -62,7 +66,7 @@ def cached_npy(path: Path, compute: Callable[[], np.ndarray], shape: tuple[int, 
             cached = np.load(path, allow_pickle=False)
             if (shape is None or cached.shape == tuple(shape)) and (dtype is None or cached.dtype == dtype):
                 return cached, True
-        except (OSError, ValueError):
+        except (OSError, ValueError, EOFError):  # damaged: an empty or cut-off file
             pass
     array = compute()
     if dtype is not None:

@@ -20,6 +20,7 @@ from ganforge.metrics.harness import EVALUATORS, Evaluator, Progress, run_data
 
 DEFAULT_N = 1000  # images per split at most (one per real image, each from one of its captions)
 SPLITS = ("held_out", "train")
+DATA_SPLITS = dict(zip(SPLITS, ("test", "train")))  # the dataset split each is drawn from
 
 
 def chosen_captions(captions: list[list[str]], seed: int) -> list[str]:
@@ -40,7 +41,7 @@ def category_captions(captions: list[list[str]], items: list[dict]) -> list[str 
 
 
 def item_tones(items: list[dict]) -> np.ndarray:
-    """The evaluator's tone class of each emoji [N] (0: no tone named; 1-5 light ... dark)."""
+    """The evaluator's tone class of each emoji [N] (0: none; 1-5: light ... dark; -1: mixed tones, never scored)."""
     from ganforge.metrics.alignment import tone_label
 
     return np.array([tone_label(it.get("skin_tone")) for it in items], dtype=np.int64)
@@ -103,7 +104,7 @@ def evaluate_text2image(pipe: Any, data: str | None = None, n: int | None = None
     hit = parse_builtin(str(data))
     emoji = hit is not None and hit[0].name == "emoji"
     result: dict[str, Any] = {"task": "text2image", "data": data, "split": "test"}
-    for name, split in zip(SPLITS, ("test", "train")):
+    for name, split in DATA_SPLITS.items():
         captioned = evaluation_split(data, resolution, split, n)
         m = len(captioned)
         texts = chosen_captions(captioned.captions, seed=0)
