@@ -68,9 +68,7 @@ def cached_features(key: str, compute: Callable[[], np.ndarray]) -> tuple[np.nda
     from ganforge.engine.atomic import cached_npy
     from ganforge.paths import cache_home
 
-    folder = cache_home() / "metrics"
-    folder.mkdir(parents=True, exist_ok=True)
-    return cached_npy(folder / f"{key}.npy", compute, dtype=np.float32)
+    return cached_npy(cache_home() / "metrics" / f"{key}.npy", compute, dtype=np.float32)  # the writer makes the folder
 
 
 def array_fingerprint(images: np.ndarray) -> str:
